@@ -82,7 +82,9 @@ class Core:
 class Container(Core):
     """Synchronous container base: runs plans with a redis-py client."""
 
-    def __init__(self, *, redis: Any = None, key: str | None = None, serializer: Serializer | str | None = None):
+    def __init__(
+        self, *, redis: Any = None, key: str | None = None, serializer: Serializer | str | None = None
+    ):
         if redis is None:
             import redis as redis_py
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import uuid
 from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from typing import Any
@@ -62,7 +63,7 @@ class ListPlans:
     def _rewrite(self, values: list[Any]) -> list[Args]:
         """Commands replacing the whole list by ``values`` (Python objects)."""
         if self._maxlen is not None:
-            values = values[len(values) - self._maxlen :] if self._maxlen else []
+            values = values[-self._maxlen :] if self._maxlen else []
         return [("DEL", self.key), *pushes("RPUSH", self.key, [self._enc(v) for v in values])]
 
     def _p_len(self) -> Plan[int]:
@@ -154,7 +155,9 @@ class ListPlans:
         encoded = [self._enc(v) for v in values]
         cmds = pushes("LPUSH" if left else "RPUSH", self.key, encoded)
         if self._maxlen is not None and cmds:
-            cmds.append(("LTRIM", self.key, 0, self._maxlen - 1) if left else ("LTRIM", self.key, -self._maxlen, -1))
+            cmds.append(
+                ("LTRIM", self.key, 0, self._maxlen - 1) if left else ("LTRIM", self.key, -self._maxlen, -1)
+            )
         if len(cmds) == 1:
             yield Cmd(cmds[0])
         elif cmds:
@@ -198,7 +201,8 @@ class ListPlans:
 
 
 def sequence_equal(values: list[Any], other: Any) -> Any:
-    if isinstance(other, (str, bytes)) or not isinstance(other, Sequence):
+    """``values == other`` for any sequence or deque (not str/bytes)."""
+    if isinstance(other, (str, bytes)) or not isinstance(other, (Sequence, collections.deque)):
         return NotImplemented
     return values == list(other)
 
@@ -217,7 +221,15 @@ class RedisList(ListPlans, Container, MutableSequence):
 
     redis_type = "list"
 
-    def __init__(self, iterable: Iterable[Any] = (), /, *, redis: Any = None, key: str | None = None, serializer: Any = None):
+    def __init__(
+        self,
+        iterable: Iterable[Any] = (),
+        /,
+        *,
+        redis: Any = None,
+        key: str | None = None,
+        serializer: Any = None,
+    ):
         super().__init__(redis=redis, key=key, serializer=serializer)
         self.extend(iterable)
 

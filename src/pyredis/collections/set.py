@@ -35,8 +35,10 @@ class SetPlans:
         keys: list[str] = []
         plains: list[set[Any]] = []
         for other in others:
-            if isinstance(other, SetPlans) and other.serializer is self.serializer and same_server(
-                other.redis, self.redis
+            if (
+                isinstance(other, SetPlans)
+                and other.serializer is self.serializer
+                and same_server(other.redis, self.redis)
             ):
                 keys.append(other.key)
             elif isinstance(other, SetPlans):
@@ -135,7 +137,15 @@ class RedisSet(SetPlans, Container, MutableSet):
 
     redis_type = "set"
 
-    def __init__(self, iterable: Iterable[Any] = (), /, *, redis: Any = None, key: str | None = None, serializer: Any = None):
+    def __init__(
+        self,
+        iterable: Iterable[Any] = (),
+        /,
+        *,
+        redis: Any = None,
+        key: str | None = None,
+        serializer: Any = None,
+    ):
         super().__init__(redis=redis, key=key, serializer=serializer)
         self.update(iterable)
 
@@ -284,4 +294,3 @@ class RedisSet(SetPlans, Container, MutableSet):
 
     def _repr_data(self) -> Any:
         return self.to_set()
-

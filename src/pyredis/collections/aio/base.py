@@ -18,7 +18,9 @@ class AsyncContainer(Core):
     awaited operation, or explicitly by ``await container`` (which returns it).
     """
 
-    def __init__(self, *, redis: Any = None, key: str | None = None, serializer: Serializer | str | None = None):
+    def __init__(
+        self, *, redis: Any = None, key: str | None = None, serializer: Serializer | str | None = None
+    ):
         if redis is None:
             import redis.asyncio as redis_aio
 
