@@ -1,0 +1,1 @@
+"""The keyspace: databases, expiry and data-type objects. No I/O, no asyncio."""

@@ -1,0 +1,194 @@
+"""Databases and the keyspace: key lookup with lazy expiry, TTLs, WATCH invalidation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pyredis.engine import notify
+
+
+def now_ms() -> int:
+    """Wall clock in milliseconds."""
+    return int(time.time() * 1000)
+
+
+class Database:
+    """One numbered database: ``data`` maps keys to values, ``expires`` keys to unix ms deadlines.
+
+    Strings are stored as ``bytes``; other types as the objects of :mod:`pyredis.engine.types`.
+    """
+
+    __slots__ = ("id", "data", "expires", "keyspace", "watched", "blocked", "_expire_scan", "avg_ttl")
+
+    def __init__(self, dbid: int, keyspace: Keyspace) -> None:
+        self.id = dbid
+        self.data: dict[bytes, Any] = {}
+        self.expires: dict[bytes, int] = {}
+        self.keyspace = keyspace
+        self.watched: dict[bytes, list[Any]] = {}  # key -> clients WATCHing it
+        self.blocked: dict[bytes, list[Any]] = {}  # key -> clients blocked on it (FIFO)
+        self._expire_scan: list[bytes] = []
+        self.avg_ttl = 0
+
+    # -- lookups -------------------------------------------------------------------------------
+    def get(self, key: bytes) -> Any:
+        """Return the live value of *key* or ``None``, expiring it lazily (no stats)."""
+        v = self.data.get(key)
+        if v is not None and self.expires:
+            when = self.expires.get(key)
+            if when is not None and when <= self.keyspace.clock() and self.keyspace.expire_enabled():
+                self.expire_now(key)
+                return None
+        return v
+
+    def lookup_read(self, key: bytes) -> Any:
+        """Like :meth:`get`, counting keyspace hits and misses (``lookupKeyRead``)."""
+        v = self.get(key)
+        ks = self.keyspace
+        if v is None:
+            ks.misses += 1
+            if ks.notify_flags & notify.KEY_MISS:
+                ks.notify(notify.KEY_MISS, b"keymiss", key, self.id)
+        else:
+            ks.hits += 1
+        return v
+
+    def exists(self, key: bytes) -> bool:
+        return self.get(key) is not None
+
+    def is_expired(self, key: bytes) -> bool:
+        when = self.expires.get(key)
+        return when is not None and when <= self.keyspace.clock()
+
+    # -- writes ----------------------------------------------------------------------------------
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
+        """Store *value* (overwriting any type); drops the TTL unless *keep_ttl*."""
+        self.data[key] = value
+        if not keep_ttl and self.expires:
+            self.expires.pop(key, None)
+
+    def add(self, key: bytes, value: Any) -> None:
+        """Store a value for a key known not to exist."""
+        self.data[key] = value
+
+    def delete(self, key: bytes) -> bool:
+        """Remove *key* if it exists (live or expired-but-present); True if something was removed."""
+        if self.data.pop(key, None) is None:
+            return False
+        if self.expires:
+            self.expires.pop(key, None)
+        return True
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        """Absolute expiry (unix ms) of *key*, or None when it has none."""
+        return self.expires.get(key)
+
+    def expire_now(self, key: bytes) -> None:
+        """Delete an expired key and emit its ``expired`` event."""
+        self.data.pop(key, None)
+        self.expires.pop(key, None)
+        ks = self.keyspace
+        ks.expired_keys += 1
+        self.signal_modified(key)
+        ks.on_expired(self, key)
+
+    def signal_modified(self, key: bytes) -> None:
+        """Invalidate WATCHes and client-side caches on *key* (``signalModifiedKey``)."""
+        watchers = self.watched.get(key)
+        if watchers:
+            for c in watchers:
+                c.dirty_cas = True
+        ks = self.keyspace
+        if ks.tracking_hook is not None:
+            ks.tracking_hook(self, key)
+
+    # -- iteration and bulk ----------------------------------------------------------------------
+    def keys(self) -> Iterator[bytes]:
+        """Iterate live keys (snapshot; expired keys are skipped, not deleted)."""
+        now = self.keyspace.clock()
+        exp = self.expires
+        for k in list(self.data):
+            w = exp.get(k)
+            if w is None or w > now:
+                yield k
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def flush(self) -> int:
+        n = len(self.data)
+        for key in list(self.watched):
+            self.signal_modified(key)
+        self.data = {}
+        self.expires = {}
+        self._expire_scan = []
+        return n
+
+    def active_expire(self, budget: int, now: int) -> int:
+        """Check up to *budget* keys having a TTL; delete those expired. Returns deletions."""
+        if not self.expires:
+            return 0
+        scan = self._expire_scan
+        if not scan:
+            scan = self._expire_scan = list(self.expires)
+        removed = 0
+        exp = self.expires
+        for _ in range(min(budget, len(scan))):
+            key = scan.pop()
+            w = exp.get(key)
+            if w is not None and w <= now:
+                self.expire_now(key)
+                removed += 1
+        return removed
+
+
+class Keyspace:
+    """All databases plus the hooks through which the engine tells the server about events."""
+
+    def __init__(self, ndbs: int = 16) -> None:
+        self.dbs = [Database(i, self) for i in range(ndbs)]
+        self.hits = 0
+        self.misses = 0
+        self.expired_keys = 0
+        self.notify_flags = 0
+        self.frozen_time: int | None = None
+        self.loading = False
+        self.active_expire_enabled = True
+        self.is_replica = False
+        # Hooks installed by the server.
+        self.notify: Callable[[int, bytes, bytes, int], None] = lambda flag, event, key, dbid: None
+        self.propagate_del: Callable[[Database, bytes], None] = lambda db, key: None
+        self.tracking_hook: Callable[[Database, bytes], None] | None = None
+
+    def clock(self) -> int:
+        """Current time in ms; frozen while a script or transaction runs, like Redis."""
+        ft = self.frozen_time
+        return ft if ft is not None else int(time.time() * 1000)
+
+    def expire_enabled(self) -> bool:
+        return not self.loading and not self.is_replica
+
+    def on_expired(self, db: Database, key: bytes) -> None:
+        self.propagate_del(db, key)
+        if self.notify_flags & notify.EXPIRED:
+            self.notify(notify.EXPIRED, b"expired", key, db.id)
+
+    def swap(self, a: int, b: int) -> None:
+        da, db_ = self.dbs[a], self.dbs[b]
+        da.data, db_.data = db_.data, da.data
+        da.expires, db_.expires = db_.expires, da.expires
+        da._expire_scan, db_._expire_scan = [], []
+        for d in (da, db_):
+            for key in list(d.watched):
+                d.signal_modified(key)
+
+    def flushall(self) -> int:
+        return sum(db.flush() for db in self.dbs)

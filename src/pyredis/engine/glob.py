@@ -1,0 +1,77 @@
+"""Redis glob-style pattern matching (``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\`` escapes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_cache: dict[tuple[bytes, bool], Callable[[bytes], object]] = {}
+
+
+def _translate(pat: bytes) -> bytes:
+    out = bytearray()
+    i, n = 0, len(pat)
+    while i < n:
+        c = pat[i]
+        if c == 42:  # *
+            while i + 1 < n and pat[i + 1] == 42:
+                i += 1
+            out += b".*"
+        elif c == 63:  # ?
+            out += b"."
+        elif c == 92 and i + 1 < n:  # backslash
+            i += 1
+            out += re.escape(pat[i : i + 1])
+        elif c == 91:  # [
+            i += 1
+            neg = i < n and pat[i] == 94
+            if neg:
+                i += 1
+            items = bytearray()
+            while i < n and pat[i] != 93:
+                if pat[i] == 92 and i + 1 < n:
+                    i += 1
+                    items += re.escape(pat[i : i + 1])
+                elif i + 2 < n and pat[i + 1] == 45 and pat[i + 2] != 93:
+                    a, b = pat[i], pat[i + 2]
+                    if a > b:
+                        a, b = b, a
+                    items += b"\\x%02x-\\x%02x" % (a, b)
+                    i += 2
+                else:
+                    items += re.escape(pat[i : i + 1])
+                i += 1
+            if not items:
+                out += b"[^\\s\\S]" if not neg else b"[\\s\\S]"
+            else:
+                out += b"[" + (b"^" if neg else b"") + bytes(items) + b"]"
+        else:
+            out += re.escape(pat[i : i + 1])
+        i += 1
+    return bytes(out)
+
+
+def compile_glob(pattern: bytes, nocase: bool = False) -> Callable[[bytes], object]:
+    """Return a predicate ``match(name) -> truthy`` for a Redis glob *pattern*."""
+    key = (pattern, nocase)
+    fn = _cache.get(key)
+    if fn is None:
+        if pattern == b"*":
+            fn = bool.__class__.__call__  # placeholder replaced below
+            fn = _match_all
+        else:
+            flags = re.DOTALL | (re.IGNORECASE if nocase else 0)
+            fn = re.compile(_translate(pattern), flags).fullmatch
+        if len(_cache) > 1000:
+            _cache.clear()
+        _cache[key] = fn
+    return fn
+
+
+def _match_all(name: bytes) -> bool:
+    return True
+
+
+def glob_match(pattern: bytes, name: bytes, nocase: bool = False) -> bool:
+    """True when *name* matches the Redis glob *pattern*."""
+    return bool(compile_glob(pattern, nocase)(name))

@@ -1,0 +1,1 @@
+"""The asyncio server: listeners, per-client connections, dispatch, cron."""

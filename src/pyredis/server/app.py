@@ -1,0 +1,354 @@
+"""The Server: keyspace, configuration, clients, statistics, command execution and the cron."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from time import perf_counter_ns
+from typing import Any
+
+from pyredis import REDIS_VERSION
+from pyredis.commands import load_all
+from pyredis.commands.errors import CommandError
+from pyredis.commands.registry import TABLE, Command
+from pyredis.engine import notify
+from pyredis.engine.database import Keyspace
+from pyredis.protocol.encoder import _ENCODERS
+from pyredis.protocol.types import NOREPLY, QUEUED
+from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from pyredis.server.config import Config
+
+log = logging.getLogger("pyredis")
+
+# Commands allowed while a RESP2 client is in subscribed mode.
+_PUBSUB_ALLOWED = {"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe",
+                   "ping", "quit", "reset"}
+# Commands executed immediately (not queued) inside MULTI.
+_MULTI_IMMEDIATE = {"exec", "discard", "multi", "watch", "quit", "reset"}
+
+
+def unknown_command_message(argv: list[bytes]) -> str:
+    args = ""
+    for a in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += "'%s' " % a[: 128 - len(args)].decode("utf-8", "surrogateescape")
+    name = argv[0][:128].decode("utf-8", "surrogateescape")
+    return f"ERR unknown command '{name}', with args beginning with: {args}"
+
+
+class Server:
+    """A pyredis server instance (one per process, or several embedded)."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        load_all()
+        self.config = cfg = config or Config()
+        self.keyspace = Keyspace(cfg["databases"])
+        self.keyspace.notify = self._notify
+        self.keyspace.notify_flags = cfg["notify-keyspace-events"]
+        cfg.on_change("notify-keyspace-events", self._set_notify_flags)
+        self.clients: dict[int, Client] = {}
+        self.next_client_id = 1
+        self.dirty = 0
+        self.start_time = time.time()
+        self.run_id = os.urandom(20).hex()
+        self.lastsave = int(time.time())
+        self.port = cfg["port"]
+        self.unixsocket: str | None = None
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.shutdown_event: asyncio.Event | None = None
+        self._cron_handle: asyncio.TimerHandle | None = None
+        self.cronloops = 0
+        # statistics
+        self.stat_connections = 0
+        self.stat_rejected_conn = 0
+        self.stat_commands = 0
+        self.stat_net_in = 0
+        self.stat_net_out = 0
+        self.stat_errors = 0
+        self.error_stats: dict[str, int] = {}
+        self.ops_samples: deque[tuple[float, int]] = deque(maxlen=16)
+        self.slowlog: deque[list[Any]] = deque()
+        self.slowlog_id = 0
+        self.latency_events: dict[str, list] = {}
+        # extension points filled by other modules
+        self.propagators: list[Callable[[int, list[bytes]], None]] = []
+        self.ready_keys: list[Any] = []
+        self.serve_blocked: Callable[[], None] = lambda: None
+        self.pubsub: Any = None  # pyredis.server.pubsub.PubSub, set up by the pubsub module
+        self.cron_hooks: list[Callable[[Server], None]] = []
+        self.paused_until = 0.0
+        self.pause_all = False
+        self.busy_script: Any = None
+        self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
+        self.extensions: dict[str, Any] = {}
+        from pyredis.commands import setup_server
+
+        setup_server(self)
+
+    # -- configuration hooks ---------------------------------------------------------------------
+    def _set_notify_flags(self, flags: int) -> None:
+        self.keyspace.notify_flags = flags
+
+    def requires_auth(self) -> bool:
+        return bool(self.config["requirepass"])
+
+    def _notify(self, flag: int, event: bytes, key: bytes, dbid: int) -> None:
+        flags = self.keyspace.notify_flags
+        if not (flags & flag) or self.pubsub is None:
+            return
+        if flags & notify.KEYSPACE:
+            self.pubsub.publish(b"__keyspace@%d__:%s" % (dbid, key), event)
+        if flags & notify.KEYEVENT:
+            self.pubsub.publish(b"__keyevent@%d__:%s" % (dbid, event), key)
+
+    # -- clients ---------------------------------------------------------------------------------
+    def new_client_id(self) -> int:
+        cid = self.next_client_id
+        self.next_client_id += 1
+        return cid
+
+    def count_error(self, message: str) -> None:
+        self.stat_errors += 1
+        code = message.split(" ", 1)[0]
+        if len(self.error_stats) < 128 or code in self.error_stats:
+            self.error_stats[code] = self.error_stats.get(code, 0) + 1
+
+    # -- execution -------------------------------------------------------------------------------
+    def execute(self, c: Client, argv: list[bytes]) -> None:
+        """Run one command from client *c*: lookup, checks, MULTI queueing, then :meth:`call`."""
+        cmd = TABLE.get(argv[0])
+        if cmd is None:
+            cmd = TABLE.get(argv[0].lower())
+            if cmd is None:
+                self.reject(c, None, unknown_command_message(argv))
+                return
+        if cmd.subcommands is not None and len(argv) > 1:
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                if cmd.handler is None:
+                    self.reject(c, cmd, "ERR unknown subcommand '%s'. Try %s HELP." % (
+                        argv[1][:128].decode("utf-8", "surrogateescape"), cmd.name.upper()))
+                    return
+            else:
+                cmd = sub
+        ar = cmd.arity
+        n = len(argv)
+        if (ar > 0 and n != ar) or n < -ar or (cmd.handler is None and n < 2):
+            self.reject(c, cmd, f"ERR wrong number of arguments for '{cmd.fullname}' command")
+            return
+        if self.gate or c.multi is not None or not c.authenticated or c.resp == 2 and (
+            c.channels or c.patterns or c.shard_channels
+        ):
+            if not self.check_state(c, cmd, argv):
+                return
+        self.call(c, cmd, argv)
+
+    def reject(self, c: Client, cmd: Command | None, message: str) -> None:
+        """Reply an error for a command that was refused before running."""
+        if cmd is not None:
+            cmd.rejected += 1
+        if c.multi is not None:
+            c.exec_abort = True
+        c.write_error(message)
+
+    def check_state(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
+        """The slow-path checks: auth, subscribed mode, MULTI queueing. False if handled here."""
+        name = cmd.parent.name if cmd.parent is not None else cmd.name
+        if not c.authenticated and not cmd.no_auth:
+            self.reject(c, cmd, "NOAUTH Authentication required.")
+            return False
+        if c.resp == 2 and (c.channels or c.patterns or c.shard_channels) and name not in _PUBSUB_ALLOWED:
+            self.reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                        "RESET are allowed in this context" % cmd.fullname)
+            return False
+        if c.multi is not None and name not in _MULTI_IMMEDIATE:
+            if cmd.no_multi:
+                self.reject(c, cmd, "ERR Command not allowed inside a transaction")
+                return False
+            c.multi.append((cmd, argv))
+            c.write(QUEUED)
+            return False
+        for check in self.extensions.get("checks", ()):
+            if not check(c, cmd, argv):
+                return False
+        return True
+
+    def call(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
+        """Execute a checked command: run the handler, write its reply, account and propagate."""
+        c.cmd = cmd
+        dirty = self.dirty
+        t0 = perf_counter_ns()
+        try:
+            r = cmd.handler(c, argv)
+        except CommandError as e:
+            cmd.failed += 1
+            c.write_error(e.message)
+        else:
+            if r is not NOREPLY and c.reply_mode == REPLY_ON:
+                _ENCODERS[type(r)](c.out, r, c.resp)
+        dt = perf_counter_ns() - t0
+        cmd.calls += 1
+        cmd.usec += dt // 1000
+        self.stat_commands += 1
+        c.last_cmd = cmd
+        if c.reply_mode >= REPLY_SKIP_NEXT:
+            c.reply_mode = REPLY_SKIP if c.reply_mode == REPLY_SKIP_NEXT else REPLY_ON
+        threshold = self.config.values["slowlog-log-slower-than"]
+        if 0 <= threshold <= dt // 1000 and not cmd.skip_slowlog:
+            self.slowlog_add(c, argv, dt // 1000)
+        if self.dirty != dirty or c.repl is not None:
+            self.propagate(c, cmd, argv)
+        if self.ready_keys:
+            self.serve_blocked()
+
+    def propagate(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
+        """Feed the AOF and replicas with what the command changed."""
+        repl = c.repl
+        c.repl = None
+        if not self.propagators:
+            return
+        cmds = repl if repl is not None else [argv]
+        for fn in self.propagators:
+            for a in cmds:
+                fn(c.db.id, a)
+
+    def slowlog_add(self, c: Client, argv: list[bytes], usec: int) -> None:
+        args = []
+        maxargs = 32
+        for i, a in enumerate(argv):
+            if i == maxargs - 1 and len(argv) > maxargs:
+                args.append(b"... (%d more arguments)" % (len(argv) - maxargs + 1))
+                break
+            args.append(a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128))
+        self.slowlog.appendleft([self.slowlog_id, int(time.time()), usec, args, c.addr.encode(),
+                                 c.name or b""])
+        self.slowlog_id += 1
+        maxlen = self.config.values["slowlog-max-len"]
+        while len(self.slowlog) > maxlen:
+            self.slowlog.pop()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind the listeners (TCP and/or unix socket) and start the cron."""
+        from pyredis.server.connection import Connection
+
+        self.loop = loop = asyncio.get_running_loop()
+        self.shutdown_event = asyncio.Event()
+        cfg = self.config
+        port = cfg["port"]
+        if port:
+            binds = [b for b in cfg["bind"] if not b.startswith("-")] or ["127.0.0.1"]
+            hosts: list[str] = []
+            for b in cfg["bind"]:
+                optional = b.startswith("-")
+                h = b.lstrip("-")
+                h = {"*": "0.0.0.0", "::*": "::"}.get(h, h)
+                if h not in hosts:
+                    hosts.append(h)
+            del binds
+            for h in hosts:
+                try:
+                    srv = await loop.create_server(lambda: Connection(self), h, port, reuse_address=True,
+                                                   backlog=cfg["tcp-backlog"])
+                except OSError:
+                    if h == "::" or h.startswith("::"):
+                        continue
+                    raise
+                self.listeners.append(srv)
+                if port == 0 or self.port == 0:
+                    port = srv.sockets[0].getsockname()[1]
+                    self.port = port
+        if cfg["unixsocket"]:
+            path = cfg["unixsocket"]
+            if os.path.exists(path):
+                os.unlink(path)
+            srv = await loop.create_unix_server(lambda: Connection(self), path)
+            if cfg["unixsocketperm"]:
+                os.chmod(path, cfg["unixsocketperm"])
+            self.unixsocket = path
+            self.listeners.append(srv)
+        self.port = port
+        for hook in self.extensions.get("on_start", ()):
+            hook(self)
+        self._schedule_cron()
+
+    def _schedule_cron(self) -> None:
+        assert self.loop is not None
+        self._cron_handle = self.loop.call_later(1.0 / self.config["hz"], self.cron)
+
+    def cron(self) -> None:
+        """Periodic work (``hz`` times a second): active expiry, stats, client timeouts, hooks."""
+        self.cronloops += 1
+        now = time.time()
+        self.ops_samples.append((now, self.stat_commands))
+        ks = self.keyspace
+        if ks.active_expire_enabled and ks.expire_enabled():
+            effort = self.config["active-expire-effort"]
+            budget = 20 * (1 + effort) * 10
+            ms = ks.clock()
+            for db in ks.dbs:
+                if db.expires:
+                    db.active_expire(budget, ms)
+        timeout = self.config["timeout"]
+        if timeout:
+            for c in list(self.clients.values()):
+                if (now - c.last_interaction > timeout and c.blocked is None and not c.channels
+                        and not c.patterns and not c.shard_channels and not c.monitor):
+                    c.close()
+                    c.schedule_flush()
+        for hook in self.cron_hooks:
+            try:
+                hook(self)
+            except Exception:  # a failing hook must not stop the cron
+                log.exception("cron hook failed")
+        if self.loop is not None and not self.loop.is_closed():
+            self._schedule_cron()
+
+    def ops_per_sec(self) -> int:
+        if len(self.ops_samples) < 2:
+            return 0
+        (t0, c0), (t1, c1) = self.ops_samples[0], self.ops_samples[-1]
+        return int((c1 - c0) / (t1 - t0)) if t1 > t0 else 0
+
+    def request_shutdown(self) -> None:
+        if self.shutdown_event is not None:
+            self.shutdown_event.set()
+
+    async def stop(self) -> None:
+        """Close the listeners and every client connection."""
+        if self._cron_handle is not None:
+            self._cron_handle.cancel()
+            self._cron_handle = None
+        for srv in self.listeners:
+            srv.close()
+        for c in list(self.clients.values()):
+            c.close()
+            c.schedule_flush()
+        for srv in self.listeners:
+            try:
+                await asyncio.wait_for(srv.wait_closed(), 1.0)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        self.listeners.clear()
+        if self.unixsocket and os.path.exists(self.unixsocket):
+            os.unlink(self.unixsocket)
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        log.info("Ready to accept connections")
+        assert self.shutdown_event is not None
+        await self.shutdown_event.wait()
+        for hook in self.extensions.get("on_shutdown", ()):
+            hook(self)
+        await self.stop()
+
+
+def version_banner() -> str:
+    return f"Redis version={REDIS_VERSION}, bits=64, pyredis on Python {sys.version.split()[0]}"

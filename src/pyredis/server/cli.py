@@ -1,0 +1,142 @@
+"""``pyredis-server [config-file] [--directive value ...]``: start a server like redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+
+from pyredis import REDIS_VERSION
+from pyredis.server.config import Config
+from pyredis.server.configfile import ConfigFileError, apply_config_text, argv_to_config_text
+
+_LEVELS = {"debug": logging.DEBUG, "verbose": 15, "notice": logging.INFO, "warning": logging.WARNING}
+_MARKS = {logging.DEBUG: ".", 15: "-", logging.INFO: "*", logging.WARNING: "#", logging.ERROR: "#"}
+
+
+class RedisFormatter(logging.Formatter):
+    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        t = time.localtime(record.created)
+        ms = int(record.msecs)
+        stamp = time.strftime("%d %b %Y %H:%M:%S", t)
+        return f"{os.getpid()}:M {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
+
+
+def setup_logging(cfg: Config) -> None:
+    logger = logging.getLogger("pyredis")
+    logger.handlers.clear()
+    logfile = cfg["logfile"]
+    handler: logging.Handler = logging.FileHandler(logfile) if logfile else logging.StreamHandler(sys.stdout)
+    handler.setFormatter(RedisFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(_LEVELS.get(cfg["loglevel"], logging.INFO))
+    logger.propagate = False
+
+
+def build_config(args: list[str]) -> Config:
+    """Build a Config from redis-server style arguments; raises ConfigFileError."""
+    cfg = Config()
+    conf_file, text = argv_to_config_text(args)
+    if conf_file:
+        if conf_file == "-":
+            body = sys.stdin.read()
+        else:
+            try:
+                with open(conf_file) as fh:
+                    body = fh.read()
+            except OSError as e:
+                raise ConfigFileError(f"Fatal error, can't open config file '{conf_file}': {e.strerror}") from None
+            cfg.config_file = os.path.abspath(conf_file)
+        apply_config_text(cfg, body, conf_file)
+    if text:
+        apply_config_text(cfg, text, "command line")
+    return cfg
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    if sys.platform != "win32":
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop()
+        except ImportError:
+            pass
+    return asyncio.new_event_loop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-v", "--version"):
+        print(f"Redis server v={REDIS_VERSION} sha=00000000:0 malloc=libc bits=64 build=pyredis")
+        return
+    if args and args[0] in ("-h", "--help"):
+        print("Usage: pyredis-server [/path/to/redis.conf] [options] [-]\n"
+              "       pyredis-server -v or --version\n\n"
+              "Examples:\n  pyredis-server (run the server with default config)\n"
+              "  pyredis-server --port 7777\n  pyredis-server /etc/redis/6379.conf --loglevel verbose")
+        return
+    try:
+        cfg = build_config(args)
+    except ConfigFileError as e:
+        print(str(e), file=sys.stderr)
+        sys.exit(1)
+    setup_logging(cfg)
+    from pyredis.server.app import Server
+
+    log = logging.getLogger("pyredis")
+    log.info("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    log.info(f"Redis version={REDIS_VERSION}, bits=64, commit=00000000, modified=0, pid={os.getpid()}, "
+             "just started (pyredis)")
+    if not cfg.config_file:
+        log.warning("Warning: no config file specified, using the default config. In order to specify a config "
+                    "file use pyredis-server /path/to/redis.conf")
+    if cfg["dir"] and os.path.isdir(cfg["dir"]):
+        os.chdir(cfg["dir"])
+    loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    server = Server(cfg)
+
+    async def run() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, _on_signal, server, sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+        try:
+            await server.start()
+        except OSError as e:
+            log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting. ({e})")
+            sys.exit(1)
+        log.info(f"Running mode=standalone, port={server.port}.")
+        log.info("Server initialized")
+        for hook in server.extensions.get("on_ready", ()):
+            hook(server)
+        log.info("Ready to accept connections")
+        assert server.shutdown_event is not None
+        await server.shutdown_event.wait()
+        for hook in server.extensions.get("on_shutdown", ()):
+            hook(server)
+        await server.stop()
+        log.warning("Redis is now ready to exit, bye bye...")
+
+    try:
+        loop.run_until_complete(run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        loop.close()
+
+
+def _on_signal(server, sig: int) -> None:
+    name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
+    logging.getLogger("pyredis").warning(f"Received {name} scheduling shutdown...")
+    server.request_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""redis.conf parsing and the ``redis-server``-style command line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyredis import REDIS_VERSION
+from pyredis.protocol.parser import split_args
+
+if TYPE_CHECKING:
+    from pyredis.server.config import Config
+
+# Directives accepted (and remembered) although they are not plain CONFIG values.
+_IGNORED = {"include", "rename-command", "user", "loadmodule", "sentinel", "lazyfree-lazy-user-del"}
+
+
+class ConfigFileError(Exception):
+    """A fatal error in the configuration; ``str()`` is the full Redis-style report."""
+
+
+def _fatal(lineno: int, line: str, msg: str) -> ConfigFileError:
+    return ConfigFileError(
+        f"\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***\n"
+        f"Reading the configuration file, at line {lineno}\n>>> '{line.strip()}'\n{msg}"
+    )
+
+
+def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
+    """Apply every directive of a config text to *cfg*."""
+    from pyredis.server.config import DIRECTIVES, ConfigError, canonical
+
+    seen_multi: set[str] = set()
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        args = split_args(stripped.encode())
+        if args is None:
+            raise _fatal(lineno, line, "Unbalanced quotes in configuration line")
+        if not args:
+            continue
+        name = args[0].decode().lower()
+        values = [a.decode("utf-8", "surrogateescape") for a in args[1:]]
+        if name in _IGNORED:
+            if name == "include" and values:
+                try:
+                    with open(values[0]) as fh:
+                        apply_config_text(cfg, fh.read(), values[0])
+                except OSError as e:
+                    raise _fatal(lineno, line, f"Can't open included file: {e}") from None
+            continue
+        cname = canonical(name)
+        if cname is None:
+            raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
+        d = DIRECTIVES[cname]
+        if not d.multi_arg and len(values) != 1:
+            raise _fatal(lineno, line, "wrong number of arguments")
+        raw = " ".join(values)
+        if cname == "save":
+            # Several "save" lines accumulate; an empty one resets.
+            if raw == "":
+                cfg.set("save", "")
+                seen_multi.add(cname)
+                continue
+            if cname in seen_multi:
+                raw = cfg.format("save") + " " + raw
+            seen_multi.add(cname)
+        try:
+            cfg.set(cname, raw)
+        except ConfigError as e:
+            raise _fatal(lineno, line, str(e)) from None
+
+
+def argv_to_config_text(args: list[str]) -> tuple[str | None, str]:
+    """Split ``[config-file] [--name value ...]`` into the file name and config text."""
+    conf_file = None
+    if args and not args[0].startswith("--") and args[0] != "-":
+        conf_file = args[0]
+        args = args[1:]
+    elif args and args[0] == "-":
+        conf_file = "-"
+        args = args[1:]
+    lines: list[str] = []
+    for a in args:
+        if a.startswith("--") and len(a) > 2:
+            lines.append(a[2:])
+        elif lines:
+            lines[-1] += " " + _quote(a)
+        else:
+            lines.append(_quote(a))
+    return conf_file, "\n".join(lines)
+
+
+def _quote(s: str) -> str:
+    if s and all(c.isalnum() or c in "-_.:/*@,+=%$#!?{}" for c in s):
+        return s
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'

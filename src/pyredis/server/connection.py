@@ -1,0 +1,154 @@
+"""One client connection: an asyncio Protocol feeding the sans-IO parser and the executor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from pyredis.protocol.parser import ProtocolError, RequestParser
+from pyredis.server.client import Client
+
+if TYPE_CHECKING:
+    from pyredis.server.app import Server
+
+log = logging.getLogger("pyredis")
+
+
+class Connection(Client, asyncio.Protocol):
+    """A socket-backed client. Replies of a read batch are written with one ``transport.write``."""
+
+    fake = False
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(server, server.new_client_id())
+        self.transport: asyncio.Transport | None = None
+        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.pending: deque[list[bytes]] = deque()
+        self._flush_scheduled = False
+        self.closed = False
+        self.qbuf_peak = 0
+
+    # -- asyncio.Protocol --------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        srv = self.server
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self.fd = sock.fileno()
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+                peer = transport.get_extra_info("peername")
+                local = transport.get_extra_info("sockname")
+                self.addr = _fmt_addr(peer)
+                self.laddr = _fmt_addr(local)
+            else:
+                self.addr = f"{srv.unixsocket or ''}:0"
+                self.laddr = self.addr
+                self.flags_extra = "U"
+        if len(srv.clients) >= srv.config["maxclients"]:
+            srv.stat_rejected_conn += 1
+            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.close()
+            self.closed = True
+            return
+        srv.stat_connections += 1
+        srv.clients[self.id] = self
+        self.parser.auth_required = not self.authenticated
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.clients.pop(self.id, None)
+        for hook in self.server.extensions.get("on_disconnect", ()):
+            hook(self)
+
+    def data_received(self, data: bytes) -> None:
+        srv = self.server
+        srv.stat_net_in += len(data)
+        self.last_interaction = time.time()
+        parser = self.parser
+        try:
+            cmds = parser.feed(data)
+            err = None
+        except ProtocolError as e:
+            cmds, err = e.commands, e.message
+        if parser.buffered > srv.config["client-query-buffer-limit"]:
+            log.warning("Closing client that reached max query buffer length")
+            self._abort()
+            return
+        if self.pending or self.blocked is not None:
+            self.pending.extend(cmds)
+        else:
+            execute = srv.execute
+            for i, argv in enumerate(cmds):
+                if self.close_asap:
+                    break
+                execute(self, argv)
+                if self.blocked is not None:
+                    self.pending.extend(cmds[i + 1 :])
+                    break
+        if err is not None:
+            self.write_error("ERR " + err)
+            self.close_asap = True
+        self.flush()
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    # -- output ------------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write everything buffered in ``out`` (one write), then close if asked."""
+        self._flush_scheduled = False
+        t = self.transport
+        if t is None or self.closed:
+            self.out.clear()
+            return
+        if self.out:
+            data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
+            self.out.clear()
+            self.server.stat_net_out += len(data)
+            t.write(data)
+        if self.close_asap:
+            self.closed = True
+            t.close()
+
+    def schedule_flush(self) -> None:
+        if not self._flush_scheduled and self.server.loop is not None:
+            self._flush_scheduled = True
+            self.server.loop.call_soon(self.flush)
+
+    def _abort(self) -> None:
+        self.closed = True
+        self.out.clear()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def unblock(self) -> None:
+        """Called when a blocked command completed: run the commands that queued up meanwhile."""
+        self.blocked = None
+        if self.pending:
+            self.server.loop.call_soon(self.resume)
+        else:
+            self.schedule_flush()
+
+    def resume(self) -> None:
+        execute = self.server.execute
+        while self.pending and self.blocked is None and not self.close_asap and not self.closed:
+            execute(self, self.pending.popleft())
+        self.flush()
+
+    def query_buffer_size(self) -> int:
+        return self.parser.buffered
+
+
+def _fmt_addr(addr: object) -> str:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host, port = addr[0], addr[1]
+        return f"{host}:{port}"
+    return "?:0"

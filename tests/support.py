@@ -1,0 +1,201 @@
+"""Test support: start real redis-server and pyredis processes, raw RESP clients, differential checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(100).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+class ServerProcess:
+    """A server started as a subprocess on a free port (``kind`` is 'redis' or 'pyredis')."""
+
+    def __init__(self, kind: str, args: Sequence[str] = (), cwd: str | None = None, port: int | None = None):
+        self.kind = kind
+        self.port = port or free_port()
+        self.cwd = cwd
+        base = ["--port", str(self.port), "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"]
+        if kind == "redis":
+            exe = shutil.which("redis-server")
+            if exe is None:
+                raise RuntimeError("redis-server is not installed (scripts/test.sh installs it)")
+            cmd = [exe, *base, *args]
+        else:
+            cmd = [sys.executable, "-m", "pyredis", *base, *args]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        wait_ready(self.port, self.proc)
+
+    def client(self) -> RawClient:
+        return RawClient(self.port)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class RawClient:
+    """A minimal RESP client returning raw reply bytes (for byte-exact comparisons)."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send(self, *args: bytes | str | int) -> None:
+        self.sock.sendall(encode_command(args))
+
+    def call(self, *args: bytes | str | int) -> bytes:
+        self.send(*args)
+        return self.read_reply()
+
+    def _fill(self) -> None:
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise ConnectionError("connection closed")
+        self.buf += data
+
+    def _line_end(self, pos: int) -> int:
+        while True:
+            i = self.buf.find(b"\r\n", pos)
+            if i >= 0:
+                return i
+            self._fill()
+
+    def _reply_end(self, pos: int) -> int:
+        while len(self.buf) <= pos:
+            self._fill()
+        t = self.buf[pos : pos + 1]
+        eol = self._line_end(pos)
+        head = self.buf[pos + 1 : eol]
+        if t in (b"$", b"=", b"!"):
+            n = int(head)
+            if n < 0:
+                return eol + 2
+            end = eol + 2 + n + 2
+            while len(self.buf) < end:
+                self._fill()
+            return end
+        if t in (b"*", b"~", b">", b"%", b"|"):
+            n = int(head)
+            if t in (b"%", b"|"):
+                n *= 2
+            p = eol + 2
+            for _ in range(max(n, 0)):
+                p = self._reply_end(p)
+            return p
+        return eol + 2
+
+    def read_reply(self) -> bytes:
+        end = self._reply_end(0)
+        out, self.buf = self.buf[:end], self.buf[end:]
+        return out
+
+
+def encode_command(args: Sequence[bytes | str | int]) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = b"%d" % a
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+class Differ:
+    """Sends the same commands to redis-server and pyredis and compares the raw replies."""
+
+    def __init__(self, redis: ServerProcess, pyredis: ServerProcess) -> None:
+        self.r = redis.client()
+        self.p = pyredis.client()
+        self.pyredis = pyredis
+
+    def close(self) -> None:
+        self.r.close()
+        self.p.close()
+
+    def both(self, *args: bytes | str | int) -> tuple[bytes, bytes]:
+        return self.r.call(*args), self.p.call(*args)
+
+    def check(self, *args: bytes | str | int) -> bytes:
+        """Run one command on both servers and assert identical raw replies."""
+        expected, got = self.both(*args)
+        assert got == expected, f"{args!r}: redis {expected!r} != pyredis {got!r}"
+        return got
+
+    def check_all(self, *commands: Sequence[bytes | str | int]) -> None:
+        for cmd in commands:
+            self.check(*cmd)
+
+    def check_sorted(self, *args: bytes | str | int) -> None:
+        """Compare array replies ignoring element order (SMEMBERS, KEYS, ...)."""
+        expected, got = self.both(*args)
+        assert sorted(_split_array(got)) == sorted(_split_array(expected)), f"{args!r}: {expected!r} != {got!r}"
+
+    def lines(self, script: str) -> None:
+        """Check every line of *script* (one command per line, shell-like quoting)."""
+        import shlex
+
+        for line in script.strip().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                self.check(*shlex.split(line))
+
+
+def _split_array(raw: bytes) -> list[bytes]:
+    if not raw.startswith((b"*", b"~")):
+        return [raw]
+    c = RawClient.__new__(RawClient)
+    c.buf = raw
+    c.sock = None  # type: ignore[assignment]
+    eol = raw.find(b"\r\n")
+    n = int(raw[1:eol])
+    items = []
+    pos = eol + 2
+    for _ in range(n):
+        end = c._reply_end(pos)
+        items.append(raw[pos:end])
+        pos = end
+    return items
