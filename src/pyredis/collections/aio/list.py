@@ -18,7 +18,15 @@ class AsyncRedisList(ListPlans, AsyncContainer):
 
     redis_type = "list"
 
-    def __init__(self, iterable: Iterable[Any] = (), /, *, redis: Any = None, key: str | None = None, serializer: Any = None):
+    def __init__(
+        self,
+        iterable: Iterable[Any] = (),
+        /,
+        *,
+        redis: Any = None,
+        key: str | None = None,
+        serializer: Any = None,
+    ):
         super().__init__(redis=redis, key=key, serializer=serializer)
         values = list(iterable)
         if values:

@@ -18,7 +18,15 @@ class AsyncRedisSet(SetPlans, AsyncContainer):
 
     redis_type = "set"
 
-    def __init__(self, iterable: Iterable[Any] = (), /, *, redis: Any = None, key: str | None = None, serializer: Any = None):
+    def __init__(
+        self,
+        iterable: Iterable[Any] = (),
+        /,
+        *,
+        redis: Any = None,
+        key: str | None = None,
+        serializer: Any = None,
+    ):
         super().__init__(redis=redis, key=key, serializer=serializer)
         members = set(iterable)
         if members:
