@@ -190,6 +190,10 @@ class Server:
         except CommandError as e:
             cmd.failed += 1
             c.write_error(e.message)
+        except Exception as e:  # a bug must cost one error reply, never the connection or the server
+            log.exception("Unexpected error in command %s", cmd.fullname)
+            cmd.failed += 1
+            c.write_error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}: {e}")
         else:
             if r is not NOREPLY and c.reply_mode == REPLY_ON:
                 _ENCODERS[type(r)](c.out, r, c.resp)
@@ -244,27 +248,20 @@ class Server:
         cfg = self.config
         port = cfg["port"]
         if port:
-            binds = [b for b in cfg["bind"] if not b.startswith("-")] or ["127.0.0.1"]
-            hosts: list[str] = []
             for b in cfg["bind"]:
                 optional = b.startswith("-")
                 h = b.lstrip("-")
                 h = {"*": "0.0.0.0", "::*": "::"}.get(h, h)
-                if h not in hosts:
-                    hosts.append(h)
-            del binds
-            for h in hosts:
                 try:
                     srv = await loop.create_server(lambda: Connection(self), h, port, reuse_address=True,
                                                    backlog=cfg["tcp-backlog"])
                 except OSError:
-                    if h == "::" or h.startswith("::"):
+                    if optional:
                         continue
                     raise
                 self.listeners.append(srv)
-                if port == 0 or self.port == 0:
+                if port == 0:
                     port = srv.sockets[0].getsockname()[1]
-                    self.port = port
         if cfg["unixsocket"]:
             path = cfg["unixsocket"]
             if os.path.exists(path):

@@ -1,0 +1,260 @@
+"""COMMAND introspection: COUNT, INFO, DOCS, LIST, GETKEYS, GETKEYSANDFLAGS, HELP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyredis.commands.errors import CommandError, syntax_error
+from pyredis.commands.registry import (
+    COMMANDS,
+    Command,
+    all_commands,
+    command,
+    help_lines,
+    metadata,
+    subcommand,
+)
+from pyredis.engine.glob import compile_glob
+from pyredis.protocol.types import MapReply, SetReply, Status
+
+_cache: dict[str, Any] = {}
+
+
+def _to_reply(x: Any) -> Any:
+    """Convert captured RESP3 JSON (see scripts/gen_command_meta.py) into reply values."""
+    if isinstance(x, str):
+        return x.encode("utf-8", "surrogateescape")
+    if isinstance(x, list):
+        return [_to_reply(i) for i in x]
+    if isinstance(x, dict):
+        if "+" in x:
+            return Status(x["+"].encode())
+        if "~" in x:
+            return SetReply([_to_reply(i) for i in x["~"]])
+        if "%" in x:
+            return MapReply([_to_reply(i) for i in x["%"]])
+    return x
+
+
+def _flags_of(cmd: Command) -> list:
+    return [Status(f.encode()) for f in sorted(cmd.flags)]
+
+
+def command_info(cmd: Command) -> list:
+    """The COMMAND INFO entry of *cmd* (redis-server's own when known, else from the declaration)."""
+    key = "info:" + cmd.fullname
+    if key not in _cache:
+        meta = metadata()["info"].get(cmd.fullname)
+        if meta is not None:
+            entry = _to_reply(meta)
+            subs = dict(cmd.subcommands or {})
+            ordered = []
+            for sub_meta in entry[9]:
+                name = sub_meta[0].split(b"|", 1)[1]
+                if name in subs:
+                    ordered.append(command_info(subs.pop(name)))
+            ordered += [command_info(s) for s in subs.values()]
+            entry[9] = type(entry[9])(ordered)
+        else:
+            entry = [cmd.fullname.encode(), cmd.arity, SetReply(_flags_of(cmd)), cmd.first, cmd.last, cmd.step,
+                     SetReply([]), SetReply([]), [],
+                     [command_info(s) for s in (cmd.subcommands or {}).values()]]
+        _cache[key] = entry
+    return _cache[key]
+
+
+def command_docs(cmd: Command) -> Any:
+    key = "docs:" + cmd.fullname
+    if key not in _cache:
+        meta = metadata()["docs"].get(cmd.name)
+        if meta is None:
+            _cache[key] = MapReply([b"summary", b"", b"since", b"7.0.0", b"group", b"server"])
+        else:
+            doc = _to_reply(meta)
+            # Only list the subcommands we implement.
+            for i in range(0, len(doc), 2):
+                if doc[i] == b"subcommands" and cmd.subcommands:
+                    subs = doc[i + 1]
+                    keep = MapReply()
+                    for j in range(0, len(subs), 2):
+                        if subs[j].split(b"|")[-1] in cmd.subcommands:
+                            keep += [subs[j], subs[j + 1]]
+                    doc[i + 1] = keep
+            _cache[key] = doc
+    return _cache[key]
+
+
+def _key_specs(cmd: Command) -> list[dict]:
+    meta = metadata()["info"].get(cmd.fullname)
+    if not meta:
+        return []
+    specs = []
+    raw = meta[8]["~"] if isinstance(meta[8], dict) else meta[8]
+    for spec in raw:
+        d = dict(zip(spec["%"][::2], spec["%"][1::2], strict=False))
+        specs.append({
+            "flags": [f["+"] for f in d.get("flags", {}).get("~", [])],
+            "bs": dict(zip(d["begin_search"]["%"][::2], d["begin_search"]["%"][1::2], strict=False)),
+            "fk": dict(zip(d["find_keys"]["%"][::2], d["find_keys"]["%"][1::2], strict=False)),
+        })
+    return specs
+
+
+def _spec(d: dict) -> dict:
+    s = d.get("spec")
+    if isinstance(s, dict) and "%" in s:
+        return dict(zip(s["%"][::2], s["%"][1::2], strict=False))
+    return {}
+
+
+def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """Key positions (with key-spec flags) from redis-server's key specs for *cmd*."""
+    out: list[tuple[int, list[str]]] = []
+    n = len(argv)
+    for spec in _key_specs(cmd):
+        bs, fk = spec["bs"], spec["fk"]
+        start = None
+        if bs.get("type") == "index":
+            start = _spec(bs)["index"]
+        elif bs.get("type") == "keyword":
+            sp = _spec(bs)
+            kw = sp["keyword"].encode().lower()
+            frm = sp["startfrom"]
+            rng = range(frm, n) if frm >= 0 else range(n + frm, 0, -1)
+            for i in rng:
+                if argv[i].lower() == kw:
+                    start = i + 1
+                    break
+        if start is None or start >= n:
+            continue
+        sp = _spec(fk)
+        if fk.get("type") == "range":
+            last = sp["lastkey"]
+            step = sp["keystep"]
+            limit = sp.get("limit", 0)
+            if last >= 0:
+                end = start + last
+            elif limit > 1:
+                end = start + (n - start) // limit - 1
+            else:
+                end = n + last
+            for i in range(start, min(end, n - 1) + 1, step):
+                out.append((i, spec["flags"]))
+        elif fk.get("type") == "keynum":
+            numidx = start + sp["keynumidx"]
+            if numidx >= n:
+                continue
+            try:
+                num = int(argv[numidx])
+            except ValueError:
+                continue
+            first = start + sp["firstkey"]
+            for j in range(num):
+                i = first + j * sp["keystep"]
+                if i < n:
+                    out.append((i, spec["flags"]))
+    return out
+
+
+def get_keys(cmd: Command, argv: list[bytes]) -> list[int]:
+    """Key argument positions of *argv* for *cmd* (key specs, else the declared first/last/step)."""
+    if cmd.getkeys is not None:
+        return cmd.getkeys(argv)
+    if _key_specs(cmd):
+        return [i for i, _ in keys_from_specs(cmd, argv)]
+    return cmd.key_indexes(argv)
+
+
+@command("command", -1, "loading stale")
+def cmd_command(c, argv):
+    return [command_info(cmd) for cmd in COMMANDS.values() if cmd.handler is not None or cmd.subcommands]
+
+
+@subcommand("command", "count", 2, "loading stale")
+def cmd_command_count(c, argv):
+    return len(COMMANDS)
+
+
+@subcommand("command", "info", -2, "loading stale")
+def cmd_command_info(c, argv):
+    from pyredis.commands.registry import lookup_path
+
+    if len(argv) == 2:
+        return cmd_command(c, argv)
+    out = []
+    for name in argv[2:]:
+        cmd = lookup_path(name.decode("utf-8", "replace"))
+        out.append(command_info(cmd) if cmd is not None else None)
+    return out
+
+
+@subcommand("command", "docs", -2, "loading stale")
+def cmd_command_docs(c, argv):
+    from pyredis.commands.registry import lookup_path
+
+    out = MapReply()
+    names = [x.encode() for x in COMMANDS] if len(argv) == 2 else argv[2:]
+    for name in names:
+        cmd = lookup_path(name.decode("utf-8", "replace"))
+        if cmd is None:
+            continue
+        out += [cmd.fullname.encode(), command_docs(cmd)]
+    return out
+
+
+@subcommand("command", "list", -2, "loading stale")
+def cmd_command_list(c, argv):
+    cmds = all_commands()
+    if len(argv) > 2:
+        if len(argv) != 5 or argv[2].lower() != b"filterby":
+            raise syntax_error()
+        kind, val = argv[3].lower(), argv[4]
+        if kind == b"module":
+            cmds = []
+        elif kind == b"aclcat":
+            cat = b"@" + val.lower()
+            cmds = [x for x in cmds if cat in command_info(x)[6]]
+        elif kind == b"pattern":
+            m = compile_glob(val, nocase=True)
+            cmds = [x for x in cmds if m(x.fullname.encode())]
+        else:
+            raise syntax_error()
+    return [x.fullname.encode() for x in cmds]
+
+
+def _resolve(argv: list[bytes]) -> tuple[Command, list[bytes]]:
+    from pyredis.commands.registry import lookup
+
+    args = argv[2:]
+    cmd = lookup(args[0])
+    if cmd is None:
+        raise CommandError("ERR Invalid command specified")
+    if cmd.subcommands and len(args) > 1:
+        cmd = cmd.subcommands.get(args[1].lower(), cmd)
+    ar = cmd.arity
+    if (ar > 0 and len(args) != ar) or len(args) < -ar:
+        raise CommandError("ERR Invalid number of arguments specified for command")
+    return cmd, args
+
+
+@subcommand("command", "getkeys", -3, "loading stale")
+def cmd_command_getkeys(c, argv):
+    cmd, args = _resolve(argv)
+    idx = get_keys(cmd, args)
+    if not idx:
+        raise CommandError("ERR The command has no key arguments")
+    return [args[i] for i in idx]
+
+
+@subcommand("command", "getkeysandflags", -3, "loading stale")
+def cmd_command_getkeysandflags(c, argv):
+    cmd, args = _resolve(argv)
+    pairs = keys_from_specs(cmd, args) if cmd.getkeys is None else [(i, []) for i in cmd.getkeys(args)]
+    if not pairs:
+        raise CommandError("ERR The command has no key arguments")
+    return [[args[i], SetReply([Status(f.encode()) for f in flags])] for i, flags in pairs]
+
+
+@subcommand("command", "help", 2, "loading stale")
+def cmd_command_help(c, argv):
+    return help_lines("command")
