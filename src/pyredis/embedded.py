@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -25,7 +26,15 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["EmbeddedServer", "embedded"]
+__all__ = ["EmbeddedServer", "embedded", "free_port"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 class EmbeddedServer:
@@ -61,7 +70,7 @@ class EmbeddedServer:
         self._dir: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def _make_config(self) -> Any:
+    def _make_config(self, port: int | None) -> Any:
         from pyredis.server.config import Config
 
         cfg = Config()
@@ -70,7 +79,7 @@ class EmbeddedServer:
         cfg.set("save", "")
         cfg.set("appendonly", "no")
         cfg.set("bind", self.host)
-        cfg.set("port", str(self.requested_port or 0))
+        cfg.set("port", str(port or 0))
         if self.unixsocket:
             cfg.set("unixsocket", self.unixsocket)
         for name, value in self.extra_config.items():
@@ -81,9 +90,23 @@ class EmbeddedServer:
         """Start serving; returns once the listeners are bound (raises if they can't be)."""
         if self.running:
             return self
+        # port 0 means "no TCP" to the server (as to redis-server): pick a free port here,
+        # and pick again if another process grabs it before the server binds it.
+        tries = 5 if self.requested_port == 0 else 1
+        for attempt in range(tries):
+            try:
+                return self._start_once(
+                    free_port(self.host) if self.requested_port == 0 else self.requested_port
+                )
+            except OSError:
+                if attempt == tries - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self, port: int | None) -> EmbeddedServer:
         from pyredis.server.app import Server
 
-        cfg = self._make_config()
+        cfg = self._make_config(port)
         self._ready.clear()
         self._error = None
         self._thread = threading.Thread(
@@ -95,6 +118,8 @@ class EmbeddedServer:
         if self._error is not None:
             self._thread.join()
             self._cleanup_dir()
+            if isinstance(self._error, OSError):
+                raise self._error
             raise RuntimeError(f"embedded pyredis failed to start: {self._error}") from self._error
         return self
 
