@@ -319,7 +319,7 @@ def cmd_config_set(c, argv):
 @subcommand("config", "resetstat", 2, "admin noscript loading stale")
 def cmd_config_resetstat(c, argv):
     srv = c.server
-    srv.stat_connections = srv.stat_rejected_conn = srv.stat_commands = 0
+    srv.stat_connections = srv.stat_rejected_conn = 0
     srv.stat_net_in = srv.stat_net_out = srv.stat_errors = 0
     srv.error_stats.clear()
     srv.keyspace.hits = srv.keyspace.misses = srv.keyspace.expired_keys = 0

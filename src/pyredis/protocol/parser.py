@@ -2,6 +2,10 @@
 
 Implements Redis's request grammar: multibulk (``*N\\r\\n$L\\r\\n...``) and inline commands
 (space separated, with redis-cli style quoting), with Redis's limits and error messages.
+
+:class:`RequestParser` parses well-formed multibulk traffic with hiredis (C, ~10x faster) and falls
+back to the pure-Python :class:`PyRequestParser` for everything else (inline commands, malformed
+input, unauthenticated clients), from the exact byte where hiredis stopped being applicable.
 """
 
 from __future__ import annotations
@@ -94,8 +98,8 @@ def split_args(line: bytes) -> list[bytes] | None:
         args.append(bytes(cur))
 
 
-class RequestParser:
-    """Incremental parser of client requests.
+class PyRequestParser:
+    """Incremental pure-Python parser of client requests (every form Redis accepts).
 
     ``feed(data)`` returns the list of complete commands now available. On malformed input it
     raises :class:`ProtocolError` carrying the commands parsed before the bad one; the caller
@@ -202,3 +206,145 @@ class RequestParser:
         else:
             self._need = 0
         return cmds
+
+
+try:
+    import hiredis as _hiredis
+except ImportError:  # pragma: no cover - hiredis is a dependency, but stay usable without it
+    _hiredis = None
+
+
+def _wire_size(argv: list[bytes]) -> int:
+    """Bytes of the canonical multibulk encoding of *argv* (what hiredis accepted)."""
+    n = 3 + len(str(len(argv)))
+    for a in argv:
+        la = len(a)
+        n += 5 + len(str(la)) + la
+    return n
+
+
+class RequestParser:
+    """Incremental request parser: hiredis for canonical multibulk, Python for the rest.
+
+    ``feed(data)`` returns the complete commands now available; on malformed input it raises
+    :class:`ProtocolError` (with the commands parsed before the bad one), like Redis.
+    """
+
+    __slots__ = ("_py", "_reader", "_chunks", "_kept", "_pending", "_checked", "max_bulk_len", "_auth")
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+        self.max_bulk_len = max_bulk_len
+        self._py = PyRequestParser(max_bulk_len)
+        self._reader = _hiredis.Reader() if _hiredis is not None else None
+        self._chunks: list[bytes] = []
+        self._kept: list[list[bytes]] = []
+        self._pending = 0
+        self._checked = False
+        self._auth = False
+
+    @property
+    def auth_required(self) -> bool:
+        return self._auth
+
+    @auth_required.setter
+    def auth_required(self, value: bool) -> None:
+        self._auth = value
+        self._py.auth_required = value
+        if value and self._reader is not None and not self._pending:
+            self._reader = None  # unauthenticated clients get Redis's stricter limits
+        elif not value and self._reader is None and _hiredis is not None and not self._py.buffered \
+                and not self._py.inline_seen:
+            self._reader = _hiredis.Reader()
+
+    @property
+    def buffered(self) -> int:
+        return self._pending if self._reader is not None else self._py.buffered
+
+    @property
+    def inline_seen(self) -> bool:
+        return self._py.inline_seen
+
+    def feed(self, data: bytes) -> list[list[bytes]]:
+        r = self._reader
+        if r is None:
+            return self._py.feed(data)
+        r.feed(data)
+        cmds: list[list[bytes]] = []
+        gets = r.gets
+        try:
+            while True:
+                x = gets()
+                if x is False:
+                    break
+                if type(x) is list and x:
+                    for a in x:
+                        if type(a) is not bytes:
+                            return self._fallback(data, cmds)
+                    cmds.append(x)
+                else:
+                    return self._fallback(data, cmds)
+        except _hiredis.ProtocolError:
+            return self._fallback(data, cmds)
+        if cmds and not r.has_data() and self._ends_command(data, cmds[-1][-1]):
+            if self._pending:
+                self._chunks.clear()
+                self._kept.clear()
+                self._pending = 0
+                self._checked = False
+            return cmds
+        self._chunks.append(data)
+        self._pending += len(data)
+        if cmds:
+            self._kept.extend(cmds)
+            if len(self._kept) > 256:
+                self._trim()
+        if not self._checked:
+            self._check_headers(cmds)
+        return cmds
+
+    @staticmethod
+    def _ends_command(data: bytes, last: bytes) -> bool:
+        """Heuristic: does *data* end exactly after the encoding of the last argument parsed?
+
+        hiredis does not say whether it holds a partial request; a request boundary lets us drop
+        the bytes kept for a possible fallback to the Python parser.
+        """
+        n = len(data)
+        ln = len(last)
+        if not data.endswith(b"\r\n", n - 2) or not data.endswith(last, 0, n - 2):
+            return False
+        hdr = b"$%d\r\n" % ln
+        return data.startswith(hdr, n - 2 - ln - len(hdr))
+
+    def _trim(self) -> None:
+        joined = b"".join(self._chunks)
+        offset = sum(_wire_size(a) for a in self._kept)
+        rest = joined[offset:]
+        self._chunks = [rest]
+        self._pending = len(rest)
+        self._kept = []
+
+    def _check_headers(self, cmds: list[list[bytes]]) -> None:
+        """A pending partial request: validate its headers now, as Redis would (length limits)."""
+        self._checked = True
+        self._trim()
+        probe = PyRequestParser(self.max_bulk_len)
+        head = self._chunks[0][: 4 * INLINE_MAX]
+        try:
+            probe.feed(head)
+        except ProtocolError as e:
+            raise ProtocolError(e.message, cmds + e.commands) from None
+
+    def _fallback(self, data: bytes, cmds: list[list[bytes]]) -> list[list[bytes]]:
+        """Switch to the Python parser from the first command hiredis could not take."""
+        offset = sum(_wire_size(a) for a in self._kept) + sum(_wire_size(a) for a in cmds)
+        joined = b"".join(self._chunks) + data if self._chunks else data
+        self._reader = None
+        self._chunks = []
+        self._kept = []
+        self._pending = 0
+        try:
+            more = self._py.feed(joined[offset:])
+        except ProtocolError as e:
+            raise ProtocolError(e.message, cmds + e.commands) from None
+        return cmds + more

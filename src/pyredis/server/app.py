@@ -52,6 +52,9 @@ class Server:
         self.keyspace.notify = self._notify
         self.keyspace.notify_flags = cfg["notify-keyspace-events"]
         cfg.on_change("notify-keyspace-events", self._set_notify_flags)
+        self.slowlog_threshold = 0
+        self._set_slowlog_threshold(cfg["slowlog-log-slower-than"])
+        cfg.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
         self.dirty = 0
@@ -68,7 +71,6 @@ class Server:
         # statistics
         self.stat_connections = 0
         self.stat_rejected_conn = 0
-        self.stat_commands = 0
         self.stat_net_in = 0
         self.stat_net_out = 0
         self.stat_errors = 0
@@ -95,6 +97,9 @@ class Server:
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
         self.keyspace.notify_flags = flags
+
+    def _set_slowlog_threshold(self, usec: int) -> None:
+        self.slowlog_threshold = usec if usec >= 0 else 1 << 62
 
     def requires_auth(self) -> bool:
         return bool(self.config["requirepass"])
@@ -195,22 +200,26 @@ class Server:
             cmd.failed += 1
             c.write_error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}: {e}")
         else:
-            if r is not NOREPLY and c.reply_mode == REPLY_ON:
+            if r is not NOREPLY and not c.reply_mode:
                 _ENCODERS[type(r)](c.out, r, c.resp)
-        dt = perf_counter_ns() - t0
+        dt = (perf_counter_ns() - t0) // 1000
         cmd.calls += 1
-        cmd.usec += dt // 1000
-        self.stat_commands += 1
-        c.last_cmd = cmd
+        cmd.usec += dt
         if c.reply_mode >= REPLY_SKIP_NEXT:
             c.reply_mode = REPLY_SKIP if c.reply_mode == REPLY_SKIP_NEXT else REPLY_ON
-        threshold = self.config.values["slowlog-log-slower-than"]
-        if 0 <= threshold <= dt // 1000 and not cmd.skip_slowlog:
-            self.slowlog_add(c, argv, dt // 1000)
+        if dt >= self.slowlog_threshold and not cmd.skip_slowlog:
+            self.slowlog_add(c, argv, dt)
         if self.dirty != dirty or c.repl is not None:
             self.propagate(c, cmd, argv)
         if self.ready_keys:
             self.serve_blocked()
+
+    @property
+    def stat_commands(self) -> int:
+        """Commands processed (INFO total_commands_processed), from the per-command counters."""
+        from pyredis.commands.registry import all_commands
+
+        return sum(cmd.calls for cmd in all_commands())
 
     def propagate(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
         """Feed the AOF and replicas with what the command changed."""
