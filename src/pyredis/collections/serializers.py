@@ -31,14 +31,19 @@ class JSONSerializer:
 
     binary = False
 
+    def __init__(self) -> None:
+        # one encoder/decoder for every call: json.dumps/loads would build them each time
+        self._encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+        self._decode = json.JSONDecoder().decode
+
     def dumps(self, value: Any) -> str:
         try:
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+            return self._encode(value)
         except (TypeError, ValueError) as exc:
             raise SerializationError(f"cannot JSON-serialize {value!r}: {exc}") from exc
 
     def loads(self, data: bytes | str) -> Any:
-        return json.loads(data)
+        return self._decode(data.decode() if isinstance(data, bytes) else data)
 
     def __repr__(self) -> str:
         return "JSONSerializer()"
