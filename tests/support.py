@@ -165,6 +165,11 @@ class Differ:
         assert got == expected, f"{args!r}: redis {expected!r} != pyredis {got!r}"
         return got
 
+    def hello(self, version: int | str) -> None:
+        """Switch both connections to RESP *version* (replies differ only by client id)."""
+        r, p = self.both("HELLO", version)
+        assert r[:1] == p[:1] and (r[:1] in (b"*", b"%")), (r, p)
+
     def check_all(self, *commands: Sequence[bytes | str | int]) -> None:
         for cmd in commands:
             self.check(*cmd)
@@ -181,7 +186,11 @@ class Differ:
         for line in script.strip().splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
-                self.check(*shlex.split(line))
+                args = shlex.split(line)
+                if args[0].upper() == "HELLO" and len(args) == 2:
+                    self.hello(args[1])
+                else:
+                    self.check(*args)
 
 
 def _split_array(raw: bytes) -> list[bytes]:

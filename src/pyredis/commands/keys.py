@@ -208,9 +208,12 @@ def cmd_keys(c, argv):
 
 
 def parse_cursor(b: bytes) -> int:
-    if not b.isdigit() or int(b) > 18446744073709551615:
+    """Parse a SCAN cursor like ``strtoul``: sign allowed (wraps), no spaces, 64-bit."""
+    digits = b[1:] if b[:1] in (b"+", b"-") else b
+    if not digits.isdigit() or int(digits) > 18446744073709551615:
         raise CommandError("ERR invalid cursor")
-    return int(b)
+    v = int(digits)
+    return (-v) % (1 << 64) if b[:1] == b"-" else v
 
 
 def parse_scan_options(argv: list[bytes], start: int, allow_type: bool = False, allow_novalues: bool = False):

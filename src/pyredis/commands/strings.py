@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from pyredis.commands.args import get_float, get_int, parse_expire_arg
+from fractions import Fraction
+
+from pyredis.commands.args import get_int, parse_expire_arg
 from pyredis.commands.errors import NOT_INTEGER, OVERFLOW, CommandError, WrongType, syntax_error, wrong_args
 from pyredis.commands.registry import command
 from pyredis.engine import notify
-from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN, format_long_double, parse_float, parse_ll
+from pyredis.protocol.numbers import (
+    LLONG_MAX,
+    LLONG_MIN,
+    format_long_double_human,
+    long_double_add,
+    parse_ll,
+    parse_long_double,
+)
 from pyredis.protocol.types import NULL_ARRAY, OK, MapReply
 
 STRING = notify.STRING
@@ -348,20 +357,25 @@ def cmd_decrby(c, argv):
 def cmd_incrbyfloat(c, argv):
     key = argv[1]
     old = get_string_w(c, key)
-    cur = 0.0
-    if old is not None:
-        cur = parse_float(old)
-        if cur is None:
-            raise CommandError("ERR value is not a valid float")
-    incr = get_float(argv[2])
-    new = cur + incr
-    if new != new or new in (float("inf"), float("-inf")):
-        raise CommandError("ERR increment would produce NaN or Infinity")
-    out = format_long_double(new)
+    out = incr_float_value(old, argv[2])
     c.db.set(key, out, keep_ttl=True)
     c.changed(key, STRING, b"incrbyfloat")
     c.repl = [[b"SET", key, out, b"KEEPTTL"]]
     return out
+
+
+def incr_float_value(old: bytes | None, incr: bytes) -> bytes:
+    """The new value of INCRBYFLOAT/HINCRBYFLOAT, computed in long double like Redis."""
+    cur = parse_long_double(old) if old is not None else Fraction(0)
+    if cur is None:
+        raise CommandError("ERR value is not a valid float")
+    delta = parse_long_double(incr)
+    if delta is None:
+        raise CommandError("ERR value is not a valid float")
+    new = long_double_add(cur, delta)
+    if isinstance(new, float):
+        raise CommandError("ERR increment would produce NaN or Infinity")
+    return format_long_double_human(new)
 
 
 @command("lcs", -3, "readonly", 1, 2, 1)
