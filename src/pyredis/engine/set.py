@@ -1,0 +1,70 @@
+"""The set type: a Python set with Redis 7.0's intset/hashtable encoding rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pyredis.protocol.numbers import parse_ll
+
+
+def is_int_member(x: bytes) -> bool:
+    """True when *x* would be stored in an intset (a canonical 64-bit integer)."""
+    return len(x) <= 20 and parse_ll(x) is not None
+
+
+class SetValue(set):
+    """A Redis set.
+
+    ``big`` is True once the set uses the ``hashtable`` encoding (sticky, like Redis); while
+    False every member is an integer and the set reports ``intset`` (members then iterate in
+    ascending numeric order through :meth:`ordered`).
+    """
+
+    __slots__ = ("big",)
+    TYPE_NAME = b"set"
+
+    def __init__(self, items: Iterable[bytes] = ()) -> None:
+        super().__init__(items)
+        self.big = True
+
+    @classmethod
+    def build(cls, items: Iterable[bytes], config: Any) -> SetValue:
+        """A new set holding *items* with the encoding Redis would give it."""
+        s = cls(items)
+        s.big = False
+        s.after_add(config, s)
+        return s
+
+    @classmethod
+    def create_for(cls, first: bytes) -> SetValue:
+        """An empty set with the encoding Redis picks for a first member *first*."""
+        s = cls()
+        s.big = not is_int_member(first)
+        return s
+
+    def encoding(self, config: Any = None) -> bytes:
+        return b"hashtable" if self.big else b"intset"
+
+    def copy(self) -> SetValue:
+        s = SetValue(self)
+        s.big = self.big
+        return s
+
+    def after_add(self, config: Any, added: Iterable[bytes]) -> None:
+        """Update the encoding after *added* members were inserted."""
+        if self.big:
+            return
+        if len(self) > config.values["set-max-intset-entries"]:
+            self.big = True
+            return
+        for x in added:
+            if not (len(x) <= 20 and parse_ll(x) is not None):
+                self.big = True
+                return
+
+    def ordered(self) -> list[bytes]:
+        """Members in the order Redis would iterate them (numeric order for an intset)."""
+        if self.big:
+            return list(self)
+        return sorted(self, key=int)
