@@ -10,6 +10,8 @@ input, unauthenticated clients), from the exact byte where hiredis stopped being
 
 from __future__ import annotations
 
+import re
+
 INLINE_MAX = 64 * 1024
 
 
@@ -38,6 +40,8 @@ _HEX = b"0123456789abcdefABCDEF"
 
 def split_args(line: bytes) -> list[bytes] | None:
     """Split an inline command like ``sdssplitargs``; ``None`` on unbalanced quotes."""
+    if 0 in line:  # a C string: everything after a NUL byte is ignored
+        line = line[: line.index(0)]
     if 34 not in line and 39 not in line:
         return line.split()
     args: list[bytes] = []
@@ -214,6 +218,11 @@ except ImportError:  # pragma: no cover - hiredis is a dependency, but stay usab
     _hiredis = None
 
 
+# hiredis allocates a multibulk's whole list when it reads the header (and frees it element by
+# element): huge counts go to the Python parser, which grows argv as data arrives, like Redis.
+_BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
+
+
 def _wire_size(argv: list[bytes]) -> int:
     """Bytes of the canonical multibulk encoding of *argv* (what hiredis accepted)."""
     n = 3 + len(str(len(argv)))
@@ -268,6 +277,8 @@ class RequestParser:
         r = self._reader
         if r is None:
             return self._py.feed(data)
+        if _BIG_MULTIBULK.search(data) is not None:
+            return self._fallback(data, [])
         r.feed(data)
         cmds: list[list[bytes]] = []
         gets = r.gets
