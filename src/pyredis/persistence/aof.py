@@ -1,0 +1,718 @@
+"""The append-only file, in Redis 7's multi-part layout.
+
+``<dir>/<appenddirname>/`` holds a base file (``<appendfilename>.<n>.base.rdb`` with the RDB
+preamble, or ``.base.aof`` with commands), incremental files (``<appendfilename>.<n>.incr.aof``)
+and the manifest ``<appendfilename>.manifest`` listing them::
+
+    file appendonly.aof.1.base.rdb seq 1 type b
+    file appendonly.aof.1.incr.aof seq 1 type i
+
+Writes are fed by :meth:`AOF.feed` (a ``server.propagators`` entry) with a SELECT whenever the
+database changes. ``appendfsync always`` writes and fsyncs before the command's reply can leave
+the process; ``everysec`` writes once per event-loop iteration and fsyncs in a background thread
+at most once a second; ``no`` leaves flushing to the OS.
+
+A rewrite (BGREWRITEAOF) first opens a new incremental file for the commands that follow, then a
+child process writes a new base from its snapshot; when it succeeds the manifest is switched to
+the new base + the new incr file and the older files are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("pyredis")
+
+AOF_OFF, AOF_ON, AOF_WAIT_REWRITE = 0, 1, 2
+BASE, HIST, INCR = "b", "h", "i"
+
+
+class AOFError(Exception):
+    """An AOF that cannot be loaded; the message is what the server logs before exiting."""
+
+
+def encode_command(argv: list[bytes]) -> bytes:
+    """RESP multi-bulk encoding of a command."""
+    parts = [b"*%d\r\n" % len(argv)]
+    for a in argv:
+        parts.append(b"$%d\r\n" % len(a))
+        parts.append(a)
+        parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+# ==================================================================================================
+# Manifest
+# ==================================================================================================
+class AOFInfo:
+    __slots__ = ("name", "seq", "type")
+
+    def __init__(self, name: str, seq: int, ftype: str) -> None:
+        self.name = name
+        self.seq = seq
+        self.type = ftype
+
+    def line(self) -> str:
+        return f"file {_quote(self.name)} seq {self.seq} type {self.type}\n"
+
+
+def _quote(name: str) -> str:
+    if name and all(33 <= ord(ch) < 127 and ch not in "\"'\\" for ch in name):
+        return name
+    out = ['"']
+    for ch in name:
+        o = ord(ch)
+        if ch in "\\\"":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif 32 <= o < 127:
+            out.append(ch)
+        else:
+            for b in ch.encode("utf-8", "surrogateescape"):
+                out.append("\\x%02x" % b)
+    out.append('"')
+    return "".join(out)
+
+
+def _split_args(line: str) -> list[str] | None:
+    """Split a manifest line like ``sdssplitargs`` (quotes and escapes); None when unbalanced."""
+    out: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n:
+            return out
+        cur: list[str] = []
+        if line[i] == '"':
+            i += 1
+            while True:
+                if i >= n:
+                    return None
+                ch = line[i]
+                if ch == "\\" and i + 1 < n:
+                    nx = line[i + 1]
+                    if nx == "x" and i + 3 < n:
+                        try:
+                            cur.append(chr(int(line[i + 2 : i + 4], 16)))
+                            i += 4
+                            continue
+                        except ValueError:
+                            pass
+                    cur.append({"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}.get(nx, nx))
+                    i += 2
+                    continue
+                if ch == '"':
+                    i += 1
+                    if i < n and not line[i].isspace():
+                        return None
+                    break
+                cur.append(ch)
+                i += 1
+        elif line[i] == "'":
+            i += 1
+            while True:
+                if i >= n:
+                    return None
+                ch = line[i]
+                if ch == "\\" and i + 1 < n and line[i + 1] == "'":
+                    cur.append("'")
+                    i += 2
+                    continue
+                if ch == "'":
+                    i += 1
+                    if i < n and not line[i].isspace():
+                        return None
+                    break
+                cur.append(ch)
+                i += 1
+        else:
+            while i < n and not line[i].isspace():
+                cur.append(line[i])
+                i += 1
+        out.append("".join(cur))
+
+
+class Manifest:
+    """The list of files making up the AOF."""
+
+    def __init__(self) -> None:
+        self.base: AOFInfo | None = None
+        self.incr: list[AOFInfo] = []
+        self.history: list[AOFInfo] = []
+        self.curr_base_seq = 0
+        self.curr_incr_seq = 0
+        self.dirty = False
+
+    def copy(self) -> Manifest:
+        m = Manifest()
+        m.base = AOFInfo(self.base.name, self.base.seq, self.base.type) if self.base else None
+        m.incr = [AOFInfo(i.name, i.seq, i.type) for i in self.incr]
+        m.history = [AOFInfo(i.name, i.seq, i.type) for i in self.history]
+        m.curr_base_seq = self.curr_base_seq
+        m.curr_incr_seq = self.curr_incr_seq
+        return m
+
+    def text(self) -> str:
+        parts = []
+        if self.base is not None:
+            parts.append(self.base.line())
+        parts.extend(h.line() for h in self.history)
+        parts.extend(i.line() for i in self.incr)
+        return "".join(parts)
+
+    @classmethod
+    def parse(cls, text: str) -> Manifest:
+        m = cls()
+        maxseq = 0
+        for raw in text.split("\n"):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if len(raw) > 1024:
+                raise AOFError("The AOF manifest file contains too long line")
+            args = _split_args(line)
+            if args is None or len(args) < 6 or len(args) % 2:
+                raise AOFError("Invalid AOF manifest file format")
+            fields = {}
+            for k, v in zip(args[0::2], args[1::2], strict=True):
+                fields[k] = v
+            name, seq, ftype = fields.get("file"), fields.get("seq"), fields.get("type")
+            if name is None or seq is None or ftype is None or not seq.lstrip("-").isdigit() \
+                    or ftype not in (BASE, HIST, INCR) or "/" in name:
+                raise AOFError("Invalid AOF manifest file format")
+            info = AOFInfo(name, int(seq), ftype)
+            if ftype == BASE:
+                if m.base is not None:
+                    raise AOFError("Found duplicate base file information")
+                m.base = info
+                m.curr_base_seq = info.seq
+            elif ftype == HIST:
+                m.history.append(info)
+            else:
+                if info.seq <= maxseq:
+                    raise AOFError("Found a non-monotonic sequence number")
+                m.incr.append(info)
+                m.curr_incr_seq = info.seq
+                maxseq = info.seq
+        if m.base is None and not m.incr:
+            raise AOFError("Found an empty AOF manifest")
+        return m
+
+
+# ==================================================================================================
+# Parsing the command stream
+# ==================================================================================================
+class Truncated(Exception):
+    """The command stream ended in the middle of a command."""
+
+
+class BadFormat(Exception):
+    pass
+
+
+def iter_commands(data: bytes, pos: int = 0):
+    """Yield ``(argv, end_offset)`` for each command of an AOF body; raises Truncated/BadFormat."""
+    n = len(data)
+    find = data.find
+    while pos < n:
+        if data[pos] == 35:  # '#' annotation line
+            eol = find(b"\n", pos)
+            if eol < 0:
+                raise Truncated(pos)
+            pos = eol + 1
+            continue
+        eol = find(b"\r\n", pos)
+        if eol < 0:
+            raise Truncated(pos)
+        if data[pos] != 42:  # '*'
+            raise BadFormat(pos)
+        try:
+            argc = int(data[pos + 1 : eol])
+        except ValueError:
+            raise BadFormat(pos) from None
+        if argc < 1:
+            raise BadFormat(pos)
+        start = pos
+        p = eol + 2
+        argv = []
+        for _ in range(argc):
+            eol = find(b"\r\n", p)
+            if eol < 0:
+                raise Truncated(start)
+            if data[p] != 36:  # '$'
+                raise BadFormat(start)
+            try:
+                ln = int(data[p + 1 : eol])
+            except ValueError:
+                raise BadFormat(start) from None
+            p = eol + 2
+            end = p + ln
+            if end + 2 > n:
+                raise Truncated(start)
+            argv.append(data[p:end])
+            if data[end : end + 2] != b"\r\n":
+                raise BadFormat(start)
+            p = end + 2
+        pos = p
+        yield argv, start, pos
+
+
+# ==================================================================================================
+# The AOF state machine
+# ==================================================================================================
+class AOF:
+    """AOF state of one server: manifest, current incr file, buffer, fsync policy."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        cfg = server.config
+        self.state = AOF_ON if cfg["appendonly"] else AOF_OFF
+        self.manifest: Manifest | None = None
+        self.fd = -1
+        self.buf: list[bytes] = []
+        self.buf_len = 0
+        self.selected_db = -1
+        self.flush_scheduled = False
+        self.last_fsync = time.time()
+        self.fsync_pending = False
+        self.fsync_thread: threading.Thread | None = None
+        self.fsync_lock = threading.Lock()
+        self.fsync_event = threading.Event()
+        self.written_since_fsync = False
+        self.current_size = 0
+        self.base_size = 0
+        self.rewrite_base_size = 0
+        self.last_incr_size = 0
+        self.last_write_ok = True
+        self.last_write_error = ""
+        self.delayed_fsync = 0
+        self.last_ts = 0
+        self.loading = False
+        # rewrite bookkeeping
+        self.rewrite_scheduled = False
+        self.rewrites = 0
+        self.rewrite_failures = 0
+        self.last_rewrite_ok = True
+        self.last_rewrite_time = -1
+        self.rewrite_start = 0.0
+        self.temp_incr: str | None = None
+
+    # -- paths ----------------------------------------------------------------------------------------
+    @property
+    def dirpath(self) -> str:
+        cfg = self.server.config
+        return os.path.join(cfg["dir"], cfg["appenddirname"])
+
+    @property
+    def filename(self) -> str:
+        return self.server.config["appendfilename"]
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dirpath, name)
+
+    def manifest_path(self) -> str:
+        return self.path(self.filename + ".manifest")
+
+    # -- manifest I/O ---------------------------------------------------------------------------------
+    def load_manifest(self) -> Manifest | None:
+        """Read the manifest from disk (None when there is none); upgrades an old single AOF."""
+        mp = self.manifest_path()
+        if not os.path.exists(mp):
+            old = os.path.join(self.server.config["dir"], self.filename)
+            if os.path.isfile(old) and not os.path.exists(self.dirpath + "/" + self.filename):
+                self._upgrade(old)
+            else:
+                self.manifest = None
+                return None
+        try:
+            with open(mp, encoding="utf-8", errors="surrogateescape") as fh:
+                text = fh.read()
+        except OSError as e:
+            raise AOFError(f"Fail to open AOF manifest file: {e.strerror}") from None
+        self.manifest = Manifest.parse(text)
+        return self.manifest
+
+    def _upgrade(self, old: str) -> None:
+        os.makedirs(self.dirpath, exist_ok=True)
+        m = Manifest()
+        m.base = AOFInfo(self.filename, 1, BASE)
+        m.curr_base_seq = 1
+        self.manifest = m
+        self.persist_manifest(m)
+        os.replace(old, self.path(self.filename))
+        log.info("Successfully migrated an old-style AOF into the AOF directory %s.",
+                 self.server.config["appenddirname"])
+
+    def persist_manifest(self, m: Manifest) -> None:
+        os.makedirs(self.dirpath, exist_ok=True)
+        tmp = self.path("temp-" + self.filename + ".manifest")
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.write(m.text())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.manifest_path())
+        _fsync_dir(self.dirpath)
+
+    def new_base_name(self, m: Manifest, rdb_preamble: bool) -> str:
+        if m.base is not None:
+            m.base.type = HIST
+            m.history.append(m.base)
+        m.curr_base_seq += 1
+        name = "%s.%d.base.%s" % (self.filename, m.curr_base_seq, "rdb" if rdb_preamble else "aof")
+        m.base = AOFInfo(name, m.curr_base_seq, BASE)
+        return name
+
+    def new_incr_name(self, m: Manifest) -> str:
+        m.curr_incr_seq += 1
+        name = "%s.%d.incr.aof" % (self.filename, m.curr_incr_seq)
+        m.incr.append(AOFInfo(name, m.curr_incr_seq, INCR))
+        return name
+
+    def delete_history(self, m: Manifest) -> None:
+        if self.server.config["aof-disable-auto-gc"]:
+            return
+        changed = False
+        for h in list(m.history):
+            log.info("Removing the history file %s in the background", h.name)
+            try:
+                os.unlink(self.path(h.name))
+            except FileNotFoundError:
+                pass
+            except OSError:
+                continue
+            m.history.remove(h)
+            changed = True
+        if changed:
+            self.persist_manifest(m)
+
+    def total_size(self, m: Manifest | None = None) -> int:
+        m = m or self.manifest
+        if m is None:
+            return 0
+        size = 0
+        for info in ([m.base] if m.base else []) + m.incr:
+            try:
+                size += os.path.getsize(self.path(info.name))
+            except OSError:
+                pass
+        return size
+
+    # -- loading ----------------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        m = self.manifest
+        if m is None:
+            return False
+        for info in ([m.base] if m.base else []) + m.incr:
+            if os.path.exists(self.path(info.name)):
+                return True
+        return False
+
+    def load(self, execute: Callable[[list[bytes]], None], load_rdb: Callable[[bytes, int, str], int]) -> str:
+        """Load base + incr files. Returns 'ok', 'empty' or 'missing'; raises AOFError when fatal.
+
+        *execute* runs one command; *load_rdb(data, pos, name)* loads an RDB preamble and returns
+        the offset after it.
+        """
+        m = self.manifest
+        if m is None:
+            return "missing"
+        files = ([m.base] if m.base else []) + m.incr
+        if not files:
+            return "missing"
+        for info in files:
+            p = self.path(info.name)
+            if not os.path.exists(p):
+                raise AOFError(f"The AOF file {info.name} doesn't exist")
+        t_all = time.time()
+        total = 0
+        last = len(files) - 1
+        for i, info in enumerate(files):
+            t0 = time.time()
+            is_base = info.type == BASE
+            n = self.load_file(info.name, execute, load_rdb, i == last, is_base)
+            total += n
+            if n or is_base or os.path.getsize(self.path(info.name)):
+                kind = "base" if is_base else "incr"
+                log.info("DB loaded from %s file %s: %.3f seconds", kind, info.name, time.time() - t0)
+        self.current_size = self.total_size()
+        self.rewrite_base_size = self.current_size
+        self.base_size = os.path.getsize(self.path(m.base.name)) if m.base else 0
+        if total == 0 and all(os.path.getsize(self.path(i.name)) == 0 for i in files):
+            return "empty"
+        log.info("DB loaded from append only file: %.3f seconds", time.time() - t_all)
+        return "ok"
+
+    def load_file(self, name: str, execute: Callable[[list[bytes]], None],
+                  load_rdb: Callable[[bytes, int, str], int], is_last: bool, is_base: bool = False) -> int:
+        """Load one AOF file; returns the number of commands executed."""
+        p = self.path(name)
+        try:
+            with open(p, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            raise AOFError(f"Fatal error: can't open the append log file {name} for reading: {e.strerror}") from None
+        if not data:
+            return 0
+        pos = 0
+        if data[:5] == b"REDIS":
+            log.info("Reading RDB base file on AOF loading..." if is_base else "Reading RDB preamble from AOF file...")
+            pos = load_rdb(data, 0, name)
+            if pos < len(data):
+                log.info("Reading the remaining AOF tail...")
+        count = 0
+        multi: list[list[bytes]] | None = None
+        valid_before_multi = pos
+        try:
+            for argv, start, _end in iter_commands(data, pos):
+                name0 = argv[0].lower()
+                if name0 == b"multi":
+                    multi = []
+                    valid_before_multi = start
+                elif name0 == b"exec" and multi is not None:
+                    for a in multi:
+                        execute(a)
+                        count += 1
+                    multi = None
+                elif multi is not None:
+                    multi.append(argv)
+                else:
+                    execute(argv)
+                    count += 1
+            if multi is not None:
+                log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
+                raise Truncated(valid_before_multi)
+        except Truncated as t:
+            cut = valid_before_multi if multi is not None else t.args[0]
+            self._truncated(name, p, cut, is_last)
+        except BadFormat:
+            raise AOFError(f"Bad file format reading the append only file {name}: make a backup of your AOF "
+                           "file, then use ./redis-check-aof --fix <filename.manifest>") from None
+        return count
+
+    def _truncated(self, name: str, path: str, cut: int, is_last: bool) -> None:
+        cfg = self.server.config
+        if not is_last or not cfg["aof-load-truncated"]:
+            raise AOFError(f"Unexpected end of file reading the append only file {name}. You can: 1) Make a "
+                           "backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) "
+                           "Alternatively you can set the 'aof-load-truncated' configuration option to yes and "
+                           "restart the server.")
+        log.warning("!!! Warning: short read while loading the AOF file %s!!!", name)
+        log.warning("!!! Truncating the AOF %s at offset %d !!!", name, cut)
+        try:
+            os.truncate(path, cut)
+        except OSError as e:
+            raise AOFError(f"Error truncating the AOF file {name}: {e.strerror}") from None
+        log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", name)
+
+    # -- writing ----------------------------------------------------------------------------------------
+    def open_incr_at_start(self) -> None:
+        """After loading: make sure a base exists (empty start) and open the last incr file."""
+        m = self.manifest
+        if m is None:
+            m = self.manifest = Manifest()
+        os.makedirs(self.dirpath, exist_ok=True)
+        if m.base is None and not m.incr:
+            name = self.new_base_name(m, self.server.config["aof-use-rdb-preamble"])
+            m.history.clear()
+            self.write_base_sync(self.path(name))
+            log.info("Creating AOF base file %s on server start", name)
+        if m.incr:
+            name = m.incr[-1].name
+            log.info("Opening AOF incr file %s on server start", name)
+        else:
+            name = self.new_incr_name(m)
+            log.info("Creating AOF incr file %s on server start", name)
+        self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.persist_manifest(m)
+        self.last_incr_size = os.fstat(self.fd).st_size
+        self.selected_db = -1
+        if not self.current_size:
+            self.current_size = self.total_size()
+            self.rewrite_base_size = self.current_size
+
+    def write_base_sync(self, path: str) -> None:
+        """Write a base file for the current dataset in the foreground."""
+        from pyredis.persistence.rewrite import write_base_file
+
+        write_base_file(self.server, path, self.server.config["aof-use-rdb-preamble"])
+        self.base_size = os.path.getsize(path)
+
+    def feed(self, dbid: int, argv: list[bytes]) -> None:
+        """Append a propagated command (server.propagators entry)."""
+        if self.loading or self.fd < 0:
+            return
+        buf = self.buf
+        if dbid != self.selected_db:
+            s = b"%d" % dbid
+            buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s))
+            self.selected_db = dbid
+        if self.server.config.values["aof-timestamp-enabled"]:
+            now = int(time.time())
+            if now != self.last_ts:
+                self.last_ts = now
+                buf.append(b"#TS:%d\r\n" % now)
+        buf.append(encode_command(argv))
+        if self.server.config.values["appendfsync"] == "always":
+            self.flush(fsync=True)
+        elif not self.flush_scheduled:
+            loop = self.server.loop
+            if loop is not None and not loop.is_closed():
+                self.flush_scheduled = True
+                loop.call_soon(self._flush_soon)
+            else:
+                self.flush()
+
+    def _flush_soon(self) -> None:
+        self.flush_scheduled = False
+        self.flush()
+
+    def flush(self, fsync: bool = False, force_fsync: bool = False) -> None:
+        """Write the buffer; fsync per policy."""
+        if self.buf and self.fd >= 0:
+            data = b"".join(self.buf)
+            self.buf = []
+            try:
+                _write_all(self.fd, data)
+            except OSError as e:
+                self._write_failed(e, data)
+                return
+            self.current_size += len(data)
+            self.last_incr_size += len(data)
+            self.written_since_fsync = True
+            if not self.last_write_ok:
+                log.warning("AOF write error looks solved, Redis can write again.")
+                self.last_write_ok = True
+        if self.fd < 0 or not self.written_since_fsync:
+            return
+        policy = self.server.config.values["appendfsync"]
+        if fsync or force_fsync or policy == "always":
+            try:
+                os.fsync(self.fd)
+            except OSError as e:
+                if policy == "always":
+                    log.warning("Can't persist AOF for fsync error when the AOF fsync policy is 'always': %s. "
+                                "Exiting...", e.strerror)
+                    os._exit(1)
+            self.written_since_fsync = False
+            self.last_fsync = time.time()
+        elif policy == "everysec":
+            now = time.time()
+            if now - self.last_fsync >= 1.0:
+                self.background_fsync()
+
+    def _write_failed(self, e: OSError, data: bytes) -> None:
+        policy = self.server.config.values["appendfsync"]
+        log.warning("Error writing to the AOF file: %s", e.strerror)
+        if policy == "always":
+            log.warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")
+            os._exit(1)
+        self.buf.insert(0, data)
+        self.last_write_ok = False
+        self.last_write_error = e.strerror or str(e)
+        self.server.gate = True
+
+    def background_fsync(self) -> None:
+        if self.fsync_pending or self.fd < 0:
+            return
+        self.fsync_pending = True
+        self.written_since_fsync = False
+        self.last_fsync = time.time()
+        fd = self.fd
+
+        def run() -> None:
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            finally:
+                self.fsync_pending = False
+
+        t = threading.Thread(target=run, name="aof-fsync", daemon=True)
+        self.fsync_thread = t
+        t.start()
+
+    def cron(self) -> None:
+        """Once per cron tick: flush, retry failed writes, everysec fsync."""
+        if self.fd < 0:
+            return
+        self.flush()
+        if self.written_since_fsync and self.server.config.values["appendfsync"] == "everysec":
+            if time.time() - self.last_fsync >= 1.0:
+                self.background_fsync()
+
+    def close(self, fsync: bool = True) -> None:
+        if self.fd < 0:
+            return
+        self.flush(force_fsync=fsync)
+        t = self.fsync_thread
+        if t is not None and t.is_alive():
+            t.join(5)
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = -1
+
+    def switch_to_new_incr(self) -> str:
+        """At rewrite start: flush, then append to a new incr file (listed in the manifest now)."""
+        self.flush(force_fsync=True)
+        m = self.manifest.copy() if self.manifest else Manifest()
+        os.makedirs(self.dirpath, exist_ok=True)
+        if self.state == AOF_WAIT_REWRITE:
+            name = "temp-" + self.filename + ".incr"
+            self.temp_incr = name
+            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        else:
+            name = self.new_incr_name(m)
+            fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self.persist_manifest(m)
+            self.manifest = m
+        log.info("Creating AOF incr file %s on background rewrite", name)
+        if self.fd >= 0:
+            t = self.fsync_thread
+            if t is not None and t.is_alive():
+                t.join(5)
+            os.close(self.fd)
+        self.fd = fd
+        self.selected_db = -1
+        self.last_incr_size = 0
+        return name
+
+
+def _read_head(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(5)
+    except OSError:
+        return b""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _fsync_dir(d: str) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

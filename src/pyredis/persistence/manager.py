@@ -1,0 +1,870 @@
+"""Persistence state of a server: SAVE/BGSAVE, save points, the AOF, loading, shutdown, INFO.
+
+Hooks it installs on the server (``Persistence.install``):
+
+* ``server.cron_hooks``: child process monitoring, save points, scheduled BGSAVE/rewrite, AOF
+  flush/fsync, automatic AOF rewrite;
+* ``server.propagators``: the AOF feed while the AOF is open;
+* ``extensions['persistence_info']`` (INFO persistence), ``['prepare_shutdown']`` and
+  ``['on_shutdown']`` (SHUTDOWN / SIGTERM save), ``['on_ready']`` (load the dataset at start-up),
+  ``['checks']`` (MISCONF refusal while a save or AOF write failed), ``['persistence']`` (this).
+
+Hooks it uses when other modules provide them: ``extensions['rdb_functions'](server) -> [code]``,
+``['rdb_load_function'](server, code)`` and ``['functions_clear'](server)`` (function libraries
+in RDB files), ``['used_memory']``, ``['idle_time']``/``['lfu_freq']``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pyredis.persistence import aof as aofmod
+from pyredis.persistence.aof import AOF, AOF_OFF, AOF_ON, AOF_WAIT_REWRITE, AOFError
+from pyredis.persistence.rdb import RDBError, load_rdb_bytes, save_rdb_file
+from pyredis.persistence.rewrite import write_base_file
+
+log = logging.getLogger("pyredis")
+
+BGSAVE_RETRY_DELAY = 5
+MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+               "Commands that may modify the data set are disabled, because this instance is configured to "
+               "report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+               "Please check the Redis logs for details about the RDB error.")
+CHILD_RDB, CHILD_AOF = "rdb", "aof"
+
+
+def fork_supported() -> bool:
+    return hasattr(os, "fork") and os.environ.get("PYREDIS_NO_FORK") != "1"
+
+
+class Job:
+    """A background save: a forked child (``pid``) or, without fork, a thread over a snapshot."""
+
+    def __init__(self, kind: str, start: float) -> None:
+        self.kind = kind
+        self.start = start
+        self.pid = 0
+        self.thread: threading.Thread | None = None
+        self.ok = False
+        self.tmpfile = ""
+        self.tmp_pid = 0  # the pid naming the job's temporary file
+        self.result: tuple[bool, int] | None = None  # (exited normally with 0, signal)
+
+    def poll(self) -> tuple[bool, int] | None:
+        """None while running; else (success, killing signal or 0)."""
+        if self.result is not None:
+            return self.result
+        if self.thread is not None:
+            if self.thread.is_alive():
+                return None
+            self.result = (self.ok, 0)
+            return self.result
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            self.result = (False, 0)
+            return self.result
+        if pid == 0:
+            return None
+        if os.WIFSIGNALED(status):
+            self.result = (False, os.WTERMSIG(status))
+        else:
+            self.result = (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, 0)
+        return self.result
+
+    def kill(self) -> None:
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGUSR1)
+            except OSError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            self.result = (False, signal.SIGUSR1)
+        elif self.thread is not None:
+            self.thread.join()
+            self.result = (False, signal.SIGUSR1)
+
+
+class Persistence:
+    """RDB and AOF persistence for one :class:`~pyredis.server.app.Server`."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.aof = AOF(server)
+        self.child: Job | None = None
+        self.bgsave_scheduled = False
+        self.lastbgsave_ok = True
+        self.lastbgsave_try = 0.0
+        self.last_bgsave_time = -1
+        self.rdb_saves = 0
+        self.dirty_before_bgsave = 0
+        self.keys_loaded = 0
+        self.keys_expired = 0
+        self.loading = False
+        self.loading_start = 0
+        self.loading_total = 0
+        self.stopped = False
+        self.shutdown_saved = False
+        self.check_installed = False
+
+    # -- installation -------------------------------------------------------------------------------
+    def install(self) -> None:
+        srv = self.server
+        ext = srv.extensions
+        ext["persistence"] = self
+        ext["persistence_info"] = self.info
+        ext["prepare_shutdown"] = self.prepare_shutdown
+        ext["load_at_startup"] = self.load_at_startup
+        ext.setdefault("on_ready", []).append(self._on_ready)
+        ext.setdefault("on_shutdown", []).append(self.on_shutdown)
+        srv.cron_hooks.append(self.cron)
+        srv.config.on_change("appendonly", self._on_appendonly)
+        srv.config.on_change("save", lambda v: None)
+
+    # -- paths ----------------------------------------------------------------------------------------
+    def rdb_path(self) -> str:
+        cfg = self.server.config
+        return os.path.join(cfg["dir"], cfg["dbfilename"])
+
+    def temp_path(self, pid: int) -> str:
+        return os.path.join(self.server.config["dir"], "temp-%d.rdb" % pid)
+
+    # -- functions --------------------------------------------------------------------------------------
+    def _functions(self) -> list[bytes]:
+        fn = self.server.extensions.get("rdb_functions")
+        return list(fn(self.server)) if fn is not None else []
+
+    # -- foreground save ------------------------------------------------------------------------------
+    def save(self, count: bool = True) -> bool:
+        """SAVE: write the RDB in the foreground. False (logged) on failure."""
+        srv = self.server
+        path = self.rdb_path()
+        tmp = self.temp_path(os.getpid())
+        try:
+            save_rdb_file(srv, path, tmp_path=tmp)
+        except OSError as e:
+            if not os.path.isdir(os.path.dirname(tmp)) or e.filename == tmp:
+                log.warning("Failed opening the temp RDB file temp-%d.rdb (in server root dir %s) for saving: %s",
+                            os.getpid(), srv.config["dir"], e.strerror)
+            else:
+                log.warning("Write error saving DB on disk: %s", e.strerror)
+            return False
+        log.info("DB saved on disk")
+        srv.dirty = 0
+        srv.lastsave = int(time.time())
+        self.lastbgsave_ok = True
+        if count:
+            self.rdb_saves += 1
+        self._update_misconf()
+        return True
+
+    # -- background jobs --------------------------------------------------------------------------------
+    def has_child(self) -> bool:
+        return self.child is not None
+
+    def _snapshot(self) -> list:
+        """A consistent copy of the keyspace (for the no-fork path)."""
+        from pyredis.engine.types import copy_value
+
+        out = []
+        for db in self.server.keyspace.dbs:
+            data = {k: (v if type(v) is bytes else copy_value(v)) for k, v in db.data.items()}
+            out.append((db.id, data, dict(db.expires)))
+        return out
+
+    def _start_job(self, kind: str, work: Callable[[list | None, list[bytes], int], None]) -> Job | None:
+        """Run ``work(dbs, functions, pid)`` in a forked child or, without fork, a thread."""
+        job = Job(kind, time.time())
+        functions = self._functions()
+        if fork_supported():
+            for h in log.handlers:
+                try:
+                    h.flush()
+                except Exception:  # noqa: BLE001
+                    pass
+            try:
+                pid = os.fork()
+            except OSError as e:
+                log.warning("Can't save in background: fork: %s", e.strerror)
+                return None
+            if pid == 0:
+                code = 1
+                try:
+                    self._child_setup()
+                    work(None, functions, os.getpid())
+                    code = 0
+                except BaseException:  # noqa: BLE001 - the child must always exit
+                    log.exception("background save failed")
+                finally:
+                    os._exit(code)
+            job.pid = job.tmp_pid = pid
+        else:
+            dbs = self._snapshot()
+            pid = os.getpid()
+
+            def run() -> None:
+                try:
+                    work(dbs, functions, pid)
+                    job.ok = True
+                except Exception:  # noqa: BLE001
+                    log.exception("background save failed")
+
+            job.pid = 0
+            job.thread = threading.Thread(target=run, name=f"bg-{kind}", daemon=True)
+            job.tmp_pid = pid
+            job.thread.start()
+        self.child = job
+        return job
+
+    def _child_setup(self) -> None:
+        gc.disable()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        try:
+            signal.set_wakeup_fd(-1)
+        except (ValueError, OSError):
+            pass
+        for srv in self.server.listeners:
+            for s in srv.sockets or ():
+                try:
+                    os.close(s.fileno())
+                except OSError:
+                    pass
+        if self.aof.fd >= 0:
+            try:
+                os.close(self.aof.fd)
+            except OSError:
+                pass
+            self.aof.fd = -1
+
+    def bgsave(self) -> bool:
+        """Start a background RDB save; False when it could not start."""
+        srv = self.server
+        if self.child is not None:
+            return False
+        self.dirty_before_bgsave = srv.dirty
+        self.lastbgsave_try = time.time()
+        path = self.rdb_path()
+        tmp_for = self.temp_path
+
+        def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
+            save_rdb_file(srv, path, tmp_path=tmp_for(pid), dbs=dbs, functions=functions)
+            log.info("DB saved on disk")
+
+        job = self._start_job(CHILD_RDB, work)
+        if job is None:
+            self.lastbgsave_ok = False
+            self._update_misconf()
+            return False
+        log.info("Background saving started by pid %d", job.pid or os.getpid())
+        self.bgsave_scheduled = False
+        return True
+
+    def _rdb_done(self, ok: bool, sig: int) -> None:
+        srv = self.server
+        job = self.child
+        assert job is not None
+        if ok:
+            log.info("Background saving terminated with success")
+            srv.dirty = max(srv.dirty - self.dirty_before_bgsave, 0)
+            srv.lastsave = int(time.time())
+            self.lastbgsave_ok = True
+            self.rdb_saves += 1
+        elif not sig:
+            log.warning("Background saving error")
+            self.lastbgsave_ok = False
+        else:
+            log.warning("Background saving terminated by signal %d", sig)
+            self._remove(self.temp_path(job.tmp_pid))
+            if sig != signal.SIGUSR1:
+                self.lastbgsave_ok = False
+        self.last_bgsave_time = int(time.time() - job.start)
+        self._update_misconf()
+
+    @staticmethod
+    def _remove(path: str) -> None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+    def kill_child(self) -> None:
+        job = self.child
+        if job is None:
+            return
+        job.kill()
+        if job.kind == CHILD_RDB:
+            self._remove(self.temp_path(job.tmp_pid))
+            log.warning("Background saving terminated by signal %d", signal.SIGUSR1)
+        else:
+            self._remove(os.path.join(self.server.config["dir"], "temp-rewriteaof-bg-%d.aof" % job.tmp_pid))
+            log.warning("Background AOF rewrite terminated by signal %d", signal.SIGUSR1)
+            self.aof.last_rewrite_time = int(time.time() - job.start)
+        self.child = None
+
+    def poll_child(self) -> None:
+        job = self.child
+        if job is None:
+            return
+        res = job.poll()
+        if res is None:
+            return
+        ok, sig = res
+        try:
+            if job.kind == CHILD_RDB:
+                self._rdb_done(ok, sig)
+            else:
+                self._aof_done(ok, sig)
+        finally:
+            self.child = None
+
+    # -- AOF rewrite --------------------------------------------------------------------------------------
+    def start_rewrite(self) -> bool:
+        """BGREWRITEAOF: open a new incr file, then write a new base in the background."""
+        srv = self.server
+        a = self.aof
+        if self.child is not None:
+            return False
+        try:
+            os.makedirs(a.dirpath, exist_ok=True)
+        except OSError as e:
+            log.warning("Can't open or create append-only dir %s: %s", srv.config["appenddirname"], e.strerror)
+            a.last_rewrite_ok = False
+            return False
+        if a.manifest is None:
+            try:
+                a.load_manifest()
+            except AOFError:
+                a.manifest = None
+        a.selected_db = -1
+        if a.state != AOF_OFF:
+            try:
+                a.switch_to_new_incr()
+                self._feed_on()
+            except OSError as e:
+                log.warning("Can't open new incr AOF: %s", e.strerror)
+                a.last_rewrite_ok = False
+                return False
+        a.rewrites += 1
+        preamble = srv.config["aof-use-rdb-preamble"]
+        directory = srv.config["dir"]
+
+        def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
+            name = "temp-rewriteaof-bg-%d.aof" % pid
+            write_base_file(srv, os.path.join(directory, name), preamble, dbs=dbs, functions=functions)
+            log.info("Successfully created the temporary AOF base file %s", name)
+
+        job = self._start_job(CHILD_AOF, work)
+        if job is None:
+            a.last_rewrite_ok = False
+            log.warning("Can't rewrite append only file in background: fork failed")
+            return False
+        log.info("Background append only file rewriting started by pid %d", job.pid or os.getpid())
+        a.rewrite_scheduled = False
+        a.rewrite_start = time.time()
+        return True
+
+    def _aof_done(self, ok: bool, sig: int) -> None:
+        srv = self.server
+        a = self.aof
+        job = self.child
+        assert job is not None
+        tmpname = "temp-rewriteaof-bg-%d.aof" % job.tmp_pid
+        tmpfile = os.path.join(srv.config["dir"], tmpname)
+        if ok:
+            log.info("Background AOF rewrite terminated with success")
+            m = a.manifest.copy() if a.manifest is not None else aofmod.Manifest()
+            base = a.new_base_name(m, srv.config["aof-use-rdb-preamble"])
+            try:
+                os.replace(tmpfile, a.path(base))
+                log.info("Successfully renamed the temporary AOF base file %s into %s", tmpname, base)
+                if a.state == AOF_WAIT_REWRITE and a.temp_incr:
+                    incr = a.new_incr_name(m)
+                    os.replace(a.path(a.temp_incr), a.path(incr))
+                    a.temp_incr = None
+                keep_last = a.fd >= 0
+                incrs = m.incr[:-1] if keep_last and m.incr else list(m.incr)
+                for info in incrs:
+                    info.type = aofmod.HIST
+                    m.history.append(info)
+                    m.incr.remove(info)
+                a.persist_manifest(m)
+            except OSError as e:
+                log.warning("Error trying to rename the temporary AOF file %s into %s: %s", tmpname, base, e.strerror)
+                a.last_rewrite_ok = False
+                a.rewrite_failures += 1
+                self._remove(tmpfile)
+                self._after_rewrite(job)
+                return
+            a.manifest = m
+            a.base_size = _size(a.path(base))
+            if a.fd >= 0:
+                a.current_size = a.base_size + a.last_incr_size
+                a.rewrite_base_size = a.current_size
+            a.delete_history(m)
+            a.last_rewrite_ok = True
+            a.rewrite_failures = 0
+            log.info("Background AOF rewrite finished successfully")
+            if a.state == AOF_WAIT_REWRITE:
+                a.state = AOF_ON
+        elif not sig:
+            a.last_rewrite_ok = False
+            a.rewrite_failures += 1
+            log.warning("Background AOF rewrite terminated with error")
+        else:
+            if sig != signal.SIGUSR1:
+                a.last_rewrite_ok = False
+                a.rewrite_failures += 1
+            log.warning("Background AOF rewrite terminated by signal %d", sig)
+        self._remove(tmpfile)
+        self._after_rewrite(job)
+
+    def _after_rewrite(self, job: Job) -> None:
+        a = self.aof
+        if a.state == AOF_WAIT_REWRITE:
+            a.buf = []
+            if a.temp_incr:
+                if a.fd >= 0:
+                    os.close(a.fd)
+                    a.fd = -1
+                    self._feed_off()
+                self._remove(a.path(a.temp_incr))
+                a.temp_incr = None
+            a.rewrite_scheduled = True
+        a.last_rewrite_time = int(time.time() - job.start)
+
+    # -- AOF on/off ---------------------------------------------------------------------------------------
+    def _feed_on(self) -> None:
+        props = self.server.propagators
+        if self.aof.feed not in props:
+            props.append(self.aof.feed)
+
+    def _feed_off(self) -> None:
+        props = self.server.propagators
+        if self.aof.feed in props:
+            props.remove(self.aof.feed)
+
+    def _on_appendonly(self, value: bool) -> None:
+        a = self.aof
+        if value and a.state == AOF_OFF:
+            self.start_aof()
+        elif not value and a.state != AOF_OFF:
+            self.stop_aof()
+
+    def start_aof(self) -> bool:
+        a = self.aof
+        a.state = AOF_WAIT_REWRITE
+        if self.child is not None and self.child.kind != CHILD_AOF:
+            a.rewrite_scheduled = True
+            log.warning("AOF was enabled but there is already another background operation. An AOF background was "
+                        "scheduled to happen as soon as possible.")
+        else:
+            if self.child is not None:
+                log.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping "
+                            "background AOF and starting a rewrite now.")
+                self.kill_child()
+            if not self.start_rewrite():
+                a.state = AOF_OFF
+                log.warning("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. "
+                            "Check the above logs for more info about the error.")
+                return False
+        a.last_fsync = time.time()
+        return True
+
+    def stop_aof(self) -> None:
+        a = self.aof
+        a.close(fsync=True)
+        self._feed_off()
+        a.selected_db = -1
+        a.state = AOF_OFF
+        a.rewrite_scheduled = False
+        if self.child is not None and self.child.kind == CHILD_AOF:
+            self.kill_child()
+            if a.temp_incr:
+                self._remove(a.path(a.temp_incr))
+                a.temp_incr = None
+        a.buf = []
+
+    # -- cron -------------------------------------------------------------------------------------------
+    def cron(self, server: Any) -> None:
+        a = self.aof
+        if a.fd >= 0:
+            a.cron()
+        if self.child is not None:
+            self.poll_child()
+            if self.child is not None:
+                return
+        now = time.time()
+        cfg = server.config
+        if self.bgsave_scheduled and (now - self.lastbgsave_try > BGSAVE_RETRY_DELAY or self.lastbgsave_ok):
+            if self.bgsave():
+                return
+        if a.rewrite_scheduled:
+            if self.start_rewrite():
+                return
+        for seconds, changes in cfg["save"]:
+            if server.dirty >= changes and now - server.lastsave > seconds and (
+                    now - self.lastbgsave_try > BGSAVE_RETRY_DELAY or self.lastbgsave_ok):
+                log.info("%d changes in %d seconds. Saving...", changes, seconds)
+                self.bgsave()
+                return
+        perc = cfg["auto-aof-rewrite-percentage"]
+        if a.state == AOF_ON and perc and a.current_size > cfg["auto-aof-rewrite-min-size"]:
+            base = a.rewrite_base_size or 1
+            growth = (a.current_size * 100 // base) - 100
+            if growth >= perc:
+                log.info("Starting automatic rewriting of AOF on %d%% growth", growth)
+                self.start_rewrite()
+
+    # -- MISCONF ----------------------------------------------------------------------------------------
+    def misconf(self) -> str | None:
+        srv = self.server
+        if srv.keyspace.is_replica:
+            return None
+        cfg = srv.config
+        if cfg["stop-writes-on-bgsave-error"] and cfg["save"] and not self.lastbgsave_ok:
+            return MISCONF_RDB
+        if self.aof.state != AOF_OFF and not self.aof.last_write_ok:
+            return "MISCONF Errors writing to the AOF file: " + self.aof.last_write_error
+        return None
+
+    def _update_misconf(self) -> None:
+        srv = self.server
+        bad = not self.lastbgsave_ok or not self.aof.last_write_ok
+        checks = srv.extensions.setdefault("checks", [])
+        if bad and not self.check_installed:
+            checks.append(self.check_write)
+            self.check_installed = True
+            srv.gate = True
+        elif not bad and self.check_installed:
+            if self.check_write in checks:
+                checks.remove(self.check_write)
+            self.check_installed = False
+
+    def check_write(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
+        """Refuse writes (and PING) while persistence is failing, like Redis's MISCONF."""
+        if not (cmd.write or cmd.name == "ping" or cmd.name == "exec"):
+            return True
+        if cmd.name == "exec" and not any(q[0].write for q in (c.multi or ())):
+            return True
+        msg = self.misconf()
+        if msg is None:
+            return True
+        self.server.reject(c, cmd, msg)
+        return False
+
+    # -- loading ----------------------------------------------------------------------------------------
+    def load_rdb_data(self, data: bytes, pos: int = 0, *, aof_preamble: bool = False,
+                      name: str = "") -> int:
+        """Load an RDB image (whole file or AOF preamble); returns the offset after it."""
+        srv = self.server
+        ks = srv.keyspace
+        ks.loading = True
+        self.loading = True
+        self.loading_start = int(time.time())
+        self.loading_total = len(data)
+        try:
+            res = load_rdb_bytes(srv, data, pos=pos, skip_expired=not aof_preamble)
+        finally:
+            ks.loading = False
+            self.loading = False
+        aux = res.aux
+        if b"redis-ver" in aux:
+            log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
+        if b"ctime" in aux:
+            try:
+                age = int(time.time()) - int(aux[b"ctime"])
+                log.info("RDB age %d seconds", max(age, 0))
+            except ValueError:
+                pass
+        if b"used-mem" in aux:
+            try:
+                log.info("RDB memory usage when created %.2f Mb", int(aux[b"used-mem"]) / (1024 * 1024))
+            except ValueError:
+                pass
+        if aux.get(b"aof-base") == b"1":
+            log.info("RDB is base AOF")
+        if res.empty_keys_skipped:
+            log.warning("Done loading RDB, keys loaded: %d, keys expired: %d, empty keys skipped: %d.",
+                        res.keys_loaded, res.keys_expired, res.empty_keys_skipped)
+        else:
+            log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", res.keys_loaded, res.keys_expired)
+        self.keys_loaded = res.keys_loaded
+        self.keys_expired = res.keys_expired
+        return res.end
+
+    def load_rdb_file(self, path: str | None = None) -> str:
+        """Load the dump file; returns 'ok' or 'missing'; raises RDBError/OSError."""
+        path = path or self.rdb_path()
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            return "missing"
+        self.load_rdb_data(data)
+        return "ok"
+
+    def _aof_executor(self) -> Callable[[list[bytes]], None]:
+        from pyredis.commands.errors import CommandError
+        from pyredis.commands.registry import TABLE
+        from pyredis.server.client import REPLY_OFF, Client
+
+        srv = self.server
+        fake = Client(srv, 0)
+        fake.authenticated = True
+        fake.reply_mode = REPLY_OFF
+        fake.flags_extra = ""
+        self._fake = fake
+
+        def execute(argv: list[bytes]) -> None:
+            cmd = TABLE.get(argv[0]) or TABLE.get(argv[0].lower())
+            if cmd is None:
+                raise AOFError("Unknown command '%s' reading the append only file %s"
+                               % (argv[0].decode("utf-8", "replace"), self._loading_name))
+            if cmd.subcommands is not None and len(argv) > 1:
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is not None:
+                    cmd = sub
+            if cmd.handler is None:
+                return
+            fake.cmd = cmd
+            try:
+                cmd.handler(fake, argv)
+            except CommandError:
+                pass
+            fake.repl = None
+            fake.out.clear()
+
+        return execute
+
+    def load_aof(self) -> str:
+        """Load the AOF (manifest must be read). Returns 'ok', 'empty' or 'missing'."""
+        srv = self.server
+        a = self.aof
+        execute = self._aof_executor()
+        self._loading_name = ""
+        ks = srv.keyspace
+        ks.loading = True
+        self.loading = True
+        a.loading = True
+        try:
+            def load_rdb(data: bytes, pos: int, name: str) -> int:
+                return self.load_rdb_data(data, pos, aof_preamble=True, name=name)
+
+            orig_load_file = a.load_file
+
+            def load_file(name: str, *args: Any, **kw: Any) -> int:
+                self._loading_name = name
+                return orig_load_file(name, *args, **kw)
+
+            a.load_file = load_file  # type: ignore[method-assign]
+            try:
+                return a.load(execute, load_rdb)
+            finally:
+                del a.load_file
+        finally:
+            ks.loading = False
+            self.loading = False
+            a.loading = False
+
+    def _on_ready(self, server: Any) -> None:
+        """CLI start-up (after binding, before "Ready to accept connections"): load or exit(1)."""
+        if not self.load_at_startup(server):
+            raise SystemExit(1)
+
+    def load_at_startup(self, server: Any) -> bool:
+        """Load the dataset at start-up (AOF when enabled, else the RDB). False: refuse to start."""
+        srv = self.server
+        a = self.aof
+        t0 = time.time()
+        try:
+            if a.state == AOF_ON:
+                a.load_manifest()
+                res = self.load_aof()
+                if res == "missing":
+                    pass
+                a.open_incr_at_start()
+                self._feed_on()
+            else:
+                res = self.load_rdb_file()
+                if res == "ok":
+                    log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
+        except AOFError as e:
+            log.warning("%s", e)
+            return False
+        except RDBError as e:
+            msg = str(e)
+            if msg.startswith("Unexpected EOF"):
+                log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+            log.warning("Internal error in RDB reading offset 0, function at rdb.c:0 -> %s", msg)
+            log.warning("Fatal error loading the DB: Invalid argument. Exiting.")
+            return False
+        except OSError as e:
+            log.warning("Fatal error loading the DB: %s. Exiting.", e.strerror)
+            return False
+        srv.dirty = 0
+        return True
+
+    def reload_rdb(self, save: bool = True, flush: bool = True, merge: bool = False) -> str | None:
+        """DEBUG RELOAD; returns an error message or None."""
+        if save and not self.save(count=False):
+            return "ERR"
+        if flush:
+            self._empty_data(with_functions=True)
+        path = self.rdb_path()
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            self._load_merge(data, merge)
+        except (OSError, RDBError) as e:
+            log.warning("Error loading the RDB: %s", e)
+            return "ERR Error trying to load the RDB dump, check server logs."
+        log.warning("DB reloaded by DEBUG RELOAD")
+        return None
+
+    def _load_merge(self, data: bytes, merge: bool) -> None:
+        srv = self.server
+        if not merge:
+            self.load_rdb_data(data)
+            return
+        # MERGE: a duplicate key replaces the existing one.
+        tmp = [({}, {}) for _ in srv.keyspace.dbs]
+        srv.keyspace.loading = True
+        try:
+            load_rdb_bytes(srv, data, into=tmp)
+        finally:
+            srv.keyspace.loading = False
+        for db, (d, e) in zip(srv.keyspace.dbs, tmp, strict=True):
+            for k, v in d.items():
+                db.data[k] = v
+                if k in e:
+                    db.expires[k] = e[k]
+                else:
+                    db.expires.pop(k, None)
+
+    def _empty_data(self, with_functions: bool = False) -> None:
+        srv = self.server
+        for db in srv.keyspace.dbs:
+            db.flush()
+        if with_functions:
+            clear = srv.extensions.get("functions_clear")
+            if clear is not None:
+                clear(srv)
+
+    def debug_loadaof(self) -> None:
+        a = self.aof
+        if a.state == AOF_ON:
+            a.flush(force_fsync=True)
+        self._empty_data(with_functions=True)
+        a.load_manifest()
+        if a.manifest is not None:
+            a.delete_history(a.manifest)
+        res = self.load_aof()
+        if res not in ("ok", "empty", "missing"):
+            os._exit(1)
+        self.server.dirty = 0
+        log.warning("Append Only File loaded by DEBUG LOADAOF")
+
+    # -- shutdown ---------------------------------------------------------------------------------------
+    def prepare_shutdown(self, srv: Any, flags: set[str]) -> str | None:
+        """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]: kill children, flush the AOF, save if asked."""
+        force = "force" in flags
+        log.warning("User requested shutdown...")
+        if self.child is not None:
+            if self.child.kind == CHILD_RDB:
+                log.warning("There is a child saving an .rdb. Killing it!")
+            else:
+                log.warning("There is a child rewriting the AOF. Killing it!")
+            self.kill_child()
+        a = self.aof
+        if a.state != AOF_OFF:
+            log.info("Calling fsync() on the AOF file.")
+            a.flush(force_fsync=True)
+        save = "save" in flags or ("nosave" not in flags and bool(srv.config["save"]))
+        if save:
+            log.info("Saving the final RDB snapshot before exiting.")
+            if not self.save(count=False) and not force:
+                log.warning("Error trying to save the DB, can't exit.")
+                return "ERR Errors trying to SHUTDOWN. Check logs."
+        self.shutdown_saved = True
+        return None
+
+    def on_shutdown(self, srv: Any) -> None:
+        """Server stopping (SHUTDOWN already prepared, or a signal): final save and AOF close."""
+        if not self.shutdown_saved:
+            flags = getattr(srv, "shutdown_flags", None) or set()
+            mode = srv.config["shutdown-on-sigterm"]
+            if mode in ("save", "nosave"):
+                flags = {mode}
+            self.prepare_shutdown(srv, set(flags))
+        self.aof.close(fsync=True)
+        self._feed_off()
+        self.stopped = True
+
+    # -- INFO -------------------------------------------------------------------------------------------
+    def info(self, srv: Any) -> list[tuple[str, object]]:
+        self.poll_child()
+        now = time.time()
+        job = self.child
+        a = self.aof
+        rdb_running = job is not None and job.kind == CHILD_RDB
+        aof_running = job is not None and job.kind == CHILD_AOF
+        out: list[tuple[str, object]] = [
+            ("loading", int(self.loading)), ("async_loading", 0), ("current_cow_peak", 0),
+            ("current_cow_size", 0), ("current_cow_size_age", 0), ("current_fork_perc", "0.00"),
+            ("current_save_keys_processed", 0), ("current_save_keys_total", 0),
+            ("rdb_changes_since_last_save", srv.dirty), ("rdb_bgsave_in_progress", int(rdb_running)),
+            ("rdb_last_save_time", srv.lastsave), ("rdb_last_bgsave_status", "ok" if self.lastbgsave_ok else "err"),
+            ("rdb_last_bgsave_time_sec", self.last_bgsave_time),
+            ("rdb_current_bgsave_time_sec", int(now - job.start) if rdb_running else -1),
+            ("rdb_saves", self.rdb_saves), ("rdb_last_cow_size", 0),
+            ("rdb_last_load_keys_expired", self.keys_expired), ("rdb_last_load_keys_loaded", self.keys_loaded),
+            ("aof_enabled", int(a.state != AOF_OFF)), ("aof_rewrite_in_progress", int(aof_running)),
+            ("aof_rewrite_scheduled", int(a.rewrite_scheduled)),
+            ("aof_last_rewrite_time_sec", a.last_rewrite_time),
+            ("aof_current_rewrite_time_sec", int(now - job.start) if aof_running else -1),
+            ("aof_last_bgrewrite_status", "ok" if a.last_rewrite_ok else "err"), ("aof_rewrites", a.rewrites),
+            ("aof_rewrites_consecutive_failures", a.rewrite_failures),
+            ("aof_last_write_status", "ok" if a.last_write_ok else "err"), ("aof_last_cow_size", 0),
+            ("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0),
+        ]
+        if a.state != AOF_OFF:
+            out += [
+                ("aof_current_size", a.current_size), ("aof_base_size", a.base_size),
+                ("aof_pending_rewrite", int(a.rewrite_scheduled)),
+                ("aof_buffer_length", sum(len(b) for b in a.buf)),
+                ("aof_pending_bio_fsync", int(a.fsync_pending)), ("aof_delayed_fsync", a.delayed_fsync),
+            ]
+        if self.loading:
+            out += [
+                ("loading_start_time", self.loading_start), ("loading_total_bytes", self.loading_total),
+                ("loading_rdb_used_mem", 0), ("loading_loaded_bytes", 0), ("loading_loaded_perc", "0.00"),
+                ("loading_eta_seconds", 1),
+            ]
+        return out
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def persistence_info(server: Any) -> list[tuple[str, object]]:
+    """INFO persistence fields (for the INFO command)."""
+    p = server.extensions.get("persistence")
+    return p.info(server) if p is not None else []
