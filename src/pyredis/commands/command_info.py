@@ -250,6 +250,8 @@ def cmd_command_getkeys(c, argv):
 def cmd_command_getkeysandflags(c, argv):
     cmd, args = _resolve(argv)
     pairs = keys_from_specs(cmd, args) if cmd.getkeys is None else [(i, []) for i in cmd.getkeys(args)]
+    if cmd.fullname == "set" and pairs and not any(a.lower() == b"get" for a in args[3:]):
+        pairs = [(pairs[0][0], ["OW", "update"])]  # SET's variable flags, resolved like Redis
     if not pairs:
         raise CommandError("ERR The command has no key arguments")
     return [[args[i], SetReply([Status(f.encode()) for f in flags])] for i, flags in pairs]

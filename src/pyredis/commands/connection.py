@@ -10,6 +10,7 @@ from pyredis.commands.args import get_int
 from pyredis.commands.errors import INVALID_DB, CommandError, syntax_error
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.protocol.numbers import parse_ll
+from pyredis.protocol.parser import _wire_size as wire_size
 from pyredis.protocol.types import NOREPLY, OK, PONG, MapReply, Raw, Status, Verbatim
 from pyredis.server.client import REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
 
@@ -167,10 +168,12 @@ def client_type(c) -> str:
     return "normal"
 
 
-def client_info_line(c, now: float | None = None) -> str:
+def client_info_line(c, now: float | None = None, argv: list[bytes] | None = None) -> str:
     """One CLIENT LIST line, in redis-server 7.0's field order."""
     now = now or time.time()
     qbuf = c.query_buffer_size() if hasattr(c, "query_buffer_size") else 0
+    if argv is not None:  # the caller: Redis still holds the command being executed in its buffer
+        qbuf += wire_size(argv)
     omem = c.pending_output()
     cmd = c.cmd.fullname if c.cmd is not None else "NULL"
     multi = len(c.multi) if c.multi is not None else -1
@@ -180,7 +183,7 @@ def client_info_line(c, now: float | None = None) -> str:
         f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} age={int(now - c.created)} "
         f"idle={int(now - c.last_interaction)} flags={c.flags_string()} db={c.db.id} sub={len(c.channels)} "
         f"psub={len(c.patterns)} ssub={len(c.shard_channels)} multi={multi} qbuf={qbuf} "
-        f"qbuf-free={max(0, 20474 - qbuf) if qbuf else 0} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
+        f"qbuf-free={max(0, 20474 - qbuf) if qbuf else 0} argv-mem={sum(len(a) for a in argv) if argv else 0} multi-mem=0 rbs=16384 rbp=16384 "
         f"obl={min(omem, 16384)} oll={1 if omem > 16384 else 0} omem={omem} tot-mem={22000 + qbuf + omem} "
         f"events=r cmd={cmd} user={c.user.decode('utf-8', 'replace')} redir={redir} resp={c.resp}"
     )
@@ -250,12 +253,12 @@ def cmd_client_list(c, argv):
         else:
             raise syntax_error()
     now = time.time()
-    return Verbatim("".join(client_info_line(x, now) + "\n" for x in clients).encode())
+    return Verbatim("".join(client_info_line(x, now, argv if x is c else None) + "\n" for x in clients).encode())
 
 
 @subcommand("client", "info", 2, "noscript loading stale")
 def cmd_client_info(c, argv):
-    return Verbatim((client_info_line(c) + "\n").encode())
+    return Verbatim((client_info_line(c, argv=argv) + "\n").encode())
 
 
 @subcommand("client", "kill", -3, "admin noscript loading stale")
@@ -292,6 +295,9 @@ def cmd_client_kill(c, argv):
         elif opt == b"laddr":
             filters.append(lambda x, a=sval: x.laddr == a)
         elif opt == b"user":
+            users = c.server.extensions.get("acl_users", lambda: [b"default"])()
+            if val not in users:
+                raise CommandError(f"ERR No such user '{sval}'")
             filters.append(lambda x, u=val: x.user == u)
         elif opt == b"skipme":
             low = val.lower()

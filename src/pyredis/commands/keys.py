@@ -291,7 +291,7 @@ def expire_generic(c, argv, unit_ms: bool, absolute: bool):
     when = get_int(argv[2])
     name = c.cmd.fullname if c.cmd else "expire"
     if not unit_ms:
-        if when > LLONG_MAX // 1000 or when < LLONG_MIN // 1000:
+        if when > LLONG_MAX // 1000 or when < -(-LLONG_MIN // 1000):  # C division truncates
             raise CommandError(f"ERR invalid expire time in '{name}' command")
         when *= 1000
     base = 0 if absolute else c.server.keyspace.clock()

@@ -248,7 +248,7 @@ class RequestParser:
         self._chunks: list[bytes] = []
         self._kept: list[list[bytes]] = []
         self._pending = 0
-        self._checked = False
+        self._checked = 0
         self._auth = False
 
     @property
@@ -301,7 +301,7 @@ class RequestParser:
                 self._chunks.clear()
                 self._kept.clear()
                 self._pending = 0
-                self._checked = False
+                self._checked = 0
             return cmds
         self._chunks.append(data)
         self._pending += len(data)
@@ -309,7 +309,7 @@ class RequestParser:
             self._kept.extend(cmds)
             if len(self._kept) > 256:
                 self._trim()
-        if not self._checked:
+        if self._checked == 0 or (self._checked == 1 and self._pending > INLINE_MAX):
             self._check_headers(cmds)
         return cmds
 
@@ -337,7 +337,7 @@ class RequestParser:
 
     def _check_headers(self, cmds: list[list[bytes]]) -> None:
         """A pending partial request: validate its headers now, as Redis would (length limits)."""
-        self._checked = True
+        self._checked += 1
         self._trim()
         probe = PyRequestParser(self.max_bulk_len)
         head = self._chunks[0][: 4 * INLINE_MAX]

@@ -55,6 +55,7 @@ class Server:
         self.slowlog_threshold = 0
         self._set_slowlog_threshold(cfg["slowlog-log-slower-than"])
         cfg.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
+        cfg.on_change("port", self._rebind_port)
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
         self.dirty = 0
@@ -97,6 +98,49 @@ class Server:
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
         self.keyspace.notify_flags = flags
+
+    def _rebind_port(self, port: int) -> None:
+        """CONFIG SET port: listen on the new port (synchronously, so errors reach the client)."""
+        import socket
+
+        from pyredis.server.config import ConfigError
+        from pyredis.server.connection import Connection
+
+        if self.loop is None or port == self.port:
+            return
+        socks = []
+        try:
+            for b in self.config["bind"]:
+                optional = b.startswith("-")
+                h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
+                fam = socket.AF_INET6 if ":" in h else socket.AF_INET
+                sock = socket.socket(fam, socket.SOCK_STREAM)
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sock.bind((h, port))
+                    sock.listen(self.config["tcp-backlog"])
+                except OSError:
+                    sock.close()
+                    if optional:
+                        continue
+                    raise
+                socks.append(sock)
+        except OSError as e:
+            for sock in socks:
+                sock.close()
+            raise ConfigError(f"Unable to listen on this port: {e.strerror}") from None
+        old = [srv for srv in self.listeners if srv.sockets and srv.sockets[0].family != socket.AF_UNIX]
+        for srv in old:
+            srv.close()
+            self.listeners.remove(srv)
+        self.port = port
+        loop = self.loop
+
+        async def serve(sock: socket.socket) -> None:
+            self.listeners.append(await loop.create_server(lambda: Connection(self), sock=sock))
+
+        for sock in socks:
+            loop.create_task(serve(sock))
 
     def _set_slowlog_threshold(self, usec: int) -> None:
         self.slowlog_threshold = usec if usec >= 0 else 1 << 62

@@ -61,7 +61,7 @@ _ENUMS = {
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu",
         "allkeys-random", "noeviction",
     ),
-    "appendfsync": ("always", "everysec", "no"),
+    "appendfsync": ("everysec", "always", "no"),
     "supervised": ("upstart", "systemd", "auto", "no"),
     "repl-diskless-load": ("disabled", "on-empty-db", "swapdb"),
     "cluster-preferred-endpoint-type": ("ip", "hostname", "unknown-endpoint"),
@@ -94,12 +94,12 @@ _RANGES = {
 }
 
 _IMMUTABLE = {
-    "daemonize", "databases", "unixsocket", "logfile", "io-threads", "io-threads-do-reads", "supervised",
-    "syslog-enabled", "syslog-ident", "syslog-facility", "pidfile", "aclfile", "cluster-enabled",
-    "cluster-config-file", "cluster-port", "appenddirname", "unixsocketperm", "tcp-backlog",
-    "disable-thp", "always-show-logo", "set-proc-title", "enable-protected-configs",
-    "enable-debug-command", "enable-module-command", "jemalloc-bg-thread", "bind-source-addr",
-    "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist", "ignore-warnings",
+    "daemonize", "slaveof", "replicaof", "bgsave_cpulist", "logfile", "always-show-logo", "cluster-port",
+    "databases", "enable-module-command", "bio_cpulist", "server_cpulist", "enable-debug-command",
+    "unixsocket", "aof_rewrite_cpulist", "appendfilename", "io-threads-do-reads", "aclfile", "io-threads",
+    "cluster-enabled", "supervised", "set-proc-title", "pidfile", "unixsocketperm", "syslog-facility",
+    "disable-thp", "syslog-ident", "rdbchecksum", "cluster-config-file", "appenddirname", "syslog-enabled",
+    "socket-mark-id", "tcp-backlog", "enable-protected-configs",
 }
 
 _ALIASES = {
@@ -167,7 +167,11 @@ tls-client-key-file-pass=|tls-cluster=no|tls-dh-params-file=|tls-key-file=|tls-k
 tls-prefer-server-ciphers=no|tls-protocols=|tls-replication=no|tls-session-cache-size=20480
 tls-session-cache-timeout=300|tls-session-caching=yes|tracking-table-max-keys=1000000|unixsocket=
 unixsocketperm=0|zset-max-listpack-entries=128|zset-max-listpack-value=64
+key-load-delay=0|rdb-key-save-delay=0|loading-process-events-interval-bytes=2097152
 """
+
+# Accepted by CONFIG GET <name> and CONFIG SET, but not listed by CONFIG GET patterns (debug knobs).
+HIDDEN = {"key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes"}
 
 _STRINGS_WITH_NUMBERS = {"oom-score-adj-values", "latency-tracking-info-percentiles", "tls-auth-clients"}
 _SPECIAL = {"save", "client-output-buffer-limit", "notify-keyspace-events", "bind", "oom-score-adj-values",
@@ -268,9 +272,23 @@ def _build() -> dict[str, Directive]:
     table["dir"].protected = table["dbfilename"].protected = True
     table["oom-score-adj-values"].parse = table["latency-tracking-info-percentiles"].parse = str
     table["tls-auth-clients"].parse = str
-    for name in ("maxmemory-clients",):
-        table[name].kind = STR
+    table["maxmemory-clients"].parse = _parse_maxmemory_clients
+    table["maxmemory-clients"].fmt = lambda v: f"{v[0]}%" if v[1] else str(v[0])
     return table
+
+
+def _parse_maxmemory_clients(v: str) -> tuple[int, bool]:
+    if v.endswith("%"):
+        num = v[:-1]
+        if not num.isdigit():
+            raise ConfigError("argument must be a memory or percent value")
+        if int(num) > 100:
+            raise ConfigError("percentage argument must be less or equal to 100")
+        return int(num), True
+    m = parse_memory(v)
+    if m is None or m < 0:
+        raise ConfigError("argument must be a memory or percent value")
+    return m, False
 
 
 DIRECTIVES = _build()
@@ -364,8 +382,8 @@ class Config:
         self.listeners.setdefault(name, []).append(fn)
 
     def names(self) -> list[str]:
-        """Every directive name CONFIG GET knows, aliases included."""
-        out = list(DIRECTIVES)
+        """Every directive name CONFIG GET patterns list, aliases included (hidden ones excluded)."""
+        out = [n for n in DIRECTIVES if n not in HIDDEN]
         out.extend(ALIAS_OF)
         return out
 
