@@ -797,7 +797,7 @@ def cmd_xgroup_setid(c, argv):
     if argv[4] == b"$":
         gid = s.last_id  # type: ignore[union-attr]
     else:
-        gid = parse_strict_id(argv[4])
+        gid = parse_id(argv[4])
     g.last_id = gid
     g.entries_read = entries_read
     c.changed(key, STREAM, b"xgroup-setid")
