@@ -22,6 +22,10 @@ import pytest_asyncio
 import redis
 import redis.asyncio
 
+#: ``COLLECTIONS_PROTOCOL=2`` runs every test with RESP2 clients (redis-py 8 defaults to RESP3).
+PROTOCOL = (
+    {"protocol": int(os.environ["COLLECTIONS_PROTOCOL"])} if os.environ.get("COLLECTIONS_PROTOCOL") else {}
+)
 BACKENDS = [b for b in os.environ.get("COLLECTIONS_BACKENDS", "redis,pyredis").split(",") if b]
 
 #: one representative call per command the collections send (run in db 15).
@@ -102,10 +106,10 @@ class Backend:
         self.url = f"redis://{host}:{port}/0"
 
     def client(self, **kwargs: Any) -> redis.Redis:
-        return redis.Redis(host=self.host, port=self.port, **kwargs)
+        return redis.Redis(host=self.host, port=self.port, **{**PROTOCOL, **kwargs})
 
     def async_client(self, **kwargs: Any) -> redis.asyncio.Redis:
-        return redis.asyncio.Redis(host=self.host, port=self.port, **kwargs)
+        return redis.asyncio.Redis(host=self.host, port=self.port, **{**PROTOCOL, **kwargs})
 
     def __repr__(self) -> str:
         return f"<{self.name} {self.url}>"
