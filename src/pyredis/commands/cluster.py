@@ -16,7 +16,8 @@ def _register() -> None:
     for name, entry in sorted(metadata()["info"].items()):
         if name.startswith("cluster|") and name != "cluster|help":
             sub = name.split("|", 1)[1]
-            subcommand("cluster", sub, entry[1], "")(_disabled)
+            flags = " ".join(f["+"] for f in entry[2]["~"])
+            subcommand("cluster", sub, entry[1], flags, *entry[3:6])(_disabled)
 
 
 _register()

@@ -237,7 +237,7 @@ def _resolve(argv: list[bytes]) -> tuple[Command, list[bytes]]:
     return cmd, args
 
 
-@subcommand("command", "getkeys", -3, "loading stale")
+@subcommand("command", "getkeys", -4, "loading stale")
 def cmd_command_getkeys(c, argv):
     cmd, args = _resolve(argv)
     idx = get_keys(cmd, args)
@@ -246,7 +246,7 @@ def cmd_command_getkeys(c, argv):
     return [args[i] for i in idx]
 
 
-@subcommand("command", "getkeysandflags", -3, "loading stale")
+@subcommand("command", "getkeysandflags", -4, "loading stale")
 def cmd_command_getkeysandflags(c, argv):
     cmd, args = _resolve(argv)
     pairs = keys_from_specs(cmd, args) if cmd.getkeys is None else [(i, []) for i in cmd.getkeys(args)]

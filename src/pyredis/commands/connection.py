@@ -17,7 +17,7 @@ from pyredis.server.client import REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 
 
-@command("ping", -1, "fast sentinel")
+@command("ping", -1, "fast")
 def cmd_ping(c, argv):
     if len(argv) > 2:
         raise CommandError("ERR wrong number of arguments for 'ping' command")
@@ -28,7 +28,7 @@ def cmd_ping(c, argv):
     return PONG
 
 
-@command("echo", 2, "fast")
+@command("echo", 2, "fast loading stale")
 def cmd_echo(c, argv):
     return argv[1]
 
@@ -60,7 +60,7 @@ def _authenticated(c, user: bytes) -> None:
         parser.auth_required = False
 
 
-@command("auth", -2, "noscript loading stale fast no_auth sentinel allow_busy")
+@command("auth", -2, "noscript loading stale fast no_auth allow_busy")
 def cmd_auth(c, argv):
     if len(argv) > 3:
         raise syntax_error()
@@ -77,7 +77,7 @@ def cmd_auth(c, argv):
     return OK
 
 
-@command("hello", -1, "noscript loading stale fast no_auth sentinel allow_busy")
+@command("hello", -1, "noscript loading stale fast no_auth allow_busy")
 def cmd_hello(c, argv):
     ver = c.resp
     i = 1

@@ -68,6 +68,10 @@ def _registers(value: object) -> tuple[bytes, bool]:
         raise CommandError(INVALID) from None
 
 
+def _signed(card: int) -> int:
+    return card - (1 << 64) if card >> 63 else card
+
+
 def _sparse_max(c) -> int:
     return c.server.config.values["hll-sparse-max-bytes"]
 
@@ -83,12 +87,10 @@ def cmd_pfadd(c, argv):
         h = _take(v)
         updated = 0
     maxb = _sparse_max(c)
-    add = h.add
     try:
-        for ele in argv[2:]:
-            updated += add(ele, maxb)
-    except H.InvalidHLL:
-        if updated:
+        updated += h.add_many(argv[2:], maxb)
+    except H.InvalidHLL as e:
+        if updated or e.args[0]:
             _store(c, key, h)  # redis-server keeps the edits made before the corrupt spot
         raise CommandError(INVALID) from None
     if not updated:
@@ -112,7 +114,7 @@ def cmd_pfcount(c, argv):
                 continue
             regs, _ = _registers(v)
             acc = H.lanes_max(acc, int.from_bytes(regs, "little"))
-        return H.estimate(H.histogram(acc.to_bytes(H.REGISTERS, "little")))
+        return _signed(H.estimate(H.histogram(acc.to_bytes(H.REGISTERS, "little"))))
     key = argv[1]
     v = db.lookup_read(key)
     if v is None:
@@ -121,7 +123,7 @@ def cmd_pfcount(c, argv):
     card = h.cached()
     if card is not None:
         _keep(v, h)
-        return card
+        return _signed(card)
     try:
         card = h.count()
     except H.InvalidHLL:
@@ -132,7 +134,7 @@ def cmd_pfcount(c, argv):
     # The cached cardinality is part of the value: a change to propagate, not a keyspace event.
     db.signal_modified(key)
     c.server.dirty += 1
-    return card
+    return _signed(card)
 
 
 @command("pfmerge", -2, "write denyoom", 1, -1, 1)

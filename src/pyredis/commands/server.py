@@ -357,7 +357,7 @@ def cmd_time(c, argv):
     return [b"%d" % sec, b"%d" % int((now - sec) * 1_000_000)]
 
 
-@command("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy")
+@command("shutdown", -1, "admin noscript loading stale no_multi allow_busy")
 def cmd_shutdown(c, argv):
     flags = set()
     for a in argv[1:]:
