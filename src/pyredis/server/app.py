@@ -331,7 +331,8 @@ class Server:
 
     def _schedule_cron(self) -> None:
         assert self.loop is not None
-        self._cron_handle = self.loop.call_later(1.0 / self.config["hz"], self.cron)
+        hz = min(max(self.config["hz"], 1), 500)  # Redis clamps hz to 1..500
+        self._cron_handle = self.loop.call_later(1.0 / hz, self.cron)
 
     def cron(self) -> None:
         """Periodic work (``hz`` times a second): active expiry, stats, client timeouts, hooks."""

@@ -84,13 +84,25 @@ _MEMORY = {
     "cluster-link-sendbuf-limit", "maxmemory-clients",
 }
 
+# Valid ranges, as redis-server 7.0 reports them in its CONFIG SET errors.
 _RANGES = {
-    "databases": (1, 2147483647), "port": (0, 65535), "hz": (1, 500), "maxclients": (1, 2147483647),
-    "timeout": (0, 2147483647), "tcp-keepalive": (0, 2147483647), "list-max-listpack-size": (-5, 2147483647),
-    "list-compress-depth": (0, 2147483647), "slowlog-max-len": (0, 2147483647), "active-expire-effort": (1, 10),
-    "maxmemory-samples": (1, 64), "lfu-log-factor": (0, 2147483647), "tcp-backlog": (0, 2147483647),
-    "io-threads": (1, 128), "unixsocketperm": (0, 0o777), "busy-reply-threshold": (0, 2**63 - 1),
-    "auto-aof-rewrite-percentage": (0, 2147483647), "tls-port": (0, 65535),
+    "acllog-max-len": (0, 2**63 - 1), "active-defrag-cycle-max": (1, 99), "active-defrag-cycle-min": (1, 99),
+    "active-defrag-ignore-bytes": (1, 2**63 - 1), "active-defrag-max-scan-fields": (1, 2**63 - 1),
+    "active-defrag-threshold-lower": (0, 1000), "active-defrag-threshold-upper": (0, 1000),
+    "active-expire-effort": (1, 10), "auto-aof-rewrite-min-size": (0, 2**63 - 1),
+    "auto-aof-rewrite-percentage": (0, 2147483647), "busy-reply-threshold": (0, 2**63 - 1),
+    "client-query-buffer-limit": (1048576, 2**63 - 1), "cluster-announce-bus-port": (0, 65535),
+    "cluster-announce-port": (0, 65535), "cluster-announce-tls-port": (0, 65535),
+    "cluster-migration-barrier": (0, 2147483647), "cluster-node-timeout": (0, 2**63 - 1),
+    "cluster-replica-validity-factor": (0, 2147483647), "hash-max-listpack-entries": (0, 2**63 - 1),
+    "hash-max-listpack-value": (0, 2**63 - 1), "hll-sparse-max-bytes": (0, 2**63 - 1), "hz": (0, 2147483647),
+    "latency-monitor-threshold": (0, 2**63 - 1), "lfu-decay-time": (0, 2147483647),
+    "lfu-log-factor": (0, 2147483647), "list-compress-depth": (0, 2147483647), "maxclients": (1, 4294967295),
+    "maxmemory-eviction-tenacity": (0, 100), "maxmemory-samples": (1, 2147483647),
+    "min-replicas-max-lag": (0, 2147483647), "min-replicas-to-write": (0, 2147483647), "port": (0, 65535),
+    "databases": (1, 2147483647), "timeout": (0, 2147483647), "tcp-keepalive": (0, 2147483647),
+    "list-max-listpack-size": (-5, 2147483647), "slowlog-max-len": (0, 2147483647), "tcp-backlog": (0, 2147483647),
+    "io-threads": (1, 128), "tls-port": (0, 65535), "proto-max-bulk-len": (1048576, 2**63 - 1),
 }
 
 _IMMUTABLE = {
@@ -253,7 +265,8 @@ def _build() -> dict[str, Directive]:
             elif default in ("yes", "no"):
                 d = Directive(name, BOOL, default)
             elif name in _MEMORY:
-                d = Directive(name, MEM, default)
+                lo, hi = _RANGES.get(name, (0, 2**63 - 1))
+                d = Directive(name, MEM, default, lo=lo, hi=hi)
             elif default.lstrip("-").isdigit():
                 lo, hi = _RANGES.get(name, (-(1 << 63), (1 << 63) - 1))
                 d = Directive(name, INT, default, lo=lo, hi=hi)
@@ -341,6 +354,8 @@ class Config:
                 raise ConfigError("argument must be a memory value")
             if v < 0 and d.name != "maxmemory":
                 raise ConfigError("argument must be a memory value")
+            if not d.lo <= v <= d.hi:
+                raise ConfigError(f"argument must be between {d.lo} and {d.hi} inclusive")
             return v
         if kind == ENUM:
             low = raw.lower()
