@@ -10,6 +10,8 @@ from typing import Any
 from pyredis.collections.base import Container
 from pyredis.collections.ops import Cmd, Pipe, Plan
 
+CHUNK = 50_000  # bits per BITFIELD command
+
 
 class BloomPlans:
     """Sizing, hashing and plans shared by :class:`BloomFilter` and its async twin.
@@ -36,16 +38,24 @@ class BloomPlans:
         h1, h2 = int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little") | 1
         return [(h1 + i * h2) % self.size for i in range(self.num_hashes)]
 
+    def _bitfield(self, op: str, bits: list[int]) -> Plan[list[Any]]:
+        """One BITFIELD command per ``CHUNK`` bits (``SET u1 bit 1`` or ``GET u1 bit``), one round trip."""
+        cmds = []
+        for start in range(0, len(bits), CHUNK):
+            args: list[Any] = ["BITFIELD", self.key]
+            for bit in bits[start : start + CHUNK]:
+                args += (op, "u1", bit, 1) if op == "SET" else (op, "u1", bit)
+            cmds.append(tuple(args))
+        if not cmds:
+            return []
+        replies = [(yield Cmd(cmds[0]))] if len(cmds) == 1 else (yield Pipe(cmds, transaction=False))
+        return [x for reply in replies for x in reply]
+
     def _p_add(self, values: Iterable[Any]) -> Plan[None]:
-        cmds = [("SETBIT", self.key, bit, 1) for v in values for bit in self._bits(v)]
-        if cmds:
-            yield Pipe(cmds, transaction=False)
+        yield from self._bitfield("SET", [bit for v in values for bit in self._bits(v)])
 
     def _p_contains(self, values: list[Any]) -> Plan[list[bool]]:
-        bits = [self._bits(v) for v in values]
-        if not values:
-            return []
-        reply = yield Pipe([("GETBIT", self.key, b) for group in bits for b in group], transaction=False)
+        reply = yield from self._bitfield("GET", [bit for v in values for bit in self._bits(v)])
         k = self.num_hashes
         return [all(int(x) for x in reply[i * k : (i + 1) * k]) for i in range(len(values))]
 
