@@ -6,21 +6,12 @@ from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMappi
 from typing import Any
 
 from pyredis.collections.base import Container
-from pyredis.collections.ops import Cmd, Eval, Pipe, Plan, Script, pairs, scan_reply
+from pyredis.collections.ops import Cmd, Eval, Pipe, Plan, pairs, scan_reply
+from pyredis.collections.scripts import DICT_POPITEM
 
 MISSING: Any = object()
 CHUNK = 10_000  # pairs per HSET in bulk writes (all sent in one round trip)
 PAGE = 1000  # HSCAN COUNT hint
-
-POPITEM = Script(
-    """
-local field = redis.call('HRANDFIELD', KEYS[1])
-if not field then return false end
-local value = redis.call('HGET', KEYS[1], field)
-redis.call('HDEL', KEYS[1], field)
-return {field, value}
-"""
-)
 
 
 def pairs_of(arg: Any = (), kwargs: Mapping[str, Any] | None = None) -> list[tuple[Any, Any]]:
@@ -112,7 +103,7 @@ class DictPlans:
         return self._dec(raw)
 
     def _p_popitem(self) -> Plan[tuple[Any, Any]]:
-        reply = yield Eval(POPITEM, (self.key,))
+        reply = yield Eval(DICT_POPITEM, (self.key,))
         if not reply:
             raise KeyError("popitem(): dictionary is empty")
         return self._dec_hashable(reply[0]), self._dec(reply[1])

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from pyredis.collections.ops import Script
 
+# -- hashes ------------------------------------------------------------------------------
+#: KEYS[1] hash.  Removes and returns an arbitrary {field, value}; false when empty.
+DICT_POPITEM = Script(
+    """
+local field = redis.call('HRANDFIELD', KEYS[1])
+if not field then return false end
+local value = redis.call('HGET', KEYS[1], field)
+redis.call('HDEL', KEYS[1], field)
+return {field, value}
+"""
+)
+
 # -- lists ------------------------------------------------------------------------------
 #: KEYS[1] list; ARGV: index, value, unique sentinel, maxlen (0: none).
 #: Returns the new length, or -1 when the list is already at maxlen.

@@ -30,16 +30,20 @@ class SetPlans:
     _enc: Any
     _dec_hashable: Any
 
+    def _combinable(self, other: Any) -> bool:
+        """Whether ``other`` is a Redis set this one can be combined with server-side."""
+        return (
+            isinstance(other, SetPlans)
+            and other.serializer is self.serializer
+            and same_server(other.redis, self.redis)
+        )
+
     def _split(self, others: Iterable[Any], materialize: Any) -> tuple[list[str], list[set[Any]]]:
         """Sort operands into same-server keys and Python sets (``materialize`` other containers)."""
         keys: list[str] = []
         plains: list[set[Any]] = []
         for other in others:
-            if (
-                isinstance(other, SetPlans)
-                and other.serializer is self.serializer
-                and same_server(other.redis, self.redis)
-            ):
+            if self._combinable(other):
                 keys.append(other.key)
             elif isinstance(other, SetPlans):
                 plains.append(materialize(other))

@@ -34,16 +34,13 @@ class AsyncRedisSet(SetPlans, AsyncContainer):
 
     async def _ops(self, others: Iterable[Any]) -> tuple[list[str], list[set[Any]]]:
         others = list(others)
-        materialized: dict[int, set[Any]] = {}
-        # async operands write their pending data first; those on another server are fetched
+        fetched: dict[int, set[Any]] = {}
         for other in others:
             if isinstance(other, AsyncContainer):
-                await other._init()
-            if isinstance(other, AsyncRedisSet):
-                keys, _ = self._split([other], lambda o: None)
-                if not keys:
-                    materialized[id(other)] = await other.to_set()
-        return self._split(others, lambda o: materialized[id(o)] if id(o) in materialized else o.to_set())
+                await other._init()  # its constructor data must be there before we use its key
+            if isinstance(other, AsyncRedisSet) and not self._combinable(other):
+                fetched[id(other)] = await other.to_set()
+        return self._split(others, lambda o: fetched[id(o)] if id(o) in fetched else o.to_set())
 
     async def add(self, value: Any) -> None:
         await self._run(self._p_add(value))
