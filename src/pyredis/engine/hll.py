@@ -23,6 +23,7 @@ import math
 import re
 import struct
 from bisect import bisect_right
+from itertools import accumulate
 
 P = 14
 REGISTERS = 1 << P
@@ -46,7 +47,10 @@ _SENTINEL = 1 << Q
 
 
 class InvalidHLL(Exception):
-    """The value is an HLL whose register data is corrupt (``-INVALIDOBJ``)."""
+    """The value is an HLL whose register data is corrupt (``-INVALIDOBJ``).
+
+    From :meth:`HLL.add_many`, ``args[0]`` counts the registers changed before the corrupt spot.
+    """
 
 
 # -- hashing -----------------------------------------------------------------------------------------
@@ -111,14 +115,21 @@ def _tau(x: float) -> float:
 
 
 def estimate(hist: list[int]) -> int:
-    """Cardinality from the register-value histogram (64 buckets), Ertl's estimator."""
+    """Cardinality from the register-value histogram (64 buckets), Ertl's estimator.
+
+    The result is an unsigned 64-bit value (replies show it as signed, like redis-server).
+    """
     m = float(REGISTERS)
     z = m * _tau((m - hist[Q + 1]) / m)
     for j in range(Q, 0, -1):
         z += hist[j]
         z *= 0.5
     z += m * _sigma(hist[0] / m)
+    if z == 0.0:
+        return 1 << 63  # llroundl(inf) is LLONG_MIN, reinterpreted as unsigned
     e = ALPHA_INF * m * m / z
+    if not e < 2.0**63:
+        return 1 << 63
     f = math.floor(e)
     return int(f) + (1 if e - f >= 0.5 else 0)
 
@@ -172,8 +183,13 @@ def lanes_max(a: int, b: int) -> int:
 def histogram(regs: bytes) -> list[int]:
     """Register-value histogram (64 buckets) of one-byte-per-register data."""
     hist = [0] * 64
-    for v in set(regs):
-        hist[v] = regs.count(v)
+    rest = len(regs)
+    for v in range(1, 64):
+        if v in regs:  # memchr: cheap for the many absent values
+            n = regs.count(v)
+            hist[v] = n
+            rest -= n
+    hist[0] = rest
     return hist
 
 
@@ -206,6 +222,8 @@ def _opbytes() -> list[bytes]:
     return _OPBYTES
 
 
+_SPAN1 = bytes((b & 0x3F) + 1 if b < 0x40 else (b & 3) + 1 if b >= 0x80 else 0 for b in range(256))
+_XZERO_BYTE = re.compile(rb"[\x40-\x7f]")
 _VALRUNS = [[bytes([v]) * n for n in range(5)] for v in range(33)]
 
 
@@ -226,35 +244,33 @@ class Sparse:
 
     @classmethod
     def decode(cls, body: bytes) -> Sparse:
-        ops: list[int] = []
-        starts: list[int] = []
-        idx = 0
-        i = 0
         n = len(body)
         if n > 2 * REGISTERS:
             # Every opcode covers at least one register: this cannot describe 16384 registers,
             # so skip decoding what may be megabytes of opcodes.
             return cls([], [], n, -1)
-        add_op = ops.append
-        add_start = starts.append
-        while i < n:
-            b = body[i]
-            if b & 0x80:
-                add_op(b)
-                add_start(idx)
-                idx += (b & 3) + 1
-                i += 1
-            elif b & 0x40:
-                op = (b << 8) | (body[i + 1] if i + 1 < n else 0)
-                add_op(op)
-                add_start(idx)
-                idx += (op & 0x3FFF) + 1
-                i += 2
-            else:
-                add_op(b)
-                add_start(idx)
-                idx += b + 1
-                i += 1
+        ops: list[int] = []
+        starts: list[int] = []
+        idx = 0
+        pos = 0
+        search = _XZERO_BYTE.search
+        while True:
+            # Runs of one-byte opcodes are decoded in C: spans via translate, starts by accumulate.
+            m = search(body, pos)
+            end = m.start() if m is not None else n
+            if end > pos:
+                chunk = body[pos:end]
+                ops.extend(chunk)
+                acc = list(accumulate(chunk.translate(_SPAN1), initial=idx))
+                idx = acc.pop()
+                starts.extend(acc)
+            if m is None:
+                break
+            op = (body[end] << 8) | (body[end + 1] if end + 1 < n else 0)
+            ops.append(op)
+            starts.append(idx)
+            idx += (op & 0x3FFF) + 1
+            pos = end + 2
         return cls(ops, starts, n, idx)
 
     def encode(self) -> bytes:
@@ -486,6 +502,38 @@ class HLL:
     def add(self, ele: bytes, max_bytes: int) -> int:
         index, count = element_position(ele)
         return self.set_register(index, count, max_bytes)
+
+    def add_many(self, elements: list[bytes], max_bytes: int) -> int:
+        """PFADD: hash and add each element; returns how many registers changed."""
+        updated = 0
+        m = _M
+        mask = _MASK
+        blocks = _BLOCKS
+        setreg = self.set_register
+        for ele in elements:
+            # MurmurHash64A, inlined (see murmur64a).
+            n = len(ele)
+            h = (SEED ^ (n * m)) & mask
+            nb = n >> 3
+            if nb:
+                st = blocks.get(nb)
+                if st is None:
+                    st = blocks[nb] = struct.Struct("<%dQ" % nb)
+                for k in st.unpack_from(ele):
+                    k = (k * m) & mask
+                    k ^= k >> 47
+                    h = ((h ^ ((k * m) & mask)) * m) & mask
+            if n & 7:
+                h = ((h ^ int.from_bytes(ele[nb << 3 :], "little")) * m) & mask
+            h ^= h >> 47
+            h = (h * m) & mask
+            h ^= h >> 47
+            rest = (h >> P) | _SENTINEL
+            try:
+                updated += setreg(h & _IDX_MASK, (rest & -rest).bit_length(), max_bytes)
+            except InvalidHLL:
+                raise InvalidHLL(updated) from None
+        return updated
 
     def merge_from(self, regs: bytes, max_bytes: int) -> None:
         """Raise every register to the given values (PFMERGE's write into the destination)."""
