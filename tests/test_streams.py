@@ -613,7 +613,7 @@ def test_xsetid(diff):
         SET s v
         XSETID s 1
         XSETID s abc
-        XADD e MAXLEN 0 * a b
+        XADD e MAXLEN 0 1-1 a b
         XSETID e 200-0
         XINFO STREAM e
         XADD e 200-0 a b

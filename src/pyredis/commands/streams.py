@@ -299,6 +299,8 @@ def _rewrite_approx(c, argv: list[bytes], s: StreamValue, a: TrimArgs) -> list[b
 
 @command("xadd", -5, "write denyoom fast", 1, 1, 1)
 def cmd_xadd(c, argv):
+    if argv[2] == b"*":
+        return _xadd_auto(c, argv)
     a = _parse_trim_args(c, argv, True)
     fpos = a.id_idx + 1
     nf = len(argv) - fpos
@@ -362,6 +364,36 @@ def cmd_xadd(c, argv):
     if repl is not None:
         c.repl = [repl]
     _key_ready(c, key)
+    return idb
+
+
+def _xadd_auto(c, argv):
+    """The common ``XADD key * field value ...`` form."""
+    n = len(argv)
+    if not n & 1:
+        raise wrong_args("xadd")
+    key = argv[1]
+    db = c.db
+    s = db.data.get(key)
+    if s is None or db.expires and db.get(key) is None:
+        s = StreamValue()
+        db.add(key, s)
+    elif type(s) is not StreamValue:
+        raise WrongType()
+    last = s.last_id
+    if last == MAX_ID:
+        raise CommandError("ERR The stream has exhausted the last possible ID, unable to add more items")
+    now = c.server.keyspace.clock()
+    eid = now << 64 if now > last >> 64 else last + 1
+    vals = c.server.config.values
+    s.append(eid, argv[3:], vals["stream-node-max-bytes"], vals["stream-node-max-entries"])
+    idb = b"%d-%d" % (eid >> 64, eid & MAX64)
+    c.changed(key, STREAM, b"xadd")
+    repl = argv[:]
+    repl[2] = idb
+    c.repl = [repl]
+    if db.blocked:
+        _key_ready(c, key)
     return idb
 
 

@@ -99,6 +99,10 @@ def _str_size(b: bytes) -> int:
     return enc + 5
 
 
+_I64 = 1 << 63
+_NUMSTART = frozenset(b"-0123456789")
+
+
 def _delta(a: int, b: int) -> int:
     """``a - b`` as a wrapped signed 64-bit integer (the listpack stores it that way)."""
     d = (a - b) & MAX64
@@ -122,16 +126,33 @@ class StreamNode:
         self.entries_size = 0
 
     def lp_bytes(self) -> int:
-        return self.fixed_size + _int_size(len(self.ids)) + _int_size(self.deleted) + self.entries_size
+        n = len(self.ids)
+        d = self.deleted
+        return (self.fixed_size + self.entries_size + (2 if n <= 127 else _int_size(n))
+                + (2 if d <= 127 else _int_size(d)))
 
     def entry_size(self, eid: int, fv: list[bytes]) -> int:
         """Listpack bytes taken by entry *eid* with fields/values *fv* in this node."""
         mid = self.master_id
-        size = 2 + _int_size(_delta(eid >> 64, mid >> 64)) + _int_size(_delta(eid & MAX64, mid & MAX64))
+        dm = (eid >> 64) - (mid >> 64)
+        ds = (eid & MAX64) - (mid & MAX64)
+        if 0 <= dm <= 127:
+            size = 4
+        else:
+            size = 2 + _int_size(dm if -_I64 <= dm < _I64 else _delta(eid >> 64, mid >> 64))
+        if 0 <= ds <= 127:
+            size += 2
+        else:
+            size += _int_size(ds if -_I64 <= ds < _I64 else _delta(eid & MAX64, mid & MAX64))
         nf = len(fv) >> 1
-        if fv[0::2] == self.fields:
-            for v in fv[1::2]:
-                size += _str_size(v)
+        fields = self.fields
+        if nf == len(fields) and (nf == 1 and fv[0] == fields[0] or fv[0::2] == fields):
+            for v in fv[1::2] if nf > 1 else (fv[1],):
+                k = len(v)
+                if k < 64 and (not k or v[0] not in _NUMSTART):
+                    size += k + 2
+                else:
+                    size += _str_size(v)
             return size + _int_size(nf + 3)
         size += _int_size(nf)
         for x in fv:
@@ -229,18 +250,22 @@ class StreamValue:
     def append(self, eid: int, fv: list[bytes], max_bytes: int, max_entries: int) -> None:
         """Append entry *eid* (> last_id) with flat field/value list *fv*."""
         nodes = self.nodes
-        node = nodes[-1] if nodes else None
-        if node is not None:
+        if nodes:
+            node = nodes[-1]
             if max_bytes <= 0 or max_bytes > LISTPACK_MAX_SIZE:
                 max_bytes = LISTPACK_MAX_SIZE
-            total = 0
-            for x in fv:
-                total += len(x)
-            if node.lp_bytes() + total >= max_bytes or (
-                max_entries and len(node.ids) + node.deleted >= max_entries
-            ):
-                node = None
-        if node is None:
+            if len(fv) == 2:
+                total = len(fv[0]) + len(fv[1])
+            else:
+                total = 0
+                for x in fv:
+                    total += len(x)
+            if (max_entries and len(node.ids) + node.deleted >= max_entries) or \
+                    node.lp_bytes() + total >= max_bytes:
+                node = StreamNode(eid, fv[0::2])
+                nodes.append(node)
+                self.starts.append(eid)
+        else:
             node = StreamNode(eid, fv[0::2])
             nodes.append(node)
             self.starts.append(eid)
