@@ -56,64 +56,103 @@ def decompress(data: bytes | memoryview, out_len: int) -> bytes:
 
 _MAX_OFF = 1 << 13
 _MAX_REF = (1 << 8) + (1 << 3)  # 264
-
-
-def _emit_literals(out: bytearray, data: bytes, start: int, end: int) -> None:
-    while start < end:
-        run = min(32, end - start)
-        out.append(run - 1)
-        out += data[start : start + run]
-        start += run
+_MAX_LIT = 32
 
 
 def compress(data: bytes, max_out: int | None = None) -> bytes | None:
-    """Compress *data*; None when the result would not be shorter than *max_out* bytes
-    (default ``len(data) - 4``, Redis's rule for storing a string compressed)."""
+    """Compress *data* into at most *max_out* bytes (default ``len(data) - 4``, Redis's rule for
+    storing a string compressed); None when it does not fit.
+
+    The output is what liblzf (as built into Redis) produces: same 3-byte hash and 16-bit table
+    (a slot keeps the last position hashed to it, so collisions lose matches the same way), no
+    match against position 0, the last two bytes always literal, two table updates after a match.
+    """
     n = len(data)
     if max_out is None:
         max_out = n - 4
-    if n < 4 or max_out <= 0:
+    if n == 0 or max_out <= 0:
         return None
-    # Quick rejection of incompressible data with zlib's fast C matcher.
-    if n > 64 and len(zlib.compress(data, 1, -15)) >= n - 4:
+    # Quick rejection of clearly incompressible data with zlib's fast C matcher.
+    if n > 64 and len(zlib.compress(data, 1, -15)) >= n:
         return None
-    out = bytearray()
-    table: dict[bytes, int] = {}
+    out_end = max_out
+    htab: dict[int, int] = {}
+    out = bytearray(b"\0")  # the first literal-run header
     lit = 0
-    i = 0
+    ip = 0
     last = n - 2
-    while i < last:
-        key = data[i : i + 3]
-        ref = table.get(key)
-        table[key] = i
-        if ref is not None:
-            off = i - ref - 1
-            if off < _MAX_OFF:
-                maxlen = min(_MAX_REF, n - i)
-                ln = 3
-                while ln + 16 <= maxlen and data[ref + ln : ref + ln + 16] == data[i + ln : i + ln + 16]:
-                    ln += 16
-                while ln < maxlen and data[ref + ln] == data[i + ln]:
-                    ln += 1
-                if lit < i:
-                    _emit_literals(out, data, lit, i)
-                code = ln - 2
-                if code < 7:
-                    out.append((code << 5) | (off >> 8))
+    d = data
+    while ip < last:
+        b1 = d[ip + 1]
+        h = (((d[ip] << 8) | b1) - ((b1 << 8) | d[ip + 2]) * 5) & 0xFFFF
+        ref = htab.get(h, 0)
+        htab[h] = ip
+        off = ip - ref - 1
+        if ref and off < _MAX_OFF and d[ref + 2] == d[ip + 2] and d[ref] == d[ip] and d[ref + 1] == b1:
+            op = len(out)
+            if op + 4 >= out_end and op - (lit == 0) + 4 >= out_end:
+                return None
+            if lit:
+                out[op - lit - 1] = lit - 1
+            else:
+                out.pop()
+            maxlen = n - ip - 2
+            if maxlen > _MAX_REF:
+                maxlen = _MAX_REF
+            # liblzf first compares bytes 3..18 unconditionally when maxlen > 16 (a match may then
+            # run up to 2 bytes past maxlen), then continues byte by byte below maxlen.
+            if maxlen > 16:
+                if d[ref + 3 : ref + 19] == d[ip + 3 : ip + 19]:
+                    ln = 19
+                    while ln + 16 <= maxlen and d[ref + ln : ref + ln + 16] == d[ip + ln : ip + ln + 16]:
+                        ln += 16
+                    while ln < maxlen and d[ref + ln] == d[ip + ln]:
+                        ln += 1
                 else:
-                    out.append((7 << 5) | (off >> 8))
-                    out.append(code - 7)
-                out.append(off & 0xFF)
-                if len(out) >= max_out:
-                    return None
-                # remember a couple of positions inside the match, as liblzf does
-                j = i + ln
-                if j < last:
-                    table[data[j - 1 : j + 2]] = j - 1
-                i = lit = j
-                continue
-        i += 1
-    _emit_literals(out, data, lit, n)
-    if len(out) >= max_out:
+                    ln = 3
+                    while d[ref + ln] == d[ip + ln]:
+                        ln += 1
+            else:
+                ln = 3
+                while ln < maxlen and d[ref + ln] == d[ip + ln]:
+                    ln += 1
+            code = ln - 2
+            if code < 7:
+                out.append((off >> 8) + (code << 5))
+            else:
+                out.append((off >> 8) + (7 << 5))
+                out.append(code - 7)
+            out.append(off & 0xFF)
+            out.append(0)  # start a new literal run
+            lit = 0
+            ip += ln
+            if ip >= last:
+                break
+            for p in (ip - 2, ip - 1):
+                c1 = d[p + 1]
+                htab[(((d[p] << 8) | c1) - ((c1 << 8) | d[p + 2]) * 5) & 0xFFFF] = p
+            continue
+        if len(out) >= out_end:
+            return None
+        out.append(d[ip])
+        ip += 1
+        lit += 1
+        if lit == _MAX_LIT:
+            out[len(out) - lit - 1] = lit - 1
+            lit = 0
+            out.append(0)
+    if len(out) + 3 > out_end:
         return None
+    while ip < n:
+        out.append(d[ip])
+        ip += 1
+        lit += 1
+        if lit == _MAX_LIT:
+            out[len(out) - lit - 1] = lit - 1
+            lit = 0
+            out.append(0)
+    if lit:
+        out[len(out) - lit - 1] = lit - 1
+    else:
+        out.pop()
     return bytes(out)

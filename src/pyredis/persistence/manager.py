@@ -715,6 +715,9 @@ class Persistence:
         except OSError as e:
             log.warning("Fatal error loading the DB: %s. Exiting.", e.strerror)
             return False
+        except Exception as e:  # noqa: BLE001 - never start silently empty on a file we can't read
+            log.exception("Fatal error loading the DB: %s. Exiting.", e)
+            return False
         srv.dirty = 0
         return True
 

@@ -9,6 +9,7 @@ scores, stream format 1) so that any file redis-server 7.0 can load also loads h
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import struct
@@ -21,6 +22,8 @@ from pyredis.persistence import listpack as lp
 from pyredis.persistence import lzf
 from pyredis.persistence.crc64 import crc64
 from pyredis.protocol.numbers import parse_ll
+
+log = logging.getLogger("pyredis")
 
 RDB_VERSION = 10
 
@@ -608,10 +611,7 @@ def _load_list_quicklist(r: Reader) -> Any:
     out = ListValue()
     for _ in range(n):
         blob = r.string()
-        items = lp.zl_decode(blob)
-        if not items:
-            raise r.fail("Bad data format: empty quicklist node")
-        out.extend(items)
+        out.extend(lp.zl_decode(blob))  # empty nodes are skipped, as Redis does
     return out or None
 
 
@@ -875,6 +875,8 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
         when, expire = expire, None
         if val is None:
             res.empty_keys_skipped += 1
+            if res.empty_keys_skipped <= 10:
+                log.warning("rdbLoadObject skipping empty key: %s", key.decode("utf-8", "replace"))
             continue
         if when is not None and skip_expired and when < now:
             res.keys_expired += 1
@@ -921,11 +923,14 @@ def verify_payload(payload: bytes) -> bool:
 
 
 def load_payload(payload: bytes, config: Any) -> Any:
-    """The value a DUMP payload holds; raises :class:`RDBError` when it is malformed."""
-    body = payload[:-10]
-    r = Reader(body, config)
+    """The value a DUMP payload holds; raises :class:`RDBError` when it is malformed.
+
+    Like Redis, the value is read from the whole payload (footer included) and trailing bytes
+    are ignored.
+    """
+    r = Reader(payload, config)
     t = r.byte()
     val = r.value(t)
-    if val is None or r.pos != len(body):
+    if val is None:
         raise RDBError("Bad data format")
     return val
