@@ -92,6 +92,9 @@ def _tokens(pat: bytes) -> list[tuple]:
 def _linear_matcher(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
     """Wildcard matching without exponential backtracking (for patterns with many ``*``)."""
     toks = _tokens(pattern.lower() if nocase else pattern)
+    if sum(1 for t in toks if t[0] == "*") > 1000:
+        # Redis gives up (no match) past 1000 nested '*' to bound its recursion; do the same.
+        return lambda name: False
 
     def one(t: tuple, ch: int) -> bool:
         kind = t[0]
