@@ -19,6 +19,8 @@ from pyredis.collections.aio import (
     synchronize,
 )
 
+pytestmark = pytest.mark.asyncio
+
 
 async def test_dict(ar):
     d = await AsyncRedisDict({"a": 1}, redis=ar, key="d", b=2)
