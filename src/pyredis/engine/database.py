@@ -38,9 +38,12 @@ class Database:
         v = self.data.get(key)
         if v is not None and self.expires:
             when = self.expires.get(key)
-            if when is not None and when <= self.keyspace.clock() and self.keyspace.expire_enabled():
-                self.expire_now(key)
-                return None
+            if when is not None and when <= self.keyspace.clock():
+                if self.keyspace.expire_enabled():
+                    self.expire_now(key)
+                    return None
+                if self.keyspace.expire_paused:  # CLIENT PAUSE: logically expired, not deleted
+                    return None
         return v
 
     def lookup_read(self, key: bytes) -> Any:
@@ -68,10 +71,14 @@ class Database:
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
+        if self.blocked and key in self.blocked:
+            self.keyspace.key_ready(self, key)
 
     def add(self, key: bytes, value: Any) -> None:
         """Store a value for a key known not to exist."""
         self.data[key] = value
+        if self.blocked and key in self.blocked:
+            self.keyspace.key_ready(self, key)
 
     def delete(self, key: bytes) -> bool:
         """Remove *key* if it exists (live or expired-but-present); True if something was removed."""
@@ -79,6 +86,8 @@ class Database:
             return False
         if self.expires:
             self.expires.pop(key, None)
+        if self.blocked and key in self.blocked:
+            self.keyspace.key_ready(self, key)  # blocked XREADGROUP clients get an error
         return True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -125,11 +134,16 @@ class Database:
 
     def flush(self) -> int:
         n = len(self.data)
-        for key in list(self.watched):
-            self.signal_modified(key)
+        old_data, old_expires = self.data, self.expires
         self.data = {}
         self.expires = {}
         self._expire_scan = []
+        if self.watched:
+            self.keyspace.touch_watched_db(self, old_data, old_expires)
+        if self.blocked:
+            for key in list(self.blocked):
+                if key in old_data:
+                    self.keyspace.key_ready(self, key)
         return n
 
     def active_expire(self, budget: int, now: int) -> int:
@@ -163,10 +177,15 @@ class Keyspace:
         self.loading = False
         self.active_expire_enabled = True
         self.is_replica = False
+        self.expire_paused = False  # CLIENT PAUSE holds expiry (commands/blocking.py)
         # Hooks installed by the server.
         self.notify: Callable[[int, bytes, bytes, int], None] = lambda flag, event, key, dbid: None
         self.propagate_del: Callable[[Database, bytes], None] = lambda db, key: None
         self.tracking_hook: Callable[[Database, bytes], None] | None = None
+        # A key some client is blocked on was created (BLPOP & co., see commands/blocking.py).
+        self.key_ready: Callable[[Database, bytes], None] = lambda db, key: None
+        # Replaces the default WATCH invalidation of touch_watched_db (commands/transactions.py).
+        self.watch_db_hook: Callable[[Database, dict, dict], None] | None = None
 
     def clock(self) -> int:
         """Current time in ms; frozen while a script or transaction runs, like Redis."""
@@ -174,7 +193,7 @@ class Keyspace:
         return ft if ft is not None else int(time.time() * 1000)
 
     def expire_enabled(self) -> bool:
-        return not self.loading and not self.is_replica
+        return not self.loading and not self.is_replica and not self.expire_paused
 
     def on_expired(self, db: Database, key: bytes) -> None:
         self.propagate_del(db, key)
@@ -186,9 +205,23 @@ class Keyspace:
         da.data, db_.data = db_.data, da.data
         da.expires, db_.expires = db_.expires, da.expires
         da._expire_scan, db_._expire_scan = [], []
-        for d in (da, db_):
-            for key in list(d.watched):
-                d.signal_modified(key)
+        for d, other in ((da, db_), (db_, da)):
+            if d.watched:
+                self.touch_watched_db(d, other.data, other.expires)
+            if d.blocked:
+                for key in list(d.blocked):
+                    if key in d.data:
+                        self.key_ready(d, key)
+
+    def touch_watched_db(self, db: Database, old_data: dict, old_expires: dict) -> None:
+        """WATCH invalidation after *db*'s contents were replaced wholesale (FLUSHDB, SWAPDB)."""
+        if self.watch_db_hook is not None:
+            self.watch_db_hook(db, old_data, old_expires)
+            return
+        for key in list(db.watched):
+            if key in old_data or key in db.data:
+                for c in db.watched[key]:
+                    c.dirty_cas = True
 
     def flushall(self) -> int:
         return sum(db.flush() for db in self.dbs)

@@ -85,6 +85,9 @@ class Server:
         self.ready_keys: list[Any] = []
         self.serve_blocked: Callable[[], None] = lambda: None
         self.pubsub: Any = None  # pyredis.server.pubsub.PubSub, set up by the pubsub module
+        # Run after every executed command while non-empty (MONITOR feed, client tracking).
+        self.call_hooks: list[Callable[[Client, Command, list[bytes]], None]] = []
+        self.current_client: Client | None = None  # the client whose command runs (top level)
         self.cron_hooks: list[Callable[[Server], None]] = []
         self.paused_until = 0.0
         self.pause_all = False
@@ -172,6 +175,7 @@ class Server:
     # -- execution -------------------------------------------------------------------------------
     def execute(self, c: Client, argv: list[bytes]) -> None:
         """Run one command from client *c*: lookup, checks, MULTI queueing, then :meth:`call`."""
+        self.current_client = c
         cmd = TABLE.get(argv[0])
         if cmd is None:
             cmd = TABLE.get(argv[0].lower())
@@ -217,6 +221,12 @@ class Server:
             self.reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                         "RESET are allowed in this context" % cmd.fullname)
             return False
+        busy = self.busy_script
+        if busy is not None:  # a script ran past busy-reply-threshold: only allow_busy commands run
+            err = busy.refuse(c, cmd, argv)
+            if err is not None:
+                self.reject(c, cmd, err)
+                return False
         if c.multi is not None and name not in _MULTI_IMMEDIATE:
             if cmd.no_multi:
                 self.reject(c, cmd, "ERR Command not allowed inside a transaction")
@@ -253,9 +263,12 @@ class Server:
             c.reply_mode = REPLY_SKIP if c.reply_mode == REPLY_SKIP_NEXT else REPLY_ON
         if dt >= self.slowlog_threshold and not cmd.skip_slowlog:
             self.slowlog_add(c, argv, dt)
-        if self.dirty != dirty or c.repl is not None:
+        if self.dirty > dirty or c.repl is not None:
             self.propagate(c, cmd, argv)
-        if self.ready_keys:
+        if self.call_hooks:
+            for hook in self.call_hooks:
+                hook(c, cmd, argv)
+        if self.ready_keys and not (c.in_exec or c.in_script):
             self.serve_blocked()
 
     @property

@@ -7,7 +7,7 @@ output buffer (``Client.out``); the connection flushes it at the end of the loop
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyredis.engine.glob import compile_glob
 
@@ -171,6 +171,11 @@ class PubSub:
     def numpat(self) -> int:
         return len(self.patterns)
 
-    def stats(self) -> dict[str, Any]:
-        return {"pubsub_channels": len(self.channels), "pubsub_patterns": len(self.patterns),
-                "pubsubshard_channels": len(self.shard_channels)}
+    def num_channels(self) -> int:
+        return len(self.channels)
+
+    def num_patterns(self) -> int:
+        return len(self.patterns)
+
+    def num_shard_channels(self) -> int:
+        return len(self.shard_channels)
