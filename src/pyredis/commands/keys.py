@@ -50,8 +50,13 @@ def cmd_exists(c, argv):
 
 @command("touch", -2, "readonly fast", 1, -1, 1)
 def cmd_touch(c, argv):
-    get = c.db.get
-    return sum(1 for k in argv[1:] if get(k) is not None)
+    db = c.db
+    n = 0
+    for k in argv[1:]:
+        if db.get(k) is not None:
+            db.touch(k)
+            n += 1
+    return n
 
 
 @command("type", 2, "readonly fast", 1, 1, 1)
@@ -421,7 +426,7 @@ def cmd_object_idletime(c, argv):
     if _lfu_policy(c):
         raise CommandError("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
                            "switching between policies at runtime LRU and LFU data will take some time to adjust.")
-    return c.server.extensions.get("idle_time", lambda db, key: 0)(c.db, argv[2])
+    return c.db.idle_time(argv[2])
 
 
 @subcommand("object", "freq", 3, "readonly", 2, 2, 1)

@@ -20,7 +20,7 @@ class Database:
     Strings are stored as ``bytes``; other types as the objects of :mod:`pyredis.engine.types`.
     """
 
-    __slots__ = ("id", "data", "expires", "keyspace", "watched", "blocked", "_expire_scan", "avg_ttl")
+    __slots__ = ("id", "data", "expires", "keyspace", "watched", "blocked", "_expire_scan", "avg_ttl", "lru")
 
     def __init__(self, dbid: int, keyspace: Keyspace) -> None:
         self.id = dbid
@@ -31,6 +31,7 @@ class Database:
         self.blocked: dict[bytes, list[Any]] = {}  # key -> clients blocked on it (FIFO)
         self._expire_scan: list[bytes] = []
         self.avg_ttl = 0
+        self.lru: dict[bytes, float] = {}  # last access (unix s), kept once OBJECT IDLETIME is used
 
     # -- lookups -------------------------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -56,7 +57,21 @@ class Database:
                 ks.notify(notify.KEY_MISS, b"keymiss", key, self.id)
         else:
             ks.hits += 1
+            if ks.track_lru:
+                self.lru[key] = time.time()
         return v
+
+    def touch(self, key: bytes) -> None:
+        """Record an access to *key* (LRU clock), when access times are tracked."""
+        if self.keyspace.track_lru:
+            self.lru[key] = time.time()
+
+    def idle_time(self, key: bytes) -> int:
+        """Seconds since the last access to *key* (OBJECT IDLETIME)."""
+        ks = self.keyspace
+        if not ks.track_lru:
+            ks.track_lru = True
+        return int(time.time() - self.lru.get(key, ks.lru_epoch))
 
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None
@@ -71,6 +86,8 @@ class Database:
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
+        if self.keyspace.track_lru:
+            self.lru[key] = time.time()
         if self.blocked and key in self.blocked:
             self.keyspace.key_ready(self, key)
 
@@ -137,6 +154,7 @@ class Database:
         old_data, old_expires = self.data, self.expires
         self.data = {}
         self.expires = {}
+        self.lru = {}
         self._expire_scan = []
         if self.watched:
             self.keyspace.touch_watched_db(self, old_data, old_expires)
@@ -177,6 +195,8 @@ class Keyspace:
         self.loading = False
         self.active_expire_enabled = True
         self.is_replica = False
+        self.track_lru = False  # switched on by the first OBJECT IDLETIME
+        self.lru_epoch = time.time()
         self.expire_paused = False  # CLIENT PAUSE holds expiry (commands/blocking.py)
         # Hooks installed by the server.
         self.notify: Callable[[int, bytes, bytes, int], None] = lambda flag, event, key, dbid: None
@@ -204,6 +224,7 @@ class Keyspace:
         da, db_ = self.dbs[a], self.dbs[b]
         da.data, db_.data = db_.data, da.data
         da.expires, db_.expires = db_.expires, da.expires
+        da.lru, db_.lru = db_.lru, da.lru
         da._expire_scan, db_._expire_scan = [], []
         for d, other in ((da, db_), (db_, da)):
             if d.watched:
