@@ -375,16 +375,21 @@ def _bitfield(c, argv: list[bytes], readonly: bool):
         for _, signed, bits, offset, _, _ in ops:
             out.append(_read_field(buf, offset, bits, signed))
         return out
-    v = _string_write(c, key)
+    v = _string_write(c, key) or b""
     need = (max(op[3] + op[2] - 1 for op in writes) >> 3) + 1
-    grown = v is None or len(v) < need
-    buf = bytearray(v or b"")
-    if len(buf) < need:
-        buf.extend(bytes(need - len(buf)))
+    grown = len(v) < need
+    # Work on a copy of the touched bytes only: large bitmaps are not copied twice.
+    lo = min(op[3] for op in ops) >> 3
+    hi = max((op[3] + op[2] - 1) >> 3 for op in ops) + 1
+    win = bytearray(v[lo:hi])
+    if len(win) < hi - lo:
+        win.extend(bytes(hi - lo - len(win)))
+    base = lo << 3
     changes = 0
     out = []
     for opcode, signed, bits, offset, value, owtype in ops:
-        old = _read_field(buf, offset, bits, signed)
+        offset -= base
+        old = _read_field(win, offset, bits, signed)
         if opcode == _GET:
             out.append(old)
             continue
@@ -397,12 +402,14 @@ def _bitfield(c, argv: list[bytes], readonly: bool):
         if new is None:
             out.append(None)
             continue
-        _write_field(buf, offset, bits, new)
+        _write_field(win, offset, bits, new)
         if grown or new != old:
             changes += 1
         out.append(old if opcode == _SET else new)
     if changes or grown:
-        c.db.set(key, bytes(buf), keep_ttl=True)
+        size = max(len(v), need)
+        head = v[:lo] if len(v) >= lo else v + bytes(lo - len(v))
+        c.db.set(key, b"".join((head, win, v[hi:]))[:size], keep_ttl=True)
     if changes:
         c.changed(key, STRING, b"setbit")
         c.server.dirty += changes - 1
