@@ -172,6 +172,7 @@ def client_info_line(c, now: float | None = None, argv: list[bytes] | None = Non
     """One CLIENT LIST line, in redis-server 7.0's field order."""
     now = now or time.time()
     qbuf = c.query_buffer_size() if hasattr(c, "query_buffer_size") else 0
+    alloc = c.query_buffer_alloc() if hasattr(c, "query_buffer_alloc") else 0
     if argv is not None:  # the caller: Redis still holds the command being executed in its buffer
         qbuf += wire_size(argv)
     omem = c.pending_output()
@@ -183,7 +184,7 @@ def client_info_line(c, now: float | None = None, argv: list[bytes] | None = Non
         f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} age={int(now - c.created)} "
         f"idle={int(now - c.last_interaction)} flags={c.flags_string()} db={c.db.id} sub={len(c.channels)} "
         f"psub={len(c.patterns)} ssub={len(c.shard_channels)} multi={multi} qbuf={qbuf} "
-        f"qbuf-free={max(0, 20474 - qbuf) if qbuf else 0} argv-mem={sum(len(a) for a in argv) if argv else 0} multi-mem=0 rbs=16384 rbp=16384 "
+        f"qbuf-free={max(0, alloc - qbuf)} argv-mem={sum(len(a) for a in argv) if argv else 0} multi-mem=0 rbs=16384 rbp=16384 "
         f"obl={min(omem, 16384)} oll={1 if omem > 16384 else 0} omem={omem} tot-mem={22000 + qbuf + omem} "
         f"events=r cmd={cmd} user={c.user.decode('utf-8', 'replace')} redir={redir} resp={c.resp}"
     )

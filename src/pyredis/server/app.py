@@ -360,6 +360,12 @@ class Server:
             for db in ks.dbs:
                 if db.expires:
                     db.active_expire(budget, ms)
+        # clientsCron: every round for a few clients, about once a second for many.
+        if len(self.clients) <= 50 or self.cronloops % min(max(self.config["hz"], 1), 500) == 0:
+            for c in list(self.clients.values()):
+                resize = getattr(c, "resize_query_buffer", None)
+                if resize is not None:
+                    resize(now)
         timeout = self.config["timeout"]
         if timeout:
             for c in list(self.clients.values()):

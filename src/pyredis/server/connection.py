@@ -30,6 +30,8 @@ class Connection(Client, asyncio.Protocol):
         self.pending: deque[list[bytes]] = deque()
         self._flush_scheduled = False
         self.closed = False
+        # Emulated query-buffer allocation, reported by CLIENT LIST as qbuf + qbuf-free.
+        self.qbuf_alloc = 0
         self.qbuf_peak = 0
 
     # -- asyncio.Protocol --------------------------------------------------------------------------
@@ -73,6 +75,11 @@ class Connection(Client, asyncio.Protocol):
         srv.stat_net_in += len(data)
         self.last_interaction = time.time()
         parser = self.parser
+        size = len(data) + parser.buffered
+        if size > self.qbuf_peak:
+            self.qbuf_peak = size
+        if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
+            self.qbuf_alloc = max(size, 20474)
         try:
             cmds = parser.feed(data)
             err = None
@@ -145,6 +152,19 @@ class Connection(Client, asyncio.Protocol):
 
     def query_buffer_size(self) -> int:
         return self.parser.buffered
+
+    def query_buffer_alloc(self) -> int:
+        return self.qbuf_alloc
+
+    def resize_query_buffer(self, now: float) -> None:
+        """clientsCron: free an idle client's buffer, shrink one much larger than recent use."""
+        if self.parser.buffered:
+            return
+        if now - self.last_interaction > 2:
+            self.qbuf_alloc = 0
+        elif self.qbuf_alloc > 32768 and self.qbuf_peak < self.qbuf_alloc // 2:
+            self.qbuf_alloc = max(self.qbuf_peak, 20474)
+        self.qbuf_peak = 0
 
 
 def _fmt_addr(addr: object) -> str:
