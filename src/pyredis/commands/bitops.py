@@ -75,16 +75,15 @@ def cmd_setbit(c, argv):
     if v is None or byte >= len(v):
         # Growing (or creating) the string is a change even when the bit stays 0.
         old = 0
-        buf = bytearray(v or b"")
-        buf.extend(bytes(byte + 1 - len(buf)))
-        buf[byte] = on << shift
-        new = bytes(buf)
+        v = v or b""
+        new = b"".join((v, bytes(byte - len(v)), bytes((on << shift,))))
     else:
         cur = v[byte]
         old = (cur >> shift) & 1
         if old == on:
             return old
-        new = b"".join((v[:byte], bytes((cur ^ (1 << shift),)), v[byte + 1 :]))
+        m = memoryview(v)  # join copies straight from the views: one copy of a big bitmap
+        new = b"".join((m[:byte], bytes((cur ^ (1 << shift),)), m[byte + 1 :]))
     c.db.set(key, new, keep_ttl=True)
     c.changed(key, STRING, b"setbit")
     return old
@@ -101,13 +100,24 @@ def cmd_getbit(c, argv):
 
 
 # -- BITCOUNT / BITPOS --------------------------------------------------------------------------------
+_CHUNK = 1 << 20
+
+
 def popcount(data: bytes) -> int:
-    return int.from_bytes(data, "big").bit_count()
+    """Set bits in *data* (big strings in 1MB pieces, so no giant temporary int)."""
+    if len(data) <= _CHUNK:
+        return int.from_bytes(data, "big").bit_count()
+    m = memoryview(data)
+    return sum(int.from_bytes(m[i : i + _CHUNK], "big").bit_count() for i in range(0, len(data), _CHUNK))
 
 
 def _count_bits(v: bytes, start: int, end: int) -> int:
     """Set bits between bit positions *start* and *end* inclusive."""
     sb, eb = start >> 3, end >> 3
+    if eb - sb > _CHUNK:
+        head = (v[sb] & (0xFF >> (start & 7))).bit_count()
+        tail = (v[eb] >> (7 - (end & 7))).bit_count()
+        return head + popcount(memoryview(v)[sb + 1 : eb]) + tail
     x = int.from_bytes(v[sb : eb + 1], "big")
     x >>= 7 - (end & 7)
     x &= (1 << (end - start + 1)) - 1
@@ -158,7 +168,9 @@ def cmd_bitcount(c, argv):
         return 0
     if isbit:
         return _count_bits(v, start, end)
-    return popcount(v[start : end + 1])
+    if start == 0 and end == len(v) - 1:
+        return popcount(v)
+    return popcount(memoryview(v)[start : end + 1])
 
 
 def first_bit(v: bytes, bit: int, start: int, end: int) -> int:
@@ -408,8 +420,9 @@ def _bitfield(c, argv: list[bytes], readonly: bool):
         out.append(old if opcode == _SET else new)
     if changes or grown:
         size = max(len(v), need)
-        head = v[:lo] if len(v) >= lo else v + bytes(lo - len(v))
-        c.db.set(key, b"".join((head, win, v[hi:]))[:size], keep_ttl=True)
+        m = memoryview(v)
+        head = m[:lo] if len(v) >= lo else v + bytes(lo - len(v))
+        c.db.set(key, b"".join((head, win, m[hi:]))[:size], keep_ttl=True)
     if changes:
         c.changed(key, STRING, b"setbit")
         c.server.dirty += changes - 1
