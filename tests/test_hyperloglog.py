@@ -246,6 +246,14 @@ def test_corrupt_binary_values(diff):
     diff.check("PFADD", "ok", "a", "b", "c")
     diff.check("GET", "ok")
     diff.check("PFDEBUG", "decode", "ok")
+    # Registers beyond the opcodes: PFADD keeps the updates made before the corrupt spot.
+    table = _targets()
+    low = next(e for (idx, _), e in table.items() if idx < 40)
+    diff.check("SET", "part", header + b"\x40\xff")
+    diff.check("PFADD", "part", low, "t0", "zzz")
+    diff.check("GET", "part")
+    diff.check("PFADD", "part", "t0")
+    diff.check("GET", "part")
     # A dense value with register values above 51 (ignored by the estimator).
     diff.check("SET", "dn", b"HYLL\x00" + b"\x00" * 11 + b"\xff" * 12288)
     diff.check("PFCOUNT", "dn")

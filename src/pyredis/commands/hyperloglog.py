@@ -91,7 +91,9 @@ def cmd_pfadd(c, argv):
         updated += h.add_many(argv[2:], maxb)
     except H.InvalidHLL as e:
         if updated or e.args[0]:
-            _store(c, key, h)  # redis-server keeps the edits made before the corrupt spot
+            # redis-server keeps the edits made before the corrupt spot (silently: no event).
+            h.invalidate()
+            _store(c, key, h)
         raise CommandError(INVALID) from None
     if not updated:
         _keep(v, h)
