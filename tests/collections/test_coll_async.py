@@ -98,9 +98,9 @@ async def test_counter(ar):
 
 async def test_redlock_and_synchronize(ar, backend):
     masters = [backend.async_client(db=db) for db in (1, 2, 3)]
-    lock = AsyncRedlock(key="l", masters=masters, auto_release_time=0.3, auto_renew=True)
+    lock = AsyncRedlock(key="l", masters=masters, auto_release_time=0.6, auto_renew=True)
     async with lock:
-        await asyncio.sleep(0.7)
+        await asyncio.sleep(1.3)
         assert await lock.locked() and not lock.lost
         assert not await AsyncRedlock(key="l", masters=masters).acquire(blocking=False)
     assert not await lock.locked()

@@ -39,13 +39,13 @@ def test_lock_api(masters):
 
 
 def test_auto_release_and_extend(masters):
-    lock = Redlock(key="job", masters=masters, auto_release_time=0.3)
+    lock = Redlock(key="job", masters=masters, auto_release_time=0.8)
     assert lock.acquire()
-    for _ in range(5):  # unlimited extensions by default
-        time.sleep(0.1)
+    for _ in range(5):  # unlimited extensions by default; 1 s in all, past auto_release_time
+        time.sleep(0.2)
         lock.extend()
     assert lock.locked()
-    time.sleep(0.45)
+    time.sleep(1.0)
     assert not lock.locked()  # released automatically
     with pytest.raises(ExtendUnlockedLock):
         lock.extend()
@@ -62,9 +62,9 @@ def test_auto_release_and_extend(masters):
 
 
 def test_auto_renew(masters):
-    lock = Redlock(key="renew", masters=masters, auto_release_time=0.3, auto_renew=True)
+    lock = Redlock(key="renew", masters=masters, auto_release_time=0.6, auto_renew=True)
     with lock:
-        time.sleep(0.8)  # well past auto_release_time
+        time.sleep(1.5)  # well past auto_release_time
         assert lock.locked() and not lock.lost
         assert Redlock(key="renew", masters=masters).acquire(blocking=False) is False
     assert not lock.locked()
