@@ -467,3 +467,96 @@ def test_random_sequences(diff, cmds):
         diff.check(*cmd)
     diff.check("LRANGE", "l1", 0, -1)
     diff.check("LRANGE", "l2", 0, -1)
+
+
+# -- the compact list representation against a plain Python list ------------------------------------------
+_VALS = st.sampled_from([b"a", b"b", b"c", b"", b"xyz"])
+_OPS = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["append", "appendleft"]), _VALS),
+    st.tuples(st.sampled_from(["extend", "extendleft"]), st.lists(_VALS, max_size=30)),
+    st.tuples(st.sampled_from(["pop", "popleft"])),
+    st.tuples(st.just("get"), st.integers(-60, 60)),
+    st.tuples(st.just("set"), st.integers(-60, 60), _VALS),
+    st.tuples(st.just("insert"), st.integers(0, 60), _VALS),
+    st.tuples(st.just("index"), _VALS),
+    st.tuples(st.just("range"), st.integers(0, 60), st.integers(0, 60)),
+    st.tuples(st.just("trim"), st.integers(0, 60), st.integers(0, 60)),
+    st.tuples(st.just("rem"), _VALS, st.integers(-3, 3)),
+    st.tuples(st.just("copy")),
+), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_VALS, max_size=40), _OPS)
+def test_list_value_model(monkeypatch_chunks, init, ops):
+    from pyredis.engine.list import ListValue
+
+    lv = ListValue(init)
+    model = list(init)
+    for op in ops:
+        name = op[0]
+        if name == "append":
+            lv.append(op[1])
+            model.append(op[1])
+        elif name == "appendleft":
+            lv.appendleft(op[1])
+            model.insert(0, op[1])
+        elif name == "extend":
+            lv.extend(op[1])
+            model.extend(op[1])
+        elif name == "extendleft":
+            lv.extendleft(op[1])
+            model[:0] = list(reversed(op[1]))
+        elif name in ("pop", "popleft"):
+            if model:
+                assert getattr(lv, name)() == (model.pop() if name == "pop" else model.pop(0))
+        elif name == "get":
+            if -len(model) <= op[1] < len(model):
+                assert lv[op[1]] == model[op[1]]
+        elif name == "set":
+            if -len(model) <= op[1] < len(model):
+                lv[op[1]] = op[2]
+                model[op[1]] = op[2]
+        elif name == "insert":
+            i = min(op[1], len(model))
+            lv.insert(i, op[2])
+            model.insert(i, op[2])
+        elif name == "index":
+            if op[1] in model:
+                assert lv.index(op[1]) == model.index(op[1])
+        elif name == "range":
+            a, b = sorted((op[1], op[2]))
+            if model and a < len(model):
+                b = min(b, len(model) - 1)
+                assert lv.range(a, b) == model[a : b + 1]
+        elif name == "trim":
+            a, b = op[1], min(op[2], len(model) - 1)
+            lv.trim(a, b)
+            model[:] = model[a : b + 1] if a <= b else []
+        elif name == "rem":
+            x, cnt = op[1], op[2]
+            n = lv.remove_matching(x, cnt)
+            limit = abs(cnt) if cnt else len(model)
+            idxs = [i for i, e in enumerate(model) if e == x]
+            if cnt < 0:
+                idxs.reverse()
+            drop = set(idxs[:limit])
+            model[:] = [e for i, e in enumerate(model) if i not in drop]
+            assert n == len(drop)
+        elif name == "copy":
+            lv = lv.copy()
+        assert len(lv) == len(model)
+        assert bool(lv) == bool(model)
+    assert list(lv) == model
+    assert list(reversed(lv)) == model[::-1]
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_chunks():
+    """Tiny chunks so that short lists exercise packing."""
+    import pyredis.engine.list as mod
+
+    saved = mod.CHUNK, mod.SPILL
+    mod.CHUNK, mod.SPILL = 3, 6
+    yield
+    mod.CHUNK, mod.SPILL = saved

@@ -448,3 +448,35 @@ def test_random_sequences(diff, cmds):
         _check(diff, *cmd)
     for k in ("s1", "s2", "s3"):
         _check(diff, "SMEMBERS", k)
+
+
+_POOL_CMDS = st.lists(st.one_of(
+    st.tuples(st.just("SADD"), st.sampled_from(["p", "q"]), st.integers(0, 40).map(str)),
+    st.tuples(st.just("SADD"), st.sampled_from(["p", "q"]), st.integers(0, 40).map(str), st.just("x")),
+    st.tuples(st.just("SREM"), st.sampled_from(["p", "q"]), st.integers(0, 40).map(str)),
+    st.tuples(st.just("SPOP"), st.sampled_from(["p", "q"])),
+    st.tuples(st.just("SPOP"), st.sampled_from(["p", "q"]), st.integers(0, 5).map(str)),
+    st.tuples(st.just("SRANDMEMBER"), st.sampled_from(["p", "q"])),
+    st.tuples(st.just("SRANDMEMBER"), st.sampled_from(["p", "q"]), st.sampled_from(["3", "-3"])),
+    st.tuples(st.just("SMOVE"), st.sampled_from(["p", "q"]), st.sampled_from(["p", "q"]),
+              st.integers(0, 40).map(str)),
+), max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_POOL_CMDS)
+def test_random_pick_pool_stays_exact(cmds):
+    """The random-access member list kept for SPOP/SRANDMEMBER always mirrors the set."""
+    from pyredis.engine.set import SetValue
+    from pyredis.server.app import Server
+    from pyredis.server.client import Client
+
+    srv = Server()
+    c = Client(srv, 1)
+    srv.execute(c, [b"SADD", b"p", *[str(i).encode() for i in range(30)]])
+    for cmd in cmds:
+        srv.execute(c, [a.encode() for a in cmd])
+        c.out.clear()
+        for v in c.db.data.values():
+            if isinstance(v, SetValue) and v.pool is not None:
+                assert len(v.pool) == len(v) and set(v.pool) == v

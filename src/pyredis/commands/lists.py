@@ -176,12 +176,13 @@ def lmpop_first(c, keys: list[bytes], left: bool, count: int) -> list | None:
 # -- pushes ------------------------------------------------------------------------------------------
 def _push(c, argv: list[bytes], left: bool, xx: bool) -> int:
     key = argv[1]
-    v = c.db.get(key)
+    db = c.db
+    v = db.get(key)
     if v is None:
         if xx:
             return 0
         v = ListValue()
-        c.db.add(key, v)
+        db.data[key] = v
     elif type(v) is not ListValue:
         raise WrongType()
     n = len(argv) - 2
@@ -190,13 +191,15 @@ def _push(c, argv: list[bytes], left: bool, xx: bool) -> int:
             v.appendleft(argv[2])
         else:
             v.append(argv[2])
-    elif left:
-        v.extendleft(argv[2:])
     else:
-        v.extend(argv[2:])
+        if left:
+            v.extendleft(argv[2:])
+        else:
+            v.extend(argv[2:])
+        c.server.dirty += n - 1
     c.changed(key, LIST, b"lpush" if left else b"rpush")
-    c.server.dirty += n - 1
-    _signal(c, key)
+    if db.blocked:
+        _signal(c, key)
     return len(v)
 
 
@@ -243,16 +246,9 @@ def cmd_linsert(c, argv):
 
 
 # -- pops --------------------------------------------------------------------------------------------
-def _pop(c, argv: list[bytes], left: bool):
+def _pop_count(c, argv: list[bytes], left: bool):
     if len(argv) > 3:
         raise CommandError("ERR wrong number of arguments for '%s' command" % ("lpop" if left else "rpop"))
-    if len(argv) == 2:
-        v = c.db.get(argv[1])
-        if v is None:
-            return None
-        if type(v) is not ListValue:
-            raise WrongType()
-        return pop_from(c, argv[1], v, left, None)
     count = parse_ll(argv[2])
     if count is None or count < 0:
         raise CommandError("ERR value is out of range, must be positive")
@@ -266,12 +262,40 @@ def _pop(c, argv: list[bytes], left: bool):
 
 @command("lpop", -2, "write fast", 1, 1, 1)
 def cmd_lpop(c, argv):
-    return _pop(c, argv, True)
+    if len(argv) != 2:
+        return _pop_count(c, argv, True)
+    key = argv[1]
+    db = c.db
+    v = db.get(key)
+    if v is None:
+        return None
+    if type(v) is not ListValue:
+        raise WrongType()
+    x = v.popleft()
+    c.changed(key, LIST, b"lpop")
+    if not v:
+        db.delete(key)
+        c.notify(GENERIC, b"del", key)
+    return x
 
 
 @command("rpop", -2, "write fast", 1, 1, 1)
 def cmd_rpop(c, argv):
-    return _pop(c, argv, False)
+    if len(argv) != 2:
+        return _pop_count(c, argv, False)
+    key = argv[1]
+    db = c.db
+    v = db.get(key)
+    if v is None:
+        return None
+    if type(v) is not ListValue:
+        raise WrongType()
+    x = v.pop()
+    c.changed(key, LIST, b"rpop")
+    if not v:
+        db.delete(key)
+        c.notify(GENERIC, b"del", key)
+    return x
 
 
 @command("lmpop", -4, "write movablekeys", getkeys=lambda argv: _lmpop_keys(argv, 1))
@@ -390,26 +414,7 @@ def cmd_lrem(c, argv):
     lst = lookup_list(c, key, True)
     if lst is None:
         return 0
-    x = argv[3]
-    if count == 0:
-        kept = [e for e in lst if e != x]
-        removed = len(lst) - len(kept)
-        if removed:
-            lst.replace_all(kept)
-    else:
-        removed = 0
-        it = lst if count > 0 else reversed(lst)
-        limit = abs(count)
-        kept = []
-        for e in it:
-            if removed < limit and e == x:
-                removed += 1
-            else:
-                kept.append(e)
-        if removed:
-            if count < 0:
-                kept.reverse()
-            lst.replace_all(kept)
+    removed = lst.remove_matching(argv[3], count)
     if removed:
         c.changed(key, LIST, b"lrem")
         _removed_if_empty(c, key, lst)

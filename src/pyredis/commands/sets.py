@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from itertools import islice
 
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, WrongType, syntax_error
@@ -33,14 +32,6 @@ def _delete_if_empty(c, key: bytes, s: SetValue) -> None:
         c.notify(GENERIC, b"del", key)
 
 
-def random_member(s: set) -> bytes:
-    """One uniformly random member of the non-empty set *s*."""
-    n = len(s)
-    if n == 1:
-        return next(iter(s))
-    return next(islice(s, random.randrange(n), None))
-
-
 # -- membership ----------------------------------------------------------------------------------------
 @command("sadd", -3, "write denyoom fast", 1, 1, 1)
 def cmd_sadd(c, argv):
@@ -55,8 +46,11 @@ def cmd_sadd(c, argv):
     before = len(s)
     if len(argv) == 3:
         s.add(argv[2])
+        if s.pool is not None and len(s) != before:
+            s.pool.append(argv[2])
     else:
         s.update(argv[2:])
+        s.pool = None
     added = len(s) - before
     if not s.big:
         s.after_add(c.server.config, argv[2:])
@@ -79,6 +73,8 @@ def cmd_srem(c, argv):
         s.difference_update(argv[2:])
     removed = before - len(s)
     if removed:
+        s.pool = None
+    if removed:
         c.changed(key, SET, b"srem")
         c.server.dirty += removed - 1
         _delete_if_empty(c, key, s)
@@ -97,6 +93,7 @@ def cmd_smove(c, argv):
     if m not in s:
         return 0
     s.discard(m)
+    s.pool = None
     c.changed(src, SET, b"srem")
     _delete_if_empty(c, src, s)
     if d is None:
@@ -104,6 +101,8 @@ def cmd_smove(c, argv):
         c.db.add(dst, d)
     if m not in d:
         d.add(m)
+        if d.pool is not None:
+            d.pool.append(m)
         if not d.big:
             d.after_add(c.server.config, (m,))
         c.changed(dst, SET, b"sadd")
@@ -141,7 +140,7 @@ def cmd_smembers(c, argv):
 def cmd_srandmember(c, argv):
     if len(argv) == 2:
         s = lookup_set(c, argv[1])
-        return None if s is None else random_member(s)
+        return None if s is None else s.random_member()
     if len(argv) > 3:
         raise syntax_error()
     n = get_int(argv[2])
@@ -152,10 +151,10 @@ def cmd_srandmember(c, argv):
     if s is None or n == 0:
         return []
     if n < 0:
-        return random.choices(tuple(s), k=-n)
+        return random.choices(s.members_list() if len(s) > 16 else tuple(s), k=-n)
     if n >= len(s):
         return s.ordered()
-    return random.sample(tuple(s), n)
+    return random.sample(s.members_list(), n)
 
 
 @command("spop", -2, "write fast", 1, 1, 1)
@@ -165,8 +164,7 @@ def cmd_spop(c, argv):
         s = lookup_set(c, key, True)
         if s is None:
             return None
-        m = random_member(s)
-        s.discard(m)
+        m = s.pop_one()
         c.changed(key, SET, b"spop")
         _delete_if_empty(c, key, s)
         c.repl = [[b"SREM", key, m]]
@@ -182,12 +180,12 @@ def cmd_spop(c, argv):
     if n >= len(s):
         out = s.ordered()
         s.clear()
+        s.pool = None
         c.changed(key, SET, b"spop")
         _delete_if_empty(c, key, s)
         c.repl = [[b"DEL", key]]
         return SetReply(out)
-    picked = random.sample(tuple(s), n)
-    s.difference_update(picked)
+    picked = s.pop_random(n)
     c.changed(key, SET, b"spop")
     c.repl = [[b"SREM", key, m] for m in picked]
     return SetReply(picked)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import islice
+from random import randrange, sample
 from typing import Any
 
 from pyredis.protocol.numbers import parse_ll
@@ -19,14 +21,19 @@ class SetValue(set):
     ``big`` is True once the set uses the ``hashtable`` encoding (sticky, like Redis); while
     False every member is an integer and the set reports ``intset`` (members then iterate in
     ascending numeric order through :meth:`ordered`).
+
+    ``pool`` is None or a list holding exactly the members, built on demand for O(1) random
+    picks (SPOP, SRANDMEMBER). Writers keep it exact (:meth:`add_member`, :meth:`pop_random`) or
+    drop it (:meth:`forget_pool`) whenever they change the set otherwise.
     """
 
-    __slots__ = ("big",)
+    __slots__ = ("big", "pool")
     TYPE_NAME = b"set"
 
     def __init__(self, items: Iterable[bytes] = ()) -> None:
         super().__init__(items)
         self.big = True
+        self.pool: list[bytes] | None = None
 
     @classmethod
     def build(cls, items: Iterable[bytes], config: Any) -> SetValue:
@@ -63,8 +70,54 @@ class SetValue(set):
                 self.big = True
                 return
 
+    def forget_pool(self) -> None:
+        self.pool = None
+
+    def members_list(self) -> list[bytes]:
+        """The random-access list of members (built once, then kept in sync)."""
+        pool = self.pool
+        if pool is None:
+            pool = self.pool = list(self)
+        return pool
+
+    def random_member(self) -> bytes:
+        n = len(self)
+        if n <= 16:
+            return next(islice(self, randrange(n), None)) if n > 1 else next(iter(self))
+        pool = self.members_list()
+        return pool[randrange(len(pool))]
+
+    def pop_one(self) -> bytes:
+        """Remove and return one random member (the set is not empty)."""
+        if self.pool is None and len(self) <= 16:
+            m = self.random_member()
+        else:
+            pool = self.members_list()
+            i = randrange(len(pool))
+            m = pool[i]
+            last = pool.pop()
+            if i < len(pool):
+                pool[i] = last
+        self.discard(m)
+        return m
+
+    def pop_random(self, count: int) -> list[bytes]:
+        """Remove and return *count* (< len) distinct random members."""
+        pool = self.members_list()
+        n = len(pool)
+        out = []
+        for i in sorted(sample(range(n), count), reverse=True):
+            m = pool[i]
+            last = pool.pop()
+            if i < len(pool):
+                pool[i] = last
+            out.append(m)
+        self.difference_update(out)
+        return out
+
     def ordered(self) -> list[bytes]:
         """Members in the order Redis would iterate them (numeric order for an intset)."""
         if self.big:
             return list(self)
         return sorted(self, key=int)
+
