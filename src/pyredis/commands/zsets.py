@@ -126,7 +126,7 @@ def _with_scores(c, items: Iterable[tuple[float, bytes]]) -> list:
 
 
 # -- ZADD / ZINCRBY -----------------------------------------------------------------------------------
-def _zadd_generic(c, argv: list[bytes], incr: bool):
+def zadd_generic(c, argv: list[bytes], incr: bool):
     key = argv[1]
     nx = xx = gt = lt = ch = False
     i = 2
@@ -233,12 +233,12 @@ def cmd_zadd(c, argv):
                 zs.update(m, cur, s)
                 c.changed(key, ZSET, b"zadd")
             return 0
-    return _zadd_generic(c, argv, False)
+    return zadd_generic(c, argv, False)
 
 
 @command("zincrby", 4, "write denyoom fast", 1, 1, 1)
 def cmd_zincrby(c, argv):
-    return _zadd_generic(c, argv, True)
+    return zadd_generic(c, argv, True)
 
 
 # -- simple reads -----------------------------------------------------------------------------------
