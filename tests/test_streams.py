@@ -1331,9 +1331,9 @@ def _bg(port: int, *args):
 def _wait_blocked(port: int, n: int = 1) -> None:
     c = redis.Redis(port=port)
     try:
-        for _ in range(200):
-            info = c.info("clients")
-            if info.get("blocked_clients", 0) >= n:
+        for _ in range(500):
+            clients = c.execute_command("CLIENT", "LIST").decode().splitlines()
+            if sum(1 for line in clients if " flags=b " in line) >= n:
                 return
             time.sleep(0.01)
         raise AssertionError("client did not block")

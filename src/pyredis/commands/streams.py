@@ -669,45 +669,52 @@ def _serve_group_history(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, ke
     return out
 
 
-def xread_serve(c, spec: ReadSpec, blocked: bool = False) -> Any:
+def xread_serve(c, spec: ReadSpec, blocked: bool = False, only: bytes | None = None) -> Any:
     """Serve what is available now: the reply, or None when nothing is (the caller may block).
 
-    For a blocked XREADGROUP this raises the errors Redis sends when the stream or the group went
-    away while the client waited.
+    *only* restricts serving to one key (a blocked client is served for the key that became
+    ready, with the ID given for its first occurrence).  For a blocked XREADGROUP this raises the
+    errors Redis sends when the stream or the group went away while the client waited.
     """
     xg = spec.xreadgroup
     out: list = []
     repl: list = []
     for key, gt in zip(spec.keys, spec.ids, strict=True):
+        if only is not None:
+            if key != only:
+                continue
+            only = None
+            stop = True
+        else:
+            stop = False
         if blocked:
             v = c.db.get(key)
             if xg:
                 if v is None or type(v) is not StreamValue:
                     raise CommandError("UNBLOCKED the stream key no longer exists")
             elif v is not None and type(v) is not StreamValue:
-                continue
+                v = None
             s = v
         else:
             s = get_stream(c, key)
-        if s is None or gt == MAX_ID:
-            continue
-        if xg:
-            g = s.groups.get(spec.group)  # type: ignore[arg-type]
-            if g is None:
-                if blocked:
-                    raise CommandError("NOGROUP the consumer group this client was blocked on no longer exists")
-                continue
-            if gt == GT_NEW:
-                if not s.length or _last_live(s) <= g.last_id:
-                    continue
-                items = _serve_group_new(c, s, g, spec, key, repl)
-            else:
-                items = _serve_group_history(c, s, g, spec, key, gt, repl)
-        else:
-            if not s.length or gt >= MAX_ID or _last_live(s) <= gt:
-                continue
-            items = [[format_id(eid), fv] for eid, fv in s.range(gt + 1, MAX_ID, spec.count)]
-        out.append((key, items))
+        if s is not None and gt != MAX_ID:
+            items = None
+            if xg:
+                g = s.groups.get(spec.group)  # type: ignore[arg-type]
+                if g is None:
+                    if blocked:
+                        raise CommandError("NOGROUP the consumer group this client was blocked on no longer exists")
+                elif gt == GT_NEW:
+                    if s.length and _last_live(s) > g.last_id:
+                        items = _serve_group_new(c, s, g, spec, key, repl)
+                else:
+                    items = _serve_group_history(c, s, g, spec, key, gt, repl)
+            elif s.length and gt < MAX_ID and _last_live(s) > gt:
+                items = [[format_id(eid), fv] for eid, fv in s.range(gt + 1, MAX_ID, spec.count)]
+            if items is not None:
+                out.append((key, items))
+        if stop:
+            break
     if repl:
         c.repl = repl
     if not out:
@@ -732,16 +739,18 @@ def _xread_generic(c, argv, xreadgroup: bool):
 
 
 def _block(c, spec: ReadSpec):
-    """Block the client until a key is ready or the timeout elapses (blocking machinery)."""
+    """Block the client until one of its keys can serve it or the timeout elapses."""
     try:
-        from pyredis.commands import blocking  # type: ignore[attr-defined]
-    except ImportError:
+        from pyredis.commands import blocking
+    except ImportError:  # pragma: no cover - the machinery is part of the server
         return NULL_ARRAY
-    fn = getattr(blocking, "block_for_keys", None)
-    if fn is None:
-        return NULL_ARRAY
-    # Resolve '>' at serve time; '$' was already resolved to the last ID at call time.
-    return fn(c, spec.keys, spec.timeout, lambda cl: xread_serve(cl, spec, blocked=True))
+
+    def serve(cl):
+        return xread_serve(cl, spec, blocked=True, only=blocking.ready_key())
+
+    # a blocked XREADGROUP must be told when its stream is deleted
+    serve.serves_missing = spec.xreadgroup  # type: ignore[attr-defined]
+    return blocking.block_for_keys(c, spec.keys, spec.timeout or 0, serve)
 
 
 @command("xread", -4, "readonly blocking", 0, 0, 0, getkeys=_xread_keys)

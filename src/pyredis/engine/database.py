@@ -103,8 +103,6 @@ class Database:
             return False
         if self.expires:
             self.expires.pop(key, None)
-        if self.blocked and key in self.blocked:
-            self.keyspace.key_ready(self, key)  # blocked XREADGROUP clients get an error
         return True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -135,6 +133,8 @@ class Database:
         ks = self.keyspace
         if ks.tracking_hook is not None:
             ks.tracking_hook(self, key)
+        if self.blocked and key in self.blocked:
+            ks.key_ready(self, key)  # e.g. a blocked XREADGROUP learns its stream was deleted
 
     # -- iteration and bulk ----------------------------------------------------------------------
     def keys(self) -> Iterator[bytes]:
