@@ -8,7 +8,8 @@ __all__ = ["__version__", "REDIS_VERSION", "embedded", "EmbeddedServer"]
 
 def __getattr__(name: str):
     if name in ("embedded", "EmbeddedServer"):
-        from pyredis import embedded as _embedded
+        import importlib
 
-        return getattr(_embedded, name)
+        module = importlib.import_module("pyredis.embedded")  # callable module: pyredis.embedded()
+        return module if name == "embedded" else module.EmbeddedServer
     raise AttributeError(name)
