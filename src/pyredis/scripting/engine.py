@@ -1,0 +1,559 @@
+"""The scripting engine of a server: EVAL script cache, function libraries, and running them.
+
+``redis.call`` runs commands through the command table with one fake client (sharing the caller's
+database, its own RESP version); their effects are collected and propagated after the script,
+wrapped in MULTI/EXEC when there is more than one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any
+
+from pyredis.commands.errors import CommandError
+from pyredis.commands.registry import TABLE
+from pyredis.protocol.numbers import parse_ll
+from pyredis.protocol.types import NOREPLY, ErrorReply, Raw, Status
+from pyredis.scripting import shebang
+from pyredis.scripting.convert import parse_resp, raw_value
+from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
+from pyredis.scripting.luaargs import ScriptError
+from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
+from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_WRITES, valid_name
+from pyredis.scripting.vm import LuaVM
+from pyredis.server.client import Client
+
+if TYPE_CHECKING:
+    from pyredis.server.app import Server
+
+log = logging.getLogger("pyredis")
+
+ERR_NOARGS = b"ERR Please specify at least one argument for this redis lib call"
+ERR_ARGTYPE = b"ERR Lua redis lib command arguments must be strings or integers"
+ERR_UNKNOWN_S = "ERR Unknown Redis command called from script"
+ERR_UNKNOWN = ERR_UNKNOWN_S.encode()
+ERR_ARITY = b"ERR Wrong number of args calling Redis command from script"
+ERR_NOSCRIPT_CMD = b"ERR This Redis command is not allowed from script"
+ERR_RO = b"ERR Write commands are not allowed from read-only scripts."
+ERR_RO_FLAG = "ERR Can not execute a script with write flag using *_ro command."
+ERR_OOM_S = "OOM command not allowed when used memory > 'maxmemory'."
+ERR_OOM = ERR_OOM_S.encode()
+ERR_READONLY_S = "READONLY You can't write against a read only replica."
+ERR_READONLY = ERR_READONLY_S.encode()
+ERR_NOREPLICAS_S = "NOREPLICAS Not enough good replicas to write."
+ERR_NOREPLICAS = ERR_NOREPLICAS_S.encode()
+ERR_NAME = ("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one "
+            "character long")
+LOAD_TIMEOUT = 0.5
+# commands flagged MAY_REPLICATE in Redis 7.0 (COMMAND INFO does not show that flag)
+_MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount"))
+
+
+def _num_arg(a: int | float) -> bytes:
+    """A Lua number passed to redis.call, formatted like Redis (``%.17g``)."""
+    if type(a) is int and -(10**17) < a < 10**17:
+        return b"%d" % a
+    if a != a:
+        return b"-nan" if math.copysign(1.0, a) < 0 else b"nan"
+    return b"%.17g" % a
+
+
+class _Loading:
+    __slots__ = ("library", "start")
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.start = time.monotonic()
+
+
+class Scripting:
+    """Per-server scripting state (``server.extensions['scripting']``)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.scripts: dict[bytes, tuple[Any, int, bytes]] = {}  # sha1 hex -> (function, flags, body)
+        self.libraries: dict[bytes, Library] = {}
+        self.functions: dict[bytes, FunctionInfo] = {}  # lower-cased name -> function
+        self.run: ScriptRun | None = None
+        self.loading: _Loading | None = None
+        self._eval_vm: LuaVM | None = None
+        self._func_vm: LuaVM | None = None
+        fake = Client(server)
+        fake.authenticated = True
+        fake.in_script = True
+        self.fake = fake
+
+    # -- Lua states ------------------------------------------------------------------------------
+    @property
+    def eval_vm(self) -> LuaVM:
+        vm = self._eval_vm
+        if vm is None:
+            vm = self._eval_vm = LuaVM(self, "eval")
+        return vm
+
+    @property
+    def func_vm(self) -> LuaVM:
+        vm = self._func_vm
+        if vm is None:
+            vm = self._func_vm = LuaVM(self, "function")
+        return vm
+
+    def flush_scripts(self) -> None:
+        """SCRIPT FLUSH: forget every script and start a fresh Lua state."""
+        self.scripts = {}
+        self._eval_vm = None
+
+    # -- EVAL scripts ----------------------------------------------------------------------------
+    def script_for_body(self, body: bytes) -> tuple[bytes, tuple[Any, int, bytes]]:
+        """Find or compile (and cache) the script with this body."""
+        sha = hashlib.sha1(body).hexdigest().encode()
+        entry = self.scripts.get(sha)
+        if entry is None:
+            flags, code = shebang.parse_eval(body)
+            res = self.eval_vm.compile(code, b"@user_script")
+            if type(res) is tuple:
+                raise CommandError("ERR Error compiling script (new function): %s"
+                                   % res[1].decode("utf-8", "surrogateescape"))
+            entry = (res, flags, body)
+            self.scripts[sha] = entry
+        return sha, entry
+
+    def eval(self, c: Client, argv: list[bytes], ro: bool, by_sha: bool) -> Any:
+        if by_sha and len(argv[1]) != 40:
+            raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
+        nkeys = _numkeys(argv[2], "ERR value is not an integer or out of range")
+        if nkeys > len(argv) - 3:
+            raise CommandError("ERR Number of keys can't be greater than number of args")
+        if nkeys < 0:
+            raise CommandError("ERR Number of keys can't be negative")
+        if by_sha:
+            sha = argv[1].lower()
+            entry = self.scripts.get(sha)
+            if entry is None:
+                raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
+        else:
+            sha, entry = self.script_for_body(argv[1])
+        fn, flags, _ = entry
+        run = self._prepare(c, self.eval_vm, argv, sha, True, flags, ro)
+        return self._execute(c, run, fn, nkeys, argv)
+
+    # -- functions -------------------------------------------------------------------------------
+    def fcall(self, c: Client, argv: list[bytes], ro: bool) -> Any:
+        fi = self.functions.get(argv[1].lower())
+        if fi is None:
+            raise CommandError("ERR Function not found")
+        nkeys = _numkeys(argv[2], "ERR Bad number of keys provided")
+        if nkeys > len(argv) - 3:
+            raise CommandError("ERR Number of keys can't be greater than number of args")
+        if nkeys < 0:
+            raise CommandError("ERR Number of keys can't be negative")
+        run = self._prepare(c, self.func_vm, argv, fi.name, False, fi.flags, ro)
+        return self._execute(c, run, fi.callback, nkeys, argv)
+
+    def load_library(self, code: bytes, replace: bool) -> bytes:
+        """FUNCTION LOAD: compile and register a library; returns its name."""
+        name, body = self._parse_library(code)
+        old = self.libraries.get(name)
+        if old is not None and not replace:
+            raise CommandError("ERR Library '%s' already exists" % name.decode("utf-8", "surrogateescape"))
+        lib = self._load(name, code, body)
+        for fi in lib.functions.values():
+            other = self.functions.get(fi.name.lower())
+            if other is not None and other.library is not old:
+                raise CommandError("ERR Function %s already exists" % fi.name.decode("utf-8", "surrogateescape"))
+        if old is not None:
+            self._remove_library(old)
+        self._add_library(lib)
+        return lib.name
+
+    def compile_library(self, code: bytes) -> Library:
+        name, body = self._parse_library(code)
+        return self._load(name, code, body)
+
+    def _parse_library(self, code: bytes) -> tuple[bytes, bytes]:
+        engine, name, body = shebang.parse_library(code)
+        if engine.lower() != b"lua":
+            raise CommandError("ERR Engine '%s' not found" % engine.decode("utf-8", "surrogateescape"))
+        if not valid_name(name):
+            raise CommandError(ERR_NAME)
+        return name, body
+
+    def _load(self, name: bytes, code: bytes, body: bytes) -> Library:
+        lib = Library(name, code)
+        self.loading = _Loading(lib)
+        try:
+            res = self.func_vm.load(body, b"@user_function")
+        finally:
+            self.loading = None
+        if type(res) is tuple:
+            msg = res[1].decode("utf-8", "surrogateescape") if type(res[1]) is bytes else str(res[1])
+            if res[0] == 1:
+                raise CommandError("ERR Error compiling function: " + msg)
+            raise CommandError("ERR Error registering functions: " + msg)
+        if not lib.functions:
+            raise CommandError("ERR No functions registered")
+        return lib
+
+    def _add_library(self, lib: Library) -> None:
+        self.libraries[lib.name] = lib
+        for fi in lib.functions.values():
+            fi.library = lib
+            self.functions[fi.name.lower()] = fi
+
+    def _remove_library(self, lib: Library) -> None:
+        self.libraries.pop(lib.name, None)
+        for fi in lib.functions.values():
+            key = fi.name.lower()
+            if self.functions.get(key) is fi:
+                del self.functions[key]
+
+    def delete_library(self, name: bytes) -> None:
+        lib = self.libraries.get(name)
+        if lib is None:
+            raise CommandError("ERR Library not found")
+        self._remove_library(lib)
+
+    def flush_functions(self) -> None:
+        self.libraries = {}
+        self.functions = {}
+        self._func_vm = None
+
+    def dump(self) -> bytes:
+        return dump_payload([lib.code for lib in self.libraries.values()])
+
+    def restore(self, payload: bytes, policy: bytes) -> None:
+        codes = parse_payload(payload)
+        libs = [self.compile_library(code) for code in codes]
+        if policy == b"flush":
+            self.flush_functions()
+            # the libraries were compiled in the old state: compile them again in the new one
+            libs = [self.compile_library(code) for code in codes]
+            for lib in libs:
+                self._add_library(lib)
+            return
+        replaced = []
+        for lib in libs:
+            old = self.libraries.get(lib.name)
+            if old is not None:
+                if policy == b"append":
+                    raise CommandError("ERR Library %s already exists" % lib.name.decode("utf-8", "surrogateescape"))
+                replaced.append(old)
+        new_names: dict[bytes, Library] = {}
+        for lib in libs:
+            for fi in lib.functions.values():
+                key = fi.name.lower()
+                other = self.functions.get(key)
+                if (other is not None and other.library not in replaced) or key in new_names:
+                    raise CommandError("ERR Function %s already exists" % fi.name.decode("utf-8", "surrogateescape"))
+                new_names[key] = lib
+        for old in replaced:
+            self._remove_library(old)
+        for lib in libs:
+            self._add_library(lib)
+
+    # -- running -----------------------------------------------------------------------------------
+    def _prepare(self, c: Client, vm: LuaVM, argv: list[bytes], name: bytes, is_eval: bool, flags: int,
+                 ro: bool) -> ScriptRun:
+        """Checks made before a script starts (script flags vs server state)."""
+        srv = self.server
+        compat = bool(flags & EVAL_COMPAT)
+        if not compat:
+            if not flags & (ALLOW_OOM | NO_WRITES) and self._oom():
+                raise CommandError(ERR_OOM_S)
+            if not flags & NO_WRITES:
+                if self._readonly_replica(c):
+                    raise CommandError(ERR_READONLY_S)
+                if ro:
+                    raise CommandError(ERR_RO_FLAG)
+                if not self._enough_replicas():
+                    raise CommandError(ERR_NOREPLICAS_S)
+        run = ScriptRun(vm, c, argv, name, is_eval, flags, ro or bool(flags & NO_WRITES), bool(flags & ALLOW_OOM))
+        if compat and srv.config.values.get("maxmemory"):
+            run.oom = self._oom()
+        return run
+
+    def _execute(self, c: Client, run: ScriptRun, fn: Any, nkeys: int, argv: list[bytes]) -> Any:
+        srv = self.server
+        ks = srv.keyspace
+        fake = self.fake
+        fake.db = c.db
+        fake.resp = 2
+        fake.user = c.user
+        fake.out.clear()
+        fake.repl = None
+        prev_frozen = ks.frozen_time
+        if prev_frozen is None:
+            ks.frozen_time = int(time.time() * 1000)
+        dirty = srv.dirty
+        vm = run.vm
+        self.run = run
+        try:
+            if len(argv) < 200:
+                res = vm.run(fn, c.resp, nkeys, *argv[3:])
+            else:
+                tf = vm.table_from
+                res = vm.run_tables(fn, c.resp, tf(argv[3 : 3 + nkeys]), tf(argv[3 + nkeys :]))
+        finally:
+            self.run = None
+            ks.frozen_time = prev_frozen
+            if run.busy:
+                srv.busy_script = None
+                srv.gate = run.prev_gate
+                log.warning("Slow script finished after %d milliseconds", run.duration_ms())
+            if run.killed is not None:
+                vm.reset_hook()
+        self._propagate(c, run, srv.dirty != dirty)
+        code = res[0]
+        if code == 0:
+            if len(res) > 2 and res[2] is not None:
+                for e in res[2].values():
+                    srv.count_error(e.decode("utf-8", "surrogateescape"))
+                if c.cmd is not None:
+                    c.cmd.failed += 1
+            return Raw(res[1])
+        msg = res[1].decode("utf-8", "surrogateescape")
+        if code == 2 and res[2]:
+            msg = "%s script: %s, on %s:%s." % (msg, run.name.decode("utf-8", "surrogateescape"),
+                                                res[2].decode("utf-8", "surrogateescape"), res[3])
+        ignore = res[-1] is True
+        if not ignore:
+            raise CommandError(msg)
+        cmd = c.cmd
+        if cmd is not None:
+            cmd.failed += 1
+        if c.reply_mode == 0:
+            c.out.append(b"-%s\r\n" % msg.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape"))
+        return NOREPLY
+
+    def _propagate(self, c: Client, run: ScriptRun, changed: bool) -> None:
+        if not run.effects:
+            if changed:
+                c.repl = []
+            return
+        base = c.db.id
+        cur = base
+        cmds: list[list[bytes]] = []
+        for dbid, a in run.effects:
+            if dbid != cur:
+                cmds.append([b"SELECT", b"%d" % dbid])
+                cur = dbid
+            cmds.append(a)
+        if cur != base:
+            cmds.append([b"SELECT", b"%d" % base])
+        if len(cmds) > 1 and not c.in_exec:
+            cmds = [[b"MULTI"], *cmds, [b"EXEC"]]
+        c.repl = cmds
+
+    # -- server state checks --------------------------------------------------------------------------
+    def _oom(self) -> bool:
+        srv = self.server
+        maxmem = srv.config.values.get("maxmemory") or 0
+        if not maxmem:
+            return False
+        fn = srv.extensions.get("oom_check")
+        if fn is not None:
+            return bool(fn(srv))
+        try:
+            from pyredis.commands.server import used_memory
+        except ImportError:
+            return False
+        return used_memory(srv) > maxmem
+
+    def _readonly_replica(self, c: Client) -> bool:
+        srv = self.server
+        return bool(srv.keyspace.is_replica and srv.config.values.get("replica-read-only")
+                    and not getattr(c, "is_master", False))
+
+    def _enough_replicas(self) -> bool:
+        srv = self.server
+        cfg = srv.config.values
+        need = cfg.get("min-replicas-to-write") or 0
+        if not need or not cfg.get("min-replicas-max-lag") or srv.keyspace.is_replica:
+            return True
+        fn = srv.extensions.get("good_replicas")
+        return (fn(srv) if fn is not None else 0) >= need
+
+    # -- redis.call -------------------------------------------------------------------------------------
+    def script_call(self, *args: Any) -> Any:
+        """redis.call: run a command for the running script; raises :class:`ScriptError` on errors."""
+        run = self.run
+        if run is None:
+            raise ScriptError(b"ERR redis.call is only available while a script runs")
+        if not args:
+            raise ScriptError(ERR_NOARGS)
+        argv = list(args)
+        for i, a in enumerate(argv):
+            t = type(a)
+            if t is not bytes:
+                if t is int or t is float:
+                    argv[i] = _num_arg(a)
+                else:
+                    raise ScriptError(ERR_ARGTYPE)
+        srv = self.server
+        cmd = TABLE.get(argv[0])
+        if cmd is None:
+            cmd = TABLE.get(argv[0].lower())
+            if cmd is None:
+                srv.count_error(ERR_UNKNOWN_S)
+                raise ScriptError(ERR_UNKNOWN, True)
+        n = len(argv)
+        if cmd.subcommands is not None:
+            if n > 1:
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is not None:
+                    cmd = sub
+                elif cmd.handler is None:
+                    srv.count_error(ERR_UNKNOWN_S)
+                    raise ScriptError(ERR_UNKNOWN, True)
+            elif cmd.handler is None:
+                self._reject(cmd, ERR_ARITY)
+        ar = cmd.arity
+        if (ar > 0 and n != ar) or n < -ar:
+            self._reject(cmd, ERR_ARITY)
+        if cmd.noscript and not srv.extensions.get("disable_deny_scripts"):
+            self._reject(cmd, ERR_NOSCRIPT_CMD)
+        if cmd.write or cmd.denyoom or cmd.may_replicate or cmd.name in _MAY_REPLICATE:
+            err = self._deny(run, cmd)
+            if err is not None:
+                self._reject(cmd, err)
+        acl = srv.extensions.get("acl_script_check")
+        if acl is not None:
+            err = acl(run.caller, cmd, argv)
+            if err is not None:
+                self._reject(cmd, err)
+        fake = self.fake
+        fake.cmd = cmd
+        if cmd.write:
+            run.wrote = True
+        dirty = srv.dirty
+        t0 = perf_counter_ns()
+        try:
+            r = cmd.handler(fake, argv)
+        except CommandError as e:
+            r = ErrorReply(e.message.encode("utf-8", "surrogateescape"))
+        except Exception:  # a bug in a command must not take the script engine down
+            log.exception("command %s failed inside a script", cmd.fullname)
+            r = ErrorReply(b"ERR internal error running the command")
+        cmd.calls += 1
+        cmd.usec += (perf_counter_ns() - t0) // 1000
+        hooks = srv.call_hooks
+        if hooks:
+            for hook in hooks:
+                hook(fake, cmd, argv)
+        if srv.dirty != dirty or fake.repl is not None:
+            rl = fake.repl
+            if run.repl_flags:
+                dbid = fake.db.id
+                if rl is None:
+                    run.effects.append((dbid, argv))
+                else:
+                    run.effects.extend((dbid, a) for a in rl)
+            fake.repl = None
+        if fake.out:
+            vals = parse_resp(b"".join(fake.out))
+            fake.out.clear()
+            if r is NOREPLY:
+                r = vals[0] if len(vals) == 1 else vals
+        t = type(r)
+        if t is int:
+            if -(1 << 63) <= r < (1 << 63):
+                return r
+        elif t is bytes:
+            return r
+        elif t is Raw:
+            r = raw_value(r)
+            t = type(r)
+        if t is Status:
+            return run.vm.mk_ok(bytes(r))
+        if t is ErrorReply:
+            srv.count_error(r.decode("utf-8", "surrogateescape"))
+            cmd.failed += 1
+            raise ScriptError(bytes(r), True)
+        return run.vm.to_lua.value(r, fake.resp)
+
+    def _reject(self, cmd: Any, err: bytes) -> None:
+        cmd.rejected += 1
+        self.server.count_error(err.decode())
+        raise ScriptError(err, True)
+
+    def _deny(self, run: ScriptRun, cmd: Any) -> bytes | None:
+        if run.readonly and (cmd.write or cmd.may_replicate or cmd.name in _MAY_REPLICATE):
+            return ERR_RO
+        if cmd.write:
+            if self._readonly_replica(run.caller):
+                return ERR_READONLY
+            if not self._enough_replicas():
+                return ERR_NOREPLICAS
+        if cmd.denyoom and run.oom and not run.allow_oom and not run.wrote:
+            return ERR_OOM
+        return None
+
+    def hook(self) -> bytes | None:
+        """Called every 100000 Lua instructions: time limits, busy mode, kills."""
+        run = self.run
+        if run is None:
+            ld = self.loading
+            if ld is not None and time.monotonic() - ld.start > LOAD_TIMEOUT:
+                return b"FUNCTION LOAD timeout"
+            return None
+        if run.killed is not None:
+            return run.killed.encode()
+        srv = self.server
+        if not run.busy:
+            limit = srv.config.values.get("busy-reply-threshold") or 0
+            if limit <= 0 or (time.monotonic() - run.start) * 1000 < limit:
+                return None
+            run.busy = True
+            run.prev_gate = srv.gate
+            srv.busy_script = run
+            srv.gate = True
+            log.warning("Slow script detected: still in execution after %d milliseconds. You can try killing "
+                        "the script using the %s command. Script name is: %s.", run.duration_ms(),
+                        "SCRIPT KILL" if run.is_eval else "FUNCTION KILL", run.name.decode("utf-8", "replace"))
+        try:
+            run.process_events()
+        except Exception:  # never let a client's command break the running script
+            log.exception("processing events during a busy script")
+        ev = srv.shutdown_event
+        if ev is not None and ev.is_set() and run.killed is None:
+            run.killed = KILLED
+        if run.killed is not None:
+            return run.killed.encode()
+        return None
+
+    def kill(self, c: Client, functions: bool) -> None:
+        """SCRIPT KILL / FUNCTION KILL."""
+        run = self.run
+        if run is None or not run.busy:
+            raise CommandError(NOTBUSY)
+        if run.is_eval == functions:
+            raise CommandError(BUSY_EVAL if run.is_eval else BUSY_FUNCTION)
+        if run.wrote:
+            raise CommandError(UNKILLABLE)
+        run.killed = KILLED
+
+    def acl_allows(self, cmd: Any, argv: list[bytes]) -> bool:
+        fn = self.server.extensions.get("acl_script_check")
+        run = self.run
+        if fn is None or run is None:
+            return True
+        return fn(run.caller, cmd, argv) is None
+
+
+def _numkeys(arg: bytes, err: str) -> int:
+    v = parse_ll(arg)
+    if v is None:
+        raise CommandError(err)
+    return v
+
+
+def get(server: Any) -> Scripting:
+    """The server's scripting engine (created on first use)."""
+    s = server.extensions.get("scripting")
+    if s is None:
+        s = server.extensions["scripting"] = Scripting(server)
+    return s

@@ -1,0 +1,468 @@
+"""The Lua side of the sandbox, run once in every new Lua state.
+
+It builds the globals scripts see (read-only proxies over the real tables, Redis 7.0's set of
+builtins), the ``redis`` API tables for EVAL, for functions and for FUNCTION LOAD, the error
+handler that records where a script failed, the runners called from Python, and the encoder that
+turns a script's return value into RESP bytes. Python callbacks arrive in the ``API`` table.
+"""
+
+PRELUDE = r"""
+local API, KIND = ...
+local type, next, pairs, ipairs, rawget, rawset, rawequal, error, tostring, tonumber, select, unpack =
+      type, next, pairs, ipairs, rawget, rawset, rawequal, error, tostring, tonumber, select, unpack
+local pcall, xpcall, setmetatable, getmetatable, loadstring, assert, setfenv, newproxy =
+      pcall, xpcall, setmetatable, getmetatable, loadstring, assert, setfenv, newproxy
+local collectgarbage, gcinfo, _VERSION = collectgarbage, gcinfo, _VERSION
+local string, table, math, coroutine = string, table, math, coroutine
+local sformat, sgsub, sfind, ssub, sbyte = string.format, string.gsub, string.find, string.sub, string.byte
+local tconcat = table.concat
+local getinfo, sethook = debug.getinfo, debug.sethook
+local SELF = getinfo(1, 'S').source
+
+-- read-only proxies ------------------------------------------------------------------------------
+local READONLY = 'Attempt to modify a readonly table'
+local REAL = setmetatable({}, {__mode = 'k'})   -- proxy -> the table it shows
+local FACE = setmetatable({}, {__mode = 'k'})   -- metatable -> what getmetatable() returns (false: nil)
+
+local function deny_write() error(READONLY, 2) end
+
+local function nonexistent(t, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+
+local function readonly(real, face)
+  local mt = {__index = real, __newindex = deny_write}
+  FACE[mt] = face or false
+  local p = setmetatable({}, mt)
+  REAL[p] = real
+  return p
+end
+
+local function protected(t)
+  if REAL[t] then return true end
+  local mt = getmetatable(t)
+  return mt ~= nil and FACE[mt] ~= nil
+end
+
+local function sb_getmetatable(o)
+  local mt = getmetatable(o)
+  if mt == nil then return nil end
+  local f = FACE[mt]
+  if f == nil then return mt end
+  if f == false then return nil end
+  return f
+end
+
+local function sb_setmetatable(t, mt)
+  if type(t) == 'table' and protected(t) then error(READONLY, 0) end
+  local r = setmetatable(t, mt)
+  return r
+end
+
+local function sb_rawset(t, k, v)
+  if type(t) == 'table' and protected(t) then error(READONLY, 0) end
+  local r = rawset(t, k, v)
+  return r
+end
+
+local function sb_rawget(t, k)
+  local r = type(t) == 'table' and REAL[t]
+  local v = rawget(r or t, k)
+  return v
+end
+
+local function sb_next(t, k)
+  local r = type(t) == 'table' and REAL[t]
+  local a, b = next(r or t, k)
+  return a, b
+end
+
+local function sb_pairs(t)
+  local r = type(t) == 'table' and REAL[t]
+  local a, b, c = pairs(r or t)
+  return a, b, c
+end
+
+local function sb_ipairs(t)
+  local r = type(t) == 'table' and REAL[t]
+  local a, b, c = ipairs(r or t)
+  return a, b, c
+end
+
+local ENV   -- the globals scripts see (set below); chunks they load get it too
+local function sb_loadstring(s, name)
+  if type(s) == 'string' and sbyte(s, 1) == 27 then
+    return nil, 'binary chunks are not allowed'
+  end
+  local f, e = loadstring(s, name)
+  if f then setfenv(f, ENV) end
+  return f, e
+end
+
+local function sb_load(fn, name)
+  if type(fn) ~= 'function' then
+    error("bad argument #1 to 'load' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  local parts = {}
+  while true do
+    local p = fn()
+    if p == nil or p == '' then break end
+    if type(p) ~= 'string' then return nil, 'reader function must return a string' end
+    parts[#parts + 1] = p
+  end
+  local f, e = sb_loadstring(tconcat(parts), name or '=(load)')
+  return f, e
+end
+
+-- Lua 5.1's unpack overflows on huge ranges: refuse them like Redis's patched Lua does
+local function sb_unpack(...)
+  local t, i, j = ...
+  if type(t) == 'table' then
+    i = tonumber(i) or 1
+    j = tonumber(j) or #t
+    if i <= j and (j - i >= 2147483647 or j - i >= 8000) then
+      error('too many results to unpack', 2)
+    end
+  end
+  return unpack(...)
+end
+
+-- Python exceptions raised into Lua -> Redis error tables (or strings); pcall gives the 'err' string
+local pyerr = API.pyerr
+local function from_py(e)
+  local kind, m, ig = pyerr(e)
+  if kind == 1 then return {err = m, ignore_error_stats_update = ig} end
+  return m
+end
+
+local function pcall_result(ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  if type(e) == 'userdata' then e = from_py(e) end
+  if type(e) == 'table' then
+    local m = rawget(e, 'err')
+    if m ~= nil then e = m end
+  end
+  return false, e
+end
+
+local function sb_pcall(f, ...)
+  return pcall_result(pcall(f, ...))
+end
+
+local function sb_xpcall(f, h)
+  return xpcall(f, function(e)
+    if type(e) == 'userdata' then e = from_py(e) end
+    return h(e)
+  end)
+end
+
+local STRING = readonly(string)
+FACE[getmetatable('')] = readonly({__index = STRING})
+
+-- Python callbacks are called directly (as C functions: no frame of ours in between) and raise
+-- Python exceptions; the error handler turns those into Redis error tables or Lua error strings.
+
+local function pylib(spec)
+  local t = {}
+  for name, v in pairs(spec) do t[name] = v end
+  return t
+end
+
+local CJSON_T = pylib(API.cjson)
+local CJSON_NULL = newproxy(false)
+CJSON_T.null = CJSON_NULL
+API.set_cjson_null(CJSON_NULL)
+local CJSON = readonly(CJSON_T)
+CJSON_T.new = function() return CJSON end
+local CMSGPACK = readonly(pylib(API.cmsgpack))
+local STRUCT = readonly(pylib(API.struct))
+local BIT = readonly(pylib(API.bit))
+
+-- the redis API ------------------------------------------------------------------------------------
+local SRESP = 2
+
+local function add_constants(t)
+  t.LOG_DEBUG, t.LOG_VERBOSE, t.LOG_NOTICE, t.LOG_WARNING = 0, 1, 2, 3
+  t.REDIS_VERSION, t.REDIS_VERSION_NUM = API.version, API.version_num
+end
+
+local function runtime_redis(is_eval)
+  local r = {
+    call = API.call, pcall = API.pcall, log = API.log, sha1hex = API.sha1hex, error_reply = API.error_reply,
+    status_reply = API.status_reply, setresp = API.setresp, set_repl = API.set_repl,
+    acl_check_cmd = API.acl_check_cmd,
+    REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+  }
+  add_constants(r)
+  if is_eval then
+    r.replicate_commands = function() return true end
+    r.breakpoint = function() return false end
+    r.debug = function() end
+  end
+  return readonly(r)
+end
+
+-- globals -------------------------------------------------------------------------------------------
+local function base_globals()
+  return {
+    _VERSION = _VERSION, assert = assert, collectgarbage = collectgarbage, error = error, gcinfo = gcinfo,
+    getmetatable = sb_getmetatable, ipairs = sb_ipairs, load = sb_load, loadstring = sb_loadstring,
+    next = sb_next, pairs = sb_pairs, pcall = sb_pcall, rawequal = rawequal, rawget = sb_rawget,
+    rawset = sb_rawset, select = select, setmetatable = sb_setmetatable, tonumber = tonumber,
+    tostring = tostring, type = type, unpack = sb_unpack, xpcall = sb_xpcall,
+    string = STRING, table = readonly(table), math = readonly(math), coroutine = readonly(coroutine),
+    bit = BIT, cjson = CJSON, cmsgpack = CMSGPACK, struct = STRUCT,
+  }
+end
+
+local function globals_proxy(g)
+  setmetatable(g, {__index = nonexistent})
+  local p = readonly(g, readonly({__index = nonexistent}))
+  g._G = p
+  return p
+end
+
+-- where a script failed: the first frame that is neither C nor this prelude
+local function err_handler(err)
+  local level, info = 2, nil
+  while true do
+    info = getinfo(level, 'Sl')
+    if info == nil then break end
+    if info.what ~= 'C' and info.source ~= SELF then break end
+    level = level + 1
+  end
+  if type(err) == 'userdata' then err = from_py(err) end
+  local msg, ig
+  if type(err) == 'table' then
+    msg = rawget(err, 'err')
+    ig = rawget(err, 'ignore_error_stats_update')
+    if msg == nil then msg = 'ERR unknown error' else msg = tostring(msg) end
+  else
+    msg = 'ERR ' .. tostring(err)
+  end
+  if info then return {msg, info.source, info.currentline, ig} end
+  return {msg, false, 0, ig}
+end
+
+-- the count hook: every 100000 instructions Python checks time limits and kills -----------------------
+local pyhook = API.hook
+local hook
+hook = function()
+  local msg = pyhook()
+  if msg then
+    sethook(hook, 'l')
+    local i = getinfo(2, 'S')
+    if i and i.source == SELF then return end
+    error(msg, 0)
+  end
+end
+local function reset_hook() sethook(hook, '', 100000) end
+reset_hook()
+
+-- script result -> RESP ------------------------------------------------------------------------------
+local LIMIT = 7995
+local NERR = {}   -- error replies nested in the result (they count in the error stats)
+local function clean(s) return (sgsub(s, '[\r\n]', ' ')) end
+
+local enc
+enc = function(v, out, n, cresp, depth)
+  local t = type(v)
+  n = n + 1
+  if t == 'string' then
+    out[n] = '$' .. #v .. '\r\n' .. v .. '\r\n'
+  elseif t == 'number' then
+    out[n] = ':' .. sformat('%d', v) .. '\r\n'
+  elseif t == 'boolean' then
+    if SRESP == 2 then
+      if v then out[n] = ':1\r\n' elseif cresp == 3 then out[n] = '_\r\n' else out[n] = '$-1\r\n' end
+    elseif cresp == 3 then
+      out[n] = v and '#t\r\n' or '#f\r\n'
+    else
+      out[n] = v and ':1\r\n' or ':0\r\n'
+    end
+  elseif t == 'table' then
+    if depth > LIMIT then out[n] = '-ERR reached lua stack limit\r\n' return n end
+    local f = rawget(v, 'err')
+    if type(f) == 'string' then
+      out[n] = '-' .. clean(f) .. '\r\n'
+      if not rawget(v, 'ignore_error_stats_update') then NERR[#NERR + 1] = f end
+      return n
+    end
+    f = rawget(v, 'ok')
+    if type(f) == 'string' then out[n] = '+' .. clean(f) .. '\r\n' return n end
+    f = rawget(v, 'double')
+    if type(f) == 'number' then
+      local s = sformat('%.17g', f)
+      if cresp == 3 then out[n] = ',' .. s .. '\r\n' else out[n] = '$' .. #s .. '\r\n' .. s .. '\r\n' end
+      return n
+    end
+    f = rawget(v, 'big_number')
+    if type(f) == 'string' then
+      f = clean(f)
+      if cresp == 3 then out[n] = '(' .. f .. '\r\n' else out[n] = '$' .. #f .. '\r\n' .. f .. '\r\n' end
+      return n
+    end
+    f = rawget(v, 'map')
+    if type(f) == 'table' then
+      local cnt = 0
+      for _ in next, f do cnt = cnt + 1 end
+      if cresp == 3 then out[n] = '%' .. cnt .. '\r\n' else out[n] = '*' .. (2 * cnt) .. '\r\n' end
+      for k, x in next, f do
+        n = enc(k, out, n, cresp, depth + 1)
+        n = enc(x, out, n, cresp, depth + 1)
+      end
+      return n
+    end
+    f = rawget(v, 'set')
+    if type(f) == 'table' then
+      local cnt = 0
+      for _ in next, f do cnt = cnt + 1 end
+      if cresp == 3 then out[n] = '~' .. cnt .. '\r\n' else out[n] = '*' .. cnt .. '\r\n' end
+      for k in next, f do n = enc(k, out, n, cresp, depth + 1) end
+      return n
+    end
+    f = rawget(v, 'verbatim_string')
+    if type(f) == 'table' then
+      local fmt, s = rawget(f, 'format'), rawget(f, 'string')
+      if type(fmt) == 'string' and type(s) == 'string' then
+        if cresp == 3 then
+          out[n] = '=' .. (#s + #fmt + 1) .. '\r\n' .. fmt .. ':' .. s .. '\r\n'
+        else
+          out[n] = '$' .. #s .. '\r\n' .. s .. '\r\n'
+        end
+        return n
+      end
+    end
+    local cnt = 0
+    while rawget(v, cnt + 1) ~= nil do cnt = cnt + 1 end
+    out[n] = '*' .. cnt .. '\r\n'
+    for i = 1, cnt do n = enc(rawget(v, i), out, n, cresp, depth + 1) end
+  else
+    out[n] = cresp == 3 and '_\r\n' or '$-1\r\n'
+  end
+  return n
+end
+
+local function finish(ok, res, cresp)
+  if not ok then
+    if type(res) ~= 'table' then return 2, 'ERR ' .. tostring(res), false, 0 end
+    return 2, res[1], res[2], res[3], res[4]
+  end
+  local t = type(res)
+  if t == 'string' then return 0, '$' .. #res .. '\r\n' .. res .. '\r\n' end
+  if t == 'number' then return 0, ':' .. sformat('%d', res) .. '\r\n' end
+  if t == 'table' then
+    local e = rawget(res, 'err')
+    if type(e) == 'string' then return 1, e, rawget(res, 'ignore_error_stats_update') end
+  end
+  local out = {}
+  NERR = {}
+  enc(res, out, 0, cresp, 1)
+  if NERR[1] ~= nil then return 0, tconcat(out), NERR end
+  return 0, tconcat(out)
+end
+
+local function split_args(nkeys, ...)
+  local a = {...}
+  local keys, argv = {}, {}
+  for i = 1, nkeys do keys[i] = a[i] end
+  for i = nkeys + 1, select('#', ...) do argv[i - nkeys] = a[i] end
+  return keys, argv
+end
+
+local EX = {
+  reset_hook = reset_hook, readonly = readonly,
+  is_null = function(v) return v == CJSON_NULL end,
+  set_sresp = function(v) SRESP = v end,
+  where = function()
+    local i = getinfo(3, 'Sl')
+    if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
+    return ''
+  end,
+  mk_err2 = function(s, ig) return {err = s, ignore_error_stats_update = ig} end,
+  mk_ok = function(s) return {ok = s} end,
+  mk_err = function(s) return {err = s} end,
+  mk_single = function(k, v) return {[k] = v} end,
+  mk_verbatim = function(f, s)
+    local v = {}
+    v.string = s
+    v.format = f
+    return {verbatim_string = v}
+  end,
+  encode = function(v, cresp)
+    local out = {}
+    enc(v, out, 0, cresp, 1)
+    return tconcat(out)
+  end,
+}
+
+local function compile(code, name)
+  local f, e = loadstring(code, name)
+  if not f then return nil, e end
+  setfenv(f, ENV)
+  return f
+end
+EX.compile = compile
+
+if KIND == 'eval' then
+  local G = base_globals()
+  G.redis = runtime_redis(true)
+  G.__redis__err__handler = err_handler
+  ENV = globals_proxy(G)
+  EX.run = function(fn, cresp, nkeys, ...)
+    local keys, argv = split_args(nkeys, ...)
+    rawset(G, 'KEYS', keys)
+    rawset(G, 'ARGV', argv)
+    SRESP = 2
+    local ok, res = xpcall(fn, err_handler)
+    return finish(ok, res, cresp)
+  end
+  EX.run_tables = function(fn, cresp, keys, argv)
+    rawset(G, 'KEYS', keys)
+    rawset(G, 'ARGV', argv)
+    SRESP = 2
+    local ok, res = xpcall(fn, err_handler)
+    return finish(ok, res, cresp)
+  end
+else
+  local G = base_globals()
+  G.redis = runtime_redis(false)
+  ENV = globals_proxy(G)
+  local LR = {log = API.log, register_function = API.register_function}
+  add_constants(LR)
+  setmetatable(LR, {__index = nonexistent})
+  local LG = setmetatable({redis = readonly(LR)}, {__index = nonexistent})
+  -- a library's code runs with LG as globals while it loads, then with the runtime globals
+  EX.load = function(code, name)
+    local mt = {__index = LG, __newindex = deny_write}
+    FACE[mt] = false
+    local env = setmetatable({}, mt)
+    REAL[env] = LG
+    local f, e = loadstring(code, name)
+    if not f then return 1, e end
+    setfenv(f, env)
+    local ok, res = xpcall(f, err_handler)
+    mt.__index = G
+    REAL[env] = G
+    if not ok then
+      if type(res) ~= 'table' then return 2, 'ERR ' .. tostring(res) end
+      return 2, res[1]
+    end
+    return 0
+  end
+  EX.run = function(fn, cresp, nkeys, ...)
+    local keys, argv = split_args(nkeys, ...)
+    SRESP = 2
+    local ok, res = xpcall(function() return fn(keys, argv) end, err_handler)
+    return finish(ok, res, cresp)
+  end
+  EX.run_tables = function(fn, cresp, keys, argv)
+    SRESP = 2
+    local ok, res = xpcall(function() return fn(keys, argv) end, err_handler)
+    return finish(ok, res, cresp)
+  end
+end
+
+return EX
+"""

@@ -1,0 +1,85 @@
+"""A sandboxed Lua 5.1 state (lupa) with the Redis API installed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lupa import lua51
+
+from pyredis import REDIS_VERSION
+from pyredis.scripting import bitop, structlib
+from pyredis.scripting.cjson import CJson
+from pyredis.scripting.cmsgpack import Codec
+from pyredis.scripting.convert import ToLua
+from pyredis.scripting.luaargs import LuaArgError, ScriptError
+from pyredis.scripting.prelude import PRELUDE
+
+if TYPE_CHECKING:
+    from pyredis.scripting.engine import Scripting
+
+
+def _version_num() -> int:
+    parts = [int(p) for p in REDIS_VERSION.split(".")[:3]]
+    while len(parts) < 3:
+        parts.append(0)
+    return (parts[0] << 16) | (parts[1] << 8) | parts[2]
+
+
+class LuaVM:
+    """One Lua state: ``kind`` is ``'eval'`` (EVAL scripts) or ``'function'`` (libraries)."""
+
+    def __init__(self, scripting: Scripting, kind: str) -> None:
+        from pyredis.scripting.api import RedisAPI
+
+        self.kind = kind
+        self.lua = lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
+                                          register_builtins=False)
+        self.table_from = table_from = lua.table_from
+        self._where: Any = None
+        self._null_check: Any = None
+        self.cjson = CJson(table_from, self._is_null)
+        self.msgpack = Codec(table_from)
+        self.api = RedisAPI(scripting, self)
+        api: dict[str, Any] = dict(self.api.functions())
+        api.update({
+            "set_cjson_null": self._set_null,
+            "version": REDIS_VERSION.encode(),
+            "version_num": _version_num(),
+            "cjson": self._lib(self.cjson.spec()),
+            "cmsgpack": self._lib(self.msgpack.spec()),
+            "struct": self._lib(structlib.spec()),
+            "bit": self._lib(bitop.spec()),
+        })
+        ex = lua.execute(PRELUDE, table_from({k.encode(): v for k, v in api.items()}), kind.encode())
+        self._null_check = ex[b"is_null"]
+        self._where = ex[b"where"]
+        self.compile = ex[b"compile"]
+        self.run = ex[b"run"]
+        self.run_tables = ex[b"run_tables"]
+        self.reset_hook = ex[b"reset_hook"]
+        self.encode = ex[b"encode"]
+        self.load = ex[b"load"]
+        self.set_sresp = ex[b"set_sresp"]
+        self.mk_ok = ex[b"mk_ok"]
+        self.mk_err = ex[b"mk_err"]
+        self.mk_err2 = ex[b"mk_err2"]
+        self.to_lua = ToLua(table_from, self.mk_ok, self.mk_err, ex[b"mk_single"], ex[b"mk_verbatim"])
+
+    def _lib(self, spec: dict[str, Any]) -> Any:
+        return self.table_from({k.encode(): self._wrap(v) if callable(v) else v for k, v in spec.items()})
+
+    def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except LuaArgError as e:
+                raise ScriptError(self._where() + str(e).encode("utf-8", "surrogateescape"), kind=2) from None
+
+        return call
+
+    def _set_null(self, v: Any) -> None:
+        self.cjson.null = v
+
+    def _is_null(self, v: Any) -> bool:
+        return self._null_check is not None and bool(self._null_check(v))
