@@ -279,9 +279,6 @@ class Sparse:
             return bytes(ops)
         return b"".join(map(_opbytes().__getitem__, ops))
 
-    def valid(self) -> bool:
-        return self.total == REGISTERS
-
     def histogram(self) -> list[int]:
         if self.total != REGISTERS:
             raise InvalidHLL()
