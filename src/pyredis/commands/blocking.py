@@ -222,6 +222,8 @@ def _serve_one(srv, b: Blocked, key: bytes) -> None:
         reply = b.serve(c)
     except CommandError as e:
         c.db = saved_db
+        if b.cmd is not None:
+            b.cmd.failed += 1  # failed_calls of the blocked command, as Redis counts them
         _finish(b, error=e.message)
         return
     finally:
