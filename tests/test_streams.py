@@ -1249,6 +1249,30 @@ def test_propagation():
     assert got[9] == [["XGROUP", "SETID", "x", "g", "99-2", "ENTRIESREAD", "3"]]
 
 
+@pytest.mark.parametrize("cmd", [
+    "XREADGROUP GROUP g c2 STREAMS s >", "XREADGROUP GROUP g c STREAMS s 0", "XACK s g 1", "XCLAIM s g c3 0 1",
+    "XAUTOCLAIM s g c4 0 0", "XGROUP CREATECONSUMER s g new", "XGROUP DELCONSUMER s g c", "XGROUP SETID s g 0",
+    "XGROUP CREATE s g2 0", "XGROUP DESTROY s g", "XSETID s 5", "XDEL s 9", "XDEL s 1", "XTRIM s MAXLEN 5",
+    "XTRIM s MAXLEN 0", "XADD s 7 f v", "XADD s NOMKSTREAM 7 f v", "XGROUP CREATE n g $ MKSTREAM",
+    "XREADGROUP GROUP g c3 NOACK STREAMS s >", "XCLAIM s g c 0 99 LASTID 9"])
+def test_watch_invalidation(redis_proc, pyredis_proc, cmd):
+    """Which stream commands touch WATCHed keys (group metadata changes do not)."""
+    results = []
+    for proc in (redis_proc, pyredis_proc):
+        a, b = proc.client(), proc.client()
+        for line in ["FLUSHALL", "XADD s 1 f v", "XADD s 2 f v", "XGROUP CREATE s g 0",
+                     "XREADGROUP GROUP g c COUNT 1 STREAMS s >"]:
+            a.call(*line.split())
+        a.call("WATCH", "s", "n")
+        b.call(*cmd.split())
+        a.call("MULTI")
+        a.call("PING")
+        results.append(a.call("EXEC"))
+        a.close()
+        b.close()
+    assert results[0] == results[1]
+
+
 # -- random command sequences ------------------------------------------------------------------------------
 _IDS = st.sampled_from(["1", "1-1", "2", "2-5", "3-0", "5", "0", "-", "+", "(1", "(2-5", "9", "abc"])
 _KEY = st.sampled_from(["s1", "s2", "str"])

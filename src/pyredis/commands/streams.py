@@ -787,6 +787,12 @@ def _xgroup_stream(c, key: bytes, allow_missing: bool = False) -> StreamValue | 
     return s
 
 
+def _group_changed(c, key: bytes, event: bytes) -> None:
+    """Consumer-group metadata changed: event and dirty, but (like Redis) WATCH is not touched."""
+    c.server.dirty += 1
+    c.notify(STREAM, event, key)
+
+
 @subcommand("xgroup", "create", -5, "write denyoom", 2, 2, 1)
 def cmd_xgroup_create(c, argv):
     mkstream = False
@@ -818,7 +824,7 @@ def cmd_xgroup_create(c, argv):
     if name in s.groups:
         raise CommandError("BUSYGROUP Consumer Group name already exists")
     s.groups[name] = ConsumerGroup(name, gid, entries_read)
-    c.changed(key, STREAM, b"xgroup-create")
+    _group_changed(c, key, b"xgroup-create")
     return OK
 
 
@@ -841,7 +847,7 @@ def cmd_xgroup_setid(c, argv):
         gid = parse_id(argv[4])
     g.last_id = gid
     g.entries_read = entries_read
-    c.changed(key, STREAM, b"xgroup-setid")
+    _group_changed(c, key, b"xgroup-setid")
     return OK
 
 
@@ -851,7 +857,7 @@ def cmd_xgroup_destroy(c, argv):
     s = _xgroup_stream(c, key)
     if s.groups.pop(name, None) is None:  # type: ignore[union-attr]
         return 0
-    c.changed(key, STREAM, b"xgroup-destroy")
+    _group_changed(c, key, b"xgroup-destroy")
     _key_ready(c, key)  # blocked XREADGROUP clients get NOGROUP
     return 1
 
@@ -866,7 +872,7 @@ def cmd_xgroup_createconsumer(c, argv):
     if cname in g.consumers:
         return 0
     g.add_consumer(cname, _now(c))
-    c.changed(key, STREAM, b"xgroup-createconsumer")
+    _group_changed(c, key, b"xgroup-createconsumer")
     return 1
 
 
@@ -880,7 +886,7 @@ def cmd_xgroup_delconsumer(c, argv):
     if cname not in g.consumers:
         return 0
     pending = g.delete_consumer(cname)
-    c.changed(key, STREAM, b"xgroup-delconsumer")
+    _group_changed(c, key, b"xgroup-delconsumer")
     return pending
 
 
@@ -926,7 +932,7 @@ def cmd_xsetid(c, argv):
         s.entries_added = entries_added
     if max_del:
         s.max_deleted_id = max_del
-    c.changed(key, STREAM, b"xsetid")
+    _group_changed(c, key, b"xsetid")
     return OK
 
 
