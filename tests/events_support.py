@@ -93,3 +93,19 @@ def check_propagation(script: str, expected: dict[int, list[list[str]]]) -> None
     for i, want in expected.items():
         got = [[a.decode() for a in argv] for argv in props[i]]
         assert got == want, f"{cmds[i]}: propagated {got} != {want}"
+
+
+def _hits_misses(raw: bytes) -> tuple[bytes, ...]:
+    return tuple(line for line in raw.split(b"\r\n") if line.startswith((b"keyspace_hits", b"keyspace_misses")))
+
+
+def check_keyspace_stats(diff, setup: str, script: str) -> None:
+    """Each command of *script* (run after *setup*) counts keyspace hits/misses like Redis."""
+    for argv in _commands(script):
+        diff.check("FLUSHALL")
+        for s in _commands(setup):
+            diff.check(*s)
+        diff.check("CONFIG", "RESETSTAT")
+        diff.both(*argv)
+        r, p = diff.both("INFO", "stats")
+        assert _hits_misses(p) == _hits_misses(r), f"{argv}: redis {_hits_misses(r)} != pyredis {_hits_misses(p)}"

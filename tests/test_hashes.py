@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from events_support import check_events, check_propagation
+from events_support import check_events, check_keyspace_stats, check_propagation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -369,6 +369,37 @@ def test_propagation():
         HDEL h nosuch
         HINCRBY h a 1
     """, {0: [["HSET", "h", "a", "1"]], 1: [["HSET", "h", "a", "2.5"]], 2: [], 3: []})
+
+
+def test_keyspace_hits_misses(diff):
+    check_keyspace_stats(diff, """
+        HSET h a 1 b 2
+        SET str x
+    """, """
+        HGET h a
+        HGET nosuch a
+        HMGET h a b
+        HMGET nosuch a
+        HGETALL h
+        HGETALL nosuch
+        HKEYS h
+        HVALS nosuch
+        HLEN h
+        HLEN nosuch
+        HEXISTS h a
+        HSTRLEN nosuch a
+        HSET h c 3
+        HSETNX h a 1
+        HDEL h a
+        HDEL nosuch a
+        HINCRBY h n 1
+        HINCRBYFLOAT nosuch a 1
+        HRANDFIELD h
+        HRANDFIELD nosuch 2
+        HSCAN h 0
+        HSCAN nosuch 0
+        HGET str a
+    """)
 
 
 # -- random sequences -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from events_support import check_events, check_propagation
+from events_support import check_events, check_keyspace_stats, check_propagation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -430,6 +430,72 @@ def test_propagation():
         LREM l2 0 zzz
     """, {1: [["LPOP", "l", "2"]], 2: [], 3: [["RPOPLPUSH", "l", "l2"]], 4: [["LMOVE", "l", "l2", "LEFT", "RIGHT"]],
           5: [["RPOP", "l", "1"]], 6: [], 7: []})
+
+
+def test_long_list_edits(diff):
+    """Lists long enough to use packed chunks, edited everywhere (seeded random operations)."""
+    import random
+
+    rnd = random.Random(7)
+    diff.check("RPUSH", "l", *[f"e{i % 97}" for i in range(3000)])
+    diff.check("LPUSH", "l", *[f"h{i}" for i in range(700)])
+    for _ in range(150):
+        n = 3700
+        op = rnd.choice(["lset", "linsert", "lrem", "lindex", "lrange", "lpos", "push", "pop", "ltrim"])
+        i = rnd.randrange(-n, n)
+        e = f"e{rnd.randrange(97)}"
+        if op == "lset":
+            diff.check("LSET", "l", i, f"x{i}")
+        elif op == "linsert":
+            diff.check("LINSERT", "l", rnd.choice(["BEFORE", "AFTER"]), e, f"ins{i}")
+        elif op == "lrem":
+            diff.check("LREM", "l", rnd.randrange(-3, 4), e)
+        elif op == "lindex":
+            diff.check("LINDEX", "l", i)
+        elif op == "lrange":
+            diff.check("LRANGE", "l", i, i + rnd.randrange(0, 600))
+        elif op == "lpos":
+            diff.check("LPOS", "l", e, "RANK", rnd.choice([1, 2, -1, -3]), "COUNT", rnd.randrange(0, 5))
+        elif op == "push":
+            diff.check(rnd.choice(["LPUSH", "RPUSH"]), "l", *[f"p{j}" for j in range(rnd.randrange(1, 400))])
+        elif op == "pop":
+            diff.check(rnd.choice(["LPOP", "RPOP"]), "l", rnd.randrange(1, 400))
+        elif op == "ltrim" and rnd.random() < 0.2:
+            diff.check("LTRIM", "l", rnd.randrange(0, 200), -rnd.randrange(1, 200))
+    diff.check("LRANGE", "l", 0, -1)
+    diff.check("LLEN", "l")
+
+
+def test_keyspace_hits_misses(diff):
+    check_keyspace_stats(diff, """
+        RPUSH l a b c
+        SET str x
+    """, """
+        LLEN l
+        LLEN nosuch
+        LRANGE l 0 -1
+        LRANGE nosuch 0 1
+        LINDEX l 0
+        LINDEX nosuch 0
+        LPOS l a
+        LPOS nosuch a
+        LPUSH l x
+        LPUSHX nosuch x
+        LPOP l
+        LPOP nosuch
+        RPOP l 2
+        LSET l 0 z
+        LSET nosuch 0 z
+        LINSERT l BEFORE a z
+        LINSERT nosuch BEFORE a z
+        LREM l 0 a
+        LTRIM l 0 1
+        LMOVE l nosuch LEFT LEFT
+        LMOVE nosuch l LEFT LEFT
+        RPOPLPUSH l l
+        LMPOP 2 nosuch l LEFT
+        LLEN str
+    """)
 
 
 # -- random sequences -------------------------------------------------------------------------------

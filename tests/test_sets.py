@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis
-from events_support import check_events, check_propagation
+from events_support import check_events, check_keyspace_stats, check_propagation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -416,6 +416,41 @@ def test_propagation():
     assert len(props[2]) == 1 and props[2][0][:2] == [b"SREM", b"s"]
     _, props = pyredis_events([["SADD", "s", "1", "2", "3", "4"], ["SPOP", "s", "3"]])
     assert [p[:2] for p in props[1]] == [[b"SREM", b"s"]] * 3 and len({p[2] for p in props[1]}) == 3
+
+
+def test_keyspace_hits_misses(diff):
+    check_keyspace_stats(diff, """
+        SADD s a b c
+        SADD t c d
+        SET str x
+    """, """
+        SCARD s
+        SCARD nosuch
+        SMEMBERS s
+        SISMEMBER s a
+        SMISMEMBER nosuch a
+        SADD s z
+        SREM s a
+        SREM nosuch a
+        SMOVE s t a
+        SMOVE nosuch t a
+        SRANDMEMBER s
+        SRANDMEMBER nosuch 2
+        SPOP s
+        SPOP nosuch 2
+        SINTER s t
+        SINTER s nosuch t
+        SINTERSTORE d s nosuch t
+        SUNION s nosuch
+        SUNIONSTORE d s t
+        SDIFF s nosuch t
+        SDIFFSTORE d nosuch s
+        SINTERCARD 2 s t
+        SINTERCARD 2 nosuch t
+        SSCAN s 0
+        SSCAN nosuch 0
+        SCARD str
+    """)
 
 
 # -- random sequences -------------------------------------------------------------------------------

@@ -234,7 +234,7 @@ def cmd_sinter(c, argv):
 
 @command("sinterstore", -3, "write denyoom", 1, -1, 1)
 def cmd_sinterstore(c, argv):
-    res, _ = _intersection(_lookup_all(c, argv[2:], True))
+    res, _ = _intersection(_lookup_all(c, argv[2:]))
     return _store(c, argv[1], res, b"sinterstore")
 
 
@@ -306,7 +306,7 @@ def cmd_sunion(c, argv):
 
 @command("sunionstore", -3, "write denyoom", 1, -1, 1)
 def cmd_sunionstore(c, argv):
-    return _store(c, argv[1], _union(_lookup_all(c, argv[2:], True)), b"sunionstore")
+    return _store(c, argv[1], _union(_lookup_all(c, argv[2:])), b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", 1, -1, 1)
@@ -316,7 +316,7 @@ def cmd_sdiff(c, argv):
 
 @command("sdiffstore", -3, "write denyoom", 1, -1, 1)
 def cmd_sdiffstore(c, argv):
-    return _store(c, argv[1], _diff(_lookup_all(c, argv[2:], True)), b"sdiffstore")
+    return _store(c, argv[1], _diff(_lookup_all(c, argv[2:])), b"sdiffstore")
 
 
 # -- SSCAN -----------------------------------------------------------------------------------------------
