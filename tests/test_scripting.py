@@ -157,7 +157,7 @@ ERRORS = [
     "return {unpack({1,2,3}, -2147483648, -2)}", "return {unpack({1,2,3}, -1, -2)}",
     "return loadstring('x = 1')()", "return loadstring('error(\"x\")')()",
     "return loadstring(string.dump(function() return 1 end))()",
-    "setmetatable(_G, {})", "local g = getmetatable(_G) g.__index = {}",
+    "return setmetatable(_G, {})", "setmetatable(_G, {})", "local g = getmetatable(_G) g.__index = {}",
     "rawset(_G, 'x', 1)", "rawset(redis, 'x', 1)", "rawset(string, 'x', 1)", "redis.call = 1",
     "string.x = 1", "getmetatable('').__index = 1", "getmetatable('').__index.x = 1", "_G = {}",
     "redis = function() return 1 end", "cjson.encode = 1", "cmsgpack.pack = 1", "bit.lshift = 1", "math.x = 1",
@@ -165,7 +165,9 @@ ERRORS = [
     "getmetatable(nil).__index = function() return 1 end", "getmetatable(123.222).__index = 1",
     "getmetatable(true).__index = 1", "getmetatable(function() return 1 end).__index = 1",
     "getmetatable(coroutine.create(function() return 1 end)).__index = 1",
-    "local x = getmetatable(_G).__index(_G, 'zz')",
+    "local x = getmetatable(_G).__index(_G, 'zz')", "return getmetatable(_G).__index(_G, 'zz')",
+    "local function f(n) if n == 0 then return redis.call('nosuch') end return f(n - 1) end return f(3)",
+    "return loadstring('return redis.call(\"nosuch\")')()", "return rawset(_G, 'x', 1)",
 ]
 
 
@@ -214,7 +216,7 @@ SANDBOX = [
     "return 'hello' --trailing comment",
     "local i local x={} redis.call('del','mylist') for i=1,100 do table.insert(x,i) end"
     " redis.call('rpush','mylist',unpack(x)) return redis.call('lrange','mylist',0,-1)",
-    "local a = {} for i=1,7900 do a[i] = 1 end return redis.call('lpush', 'l2', unpack(a))",
+    "local a = {} for i=1,7999 do a[i] = 1 end return redis.call('lpush', 'l2', unpack(a))",
     "local s = redis.call('randomkey') return redis.pcall('set','x','ciao')",
     "return redis.call('sort', 'myset', 'desc')",
     "return redis.call('spop', 'emptyset')", "return redis.call('xread', 'STREAMS', 'nostream', '0')",

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from pyredis.commands.registry import TABLE
+from pyredis.scripting.bytecode import untail
 from pyredis.scripting.engine import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, _num_arg
 from pyredis.scripting.library import FunctionInfo
 from pyredis.scripting.luaargs import ScriptError, lua_type, number2str
@@ -39,7 +40,14 @@ class RedisAPI:
             "set_repl": self.set_repl, "sha1hex": self.sha1hex, "error_reply": self.error_reply,
             "status_reply": self.status_reply, "acl_check_cmd": self.acl_check_cmd,
             "register_function": self.register_function, "hook": self.s.hook, "pyerr": pyerr,
+            "call_t": self.call_t, "pcall_t": self.pcall_t, "untail": untail,
         }
+
+    def call_t(self, args: Any, n: int) -> Any:
+        return self.call(*[args[i] for i in range(1, int(n) + 1)])
+
+    def pcall_t(self, args: Any, n: int) -> Any:
+        return self.pcall(*[args[i] for i in range(1, int(n) + 1)])
 
     def pcall(self, *args: Any) -> Any:
         try:

@@ -17,7 +17,19 @@ local string, table, math, coroutine = string, table, math, coroutine
 local sformat, sgsub, sfind, ssub, sbyte = string.format, string.gsub, string.find, string.sub, string.byte
 local tconcat = table.concat
 local getinfo, sethook = debug.getinfo, debug.sethook
+local sdump = string.dump
 local SELF = getinfo(1, 'S').source
+
+-- compile with tail calls rewritten into plain calls (see bytecode.py): the script's frame stays on
+-- the stack while redis.* helpers run, so errors report the right line
+local UNTAIL = API.untail
+local function load_untailed(code, name)
+  local f, e = loadstring(code, name)
+  if not f then return nil, e end
+  local ok, b = pcall(UNTAIL, sdump(f))
+  if ok then f = loadstring(b, name) or f end
+  return f
+end
 
 -- read-only proxies ------------------------------------------------------------------------------
 local READONLY = 'Attempt to modify a readonly table'
@@ -94,7 +106,7 @@ local function sb_loadstring(s, name)
   if type(s) == 'string' and sbyte(s, 1) == 27 then
     return nil, 'binary chunks are not allowed'
   end
-  local f, e = loadstring(s, name)
+  local f, e = load_untailed(s, name)
   if f then setfenv(f, ENV) end
   return f, e
 end
@@ -187,9 +199,23 @@ local function add_constants(t)
   t.REDIS_VERSION, t.REDIS_VERSION_NUM = API.version, API.version_num
 end
 
+-- redis.call/pcall: Lua wrappers so that huge argument lists (unpack of thousands of values) reach
+-- Python as one table instead of overflowing the C stack limit of a Python call
+local pycall, pypcall, pycall_t, pypcall_t = API.call, API.pcall, API.call_t, API.pcall_t
+local function rcall(...)
+  local n = select('#', ...)
+  if n < 7000 then return pycall(...) end
+  return pycall_t({...}, n)
+end
+local function rpcall(...)
+  local n = select('#', ...)
+  if n < 7000 then return pypcall(...) end
+  return pypcall_t({...}, n)
+end
+
 local function runtime_redis(is_eval)
   local r = {
-    call = API.call, pcall = API.pcall, log = API.log, sha1hex = API.sha1hex, error_reply = API.error_reply,
+    call = rcall, pcall = rpcall, log = API.log, sha1hex = API.sha1hex, error_reply = API.error_reply,
     status_reply = API.status_reply, setresp = API.setresp, set_repl = API.set_repl,
     acl_check_cmd = API.acl_check_cmd,
     REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
@@ -398,7 +424,7 @@ local EX = {
 }
 
 local function compile(code, name)
-  local f, e = loadstring(code, name)
+  local f, e = load_untailed(code, name)
   if not f then return nil, e end
   setfenv(f, ENV)
   return f
@@ -439,7 +465,7 @@ else
     FACE[mt] = false
     local env = setmetatable({}, mt)
     REAL[env] = LG
-    local f, e = loadstring(code, name)
+    local f, e = load_untailed(code, name)
     if not f then return 1, e end
     setfenv(f, env)
     local ok, res = xpcall(f, err_handler)
