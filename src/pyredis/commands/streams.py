@@ -22,7 +22,7 @@ from pyredis.engine.stream import (
     format_id,
 )
 from pyredis.protocol.numbers import LLONG_MAX, parse_ll
-from pyredis.protocol.types import NULL_ARRAY, OK, MapReply
+from pyredis.protocol.types import NULL_ARRAY, OK, MapReply, Raw
 
 STREAM = notify.STREAM
 
@@ -140,6 +140,23 @@ def get_stream_w(c, key: bytes) -> StreamValue | None:
 
 def entries_reply(items: list[tuple[int, list[bytes]]]) -> list:
     return [[format_id(eid), fv] for eid, fv in items]
+
+
+def entries_raw(items: list[tuple[int, list[bytes]]]) -> Raw:
+    """The array of ``[id, [field, value, ...]]`` entries, pre-encoded (same in RESP2 and RESP3)."""
+    parts = [b"*%d\r\n" % len(items)]
+    add = parts.append
+    for eid, fv in items:
+        idb = b"%d-%d" % (eid >> 64, eid & MAX64)
+        if len(fv) == 2:
+            f, v = fv
+            add(b"*2\r\n$%d\r\n%s\r\n*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                % (len(idb), idb, len(f), f, len(v), v))
+            continue
+        add(b"*2\r\n$%d\r\n%s\r\n*%d\r\n" % (len(idb), idb, len(fv)))
+        for x in fv:
+            add(b"$%d\r\n%s\r\n" % (len(x), x))
+    return Raw(b"".join(parts))
 
 
 def _nogroup(key: bytes, group: bytes) -> CommandError:
@@ -462,7 +479,7 @@ def _range(c, argv, rev: bool):
     if count < 0:
         count = 0
     items = s.rev_range(start, end, count) if rev else s.range(start, end, count)
-    return [[format_id(eid), fv] for eid, fv in items]
+    return entries_raw(items)
 
 
 @command("xrange", -4, "readonly", 1, 1, 1)
@@ -582,7 +599,7 @@ def _last_live(s: StreamValue) -> int:
     return e[0] if e is not None else 0
 
 
-def _consumer_for_read(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, key: bytes, repl: list):
+def _consumer_for_read(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, key: bytes, repl: list | None):
     name = spec.consumer
     now = _now(c)
     cons = g.consumers.get(name)  # type: ignore[arg-type]
@@ -590,7 +607,7 @@ def _consumer_for_read(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, key:
         cons = g.add_consumer(name, now)  # type: ignore[arg-type]
         c.notify(STREAM, b"xgroup-createconsumer", key)
         c.server.dirty += 1
-        if spec.noack:
+        if spec.noack and repl is not None:
             repl.append([b"XGROUP", b"CREATECONSUMER", key, g.name, name])
     else:
         cons.seen_time = now
@@ -607,7 +624,8 @@ def _setid_repl(key: bytes, g: ConsumerGroup) -> list[bytes]:
     return [b"XGROUP", b"SETID", key, g.name, format_id(g.last_id), b"ENTRIESREAD", b"%d" % g.entries_read]
 
 
-def _serve_group_new(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, key: bytes, repl: list) -> list:
+def _serve_group_new(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, key: bytes,
+                     repl: list | None) -> Any:
     """Deliver entries after the group's last ID (``>``), updating the PEL and counters."""
     cons = _consumer_for_read(c, s, g, spec, key, repl)
     items = s.range(g.last_id + 1, MAX_ID, spec.count)
@@ -635,18 +653,20 @@ def _serve_group_new(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, key: b
             p.delivery_time = now
             p.delivery_count = 1
         cpel[eid] = p
-        repl.append(_xclaim_repl(key, g, eid, p))
+        if repl is not None:
+            repl.append(_xclaim_repl(key, g, eid, p))
         moved = False
         c.server.dirty += 1
     if moved:
-        repl.append(_setid_repl(key, g))
+        if repl is not None:
+            repl.append(_setid_repl(key, g))
         c.server.dirty += 1
     cons.active_time = now
-    return [[format_id(eid), fv] for eid, fv in items]
+    return entries_raw(items)
 
 
 def _serve_group_history(c, s: StreamValue, g: ConsumerGroup, spec: ReadSpec, key: bytes, start: int,
-                         repl: list) -> list:
+                         repl: list | None) -> list:
     """Re-deliver this consumer's pending entries with ID > *start*."""
     cons = _consumer_for_read(c, s, g, spec, key, repl)
     cpel = cons.pel
@@ -678,7 +698,7 @@ def xread_serve(c, spec: ReadSpec, blocked: bool = False, only: bytes | None = N
     """
     xg = spec.xreadgroup
     out: list = []
-    repl: list = []
+    repl: list | None = [] if c.server.propagators else None  # what to propagate, when anyone listens
     for key, gt in zip(spec.keys, spec.ids, strict=True):
         if only is not None:
             if key != only:
@@ -710,7 +730,7 @@ def xread_serve(c, spec: ReadSpec, blocked: bool = False, only: bytes | None = N
                 else:
                     items = _serve_group_history(c, s, g, spec, key, gt, repl)
             elif s.length and gt < MAX_ID and _last_live(s) > gt:
-                items = [[format_id(eid), fv] for eid, fv in s.range(gt + 1, MAX_ID, spec.count)]
+                items = entries_raw(s.range(gt + 1, MAX_ID, spec.count))
             if items is not None:
                 out.append((key, items))
         if stop:
@@ -1092,6 +1112,7 @@ def cmd_xclaim(c, argv):
             raise CommandError("ERR Unrecognized XCLAIM option '%s'" % _s(argv[j]))
         j += 1
     repl: list = []
+    prop = bool(c.server.propagators)
     setid = False
     if last_id > g.last_id:
         g.last_id = last_id
@@ -1106,7 +1127,8 @@ def cmd_xclaim(c, argv):
         fv = s.get(eid)  # type: ignore[union-attr]
         if fv is None:
             if p is not None:
-                repl.append(_xclaim_repl(key, g, eid, p))
+                if prop:
+                    repl.append(_xclaim_repl(key, g, eid, p))
                 _drop_pending(g, eid, p)
                 setid = False
                 c.server.dirty += 1
@@ -1126,11 +1148,13 @@ def cmd_xclaim(c, argv):
         elif not justid:
             p.delivery_count = (p.delivery_count + 1) & MAX64
         out.append(format_id(eid) if justid else [format_id(eid), fv])
-        repl.append(_xclaim_repl(key, g, eid, p))
+        if prop:
+            repl.append(_xclaim_repl(key, g, eid, p))
         setid = False
         c.server.dirty += 1
     if setid:
-        repl.append(_setid_repl(key, g))
+        if prop:
+            repl.append(_setid_repl(key, g))
         c.server.dirty += 1
     if repl:
         c.repl = repl
@@ -1178,6 +1202,7 @@ def cmd_xautoclaim(c, argv):
     claimed: list = []
     deleted: list[bytes] = []
     repl: list = []
+    prop = bool(c.server.propagators)
     cur = start
     eof = False
     while attempts and count:
@@ -1191,7 +1216,8 @@ def cmd_xautoclaim(c, argv):
         p = pel[eid]
         fv = s.get(eid)  # type: ignore[union-attr]
         if fv is None:
-            repl.append(_xclaim_repl(key, g, eid, p))
+            if prop:
+                repl.append(_xclaim_repl(key, g, eid, p))
             _drop_pending(g, eid, p)
             deleted.append(format_id(eid))
             count -= 1
@@ -1206,7 +1232,8 @@ def cmd_xautoclaim(c, argv):
             p.delivery_count = (p.delivery_count + 1) & MAX64
         claimed.append(format_id(eid) if justid else [format_id(eid), fv])
         count -= 1
-        repl.append(_xclaim_repl(key, g, eid, p))
+        if prop:
+            repl.append(_xclaim_repl(key, g, eid, p))
         c.server.dirty += 1
     cursor = 0
     if not eof:
