@@ -1273,6 +1273,28 @@ def test_watch_invalidation(redis_proc, pyredis_proc, cmd):
     assert results[0] == results[1]
 
 
+def test_from_scripts(diff):
+    if diff.p.call("EVAL", "return 1", "0").startswith(b"-ERR unknown command"):
+        pytest.skip("scripting not available")
+    diff.lines("""
+        XADD x 1-1 a b c d
+        XADD x 2-1 e f
+        XGROUP CREATE x g 0
+        EVAL "return redis.call('xrange', KEYS[1], '-', '+')" 1 x
+        EVAL "return redis.call('xrevrange', KEYS[1], '+', '-', 'COUNT', 1)" 1 x
+        EVAL "return redis.call('xread', 'block', '0', 'streams', KEYS[1], '$')" 1 x
+        EVAL "return redis.call('XREAD', 'BLOCK', 'abc', 'streams', KEYS[1], '$')" 1 x
+        EVAL "return redis.call('xreadgroup', 'group', 'g', 'c', 'block', '0', 'streams', KEYS[1], '>')" 1 x
+        EVAL "return redis.pcall('xreadgroup', 'group', 'g', 'c', 'block', '0', 'streams', KEYS[1], '>')" 1 x
+        EVAL "return redis.call('xreadgroup', 'group', 'g', 'c', 'streams', KEYS[1], '0')" 1 x
+        EVAL "return redis.call('xread', 'count', '1', 'streams', KEYS[1], '0')" 1 x
+        EVAL "return redis.call('xinfo', 'stream', KEYS[1])" 1 x
+        EVAL "return redis.call('xpending', KEYS[1], 'g')" 1 x
+        EVAL "return redis.call('xadd', KEYS[1], '3-1', 'a', 'b')" 1 x
+        EVAL "return redis.call('xlen', KEYS[1])" 1 x
+    """)
+
+
 # -- random command sequences ------------------------------------------------------------------------------
 _IDS = st.sampled_from(["1", "1-1", "2", "2-5", "3-0", "5", "0", "-", "+", "(1", "(2-5", "9", "abc"])
 _KEY = st.sampled_from(["s1", "s2", "str"])

@@ -530,6 +530,8 @@ def _parse_read(c, argv: list[bytes], xreadgroup: bool) -> ReadSpec:
         more = n - 1 - i
         lo = argv[i].lower()
         if lo == b"block" and more:
+            if c.in_script:
+                raise CommandError("ERR %s command is not allowed with BLOCK option from scripts" % _s(argv[0]))
             i += 1
             t = parse_ll(argv[i])
             if t is None:
