@@ -358,6 +358,19 @@ def test_resp_shapes(diff, resp):
     """)
 
 
+def test_lrange_from_scripts(diff):
+    """LRANGE's pre-encoded reply converts back to values inside scripts."""
+    if diff.p.call("EVAL", "return 1", "0").startswith(b"-ERR unknown command"):
+        pytest.skip("scripting not available")
+    diff.lines("""
+        RPUSH l a b c d e f g h i j k l m n o p
+        RPUSH l2 a bb ccc d e f g h i j k l m n o p
+        EVAL "return redis.call('lrange', KEYS[1], 0, -1)" 1 l
+        EVAL "return redis.call('lrange', KEYS[1], 0, -1)" 1 l2
+        EVAL "return #redis.call('lrange', KEYS[1], 2, -1)" 1 l
+    """)
+
+
 def test_binary_and_large_elements(diff):
     big = "x" * 100000
     diff.check("RPUSH", "l", big, "\x00\x01\xff", "", "a b")

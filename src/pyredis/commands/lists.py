@@ -17,11 +17,31 @@ from pyredis.commands.registry import command
 from pyredis.engine import notify
 from pyredis.engine.list import ListValue
 from pyredis.protocol.numbers import parse_ll
-from pyredis.protocol.types import NULL_ARRAY, OK
+from pyredis.protocol.types import NULL_ARRAY, OK, Raw
 
 LIST = notify.LIST
 GENERIC = notify.GENERIC
 LONG_MAX = (1 << 63) - 1
+
+
+_HDR = [b"$%d\r\n" % i for i in range(1024)]
+
+
+def bulk_array(items: list[bytes]) -> Raw:
+    """Pre-encoded non-empty array of bulk strings (the same bytes in RESP2 and RESP3)."""
+    lens = list(map(len, items))
+    lo = min(lens)
+    if lo == max(lens):  # same-length elements: one join with the header as separator
+        hd = _HDR[lo] if lo < 1024 else b"$%d\r\n" % lo
+        return Raw(b"*%d\r\n%s%s\r\n" % (len(items), hd, (b"\r\n" + hd).join(items)))
+    h = _HDR
+    parts = [b"*%d\r\n" % len(items)]
+    ap = parts.append
+    for x, n in zip(items, lens, strict=True):
+        ap(h[n] if n < 1024 else b"$%d\r\n" % n)
+        ap(x)
+        ap(b"\r\n")
+    return Raw(b"".join(parts))
 
 
 # -- blocked clients ---------------------------------------------------------------------------------
@@ -355,7 +375,8 @@ def cmd_lrange(c, argv):
     r = _clamp_range(start, stop, len(lst))
     if r is None:
         return []
-    return lst.range(r[0], r[1])
+    items = lst.range(r[0], r[1])
+    return bulk_array(items) if len(items) > 8 else items
 
 
 @command("lindex", 3, "readonly", 1, 1, 1)
