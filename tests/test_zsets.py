@@ -45,6 +45,10 @@ def test_zadd_options(diff, resp):
         ZADD nokey XX 1 zz
         EXISTS nokey
         ZADD z INCR 0 a
+        ZADD z CH INCR 1 a
+        ZADD z INCR CH XX 1 a
+        ZADD z INCR INCR 1 a
+        ZADD z NX NX CH CH 1 dup
         ZADD z 1
         ZADD z 1 a 2
         ZADD z NX

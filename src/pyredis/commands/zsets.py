@@ -25,9 +25,8 @@ from pyredis.engine.zset import (
     parse_score,
     parse_score_range,
 )
-from pyredis.protocol.encoder import format_double
 from pyredis.protocol.numbers import parse_ll
-from pyredis.protocol.types import NULL_ARRAY, Double
+from pyredis.protocol.types import NULL_ARRAY, Double, Raw
 
 ZSET = notify.ZSET
 GENERIC = notify.GENERIC
@@ -113,16 +112,63 @@ def store_zset(c, dst: bytes, pairs: Iterable[tuple[bytes, float]], event: bytes
     return n
 
 
-def _with_scores(c, items: Iterable[tuple[float, bytes]]) -> list:
-    """Reply for ``(score, member)`` items WITHSCORES: flat in RESP2, pairs in RESP3."""
+_FMT_CACHE: dict[float, bytes] = {}
+
+
+def fmt_score(s: float) -> bytes:
+    """``%.17g`` of a score (cached: formatting doubles is the costly part of range replies)."""
+    r = _FMT_CACHE.get(s)
+    if r is None:
+        r = b"%.17g" % s
+        if s == 0.0:  # 0.0 and -0.0 are equal keys but format differently
+            return r
+        if len(_FMT_CACHE) >= 65536:
+            _FMT_CACHE.clear()
+        _FMT_CACHE[s] = r
+    return r
+
+
+_BULK_HDR = [b"$%d" % i for i in range(256)]
+
+
+def _with_scores(c, items: list[tuple[float, bytes]]) -> Raw:
+    """Reply for ``(score, member)`` items WITHSCORES: flat in RESP2, pairs in RESP3 (pre-encoded)."""
+    fmt = fmt_score
+    hdr = _BULK_HDR
     if c.resp == 2:
-        out: list = []
-        ap = out.append
+        parts = [b"*%d" % (2 * len(items))]
+        ap = parts.append
         for s, m in items:
+            f = fmt(s)
+            n = len(m)
+            ap(hdr[n] if n < 256 else b"$%d" % n)
             ap(m)
-            ap(Double(s))
-        return out
-    return [[m, Double(s)] for s, m in items]
+            ap(hdr[len(f)])
+            ap(f)
+    else:
+        parts = [b"*%d" % len(items)]
+        ap = parts.append
+        for s, m in items:
+            n = len(m)
+            ap(b"*2")
+            ap(hdr[n] if n < 256 else b"$%d" % n)
+            ap(m)
+            ap(b"," + fmt(s))
+    parts.append(b"")
+    return Raw(b"\r\n".join(parts))
+
+
+def _members(items: list[tuple[float, bytes]]) -> Raw:
+    """Reply listing the members of ``(score, member)`` items (pre-encoded)."""
+    hdr = _BULK_HDR
+    parts = [b"*%d" % len(items)]
+    ap = parts.append
+    for _, m in items:
+        n = len(m)
+        ap(hdr[n] if n < 256 else b"$%d" % n)
+        ap(m)
+    parts.append(b"")
+    return Raw(b"\r\n".join(parts))
 
 
 # -- ZADD / ZINCRBY -----------------------------------------------------------------------------------
@@ -410,12 +456,12 @@ def _slice_range(zs: ZSetValue, lo: int, hi: int, rev: bool, offset: int, limit:
         bottom = lo if limit < 0 else max(lo, top - limit)
         if top <= bottom:
             return []
-        return list(zs.sl.islice(bottom, top, reverse=True))
+        return zs.sl[bottom:top][::-1]
     start = lo + offset
     stop = hi if limit < 0 else min(hi, start + limit)
     if stop <= start:
         return []
-    return list(zs.sl.islice(start, stop))
+    return zs.sl[start:stop]
 
 
 def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, rangetype: int | None,
@@ -478,10 +524,7 @@ def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, ranget
         else:
             if end >= llen:
                 end = llen - 1
-            if rev:
-                items = list(zs.sl.islice(llen - 1 - end, llen - start, reverse=True))
-            else:
-                items = list(zs.sl.islice(start, end + 1))
+            items = zs.sl[start:end + 1] if not rev else zs.sl[llen - 1 - end:llen - start][::-1]
     elif rangetype == SCORE:
         lo, hi = zs.score_bounds(sr)
         items = _slice_range(zs, lo, hi, rev, offset, limit)
@@ -492,7 +535,7 @@ def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, ranget
         return store_zset(c, dst, ((m, s) for s, m in items), b"zrangestore")
     if withscores:
         return _with_scores(c, items)
-    return [m for _, m in items]
+    return _members(items)
 
 
 @command("zrange", -4, "readonly", 1, 1, 1)
@@ -676,7 +719,7 @@ def _zrandmember_count(c, key: bytes, count: int, withscores: bool):
         items = [sl[i] for i in random.sample(range(size), count)]
     if withscores:
         return _with_scores(c, items)
-    return [m for _, m in items]
+    return _members(items)
 
 
 # -- ZUNION / ZINTER / ZDIFF ------------------------------------------------------------------------------
@@ -821,7 +864,7 @@ def _zsetop(c, argv: list[bytes], dst: bytes | None, numkeys_idx: int, op: int, 
     items = sorted((s, m) for m, s in result.items())
     if withscores:
         return _with_scores(c, items)
-    return [m for _, m in items]
+    return _members(items)
 
 
 def _k1(argv):
@@ -888,5 +931,5 @@ def cmd_zscan(c, argv):
     for m in members:
         if match is None or match(m):
             out.append(m)
-            out.append(format_double(d[m]))
+            out.append(fmt_score(d[m]))
     return [b"%d" % nxt, out]
