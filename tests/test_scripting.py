@@ -564,3 +564,33 @@ def test_redis_py_lock_and_register_script(pyredis_proc):
     with r.lock("ctx", timeout=1):
         assert r.exists("ctx")
     r.close()
+
+
+def test_untail_rewrites_every_function():
+    import lupa.lua51 as lua51
+
+    from pyredis.scripting.bytecode import OP_TAILCALL, _Chunk, untail
+
+    lua = lua51.LuaRuntime(encoding=None)
+    dump = lua.eval("function(c) return string.dump(loadstring(c)) end")
+    src = b"local function a() return b() end local t = {f = function() return c(1) end} " \
+          b"local function d() local function e() return f() end return e() end return g()"
+    out = untail(dump(src))
+    c = _Chunk(out)
+    seen = []
+    orig = _Chunk.function
+
+    def walk(self):
+        start = self.pos
+        orig(self)
+        seen.append(bytes(self.buf[start : self.pos]))
+
+    _Chunk.function = walk
+    try:
+        c.function()
+    finally:
+        _Chunk.function = orig
+    assert c.pos == len(out)
+    assert len(seen) == 5
+    assert lua.eval("function(s) return loadstring(s) ~= nil end")(out)
+    assert OP_TAILCALL == 29

@@ -57,7 +57,8 @@ class _Chunk:
                 self.skip_string()
         for _ in range(self.integer(self.int_size)):  # nested functions
             self.function()
-        self.pos += self.integer(self.int_size) * self.int_size  # line info
+        n = self.integer(self.int_size)  # line info
+        self.pos += n * self.int_size
         for _ in range(self.integer(self.int_size)):  # local variables
             self.skip_string()
             self.pos += 2 * self.int_size
