@@ -553,15 +553,15 @@ class AOF:
         if self.loading or self.fd < 0:
             return
         buf = self.buf
-        if dbid != self.selected_db:
-            s = b"%d" % dbid
-            buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s))
-            self.selected_db = dbid
         if self.server.config.values["aof-timestamp-enabled"]:
             now = int(time.time())
             if now != self.last_ts:
                 self.last_ts = now
                 buf.append(b"#TS:%d\r\n" % now)
+        if dbid != self.selected_db:
+            s = b"%d" % dbid
+            buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s))
+            self.selected_db = dbid
         buf.append(encode_command(argv))
         if self.server.config.values["appendfsync"] == "always":
             self.flush(fsync=True)

@@ -241,15 +241,12 @@ def score_bytes(score: float) -> bytes:
 
 
 def zset_items(v: Any) -> list[tuple[bytes, float]]:
-    """(member, score) pairs of a sorted set in ascending order (duck-typed on the engine type)."""
-    fn = getattr(v, "items_ordered", None)
-    if fn is not None:
-        return list(fn())
-    return sorted(((m, s) for m, s in v.scores.items()), key=lambda p: (p[1], p[0]))
+    """(member, score) pairs of a sorted set in ascending order."""
+    return [(m, s) for s, m in v.sl]
 
 
 def zset_is_big(v: Any) -> bool:
-    return bool(getattr(v, "big", True))
+    return bool(v.big)
 
 
 # ==================================================================================================
