@@ -140,6 +140,10 @@ def test_sort_sets_and_zsets(diff):
         SORT aset BY nosort STORE out
         LRANGE out 0 -1
         SORT aset BY score:*
+        SADD iset 5 3 -1 100 7
+        SORT iset BY nosort
+        SORT iset BY nosort DESC LIMIT 1 2
+        SORT iset BY nosort GET #
         ZADD zset 1 a 5 b 2 c 10 d 3 e
         SORT zset ALPHA DESC
         SORT zset BY nosort ASC

@@ -66,7 +66,9 @@ def lookup_by_pattern(c, pattern: bytes, subst: bytes) -> bytes | None:
 
 
 def _elements(v: Any) -> list[bytes]:
-    return list(v)
+    """Elements in the order Redis iterates them (intsets in numeric order)."""
+    ordered = getattr(v, "ordered", None)
+    return ordered() if ordered is not None else list(v)
 
 
 def _sort_generic(c, argv: list[bytes], readonly: bool):
