@@ -676,7 +676,16 @@ def test_xdel_xtrim_args(diff):
     """)
 
 
-def test_trimming_like_radix_nodes(diff):
+@pytest.fixture
+def node_config(diff):
+    """Restore the stream node limits whatever the test does."""
+    yield diff
+    diff.check("CONFIG", "SET", "stream-node-max-entries", "100")
+    diff.check("CONFIG", "SET", "stream-node-max-bytes", "4096")
+
+
+def test_trimming_like_radix_nodes(node_config):
+    diff = node_config
     diff.lines("""
         CONFIG SET stream-node-max-entries 10
         XADD t 1 a 1
@@ -713,7 +722,8 @@ def test_trimming_like_radix_nodes(diff):
     """)
 
 
-def test_node_bytes_limit(diff):
+def test_node_bytes_limit(node_config):
+    diff = node_config
     diff.lines("""
         CONFIG SET stream-node-max-bytes 300
         CONFIG SET stream-node-max-entries 0
@@ -777,38 +787,29 @@ def _node_model_run(diff, rnd: random.Random) -> None:
     diff.check("XREVRANGE", "s", "+", "-", "COUNT", "7")
 
 
-def test_node_model_random(diff):
+def test_node_model_random(node_config):
     """Node boundaries (entries and bytes limits), tombstones and trimming match redis-server."""
     rnd = random.Random(12345)
-    try:
-        for _ in range(12):
-            _node_model_run(diff, rnd)
-    finally:
-        diff.check("CONFIG", "SET", "stream-node-max-entries", "100")
-        diff.check("CONFIG", "SET", "stream-node-max-bytes", "4096")
+    for _ in range(12):
+        _node_model_run(node_config, rnd)
 
 
-def test_approx_limit_default(diff):
+def test_approx_limit_default(node_config):
+    diff = node_config
     diff.lines("""
         CONFIG SET stream-node-max-entries 0
         CONFIG SET stream-node-max-bytes 1
     """)
-    try:
-        for c in (diff.r, diff.p):
-            c.send_raw(b"".join(b"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$%d\r\n%d\r\n$1\r\nf\r\n$1\r\nv\r\n" % (len(str(i)), i)
-                                for i in range(1, 10501)))
-            for _ in range(10500):
-                c.read_reply()
-        diff.lines("""
-            XTRIM s MAXLEN ~ 0
-            XLEN s
-            XINFO STREAM s
-        """)
-    finally:
-        diff.lines("""
-            CONFIG SET stream-node-max-entries 100
-            CONFIG SET stream-node-max-bytes 4096
-        """)
+    for c in (diff.r, diff.p):
+        c.send_raw(b"".join(b"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$%d\r\n%d\r\n$1\r\nf\r\n$1\r\nv\r\n" % (len(str(i)), i)
+                            for i in range(1, 10501)))
+        for _ in range(10500):
+            c.read_reply()
+    diff.lines("""
+        XTRIM s MAXLEN ~ 0
+        XLEN s
+        XINFO STREAM s
+    """)
 
 
 # -- XACK / XPENDING / XCLAIM / XAUTOCLAIM ---------------------------------------------------------------
