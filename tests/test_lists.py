@@ -441,8 +441,10 @@ def test_propagation():
         LMPOP 1 l RIGHT
         LPUSHX nosuch a
         LREM l2 0 zzz
+        LTRIM l2 0 -1
+        LTRIM l2 0 0
     """, {1: [["LPOP", "l", "2"]], 2: [], 3: [["RPOPLPUSH", "l", "l2"]], 4: [["LMOVE", "l", "l2", "LEFT", "RIGHT"]],
-          5: [["RPOP", "l", "1"]], 6: [], 7: []})
+          5: [["RPOP", "l", "1"]], 6: [], 7: [], 8: [], 9: [["LTRIM", "l2", "0", "0"]]})
 
 
 def test_long_list_edits(diff):

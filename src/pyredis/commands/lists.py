@@ -105,6 +105,7 @@ def pop_from(c, key: bytes, lst: ListValue, left: bool, count: int | None) -> An
         n = min(count, len(lst))
         pop = lst.popleft if left else lst.pop
         out = [pop() for _ in range(n)]
+        c.server.dirty += n - 1
     c.changed(key, LIST, b"lpop" if left else b"rpop")
     _removed_if_empty(c, key, lst)
     return out
@@ -424,6 +425,7 @@ def cmd_ltrim(c, argv):
     elif r != (0, n - 1):
         lst.trim(r[0], r[1])
     c.changed(key, LIST, b"ltrim")
+    c.server.dirty += n - len(lst) - 1  # Redis counts the removed elements (none: not propagated)
     _removed_if_empty(c, key, lst)
     return OK
 
@@ -438,6 +440,7 @@ def cmd_lrem(c, argv):
     removed = lst.remove_matching(argv[3], count)
     if removed:
         c.changed(key, LIST, b"lrem")
+        c.server.dirty += removed - 1
         _removed_if_empty(c, key, lst)
     return removed
 

@@ -187,6 +187,7 @@ def cmd_spop(c, argv):
         return SetReply(out)
     picked = s.pop_random(n)
     c.changed(key, SET, b"spop")
+    c.server.dirty += n - 1
     c.repl = [[b"SREM", key, m] for m in picked]
     return SetReply(picked)
 
