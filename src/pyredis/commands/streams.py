@@ -406,9 +406,10 @@ def _xadd_auto(c, argv):
     s.append(eid, argv[3:], vals["stream-node-max-bytes"], vals["stream-node-max-entries"])
     idb = b"%d-%d" % (eid >> 64, eid & MAX64)
     c.changed(key, STREAM, b"xadd")
-    repl = argv[:]
-    repl[2] = idb
-    c.repl = [repl]
+    if c.server.propagators:
+        repl = argv[:]
+        repl[2] = idb
+        c.repl = [repl]
     if db.blocked:
         _key_ready(c, key)
     return idb
