@@ -868,15 +868,21 @@ def _flatten(cmd) -> list[str]:
     return out
 
 
+_PREFILL = st.lists(st.tuples(_SCORES.filter(lambda x: x != "x"), _MEMBERS), max_size=10)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(_ZCMDS, min_size=1, max_size=40), st.sampled_from(["2", "3"]),
+@given(st.lists(_ZCMDS, min_size=1, max_size=40), _PREFILL, _PREFILL, st.sampled_from(["2", "3"]),
        st.sampled_from(["128", "3"]))
-def test_random_sequences(diff, cmds, resp, entries):
+def test_random_sequences(diff, cmds, fill1, fill2, resp, entries):
     diff.check("FLUSHDB")
     diff.hello(resp)
     diff.check("SET", "s", "str")
     diff.check("CONFIG", "SET", "zset-max-listpack-entries", entries)
     try:
+        for key, fill in (("z1", fill1), ("z2", fill2)):
+            if fill:
+                diff.check("ZADD", key, *[x for pair in fill for x in pair])
         for cmd in cmds:
             diff.check(*_flatten(cmd))
         for k in ("z1", "z2"):
