@@ -21,12 +21,35 @@ def setup(server) -> None:
     server.extensions["scan_cache"] = ScanCache()
 
 
-def delete_keys(c, keys: list[bytes]) -> int:
+LAZYFREE_THRESHOLD = 64
+
+
+def free_effort(v) -> int:
+    """How much work freeing *v* is, like Redis's lazyfreeGetFreeEffort (1 for compact encodings)."""
+    if type(v) is bytes:
+        return 1
+    fn = getattr(v, "free_effort", None)
+    if fn is not None:
+        return fn()
+    try:
+        return len(v)
+    except TypeError:
+        return 1
+
+
+def count_lazyfree(server, n: int) -> None:
+    server.extensions["lazyfreed_objects"] = server.extensions.get("lazyfreed_objects", 0) + n
+
+
+def delete_keys(c, keys: list[bytes], lazy: bool = False) -> int:
     db = c.db
     n = 0
     for k in keys:
-        if db.get(k) is not None:
+        v = db.get(k)
+        if v is not None:
             db.delete(k)
+            if lazy and free_effort(v) > LAZYFREE_THRESHOLD:
+                count_lazyfree(c.server, 1)  # Redis would free it in a background thread
             c.changed(k, GENERIC, b"del")
             n += 1
     return n
@@ -34,12 +57,12 @@ def delete_keys(c, keys: list[bytes]) -> int:
 
 @command("del", -2, "write", 1, -1, 1)
 def cmd_del(c, argv):
-    return delete_keys(c, argv[1:])
+    return delete_keys(c, argv[1:], c.server.config.values["lazyfree-lazy-user-del"])
 
 
 @command("unlink", -2, "write fast", 1, -1, 1)
 def cmd_unlink(c, argv):
-    return delete_keys(c, argv[1:])
+    return delete_keys(c, argv[1:], True)
 
 
 @command("exists", -2, "readonly fast", 1, -1, 1)
@@ -452,17 +475,24 @@ def cmd_dbsize(c, argv):
     return len(c.db)
 
 
-def _flush_mode(argv: list[bytes]) -> None:
+def _flush_async(c, argv: list[bytes]) -> bool:
+    """Parse FLUSHDB/FLUSHALL [ASYNC|SYNC]; True when the flush is asynchronous."""
     if len(argv) > 2:
         raise syntax_error()
-    if len(argv) == 2 and argv[1].lower() not in (b"async", b"sync"):
-        raise syntax_error()
+    if len(argv) == 2:
+        mode = argv[1].lower()
+        if mode not in (b"async", b"sync"):
+            raise syntax_error()
+        return mode == b"async"
+    return c.server.config.values["lazyfree-lazy-user-flush"]
 
 
 @command("flushdb", -1, "write")
 def cmd_flushdb(c, argv):
-    _flush_mode(argv)
+    lazy = _flush_async(c, argv)
     n = c.db.flush()
+    if lazy and n:
+        count_lazyfree(c.server, n)
     c.server.dirty += max(n, 1)
     for hook in c.server.extensions.get("on_flush", ()):
         hook(c.db.id)
@@ -471,8 +501,10 @@ def cmd_flushdb(c, argv):
 
 @command("flushall", -1, "write")
 def cmd_flushall(c, argv):
-    _flush_mode(argv)
+    lazy = _flush_async(c, argv)
     n = c.server.keyspace.flushall()
+    if lazy and n:
+        count_lazyfree(c.server, n)
     c.server.dirty += max(n, 1)
     for hook in c.server.extensions.get("on_flush", ()):
         hook(-1)

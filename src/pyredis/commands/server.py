@@ -97,7 +97,8 @@ def _memory_section(srv) -> list:
         ("mem_fragmentation_bytes", 0), ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", 0),
         ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0), ("mem_clients_normal", 0),
         ("mem_cluster_links", 0), ("mem_aof_buffer", 0), ("mem_allocator", "libc"),
-        ("active_defrag_running", 0), ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
+        ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", srv.extensions.get("lazyfreed_objects", 0)),
     ]
 
 
@@ -322,6 +323,7 @@ def cmd_config_resetstat(c, argv):
     srv.stat_connections = srv.stat_rejected_conn = 0
     srv.stat_net_in = srv.stat_net_out = srv.stat_errors = 0
     srv.error_stats.clear()
+    srv.extensions["lazyfreed_objects"] = 0
     srv.keyspace.hits = srv.keyspace.misses = srv.keyspace.expired_keys = 0
     for cmd in all_commands():
         cmd.calls = cmd.usec = cmd.rejected = cmd.failed = 0
@@ -519,7 +521,15 @@ def cmd_latency_graph(c, argv):
 def cmd_latency_histogram(c, argv):
     from pyredis.commands.registry import lookup_path
 
-    cmds = [lookup_path(a.decode("utf-8", "replace")) for a in argv[2:]] if len(argv) > 2 else all_commands()
+    if len(argv) > 2:
+        cmds = []
+        for a in argv[2:]:
+            cmd = lookup_path(a.decode("utf-8", "replace"))
+            if cmd is not None and cmd.subcommands and "|" not in a.decode("utf-8", "replace"):
+                cmds.extend(cmd.subcommands.values())  # a parent command means its subcommands
+            cmds.append(cmd)
+    else:
+        cmds = all_commands()
     out = MapReply()
     for cmd in cmds:
         if cmd is None or not cmd.calls:

@@ -52,8 +52,9 @@ class Server:
         self.keyspace.notify = self._notify
         self.keyspace.notify_flags = cfg["notify-keyspace-events"]
         cfg.on_change("notify-keyspace-events", self._set_notify_flags)
-        self.slowlog_threshold = 0
+        self.slowlog_threshold = self.slow_threshold = 0
         self._set_slowlog_threshold(cfg["slowlog-log-slower-than"])
+        cfg.on_change("latency-monitor-threshold", self._update_slow_threshold)
         cfg.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
         cfg.on_change("port", self._rebind_port)
         self.clients: dict[int, Client] = {}
@@ -147,6 +148,29 @@ class Server:
 
     def _set_slowlog_threshold(self, usec: int) -> None:
         self.slowlog_threshold = usec if usec >= 0 else 1 << 62
+        self._update_slow_threshold()
+
+    def _update_slow_threshold(self, *_: object) -> None:
+        """One comparison on the hot path covers both the slow log and the latency monitor."""
+        lat = self.config["latency-monitor-threshold"]
+        self.slow_threshold = min(self.slowlog_threshold, lat * 1000 if lat > 0 else 1 << 62)
+
+    def slow_command(self, c: Client, cmd: Command, argv: list[bytes], usec: int) -> None:
+        if usec >= self.slowlog_threshold and not cmd.skip_slowlog:
+            self.slowlog_add(c, argv, usec)
+        lat = self.config["latency-monitor-threshold"]
+        if lat > 0 and usec >= lat * 1000:
+            self.latency_add("fast-command" if cmd.fast else "command", usec // 1000)
+
+    def latency_add(self, event: str, ms: int) -> None:
+        """Record a latency spike (LATENCY LATEST/HISTORY); one sample per second, 160 kept."""
+        samples = self.latency_events.setdefault(event, [])
+        now = int(time.time())
+        if samples and samples[-1][0] == now:
+            samples[-1] = (now, max(ms, samples[-1][1]))
+        else:
+            samples.append((now, ms))
+            del samples[:-160]
 
     def requires_auth(self) -> bool:
         return bool(self.config["requirepass"])
@@ -261,8 +285,8 @@ class Server:
         cmd.usec += dt
         if c.reply_mode >= REPLY_SKIP_NEXT:
             c.reply_mode = REPLY_SKIP if c.reply_mode == REPLY_SKIP_NEXT else REPLY_ON
-        if dt >= self.slowlog_threshold and not cmd.skip_slowlog:
-            self.slowlog_add(c, argv, dt)
+        if dt >= self.slow_threshold:
+            self.slow_command(c, cmd, argv, dt)
         if self.dirty > dirty or c.repl is not None:
             self.propagate(c, cmd, argv)
         if self.call_hooks:
@@ -357,9 +381,14 @@ class Server:
             effort = self.config["active-expire-effort"]
             budget = 20 * (1 + effort) * 10
             ms = ks.clock()
+            t0 = time.monotonic()
             for db in ks.dbs:
                 if db.expires:
                     db.active_expire(budget, ms)
+            lat = self.config["latency-monitor-threshold"]
+            spent = int((time.monotonic() - t0) * 1000)
+            if lat > 0 and spent >= lat:
+                self.latency_add("expire-cycle", spent)
         # clientsCron: every round for a few clients, about once a second for many.
         if len(self.clients) <= 50 or self.cronloops % min(max(self.config["hz"], 1), 500) == 0:
             for c in list(self.clients.values()):
