@@ -40,6 +40,10 @@ class ServerProcess:
     def __init__(self, kind: str, args: Sequence[str] = (), cwd: str | None = None, port: int | None = None):
         self.kind = kind
         self.port = port or free_port()
+        if cwd is None:  # a private working dir: no stray dump.rdb is loaded or written
+            import tempfile
+
+            cwd = tempfile.mkdtemp(prefix=f"{kind}-")
         self.cwd = cwd
         base = ["--port", str(self.port), "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"]
         if kind == "redis":

@@ -148,3 +148,21 @@ def _protocol(c, argv):
         raise CommandError("ERR Wrong protocol type name. Please use one of the following: string|integer|"
                            "double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
     return fn()
+
+
+@debug_subcommand("digest")
+def _digest(c, argv):
+    from pyredis.engine.digest import dataset_digest
+
+    return Status(dataset_digest(c.server.keyspace).encode())
+
+
+@debug_subcommand("digest-value")
+def _digest_value(c, argv):
+    from pyredis.engine.digest import value_digest
+
+    out = []
+    for key in argv[2:]:
+        v = c.db.get(key)
+        out.append(Status(b"0" * 40 if v is None else value_digest(v).hex().encode()))
+    return out
