@@ -54,7 +54,10 @@ def start(kind: str, port: int) -> subprocess.Popen:
     else:
         cmd = [sys.executable, "-m", "pyredis", *args]
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    p = subprocess.Popen(pin(1) + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    import tempfile
+
+    p = subprocess.Popen(pin(1) + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                         cwd=tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     wait_ping(port)
     return p
 
@@ -62,7 +65,10 @@ def start(kind: str, port: int) -> subprocess.Popen:
 def bench(port: int, tests: str, n: int, clients: int, pipeline: int) -> dict[str, float]:
     cmd = pin(0) + ["redis-benchmark", "-p", str(port), "-t", tests, "-n", str(n), "-c", str(clients),
                     "-P", str(pipeline), "--csv", "-r", "100000"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"redis-benchmark failed on port {port}: {proc.stderr.strip()[:200]}", file=sys.stderr)
+    out = proc.stdout
     res = {}
     for row in csv.reader(io.StringIO(out)):
         if row and row[0] != "test":
