@@ -161,12 +161,16 @@ def cmd_srandmember(c, argv):
 def cmd_spop(c, argv):
     key = argv[1]
     if len(argv) == 2:
-        s = lookup_set(c, key, True)
+        s = c.db.get(key)
         if s is None:
             return None
+        if type(s) is not SetValue:
+            raise WrongType()
         m = s.pop_one()
         c.changed(key, SET, b"spop")
-        _delete_if_empty(c, key, s)
+        if not s:
+            c.db.delete(key)
+            c.notify(GENERIC, b"del", key)
         c.repl = [[b"SREM", key, m]]
         return m
     if len(argv) > 3:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import islice
-from random import randrange, sample
+from random import random, randrange, sample
 from typing import Any
 
 from pyredis.protocol.numbers import parse_ll
@@ -85,7 +85,7 @@ class SetValue(set):
         if n <= 16:
             return next(islice(self, randrange(n), None)) if n > 1 else next(iter(self))
         pool = self.members_list()
-        return pool[randrange(len(pool))]
+        return pool[int(random() * len(pool))]
 
     def pop_one(self) -> bytes:
         """Remove and return one random member (the set is not empty)."""
@@ -93,7 +93,7 @@ class SetValue(set):
             m = self.random_member()
         else:
             pool = self.members_list()
-            i = randrange(len(pool))
+            i = int(random() * len(pool))
             m = pool[i]
             last = pool.pop()
             if i < len(pool):
