@@ -69,7 +69,25 @@ def _hset(c, argv, name: str):
 
 @command("hset", -4, "write denyoom fast", 1, 1, 1)
 def cmd_hset(c, argv):
-    return _hset(c, argv, "hset")
+    if len(argv) != 4:
+        return _hset(c, argv, "hset")
+    key = argv[1]
+    db = c.db
+    h = db.get(key)
+    if h is None:
+        h = HashValue()
+        db.data[key] = h
+    elif type(h) is not HashValue:
+        raise WrongType()
+    f = argv[2]
+    added = f not in h
+    h[f] = argv[3]
+    if not h.big:
+        cfg = c.server.config
+        h.check_lengths(cfg, argv[2:])
+        h.check_size(cfg)
+    c.changed(key, HASH, b"hset")
+    return 1 if added else 0
 
 
 @command("hmset", -4, "write denyoom fast", 1, 1, 1)
