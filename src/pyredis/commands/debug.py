@@ -166,3 +166,29 @@ def _digest_value(c, argv):
         v = c.db.get(key)
         out.append(Status(b"0" * 40 if v is None else value_digest(v).hex().encode()))
     return out
+
+
+@debug_subcommand("populate")
+def _populate(c, argv):
+    """DEBUG POPULATE count [prefix] [size]: create keys prefix:N = value:N (padded to size)."""
+    if len(argv) < 3 or len(argv) > 5:
+        raise CommandError("ERR wrong number of arguments for 'debug|populate' command")
+    count = get_int(argv[2])
+    if count < 0:
+        raise CommandError("ERR count must be a positive integer")
+    prefix = argv[3] if len(argv) > 3 else b"key"
+    size = get_int(argv[4]) if len(argv) > 4 else 0
+    if size < 0:
+        raise CommandError("ERR size must be a positive integer")
+    db = c.db
+    data = db.data
+    for i in range(count):
+        key = b"%s:%d" % (prefix, i)
+        if key in data:
+            continue
+        val = b"value:%d" % i
+        if size:
+            val = val[:size].ljust(size, b"\0")
+        data[key] = val
+    c.server.dirty += count
+    return OK
