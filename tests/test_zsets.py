@@ -85,6 +85,29 @@ def test_zadd_options(diff, resp):
     """)
 
 
+@pytest.mark.parametrize("entries", ["128", "4", "0"])
+def test_zadd_bulk_new_key(diff, entries):
+    diff.check("CONFIG", "SET", "zset-max-listpack-entries", entries)
+    try:
+        diff.lines("""
+            ZADD b1 1 a 2 b 3 c -0 d 5 e 6 f 7 g 8 h 9 i 10 j -0 k
+            ZRANGE b1 0 -1 WITHSCORES
+            OBJECT ENCODING b1
+            ZADD b2 CH 1 a 2 a 2 a 3 b 4 c 5 d 6 e 7 f 8 g 9 h 9 h 0 h -0 z
+            ZRANGE b2 0 -1 WITHSCORES
+            ZADD b3 1 a 2 b 3 c 4 d 5 e 6 f 7 g 8 h 9 i 1 a
+            ZADD b4 1 a 2 b 3 c 4 d 5 e 6 f 7 g 8 h 9 i 10 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx -0 late
+            ZRANGE b4 0 -1 WITHSCORES
+            OBJECT ENCODING b4
+            ZADD b5 NX 1 a 2 a 3 b 4 c 5 d 6 e 7 f 8 g 9 h 10 i
+            ZRANGE b5 0 -1 WITHSCORES
+            ZADD b6 GT 1 a 2 a 1 a 4 c 5 d 6 e 7 f 8 g 9 h 10 i
+            ZRANGE b6 0 -1 WITHSCORES
+        """)
+    finally:
+        diff.check("CONFIG", "SET", "zset-max-listpack-entries", "128")
+
+
 def test_zadd_negative_zero_skiplist(diff):
     diff.lines("""
         CONFIG SET zset-max-listpack-entries 0

@@ -11,6 +11,8 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+from sortedcontainers import SortedList
+
 from pyredis.commands.errors import NOT_FLOAT, NOT_INTEGER, CommandError, WrongType, syntax_error
 from pyredis.commands.keys import parse_cursor, parse_scan_options, scan_page
 from pyredis.commands.registry import command
@@ -213,6 +215,11 @@ def zadd_generic(c, argv: list[bytes], incr: bool):
         zs = ZSetValue()
         db.add(key, zs)
         _key_ready(c, key)
+        if elements > 8 and not (nx or gt or lt or incr):
+            added, updated = _bulk_fill(c, zs, argv, i, scores)
+            c.changed(key, ZSET, b"zadd")
+            c.server.dirty += added + updated - 1
+            return added + updated if ch else added
     elif type(zs) is not ZSetValue:
         raise WrongType()
     entries, maxval = _limits(c)
@@ -252,6 +259,33 @@ def zadd_generic(c, argv: list[bytes], incr: bool):
     if incr:
         return Double(newscore) if processed else None
     return added + updated if ch else added
+
+
+def _bulk_fill(c, zs: ZSetValue, argv: list[bytes], i: int, scores: list[float]) -> tuple[int, int]:
+    """Plain ZADD of many pairs into a new, empty set: same result as one insert at a time."""
+    entries, maxval = _limits(c)
+    d: dict[bytes, float] = {}
+    big = False
+    updated = 0
+    for j, s in enumerate(scores):
+        m = argv[i + 2 * j + 1]
+        cur = d.get(m)
+        if cur is None:
+            if not big:
+                if len(d) >= entries or len(m) > maxval:
+                    big = True
+                elif s == 0.0:
+                    s = 0.0
+            d[m] = s
+        elif s != cur:
+            if not big and s == 0.0:
+                s = 0.0
+            d[m] = s
+            updated += 1
+    zs.d = d
+    zs.big = big
+    zs.sl = SortedList([(s, m) for m, s in d.items()])
+    return len(d), updated
 
 
 @command("zadd", -4, "write denyoom fast", 1, 1, 1)

@@ -64,10 +64,25 @@ def parse_score(b: bytes) -> float | None:
     Refuses empty strings, leading spaces, trailing garbage, NaN, overflow and underflow to 0;
     accepts ``inf``/``infinity`` and hex floats like ``strtod``.
     """
+    try:
+        v = float(b)
+    except ValueError:
+        return _parse_score_slow(b)
+    # float() is laxer than strtod: surrounding spaces, '_' separators, overflow to inf.
+    if b[0] in _SPACES or b[-1] in _SPACES or b"_" in b or v != v:
+        return None
+    if v == inf or v == -inf:
+        return v if (b"n" in b or b"N" in b) else None
+    if v == 0.0 and len(b) > 1:
+        mant = b.split(b"e")[0].split(b"E")[0]
+        if _NONZERO_MANTISSA.search(mant):
+            return None
+    return v
+
+
+def _parse_score_slow(b: bytes) -> float | None:
     if not b or b[0] in _SPACES:
         return None
-    if len(b) < 16 and b.isdigit():
-        return float(b)
     r = _strtod(b)
     if r is None:
         return None
