@@ -572,6 +572,7 @@ class Persistence:
         """Load an RDB image (whole file or AOF preamble); returns the offset after it."""
         srv = self.server
         ks = srv.keyspace
+        was_loading = ks.loading, self.loading  # an AOF preamble is loaded inside the AOF load
         ks.loading = True
         self.loading = True
         self.loading_start = int(time.time())
@@ -579,8 +580,7 @@ class Persistence:
         try:
             res = load_rdb_bytes(srv, data, pos=pos, skip_expired=not aof_preamble)
         finally:
-            ks.loading = False
-            self.loading = False
+            ks.loading, self.loading = was_loading
         aux = res.aux
         if b"redis-ver" in aux:
             log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
