@@ -232,12 +232,19 @@ def test_lex(diff):
 
 
 def test_lex_mixed_scores(diff):
-    diff.lines("""
-        ZADD z 1 b 2 a 3 d 4 c
-        ZRANGEBYLEX z - +
-        ZRANGEBYLEX z [a [c
-        ZLEXCOUNT z - +
-    """)
+    """Lex ranges over mixed scores follow Redis's listpack scans (the skiplist case is undefined)."""
+    diff.check("ZADD", "z", "1", "b", "2", "a", "3", "d", "4", "c", "5", "", "6", "bb")
+    lex = ["-", "+", "[", "(", "[a", "(a", "[b", "(b", "[c", "(c", "[d", "[bb", "(e"]
+    for lo in lex:
+        for hi in lex:
+            for cmd in ("ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT"):
+                diff.check(cmd, "z", lo, hi)
+            diff.check("ZRANGEBYLEX", "z", lo, hi, "LIMIT", "1", "2")
+            diff.check("ZREVRANGEBYLEX", "z", lo, hi, "LIMIT", "1", "1")
+    for lo, hi in (("[b", "[c"), ("-", "(c"), ("(a", "+")):
+        diff.check("ZUNIONSTORE", "z2", "1", "z")
+        diff.check("ZREMRANGEBYLEX", "z2", lo, hi)
+        diff.check("ZRANGE", "z2", "0", "-1", "WITHSCORES")
 
 
 @BOTH
@@ -891,6 +898,18 @@ def _flatten(cmd) -> list[str]:
     return out
 
 
+_LEX_CMDS = ("ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX")
+
+
+def _lex_undefined(diff, key: str) -> bool:
+    """Lex ranges on a skiplist with mixed scores depend on its random levels in Redis."""
+    if not diff.r.call("OBJECT", "ENCODING", key).endswith(b"skiplist\r\n"):
+        return False
+    first = _split_array(diff.r.call("ZRANGE", key, "0", "0"))[0].split(b"\r\n")[1]
+    last = _split_array(diff.r.call("ZRANGE", key, "-1", "-1"))[0].split(b"\r\n")[1]
+    return diff.r.call("ZSCORE", key, first) != diff.r.call("ZSCORE", key, last)
+
+
 _PREFILL = st.lists(st.tuples(_SCORES.filter(lambda x: x != "x"), _MEMBERS), max_size=10)
 
 
@@ -907,6 +926,8 @@ def test_random_sequences(diff, cmds, fill1, fill2, resp, entries):
             if fill:
                 diff.check("ZADD", key, *[x for pair in fill for x in pair])
         for cmd in cmds:
+            if cmd[0] in _LEX_CMDS and _lex_undefined(diff, cmd[1]):
+                continue
             diff.check(*_flatten(cmd))
         for k in ("z1", "z2"):
             diff.check("ZRANGE", k, "0", "-1", "WITHSCORES")

@@ -81,12 +81,16 @@ def cmd_geoadd(c, argv):
     if (n - i) % 3 or (xx and nx):
         raise syntax_error()
     zargv = [b"zadd", *argv[1:i]]
+    scores: list[float] = []
+    encode = gh.encode
     for j in range(i, n, 3):
         lon, lat = _lonlat(argv[j], argv[j + 1])
-        zargv.append(b"%d" % gh.encode(lon, lat))
+        bits = encode(lon, lat)
+        scores.append(float(bits))
+        zargv.append(b"%d" % bits)
         zargv.append(argv[j + 2])
     c.repl = [zargv]
-    return zadd_generic(c, zargv, False)
+    return zadd_generic(c, zargv, False, scores)
 
 
 # -- GEOPOS / GEODIST / GEOHASH -------------------------------------------------------------------

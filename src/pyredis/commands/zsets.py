@@ -174,7 +174,8 @@ def _members(items: list[tuple[float, bytes]]) -> Raw:
 
 
 # -- ZADD / ZINCRBY -----------------------------------------------------------------------------------
-def zadd_generic(c, argv: list[bytes], incr: bool):
+def zadd_generic(c, argv: list[bytes], incr: bool, parsed: list[float] | None = None):
+    """ZADD/ZINCRBY; *parsed* optionally gives the already parsed scores (GEOADD)."""
     key = argv[1]
     nx = xx = gt = lt = ch = False
     i = 2
@@ -206,7 +207,7 @@ def zadd_generic(c, argv: list[bytes], incr: bool):
         raise CommandError("ERR GT, LT, and/or NX options at the same time are not compatible")
     if incr and elements > 1:
         raise CommandError("ERR INCR option supports a single increment-element pair")
-    scores = [_score_arg(argv[i + 2 * j]) for j in range(elements)]
+    scores = parsed if parsed is not None else [_score_arg(argv[i + 2 * j]) for j in range(elements)]
     db = c.db
     zs = db.get(key)
     if zs is None:

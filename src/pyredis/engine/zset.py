@@ -339,8 +339,8 @@ class ZSetValue:
     def lex_bounds(self, r: LexRange) -> tuple[int, int]:
         """Rank interval ``[lo, hi)`` of the members in the lex range *r*.
 
-        Exact when all scores are equal (the only case Redis defines); otherwise the first run of
-        in-range members found from the head, like a listpack scan.
+        Exact when all scores are equal (the only case Redis defines); with mixed scores the
+        result is the one of Redis's listpack scan from the head.
         """
         sl = self.sl
         n = len(sl)
@@ -359,6 +359,8 @@ class ZSetValue:
             else:
                 hi = sl.bisect_left((s0, v)) if ex else sl.bisect_right((s0, v))
             return lo, max(lo, hi)
+        if not (r.gte_min(sl[-1][1]) and r.lte_max(sl[0][1])):
+            return 0, 0
         lo = 0
         for _, m in sl:
             if r.gte_min(m):
@@ -372,13 +374,15 @@ class ZSetValue:
         return lo, hi
 
     def rev_lex_bounds(self, r: LexRange) -> tuple[int, int]:
-        """Like :meth:`lex_bounds` scanning from the tail (ZREVRANGEBYLEX on mixed scores)."""
+        """Like :meth:`lex_bounds` for ZREVRANGEBYLEX (a listpack scan from the tail)."""
         sl = self.sl
         n = len(sl)
         if not n or r.empty():
             return 0, 0
         if sl[0][0] == sl[-1][0]:
             return self.lex_bounds(r)
+        if not (r.gte_min(sl[-1][1]) and r.lte_max(sl[0][1])):
+            return 0, 0
         hi = n
         for _, m in sl.islice(reverse=True):
             if r.lte_max(m):
