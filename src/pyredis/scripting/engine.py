@@ -125,16 +125,21 @@ class Scripting:
     def eval(self, c: Client, argv: list[bytes], ro: bool, by_sha: bool) -> Any:
         if by_sha and len(argv[1]) != 40:
             raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
-        nkeys = _numkeys(argv[2], "ERR value is not an integer or out of range")
+        nkeys = _SMALL_INTS.get(argv[2])
+        if nkeys is None:
+            nkeys = _numkeys(argv[2], "ERR value is not an integer or out of range")
         if nkeys > len(argv) - 3:
             raise CommandError("ERR Number of keys can't be greater than number of args")
         if nkeys < 0:
             raise CommandError("ERR Number of keys can't be negative")
         if by_sha:
-            sha = argv[1].lower()
+            sha = argv[1]
             entry = self.scripts.get(sha)
             if entry is None:
-                raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
+                sha = sha.lower()
+                entry = self.scripts.get(sha)
+                if entry is None:
+                    raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
         else:
             sha, entry = self.script_for_body(argv[1])
         fn, flags, _ = entry
@@ -146,7 +151,9 @@ class Scripting:
         fi = self.functions.get(argv[1].lower())
         if fi is None:
             raise CommandError("ERR Function not found")
-        nkeys = _numkeys(argv[2], "ERR Bad number of keys provided")
+        nkeys = _SMALL_INTS.get(argv[2])
+        if nkeys is None:
+            nkeys = _numkeys(argv[2], "ERR Bad number of keys provided")
         if nkeys > len(argv) - 3:
             raise CommandError("ERR Number of keys can't be greater than number of args")
         if nkeys < 0:
@@ -272,8 +279,11 @@ class Scripting:
                 if not self._enough_replicas():
                     raise CommandError(ERR_NOREPLICAS_S)
         run = ScriptRun(vm, c, argv, name, is_eval, flags, ro or bool(flags & NO_WRITES), bool(flags & ALLOW_OOM))
-        if compat and srv.config.values.get("maxmemory"):
+        if compat and srv.config.values["maxmemory"]:
             run.oom = self._oom()
+        mon = srv.extensions.get("monitors")
+        if mon is not None and mon.clients:
+            mon.feed(c, argv, c.db.id)
         return run
 
     def _execute(self, c: Client, run: ScriptRun, fn: Any, nkeys: int, argv: list[bytes]) -> Any:
@@ -306,7 +316,8 @@ class Scripting:
                 log.warning("Slow script finished after %d milliseconds", run.duration_ms())
             if run.killed is not None:
                 vm.reset_hook()
-        self._propagate(c, run, srv.dirty != dirty)
+        if run.effects or srv.dirty != dirty:
+            self._propagate(c, run, srv.dirty != dirty)
         code = res[0]
         if code == 0:
             if len(res) > 2 and res[2] is not None:
@@ -314,7 +325,9 @@ class Scripting:
                     srv.count_error(e.decode("utf-8", "surrogateescape"))
                 if c.cmd is not None:
                     c.cmd.failed += 1
-            return Raw(res[1])
+            if not c.reply_mode:
+                c.out.append(res[1])
+            return NOREPLY
         msg = res[1].decode("utf-8", "surrogateescape")
         if code == 2 and res[2]:
             msg = "%s script: %s, on %s:%s." % (msg, run.name.decode("utf-8", "surrogateescape"),
@@ -383,16 +396,14 @@ class Scripting:
         run = self.run
         if run is None:
             raise ScriptError(b"ERR redis.call is only available while a script runs")
-        if not args:
-            raise ScriptError(ERR_NOARGS)
-        argv = list(args)
-        for i, a in enumerate(argv):
-            t = type(a)
-            if t is not bytes:
-                if t is int or t is float:
-                    argv[i] = _num_arg(a)
-                else:
-                    raise ScriptError(ERR_ARGTYPE)
+        for a in args:
+            if type(a) is not bytes:
+                argv = _script_argv(args)
+                break
+        else:
+            if not args:
+                raise ScriptError(ERR_NOARGS)
+            argv = list(args)
         srv = self.server
         cmd = TABLE.get(argv[0])
         if cmd is None:
@@ -416,7 +427,8 @@ class Scripting:
             self._reject(cmd, ERR_ARITY)
         if cmd.noscript and not srv.extensions.get("disable_deny_scripts"):
             self._reject(cmd, ERR_NOSCRIPT_CMD)
-        if cmd.write or cmd.denyoom or cmd.may_replicate or cmd.name in _MAY_REPLICATE:
+        if (cmd.write or cmd.denyoom or cmd.may_replicate or cmd.name in _MAY_REPLICATE) and (
+                run.readonly or run.oom or run.write_denied != b""):
             err = self._deny(run, cmd)
             if err is not None:
                 self._reject(cmd, err)
@@ -484,10 +496,17 @@ class Scripting:
         if run.readonly and (cmd.write or cmd.may_replicate or cmd.name in _MAY_REPLICATE):
             return ERR_RO
         if cmd.write:
-            if self._readonly_replica(run.caller):
-                return ERR_READONLY
-            if not self._enough_replicas():
-                return ERR_NOREPLICAS
+            w = run.write_denied
+            if w is None:  # the server state that refuses writes, checked once per script
+                if self._readonly_replica(run.caller):
+                    w = ERR_READONLY
+                elif not self._enough_replicas():
+                    w = ERR_NOREPLICAS
+                else:
+                    w = b""
+                run.write_denied = w
+            if w:
+                return w
         if cmd.denyoom and run.oom and not run.allow_oom and not run.wrote:
             return ERR_OOM
         return None
@@ -542,6 +561,23 @@ class Scripting:
         if fn is None or run is None:
             return True
         return fn(run.caller, cmd, argv) is None
+
+
+_SMALL_INTS = {b"%d" % i: i for i in range(16)}
+
+
+def _script_argv(args: tuple) -> list[bytes]:
+    """redis.call arguments: strings, or numbers formatted like Redis; anything else is an error."""
+    argv = []
+    for a in args:
+        t = type(a)
+        if t is bytes:
+            argv.append(a)
+        elif t is int or t is float:
+            argv.append(_num_arg(a))
+        else:
+            raise ScriptError(ERR_ARGTYPE)
+    return argv
 
 
 def _numkeys(arg: bytes, err: str) -> int:

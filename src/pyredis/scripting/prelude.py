@@ -390,10 +390,13 @@ local function finish(ok, res, cresp)
 end
 
 local function split_args(nkeys, ...)
+  local n = select('#', ...)
+  if n == nkeys then return {...}, {} end
+  if nkeys == 0 then return {}, {...} end
   local a = {...}
   local keys, argv = {}, {}
   for i = 1, nkeys do keys[i] = a[i] end
-  for i = nkeys + 1, select('#', ...) do argv[i - nkeys] = a[i] end
+  for i = nkeys + 1, n do argv[i - nkeys] = a[i] end
   return keys, argv
 end
 
