@@ -400,13 +400,14 @@ def _xadd_auto(c, argv):
     last = s.last_id
     if last == MAX_ID:
         raise CommandError("ERR The stream has exhausted the last possible ID, unable to add more items")
-    now = c.server.keyspace.clock()
+    srv = c.server
+    now = srv.keyspace.clock()
     eid = now << 64 if now > last >> 64 else last + 1
-    vals = c.server.config.values
+    vals = srv.config.values
     s.append(eid, argv[3:], vals["stream-node-max-bytes"], vals["stream-node-max-entries"])
     idb = b"%d-%d" % (eid >> 64, eid & MAX64)
     c.changed(key, STREAM, b"xadd")
-    if c.server.propagators:
+    if srv.propagators:
         repl = argv[:]
         repl[2] = idb
         c.repl = [repl]

@@ -40,6 +40,8 @@ from sortedcontainers import SortedDict
 
 from pyredis.protocol.numbers import parse_ll
 
+Fields = tuple[bytes, ...]  # an entry's flat (field, value, ...) tuple
+
 MAX64 = (1 << 64) - 1
 MAX_ID = (MAX64 << 64) | MAX64
 LISTPACK_MAX_SIZE = 1 << 30
@@ -114,11 +116,11 @@ class StreamNode:
 
     __slots__ = ("master_id", "fields", "ids", "values", "deleted", "last_id", "fixed_size", "entries_size")
 
-    def __init__(self, master_id: int, fields: list[bytes]) -> None:
+    def __init__(self, master_id: int, fields: tuple[bytes, ...] | list[bytes]) -> None:
         self.master_id = master_id
-        self.fields = fields
+        self.fields = tuple(fields)
         self.ids: list[int] = []
-        self.values: list[list[bytes]] = []
+        self.values: list[tuple[bytes, ...]] = []
         self.deleted = 0
         self.last_id = master_id
         # header(6) + end(1) + num-fields + master fields + master terminator (0)
@@ -131,7 +133,7 @@ class StreamNode:
         return (self.fixed_size + self.entries_size + (2 if n <= 127 else _int_size(n))
                 + (2 if d <= 127 else _int_size(d)))
 
-    def entry_size(self, eid: int, fv: list[bytes]) -> int:
+    def entry_size(self, eid: int, fv: Fields) -> int:
         """Listpack bytes taken by entry *eid* with fields/values *fv* in this node."""
         mid = self.master_id
         dm = (eid >> 64) - (mid >> 64)
@@ -146,7 +148,7 @@ class StreamNode:
             size += _int_size(ds if -_I64 <= ds < _I64 else _delta(eid & MAX64, mid & MAX64))
         nf = len(fv) >> 1
         fields = self.fields
-        if nf == len(fields) and (nf == 1 and fv[0] == fields[0] or fv[0::2] == fields):
+        if nf == len(fields) and (nf == 1 and fv[0] == fields[0] or tuple(fv[0::2]) == fields):
             for v in fv[1::2] if nf > 1 else (fv[1],):
                 k = len(v)
                 if k < 64 and (not k or v[0] not in _NUMSTART):
@@ -247,11 +249,19 @@ class StreamValue:
         return self.length
 
     # -- adding ----------------------------------------------------------------------------------
-    def append(self, eid: int, fv: list[bytes], max_bytes: int, max_entries: int) -> None:
-        """Append entry *eid* (> last_id) with flat field/value list *fv*."""
+    def append(self, eid: int, fv: tuple[bytes, ...], max_bytes: int, max_entries: int) -> None:
+        """Append entry *eid* (> last_id) with flat field/value tuple *fv*.
+
+        Entries are stored as tuples: tuples of bytes are not tracked by the garbage collector, so
+        millions of entries cost nothing at collection time.
+        """
+        if type(fv) is not tuple:
+            fv = tuple(fv)
         nodes = self.nodes
         if nodes:
             node = nodes[-1]
+            n = len(node.ids)
+            d = node.deleted
             if max_bytes <= 0 or max_bytes > LISTPACK_MAX_SIZE:
                 max_bytes = LISTPACK_MAX_SIZE
             if len(fv) == 2:
@@ -260,8 +270,10 @@ class StreamValue:
                 total = 0
                 for x in fv:
                     total += len(x)
-            if (max_entries and len(node.ids) + node.deleted >= max_entries) or \
-                    node.lp_bytes() + total >= max_bytes:
+            if (max_entries and n + d >= max_entries) or (
+                node.fixed_size + node.entries_size + (2 if n <= 127 else _int_size(n))
+                + (2 if d <= 127 else _int_size(d)) + total >= max_bytes
+            ):
                 node = StreamNode(eid, fv[0::2])
                 nodes.append(node)
                 self.starts.append(eid)
@@ -269,7 +281,20 @@ class StreamValue:
             node = StreamNode(eid, fv[0::2])
             nodes.append(node)
             self.starts.append(eid)
-        node.entries_size += node.entry_size(eid, fv)
+        fields = node.fields
+        if len(fv) == 2 and len(fields) == 1 and fv[0] == fields[0]:
+            # the common single-field entry: flags, deltas, value, lp-count
+            mid = node.master_id
+            dm = (eid >> 64) - (mid >> 64)
+            ds = (eid & MAX64) - (mid & MAX64)
+            v = fv[1]
+            k = len(v)
+            if 0 <= dm <= 127 and 0 <= ds <= 127 and k < 64 and (not k or v[0] not in _NUMSTART):
+                node.entries_size += k + 10
+            else:
+                node.entries_size += node.entry_size(eid, fv)
+        else:
+            node.entries_size += node.entry_size(eid, fv)
         node.ids.append(eid)
         node.values.append(fv)
         node.last_id = eid
@@ -285,6 +310,7 @@ class StreamValue:
         node = StreamNode(master_id, fields)
         size = 0
         for eid, fv in entries:
+            fv = tuple(fv)
             size += node.entry_size(eid, fv)
             node.ids.append(eid)
             node.values.append(fv)
@@ -305,7 +331,7 @@ class StreamValue:
             return 0, 0
         return ni, bisect_left(self.nodes[ni].ids, eid)
 
-    def get(self, eid: int) -> list[bytes] | None:
+    def get(self, eid: int) -> Fields | None:
         """The field/value list of entry *eid*, or None if it does not exist."""
         ni = bisect_right(self.starts, eid) - 1
         if ni < 0:
@@ -320,9 +346,9 @@ class StreamValue:
     def exists(self, eid: int) -> bool:
         return self.get(eid) is not None
 
-    def range(self, start: int, end: int, count: int = 0) -> list[tuple[int, list[bytes]]]:
+    def range(self, start: int, end: int, count: int = 0) -> list[tuple[int, Fields]]:
         """Entries with start <= id <= end, ascending, at most *count* (0: all)."""
-        out: list[tuple[int, list[bytes]]] = []
+        out: list[tuple[int, Fields]] = []
         if start > end or not self.length:
             return out
         nodes = self.nodes
@@ -345,9 +371,9 @@ class StreamValue:
             pos = 0
         return out
 
-    def rev_range(self, start: int, end: int, count: int = 0) -> list[tuple[int, list[bytes]]]:
+    def rev_range(self, start: int, end: int, count: int = 0) -> list[tuple[int, Fields]]:
         """Entries with start <= id <= end, descending, at most *count* (0: all)."""
-        out: list[tuple[int, list[bytes]]] = []
+        out: list[tuple[int, Fields]] = []
         if start > end or not self.length:
             return out
         nodes = self.nodes
@@ -372,19 +398,19 @@ class StreamValue:
                 pos = len(nodes[ni].ids) - 1
         return out
 
-    def first_entry(self) -> tuple[int, list[bytes]] | None:
+    def first_entry(self) -> tuple[int, Fields] | None:
         for node in self.nodes:
             if node.ids:
                 return node.ids[0], node.values[0]
         return None
 
-    def last_entry(self) -> tuple[int, list[bytes]] | None:
+    def last_entry(self) -> tuple[int, Fields] | None:
         for node in reversed(self.nodes):
             if node.ids:
                 return node.ids[-1], node.values[-1]
         return None
 
-    def entries(self) -> Iterator[tuple[int, list[bytes]]]:
+    def entries(self) -> Iterator[tuple[int, Fields]]:
         for node in self.nodes:
             yield from zip(node.ids, node.values, strict=True)
 
