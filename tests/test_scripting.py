@@ -226,6 +226,8 @@ SANDBOX = [
     "return table.concat({1, 2, 3}, ',')", "return select('#', 1, nil, 3)",
     "local co = coroutine.create(function(a) coroutine.yield(a + 1) return 'done' end)"
     " local _, x = coroutine.resume(co, 1) local _, y = coroutine.resume(co) return {x, y}",
+    "local ok, e = coroutine.resume(coroutine.create(function() redis.call('nosuch') end)) return {tostring(ok), e.err}",
+    "local ok, e = coroutine.resume(coroutine.create(function() return cjson.decode('[') end)) return {tostring(ok), e}",
     "return tostring(tonumber('0x10'))", "return tonumber('  12  ')", "return tostring(1e15)",
     "return tostring(2^53)", "return tostring(-0.0)", "return #ARGV", "return {KEYS[1], ARGV[1]}",
 ]

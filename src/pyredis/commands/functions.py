@@ -135,6 +135,17 @@ def cmd_function_help(c, argv):
     return help_lines("function")
 
 
+def _rdb_load_function(srv, code: bytes, replace: bool = False) -> None:
+    """Load a library found in an RDB file (an existing library is an error unless *replace*)."""
+    from pyredis.persistence.rdb import RDBError
+
+    try:
+        scripting.get(srv).load_library(code, replace)
+    except CommandError as e:
+        raise RDBError(e.message) from None
+
+
 def setup(server) -> None:
     server.extensions["rdb_functions"] = lambda srv: [lib.code for lib in scripting.get(srv).libraries.values()]
-    server.extensions["rdb_load_function"] = lambda srv, code: scripting.get(srv).load_library(code, True)
+    server.extensions["rdb_load_function"] = _rdb_load_function
+    server.extensions["functions_clear"] = lambda srv: scripting.get(srv).flush_functions()

@@ -169,6 +169,41 @@ local function sb_xpcall(f, h)
   end)
 end
 
+-- coroutines: errors converted like pcall's, the count hook installed in each new thread, and the
+-- running coroutines tracked so that Python callbacks can find the calling frame
+local co_resume, co_create = coroutine.resume, coroutine.create
+local RUNNING = {}
+local hook
+local function resume_result(ok, ...)
+  RUNNING[#RUNNING] = nil
+  if ok then return ok, ... end
+  local e = ...
+  if type(e) == 'userdata' then e = from_py(e) end
+  return false, e
+end
+local CO = {}
+for k, v in pairs(coroutine) do CO[k] = v end
+CO.create = function(f)
+  local co = co_create(f)
+  sethook(co, hook, '', 100000)
+  return co
+end
+CO.resume = function(co, ...)
+  RUNNING[#RUNNING + 1] = co
+  return resume_result(co_resume(co, ...))
+end
+CO.wrap = function(f)
+  local co = CO.create(f)
+  local function result(ok, ...)
+    if ok then return ... end
+    local e = ...
+    if type(e) == 'string' then error(e, 2) end
+    error(e, 0)
+  end
+  return function(...) return result(CO.resume(co, ...)) end
+end
+local COROUTINE = readonly(CO)
+
 local STRING = readonly(string)
 FACE[getmetatable('')] = readonly({__index = STRING})
 
@@ -237,7 +272,7 @@ local function base_globals()
     next = sb_next, pairs = sb_pairs, pcall = sb_pcall, rawequal = rawequal, rawget = sb_rawget,
     rawset = sb_rawset, select = select, setmetatable = sb_setmetatable, tonumber = tonumber,
     tostring = tostring, type = type, unpack = sb_unpack, xpcall = sb_xpcall,
-    string = STRING, table = readonly(table), math = readonly(math), coroutine = readonly(coroutine),
+    string = STRING, table = readonly(table), math = readonly(math), coroutine = COROUTINE,
     bit = BIT, cjson = CJSON, cmsgpack = CMSGPACK, struct = STRUCT,
   }
 end
@@ -273,7 +308,6 @@ end
 
 -- the count hook: every 100000 instructions Python checks time limits and kills -----------------------
 local pyhook = API.hook
-local hook
 hook = function()
   local msg = pyhook()
   if msg then
@@ -405,7 +439,9 @@ local EX = {
   is_null = function(v) return v == CJSON_NULL end,
   set_sresp = function(v) SRESP = v end,
   where = function()
-    local i = getinfo(3, 'Sl')
+    local co = RUNNING[#RUNNING]
+    local i
+    if co then i = getinfo(co, 1, 'Sl') else i = getinfo(3, 'Sl') end
     if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
     return ''
   end,
@@ -444,6 +480,7 @@ if KIND == 'eval' then
     rawset(G, 'KEYS', keys)
     rawset(G, 'ARGV', argv)
     SRESP = 2
+    if RUNNING[1] then RUNNING = {} end
     local ok, res = xpcall(fn, err_handler)
     return finish(ok, res, cresp)
   end
@@ -483,6 +520,7 @@ else
   EX.run = function(fn, cresp, nkeys, ...)
     local keys, argv = split_args(nkeys, ...)
     SRESP = 2
+    if RUNNING[1] then RUNNING = {} end
     local ok, res = xpcall(function() return fn(keys, argv) end, err_handler)
     return finish(ok, res, cresp)
   end
