@@ -9,10 +9,10 @@ Stream IDs are plain ints: ``ms << 64 | seq`` (:func:`make_id`, :func:`id_ms`, :
   (one listpack each) so that approximate trimming (``MAXLEN ~``/``MINID ~``) removes exactly the
   entries the real server removes and ``XINFO STREAM`` reports the same ``radix-tree-keys``.
   A node has ``master_id`` (its radix-tree key: the ID of the first entry ever appended to it),
-  ``fields`` (the master entry's field names), ``ids`` (live entry IDs, ascending), ``values``
-  (per live entry a flat ``[field, value, ...]`` list), ``deleted`` (entries deleted inside the
-  node but still occupying its listpack) and ``last_id`` (the last ID appended to the node,
-  deleted or not).
+  ``fields`` (the master entry's field names, a tuple), ``ids`` (live entry IDs, ascending),
+  ``values`` (per live entry a flat ``(field, value, ...)`` tuple: tuples of bytes are not tracked
+  by the garbage collector), ``deleted`` (entries deleted inside the node but still occupying its
+  listpack) and ``last_id`` (the last ID appended to the node, deleted or not).
 * ``length`` (live entries), ``last_id`` (last generated ID), ``first_id`` (first live ID, 0 when
   empty: the "recorded-first-entry-id"), ``max_deleted_id`` (largest ID removed by XDEL),
   ``entries_added`` (entries ever added, including XSETID adjustments).
@@ -20,7 +20,9 @@ Stream IDs are plain ints: ``ms << 64 | seq`` (:func:`make_id`, :func:`id_ms`, :
   ``entries_read`` (logical read counter, ``-1`` when unknown), ``pel`` (a ``SortedDict``
   id -> :class:`PendingEntry`) and ``consumers`` (dict name -> :class:`Consumer`).
 * :class:`PendingEntry` (a NACK): ``consumer`` (the owning :class:`Consumer`), ``delivery_time``
-  (unix ms of the last delivery), ``delivery_count``.
+  (unix ms of the last delivery), ``delivery_count`` (kept modulo 2**64, replies show it as a
+  signed 64-bit number like Redis). A PEL entry created by ``XCLAIM ... FORCE`` has no consumer
+  only until it is claimed, within the same command.
 * :class:`Consumer`: ``name``, ``seen_time`` (unix ms of its last read/claim attempt; the only
   consumer time Redis 7.0 persists and reports), ``active_time`` (unix ms of its last successful
   read/claim, -1 if never; kept for later formats) and ``pel`` (``SortedDict`` id ->
