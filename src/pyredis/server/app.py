@@ -89,6 +89,7 @@ class Server:
         # Run after every executed command while non-empty (MONITOR feed, client tracking).
         self.call_hooks: list[Callable[[Client, Command, list[bytes]], None]] = []
         self.current_client: Client | None = None  # the client whose command runs (top level)
+        self.before_reply: Callable[[], None] | None = None  # run before a connection writes replies
         self.cron_hooks: list[Callable[[Server], None]] = []
         self.paused_until = 0.0
         self.pause_all = False

@@ -120,6 +120,9 @@ class Connection(Client, asyncio.Protocol):
             data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
             self.out.clear()
             self.server.stat_net_out += len(data)
+            hook = self.server.before_reply
+            if hook is not None:  # e.g. the AOF with appendfsync always: durable before replying
+                hook()
             t.write(data)
         if self.close_asap:
             self.closed = True
