@@ -596,3 +596,37 @@ def test_untail_rewrites_every_function():
     assert len(seen) == 5
     assert lua.eval("function(s) return loadstring(s) ~= nil end")(out)
     assert OP_TAILCALL == 29
+
+
+# -- random Lua values through both conversion directions -----------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_lua_scalar = st.one_of(
+    st.integers(-(2**60), 2**60).map(str),
+    # (-0.0 is not kept: lupa hands integral doubles to Python as ints)
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: repr(f + 0.0)),
+    st.text("abcxyz \\r\\n", max_size=6).map(lambda s: "'" + s + "'"),
+    st.sampled_from(["true", "false", "nil", "{ok='fine'}", "{err='ERR bad'}", "{double=2.5}",
+                     "{big_number='12345678901234567890'}", "{map={a=1}}", "{set={x=true}}",
+                     "redis.call('ping')", "redis.pcall('incr', 'k')", "redis.call('get', 'nosuch')",
+                     "redis.call('hgetall', 'h')", "redis.call('lrange', 'l', 0, -1)"]),
+)
+_lua_value = st.recursive(_lua_scalar, lambda inner: st.lists(inner, max_size=4).map(
+    lambda xs: "{" + ", ".join(xs) + "}"), max_leaves=10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(value=_lua_value, resp=st.sampled_from([2, 3]), lua_resp=st.sampled_from([2, 3]))
+def test_random_values_convert_like_redis(sdiff, value, resp, lua_resp):
+    sdiff.hello(resp)
+    try:
+        sdiff.lines("""
+            SET k notanumber
+            HSET h f v
+            RPUSH l a b
+        """)
+        ev(sdiff, f"redis.setresp({lua_resp}) return {value}")
+        ev(sdiff, f"redis.setresp({lua_resp}) local v = {value} return cjson.encode({{v}})")
+    finally:
+        sdiff.hello(2)
