@@ -179,3 +179,16 @@ def test_resp3_string_replies(diff, resp):
         INCRBYFLOAT a 1.5
         SET b x GET
     """)
+
+
+def test_incrbyfloat_hex_and_long_double(diff):
+    diff.lines("""
+        SET f 1
+        INCRBYFLOAT f 0x10
+        INCRBYFLOAT f 0x1p-3
+        INCRBYFLOAT f 0.1
+        INCRBYFLOAT f 1e300
+        INCRBYFLOAT f -1e300
+        HSET h x 1
+        HINCRBYFLOAT h x 0x10
+    """)

@@ -18,7 +18,6 @@ from pyredis.protocol.numbers import (
     LLONG_MIN,
     format_long_double_human,
     long_double_add,
-    parse_float,
     parse_ll,
     parse_long_double,
 )
@@ -219,19 +218,9 @@ def _store(c, h: HashValue, field: bytes, value: bytes) -> None:
         h[field] = value
 
 
-def _parse_ld(b: bytes) -> Fraction | float | None:
-    """``string2ld``: decimal via :func:`parse_long_double`, plus strtold's hex floats."""
-    v = parse_long_double(b)
-    if v is None and b"x" in b[:3].lower():
-        f = parse_float(b)
-        if f is not None:
-            return Fraction(f)
-    return v
-
-
 @command("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1)
 def cmd_hincrbyfloat(c, argv):
-    incr = _parse_ld(argv[3])
+    incr = parse_long_double(argv[3])
     if incr is None:
         raise CommandError(NOT_FLOAT)
     if isinstance(incr, float):
@@ -241,7 +230,7 @@ def cmd_hincrbyfloat(c, argv):
     cur: Fraction | float = Fraction(0)
     old = None if h is None else h.get(argv[2])
     if old is not None:
-        v = _parse_ld(old)
+        v = parse_long_double(old)
         if v is None:
             raise CommandError("ERR hash value is not a float")
         cur = v

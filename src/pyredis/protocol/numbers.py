@@ -91,6 +91,8 @@ def parse_long_double(b: bytes) -> Fraction | float | None:
     if not b or len(b) > 5000 or b[:1].isspace() or b[-1:].isspace():
         return None
     if not _FLOAT_RE.fullmatch(b):
+        if _is_hex_float(b):  # strtold also reads C99 hex floats (0x10, 0x1p-3)
+            return _ld_round(Fraction(float.fromhex(b.decode())))
         return None
     low = b.lower().lstrip(b"+-")
     if low.startswith(b"inf"):
