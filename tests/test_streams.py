@@ -1440,6 +1440,26 @@ def test_blocking_like_redis(redis_proc, pyredis_proc, blocking, case):
     assert got == expected
 
 
+@pytest.mark.parametrize("other", ["", "LPUSH mystream e1"])
+def test_blocked_xreadgroup_swapdb(redis_proc, pyredis_proc, blocking, other):
+    replies = []
+    for proc in (redis_proc, pyredis_proc):
+        c, b = proc.client(), proc.client()
+        for line in ["SELECT 4", "FLUSHDB", other, "SELECT 9", "DEL mystream", "XADD mystream 666 f v",
+                     "XGROUP CREATE mystream mygroup $"]:
+            if line:
+                c.call(*line.split())
+        b.call("SELECT", "9")
+        b.send("XREADGROUP", "GROUP", "mygroup", "Alice", "BLOCK", "0", "STREAMS", "mystream", ">")
+        _wait_blocked(proc.port)
+        c.call("SWAPDB", "4", "9")
+        replies.append(b.read_reply())
+        c.call("FLUSHALL")
+        c.close()
+        b.close()
+    assert replies[0] == replies[1] == b"-UNBLOCKED the stream key no longer exists\r\n"
+
+
 def test_blocking_timeouts_and_multi(diff, pyredis_proc, blocking):
     t0 = time.time()
     diff.check("XREAD", "BLOCK", "50", "STREAMS", "s", "$")

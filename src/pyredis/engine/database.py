@@ -231,7 +231,7 @@ class Keyspace:
                 self.touch_watched_db(d, other.data, other.expires)
             if d.blocked:
                 for key in list(d.blocked):
-                    if key in d.data:
+                    if key in d.data or key in other.data:  # gone: a blocked XREADGROUP gets an error
                         self.key_ready(d, key)
 
     def touch_watched_db(self, db: Database, old_data: dict, old_expires: dict) -> None:
