@@ -563,9 +563,7 @@ class AOF:
             buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s))
             self.selected_db = dbid
         buf.append(encode_command(argv))
-        if self.server.config.values["appendfsync"] == "always":
-            self.flush(fsync=True)
-        elif not self.flush_scheduled:
+        if not self.flush_scheduled:
             loop = self.server.loop
             if loop is not None and not loop.is_closed():
                 self.flush_scheduled = True
@@ -576,6 +574,20 @@ class AOF:
     def _flush_soon(self) -> None:
         self.flush_scheduled = False
         self.flush()
+
+    def before_reply(self) -> None:
+        """``server.before_reply`` hook: what the replies acknowledge reaches the file first (and the
+        disk, with ``appendfsync always``), once per batch of replies."""
+        if self.buf:
+            self.flush()
+
+    def attach(self) -> None:
+        """Route replies through :meth:`before_reply` while the AOF file is open."""
+        self.server.before_reply = self.before_reply
+
+    def detach(self) -> None:
+        if self.server.before_reply == self.before_reply:
+            self.server.before_reply = None
 
     def flush(self, fsync: bool = False, force_fsync: bool = False) -> None:
         """Write the buffer; fsync per policy."""

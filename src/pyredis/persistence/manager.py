@@ -451,11 +451,13 @@ class Persistence:
         props = self.server.propagators
         if self.aof.feed not in props:
             props.append(self.aof.feed)
+        self.aof.attach()
 
     def _feed_off(self) -> None:
         props = self.server.propagators
         if self.aof.feed in props:
             props.remove(self.aof.feed)
+        self.aof.detach()
 
     def _on_appendonly(self, value: bool) -> None:
         a = self.aof
