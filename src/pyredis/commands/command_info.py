@@ -157,12 +157,17 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
 
 
 def get_keys(cmd: Command, argv: list[bytes]) -> list[int]:
-    """Key argument positions of *argv* for *cmd* (key specs, else the declared first/last/step)."""
+    """Key argument positions of *argv* for *cmd* (custom extractor, key specs, else first/last/step)."""
     if cmd.getkeys is not None:
         return cmd.getkeys(argv)
     if _key_specs(cmd):
         return [i for i, _ in keys_from_specs(cmd, argv)]
     return cmd.key_indexes(argv)
+
+
+def has_keys(cmd: Command) -> bool:
+    """Whether *cmd* takes key arguments at all (COMMAND GETKEYS refuses commands that do not)."""
+    return cmd.getkeys is not None or bool(_key_specs(cmd)) or cmd.first != 0
 
 
 @command("command", -1, "loading stale")
@@ -240,20 +245,19 @@ def _resolve(argv: list[bytes]) -> tuple[Command, list[bytes]]:
 @subcommand("command", "getkeys", -4, "loading stale")
 def cmd_command_getkeys(c, argv):
     cmd, args = _resolve(argv)
-    idx = get_keys(cmd, args)
-    if not idx:
+    if not has_keys(cmd):
         raise CommandError("ERR The command has no key arguments")
-    return [args[i] for i in idx]
+    return [args[i] for i in get_keys(cmd, args)]
 
 
 @subcommand("command", "getkeysandflags", -4, "loading stale")
 def cmd_command_getkeysandflags(c, argv):
     cmd, args = _resolve(argv)
-    pairs = keys_from_specs(cmd, args) if cmd.getkeys is None else [(i, []) for i in cmd.getkeys(args)]
+    if not has_keys(cmd):
+        raise CommandError("ERR The command has no key arguments")
+    pairs = keys_from_specs(cmd, args) if _key_specs(cmd) else [(i, []) for i in get_keys(cmd, args)]
     if cmd.fullname == "set" and pairs and not any(a.lower() == b"get" for a in args[3:]):
         pairs = [(pairs[0][0], ["OW", "update"])]  # SET's variable flags, resolved like Redis
-    if not pairs:
-        raise CommandError("ERR The command has no key arguments")
     return [[args[i], SetReply([Status(f.encode()) for f in flags])] for i, flags in pairs]
 
 

@@ -136,6 +136,7 @@ def cmd_reset(c, argv):
         hook(c)
     c.multi = None
     c.exec_abort = False
+    c.name = None
     c.reply_mode = REPLY_ON
     c.resp = 2
     c.db = c.server.keyspace.dbs[0]
