@@ -318,13 +318,16 @@ class Scripting:
                 vm.reset_hook()
         if run.effects or srv.dirty != dirty:
             self._propagate(c, run, srv.dirty != dirty)
+        if type(res) is bytes:  # success: the reply, already encoded
+            if not c.reply_mode:
+                c.out.append(res)
+            return NOREPLY
         code = res[0]
-        if code == 0:
-            if len(res) > 2 and res[2] is not None:
-                for e in res[2].values():
-                    srv.count_error(e.decode("utf-8", "surrogateescape"))
-                if c.cmd is not None:
-                    c.cmd.failed += 1
+        if code == 0:  # a reply with error replies nested in it: they count in the error stats
+            for e in res[2].values():
+                srv.count_error(e.decode("utf-8", "surrogateescape"))
+            if c.cmd is not None:
+                c.cmd.failed += 1
             if not c.reply_mode:
                 c.out.append(res[1])
             return NOREPLY
@@ -480,7 +483,7 @@ class Scripting:
             r = raw_value(r)
             t = type(r)
         if t is Status:
-            return run.vm.mk_ok(bytes(r))
+            return bytes(r), True
         if t is ErrorReply:
             srv.count_error(r.decode("utf-8", "surrogateescape"))
             cmd.failed += 1

@@ -237,15 +237,20 @@ end
 -- redis.call/pcall: Lua wrappers so that huge argument lists (unpack of thousands of values) reach
 -- Python as one table instead of overflowing the C stack limit of a Python call
 local pycall, pypcall, pycall_t, pypcall_t = API.call, API.pcall, API.call_t, API.pcall_t
+-- (a status reply comes back as the two values: text, true)
 local function rcall(...)
   local n = select('#', ...)
-  if n < 7000 then return pycall(...) end
-  return pycall_t({...}, n)
+  local r, st
+  if n < 7000 then r, st = pycall(...) else r, st = pycall_t({...}, n) end
+  if st then return {ok = r} end
+  return r
 end
 local function rpcall(...)
   local n = select('#', ...)
-  if n < 7000 then return pypcall(...) end
-  return pypcall_t({...}, n)
+  local r, st
+  if n < 7000 then r, st = pypcall(...) else r, st = pypcall_t({...}, n) end
+  if st then return {ok = r} end
+  return r
 end
 
 local function runtime_redis(is_eval)
@@ -409,9 +414,10 @@ local function finish(ok, res, cresp)
     if type(res) ~= 'table' then return 2, 'ERR ' .. tostring(res), false, 0 end
     return 2, res[1], res[2], res[3], res[4]
   end
+  -- success: the reply's RESP bytes alone (errors come back as several values)
   local t = type(res)
-  if t == 'string' then return 0, '$' .. #res .. '\r\n' .. res .. '\r\n' end
-  if t == 'number' then return 0, ':' .. sformat('%d', res) .. '\r\n' end
+  if t == 'string' then return '$' .. #res .. '\r\n' .. res .. '\r\n' end
+  if t == 'number' then return ':' .. sformat('%d', res) .. '\r\n' end
   if t == 'table' then
     local e = rawget(res, 'err')
     if type(e) == 'string' then return 1, e, rawget(res, 'ignore_error_stats_update') end
@@ -420,7 +426,7 @@ local function finish(ok, res, cresp)
   NERR = {}
   enc(res, out, 0, cresp, 1)
   if NERR[1] ~= nil then return 0, tconcat(out), NERR end
-  return 0, tconcat(out)
+  return tconcat(out)
 end
 
 local function split_args(nkeys, ...)
