@@ -210,9 +210,16 @@ FACE[getmetatable('')] = readonly({__index = STRING})
 -- Python callbacks are called directly (as C functions: no frame of ours in between) and raise
 -- Python exceptions; the error handler turns those into Redis error tables or Lua error strings.
 
+-- every Python callable is wrapped in a Lua function: scripts only ever see Lua values
+local function lf(f)
+  return function(...) return f(...) end
+end
+
 local function pylib(spec)
   local t = {}
-  for name, v in pairs(spec) do t[name] = v end
+  for name, v in pairs(spec) do
+    if type(v) == 'userdata' then t[name] = lf(v) else t[name] = v end
+  end
   return t
 end
 
@@ -255,9 +262,9 @@ end
 
 local function runtime_redis(is_eval)
   local r = {
-    call = rcall, pcall = rpcall, log = API.log, sha1hex = API.sha1hex, error_reply = API.error_reply,
-    status_reply = API.status_reply, setresp = API.setresp, set_repl = API.set_repl,
-    acl_check_cmd = API.acl_check_cmd,
+    call = rcall, pcall = rpcall, log = lf(API.log), sha1hex = lf(API.sha1hex), error_reply = lf(API.error_reply),
+    status_reply = lf(API.status_reply), setresp = lf(API.setresp), set_repl = lf(API.set_repl),
+    acl_check_cmd = lf(API.acl_check_cmd),
     REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
   }
   add_constants(r)
@@ -444,10 +451,15 @@ local EX = {
   reset_hook = reset_hook, readonly = readonly,
   is_null = function(v) return v == CJSON_NULL end,
   set_sresp = function(v) SRESP = v end,
+  -- luaL_where for a Python library function: the position of its caller (our wrappers skipped)
   where = function()
     local co = RUNNING[#RUNNING]
+    local level = co and 1 or 3
     local i
-    if co then i = getinfo(co, 1, 'Sl') else i = getinfo(3, 'Sl') end
+    repeat
+      if co then i = getinfo(co, level, 'Sl') else i = getinfo(level, 'Sl') end
+      level = level + 1
+    until not i or i.source ~= SELF
     if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
     return ''
   end,
@@ -501,7 +513,7 @@ else
   local G = base_globals()
   G.redis = runtime_redis(false)
   ENV = globals_proxy(G)
-  local LR = {log = API.log, register_function = API.register_function}
+  local LR = {log = lf(API.log), register_function = lf(API.register_function)}
   add_constants(LR)
   setmetatable(LR, {__index = nonexistent})
   local LG = setmetatable({redis = readonly(LR)}, {__index = nonexistent})

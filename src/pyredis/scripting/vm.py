@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from pyredis.scripting.engine import Scripting
 
 
+def _no_attributes(obj: Any, name: Any, setting: bool) -> Any:
+    """Scripts never get at Python objects' attributes (the sandbox would be gone)."""
+    raise AttributeError("access to Python attributes is not allowed")
+
+
 def _version_num() -> int:
     parts = [int(p) for p in REDIS_VERSION.split(".")[:3]]
     while len(parts) < 3:
@@ -34,7 +39,7 @@ class LuaVM:
 
         self.kind = kind
         self.lua = lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
-                                          register_builtins=False)
+                                          register_builtins=False, attribute_filter=_no_attributes)
         self.table_from = table_from = lua.table_from
         self._where: Any = None
         self._null_check: Any = None
