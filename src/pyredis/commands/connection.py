@@ -39,11 +39,11 @@ def cmd_quit(c, argv):
     return OK
 
 
-def check_password(c, user: bytes, password: bytes) -> bool:
+def check_password(c, user: bytes, password: bytes, argv0: bytes = b"AUTH") -> bool:
     """Check credentials against ACL users (if the ACL module is present) or requirepass."""
     acl = c.server.extensions.get("acl_authenticate")
     if acl is not None:
-        return acl(c, user, password)
+        return acl(c, user, password, argv0)  # argv0: the command as typed, for the ACL log
     required = c.server.config["requirepass"]
     if user != b"default":
         return False
@@ -65,13 +65,14 @@ def cmd_auth(c, argv):
     if len(argv) > 3:
         raise syntax_error()
     if len(argv) == 2:
-        if not c.server.config["requirepass"] and "acl_authenticate" not in c.server.extensions:
+        nopass = c.server.extensions.get("acl_default_nopass")  # the default user has "nopass" (ACL)
+        if nopass() if nopass is not None else not c.server.config["requirepass"]:
             raise CommandError("ERR AUTH <password> called without any password configured for the default "
                                "user. Are you sure your configuration is correct?")
         user, password = b"default", argv[1]
     else:
         user, password = argv[1], argv[2]
-    if not check_password(c, user, password):
+    if not check_password(c, user, password, argv[0]):
         raise CommandError(WRONGPASS)
     _authenticated(c, user)
     return OK
@@ -103,7 +104,7 @@ def cmd_hello(c, argv):
         else:
             raise CommandError("ERR Syntax error in HELLO option '%s'" % argv[i].decode("utf-8", "replace"))
     if auth is not None:
-        if not check_password(c, *auth):
+        if not check_password(c, *auth, argv[0]):
             raise CommandError(WRONGPASS)
         _authenticated(c, auth[0])
     if not c.authenticated:

@@ -17,9 +17,16 @@ from pyredis.protocol.types import OK, Status
 def _keys_of(argv: list[bytes]) -> list[int]:
     if argv[3]:
         return [3]
-    for i in range(6, len(argv)):
-        if argv[i].lower() == b"keys":
+    i = 6
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt == b"auth":  # skip the password (it may read "KEYS")
+            i += 1
+        elif opt == b"auth2":
+            i += 2
+        elif opt == b"keys":
             return list(range(i + 1, len(argv)))
+        i += 1
     return []
 
 

@@ -165,6 +165,11 @@ def cmd_exec(c, argv):
     call = srv.call
     try:
         for cmd, args in queue:
+            if c.acl_restricted:  # ACL rules may have changed since queueing (commands/acl.py)
+                err = srv.extensions["acl_exec_check"](c, cmd, args)
+                if err is not None:
+                    c.write_error(err)
+                    continue
             call(c, cmd, args)
     finally:
         c.in_exec = False

@@ -221,7 +221,7 @@ class Server:
         if (ar > 0 and n != ar) or n < -ar or (cmd.handler is None and n < 2):
             self.reject(c, cmd, f"ERR wrong number of arguments for '{cmd.fullname}' command")
             return
-        if self.gate or c.multi is not None or not c.authenticated or c.resp == 2 and (
+        if self.gate or c.multi is not None or not c.authenticated or c.acl_restricted or c.resp == 2 and (
             c.channels or c.patterns or c.shard_channels
         ):
             if not self.check_state(c, cmd, argv):
@@ -242,6 +242,8 @@ class Server:
         if not c.authenticated and not cmd.no_auth:
             self.reject(c, cmd, "NOAUTH Authentication required.")
             return False
+        if c.acl_restricted and not self.extensions["acl_check"](c, cmd, argv):
+            return False  # NOPERM (commands/acl.py)
         if c.resp == 2 and (c.channels or c.patterns or c.shard_channels) and name not in _PUBSUB_ALLOWED:
             self.reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                         "RESET are allowed in this context" % cmd.fullname)

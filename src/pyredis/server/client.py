@@ -34,6 +34,8 @@ class Client:
         self.lib_ver = b""
         self.user = b"default"
         self.authenticated = not server.requires_auth()
+        # The user lacks some permission: commands go through the ACL checks (commands/acl.py).
+        self.acl_restricted: bool = getattr(server, "acl_restricted_default", False)
         self.out: list[bytes] = []
         self.reply_mode = REPLY_ON
         # MULTI/EXEC

@@ -323,6 +323,7 @@ class Config:
         self.values: dict[str, Any] = {}
         self.listeners: dict[str, list[Callable[[Any], None]]] = {}
         self.config_file: str | None = None
+        self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
         for d in DIRECTIVES.values():
             self.values[d.name] = os.getcwd() if d.name == "dir" else self._parse(d, d.default)
 

@@ -42,6 +42,13 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
         name = args[0].decode().lower()
         values = [a.decode("utf-8", "surrogateescape") for a in args[1:]]
         if name in _IGNORED:
+            if name == "user":
+                if not values:
+                    raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
+                if any(u[0] == args[1] for u in cfg.user_directives):
+                    raise _fatal(lineno, line, f"Error in user declaration '{values[0]}': Duplicate user found. "
+                                 "A user can only be defined once in config files")
+                cfg.user_directives.append(list(args[1:]))
             if name == "include" and values:
                 try:
                     with open(values[0]) as fh:

@@ -1,0 +1,933 @@
+"""ACL users, selectors, permission checks, the ACL log and the ACL file format (Redis 7.0).
+
+No I/O except the ACL file and no asyncio: the ACL commands and the server hooks live in
+:mod:`pyredis.commands.acl`.
+
+* A :class:`User` has flags (on/off, nopass, payload sanitization), SHA-256 password hashes, a
+  root :class:`Selector` and extra selectors. A command is allowed when any selector allows it.
+* A :class:`Selector` holds the allowed commands as a bitmap over every command and subcommand
+  (:class:`_Universe`), first-argument exceptions (``+select|0``), key patterns with read/write
+  flags and channel patterns.
+* Rules are described back (ACL LIST/GETUSER) from the bitmap: start from ``+@all``/``-@all``,
+  greedily add the categories that fit best, then single commands, like redis-server does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pyredis.commands.registry import COMMANDS, Command, metadata
+from pyredis.engine.glob import compile_glob
+
+# Key permission flags.
+READ, WRITE = 1, 2
+RW = READ | WRITE
+
+# Check results.
+ALLOWED, DENIED_CMD, DENIED_KEY, DENIED_CHANNEL, DENIED_AUTH = 0, 1, 2, 3, 4
+REASONS = {DENIED_CMD: b"command", DENIED_KEY: b"key", DENIED_CHANNEL: b"channel", DENIED_AUTH: b"auth"}
+
+CATEGORIES = (
+    "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog", "geo",
+    "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection", "transaction",
+    "scripting",
+)
+
+ERR_SYNTAX = "Syntax error"
+ERR_UNKNOWN = "Unknown command or category name in ACL"
+ERR_FIRSTARG_SUB = "Allowing first-arg of a subcommand is not supported"
+ERR_ALLKEYS = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any "
+               "effect. Try 'resetkeys' to start with an empty list of patterns")
+ERR_ALLCHANNELS = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have "
+                   "any effect. Try 'resetchannels' to start with an empty list of channels")
+ERR_NOPASS = "The password you are trying to remove from the user does not exist"
+ERR_HASH = ("The password hash must be exactly 64 characters and contain only lowercase hexadecimal "
+            "characters")
+ERR_USERNAME = "Usernames can't contain spaces or null characters"
+
+_HEX = frozenset(b"0123456789abcdef")
+_SPACES = frozenset(b" \t\n\r\x0b\x0c\x00")
+
+
+class AclError(Exception):
+    """A rule that cannot be applied; ``unknown`` marks unknown commands/categories (ENOENT)."""
+
+    def __init__(self, message: str, unknown: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unknown = unknown
+
+
+def password_hash(password: bytes) -> str:
+    return hashlib.sha256(password).hexdigest()
+
+
+def has_spaces(name: bytes) -> bool:
+    return any(ch in _SPACES for ch in name)
+
+
+# -- the command universe ----------------------------------------------------------------------------
+def command_categories(cmd: Command) -> frozenset[str]:
+    """ACL categories of *cmd*: COMMAND INFO's, or implied by its flags like Redis does."""
+    meta = metadata()["info"].get(cmd.fullname)
+    if meta:
+        raw = meta[6]["~"] if isinstance(meta[6], dict) else meta[6]
+        return frozenset((x["+"] if isinstance(x, dict) else x).lstrip("@") for x in raw)
+    cats = set()
+    if cmd.write:
+        cats.add("write")
+    if cmd.readonly:
+        cats.add("read")
+    if cmd.admin:
+        cats.update(("admin", "dangerous"))
+    if cmd.pubsub:
+        cats.add("pubsub")
+    if cmd.blocking:
+        cats.add("blocking")
+    cats.add("fast" if cmd.fast else "slow")
+    return frozenset(cats)
+
+
+class _Universe:
+    """Every command and subcommand with one bit each, plus per-category masks."""
+
+    def __init__(self) -> None:
+        self.top = sorted(COMMANDS.values(), key=lambda c: c.name)
+        self.bit: dict[Command, int] = {}
+        self.subs: dict[Command, list[Command]] = {}
+        self.expand: dict[Command, int] = {}  # the command with all its subcommands
+        i = 0
+        for cmd in self.top:
+            self.bit[cmd] = 1 << i
+            i += 1
+            mask = self.bit[cmd]
+            if cmd.subcommands:
+                subs = sorted(cmd.subcommands.values(), key=lambda s: s.name)
+                self.subs[cmd] = subs
+                for s in subs:
+                    self.bit[s] = self.expand[s] = 1 << i
+                    mask |= 1 << i
+                    i += 1
+            self.expand[cmd] = mask
+        self.all = (1 << i) - 1
+        self.cats: dict[Command, frozenset[str]] = {c: command_categories(c) for c in self.bit}
+        self.cat_count: dict[str, int] = {}  # commands having the category (for the description fit)
+        self.cat_apply: dict[str, int] = {}  # what +@cat sets (containers with all their subcommands)
+        self.cat_top: dict[str, list[Command]] = {}
+        for name in CATEGORIES:
+            count = apply = 0
+            tops = []
+            for cmd in self.top:
+                if name in self.cats[cmd]:
+                    count |= self.bit[cmd]
+                    apply |= self.expand[cmd]
+                    tops.append(cmd)
+                for s in self.subs.get(cmd, ()):
+                    if name in self.cats[s]:
+                        count |= self.bit[s]
+                        apply |= self.bit[s]
+            self.cat_count[name] = count
+            self.cat_apply[name] = apply
+            self.cat_top[name] = tops
+        self.cat_size = {name: bin(m).count("1") for name, m in self.cat_count.items()}
+
+    def lookup(self, name: bytes) -> Command | None:
+        """``cmd`` or ``cmd|sub`` (case-insensitive), like Redis's ACL command lookup."""
+        parts = name.lower().split(b"|")
+        cmd = COMMANDS.get(parts[0].decode("utf-8", "replace"))
+        if cmd is None or len(parts) == 1:
+            return cmd
+        if len(parts) > 2 or not cmd.subcommands:
+            return None
+        return cmd.subcommands.get(parts[1])
+
+    def commands_in(self, category: str) -> list[bytes]:
+        out = []
+        for cmd in self.top:
+            if category in self.cats[cmd]:
+                out.append(cmd.name.encode())
+            for s in self.subs.get(cmd, ()):
+                if category in self.cats[s]:
+                    out.append(s.fullname.encode())
+        return out
+
+
+_UNIVERSE: _Universe | None = None
+
+
+def universe() -> _Universe:
+    global _UNIVERSE
+    if _UNIVERSE is None or len(_UNIVERSE.top) != len(COMMANDS):
+        _UNIVERSE = _Universe()
+    return _UNIVERSE
+
+
+# -- key and channel extraction ----------------------------------------------------------------------
+_SPECS: dict[Command, list[tuple]] = {}
+
+
+def _pairs(d: Any) -> dict:
+    if isinstance(d, dict) and "%" in d:
+        items = d["%"]
+        return dict(zip(items[::2], items[1::2], strict=False))
+    return {}
+
+
+def _need(flags: Iterable[str]) -> int:
+    fl = set(flags)
+    need = READ if "access" in fl else 0
+    if fl & {"insert", "delete", "update"}:
+        need |= WRITE
+    return need
+
+
+def _compile_specs(cmd: Command) -> list[tuple]:
+    meta = metadata()["info"].get(cmd.fullname)
+    out: list[tuple] = []
+    if not meta:
+        if cmd.first:  # declared positions only: treat the keys as read-write
+            out.append((RW, "index", cmd.first, "range",
+                        (cmd.last - cmd.first if cmd.last >= 0 else cmd.last, cmd.step, 0)))
+        return out
+    raw = meta[8]["~"] if isinstance(meta[8], dict) else meta[8]
+    for spec in raw:
+        d = _pairs(spec)
+        flags = [f["+"] if isinstance(f, dict) else f for f in d.get("flags", {}).get("~", [])]
+        if "incomplete" in flags and cmd.getkeys is not None:
+            # the specs cannot find every key (MIGRATE): the command's own key finder does
+            return [(_need(flags), "getkeys", None, None, None)]
+        if "not_key" in flags:
+            continue
+        bs, fk = _pairs(d["begin_search"]), _pairs(d["find_keys"])
+        bspec, fspec = _pairs(bs.get("spec")), _pairs(fk.get("spec"))
+        if bs.get("type") == "index":
+            begin: Any = bspec["index"]
+        elif bs.get("type") == "keyword":
+            begin = (bspec["keyword"].encode().lower(), bspec["startfrom"])
+        else:
+            continue  # "unknown" (SORT's BY/GET/STORE): handled by key_requirements
+        if fk.get("type") == "range":
+            find: Any = (fspec["lastkey"], fspec["keystep"], fspec["limit"])
+        elif fk.get("type") == "keynum":
+            find = (fspec["keynumidx"], fspec["firstkey"], fspec["keystep"])
+        else:
+            continue
+        out.append((_need(flags), bs["type"], begin, fk["type"], find))
+    return out
+
+
+def key_requirements(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
+    """``(argv index, READ/WRITE bits needed)`` for every key of the command (Redis key specs)."""
+    specs = _SPECS.get(cmd)
+    if specs is None:
+        specs = _SPECS[cmd] = _compile_specs(cmd)
+    if not specs:
+        return []
+    n = len(argv)
+    if specs[0][1] == "getkeys":
+        need = specs[0][0]
+        return [(i, need) for i in cmd.getkeys(argv)]
+    out = []
+    for need, btype, begin, ftype, find in specs:
+        if btype == "index":
+            first = begin
+        else:
+            kw, frm = begin
+            first = -1
+            rng = range(frm, n) if frm >= 0 else range(n + frm, 0, -1)
+            for i in rng:
+                if argv[i].lower() == kw:
+                    first = i + 1
+                    break
+            if first < 0:
+                continue
+        if first >= n:
+            continue
+        if ftype == "range":
+            lastkey, step, limit = find
+            if lastkey >= 0:
+                last = first + lastkey
+            elif limit > 1:
+                last = first + (n - first) // limit + lastkey
+            else:
+                last = n + lastkey
+            if last >= n or last < first:
+                continue
+        else:
+            numidx, firstkey, step = find
+            idx = first + numidx
+            if idx >= n:
+                continue
+            try:
+                num = int(argv[idx])
+            except ValueError:
+                continue
+            if num < 0:
+                continue
+            first = first + firstkey
+            last = first + (num - 1) * step
+            if num == 0:
+                continue
+            if last >= n:
+                continue
+        out.extend((i, need) for i in range(first, last + 1, step))
+    name = cmd.fullname
+    if name == "set" and out:
+        rw = any(a.lower() == b"get" for a in argv[3:])
+        out = [(out[0][0], RW if rw else WRITE)]
+    elif name == "bitfield" and out:
+        rw = any(a.lower() in (b"set", b"incrby") for a in argv[2:])
+        out = [(out[0][0], RW if rw else READ)]
+    elif name == "sort":  # the STORE key (the last one given is the one used)
+        store = 0
+        i = 2
+        while i < n:
+            o = argv[i].lower()
+            if o == b"limit":
+                i += 3
+                continue
+            if o in (b"get", b"by"):
+                i += 2
+                continue
+            if o == b"store" and i + 1 < n:
+                store = i + 1
+                i += 2
+                continue
+            i += 1
+        if store:
+            out.append((store, WRITE))
+    return out
+
+
+# channel-carrying commands: name -> (first channel index, only that one, arguments are patterns)
+_CHANNEL_CMDS = {
+    "publish": (1, True, False), "spublish": (1, True, False), "subscribe": (1, False, False),
+    "ssubscribe": (1, False, False), "psubscribe": (1, False, True),
+}
+
+
+# -- selectors ---------------------------------------------------------------------------------------
+class Selector:
+    """One set of permissions: commands (bitmap + first args), key patterns, channel patterns."""
+
+    __slots__ = ("allowed", "future", "firstargs", "allkeys", "keys", "allchannels", "channels", "_kmatch",
+                 "_cmatch")
+
+    def __init__(self, allchannels: bool = False) -> None:
+        self.allowed = 0
+        self.future = False  # +@all was applied: commands added later are allowed too
+        self.firstargs: dict[Command, list[bytes]] = {}
+        self.allkeys = False
+        self.keys: list[list] = []  # [pattern, READ/WRITE flags]
+        self.allchannels = allchannels
+        self.channels: list[bytes] = []
+        self._kmatch: list[tuple[int, Callable[[bytes], object]]] | None = None
+        self._cmatch: list[tuple[bytes, Callable[[bytes], object]]] | None = None
+
+    def copy(self) -> Selector:
+        s = Selector()
+        s.allowed, s.future = self.allowed, self.future
+        s.firstargs = {k: list(v) for k, v in self.firstargs.items()}
+        s.allkeys, s.keys = self.allkeys, [list(k) for k in self.keys]
+        s.allchannels, s.channels = self.allchannels, list(self.channels)
+        return s
+
+    # -- rules -------------------------------------------------------------------------------------
+    def apply(self, op: bytes) -> None:
+        """Apply one rule (``~pattern``, ``+@category``, ``-cmd``, ``allkeys``...); raises AclError."""
+        low = op.lower()
+        u = universe()
+        if low == b"allkeys" or op == b"~*":
+            self.allkeys = True
+            self.keys = []
+            self._kmatch = None
+        elif low == b"resetkeys":
+            self.allkeys = False
+            self.keys = []
+            self._kmatch = None
+        elif low == b"allchannels" or op == b"&*":
+            self.allchannels = True
+            self.channels = []
+            self._cmatch = None
+        elif low == b"resetchannels":
+            self.allchannels = False
+            self.channels = []
+            self._cmatch = None
+        elif low in (b"allcommands", b"+@all"):
+            self.allowed = u.all
+            self.future = True
+            self.firstargs.clear()
+        elif low in (b"nocommands", b"-@all"):
+            self.allowed = 0
+            self.future = False
+            self.firstargs.clear()
+        elif op[:1] in (b"~", b"%"):
+            self._add_key_pattern(op)
+        elif op[:1] == b"&":
+            if self.allchannels:
+                raise AclError(ERR_ALLCHANNELS)
+            pat = op[1:]
+            if pat not in self.channels:
+                self.channels.append(pat)
+                self._cmatch = None
+        elif op[:2] in (b"+@", b"-@"):
+            cat = low[2:].decode("utf-8", "replace")
+            if cat not in u.cat_apply:
+                raise AclError(ERR_UNKNOWN, True)
+            mask = u.cat_apply[cat]
+            if op[:1] == b"+":
+                self.allowed |= mask
+            else:
+                self.allowed &= ~mask
+            if self.firstargs:
+                for cmd in u.cat_top[cat]:
+                    self.firstargs.pop(cmd, None)
+        elif op[:1] == b"+":
+            self._allow(op[1:])
+        elif op[:1] == b"-":
+            cmd = u.lookup(op[1:])
+            if cmd is None:
+                raise AclError(ERR_UNKNOWN, True)
+            self.set_command(cmd, False)
+        else:
+            raise AclError(ERR_SYNTAX)
+
+    def set_command(self, cmd: Command, allow: bool) -> None:
+        """Allow or deny a command (a container with all its subcommands)."""
+        mask = universe().expand[cmd]
+        if allow:
+            self.allowed |= mask
+        else:
+            self.allowed &= ~mask
+        self.firstargs.pop(cmd, None)
+
+    def _allow(self, name: bytes) -> None:
+        u = universe()
+        if b"|" not in name:
+            cmd = u.lookup(name)
+            if cmd is None:
+                raise AclError(ERR_UNKNOWN, True)
+            self.set_command(cmd, True)
+            return
+        head, _, arg = name.rpartition(b"|")
+        cmd = u.lookup(head)
+        if cmd is None:
+            raise AclError(ERR_UNKNOWN, True)
+        if cmd.parent is not None:
+            raise AclError(ERR_FIRSTARG_SUB)
+        if not arg:
+            raise AclError(ERR_SYNTAX)
+        if cmd.subcommands:
+            sub = u.lookup(name)
+            if sub is None:
+                raise AclError(ERR_UNKNOWN, True)
+            self.set_command(sub, True)
+            return
+        if self.allowed & u.bit[cmd]:
+            return  # the whole command is allowed already
+        args = self.firstargs.setdefault(cmd, [])
+        if not any(a.lower() == arg.lower() for a in args):
+            args.append(arg)
+
+    def _add_key_pattern(self, op: bytes) -> None:
+        if op[:1] == b"%":
+            flags = 0
+            i = 1
+            while i < len(op) and op[i] != 126:  # '~'
+                ch = op[i] | 0x20
+                if ch == 114 and not flags & READ:  # 'r'
+                    flags |= READ
+                elif ch == 119 and not flags & WRITE:  # 'w'
+                    flags |= WRITE
+                else:
+                    raise AclError(ERR_SYNTAX)
+                i += 1
+            if not flags:
+                raise AclError(ERR_SYNTAX)
+            pat = op[i + 1 :]
+        else:
+            flags, pat = RW, op[1:]
+        if self.allkeys:
+            raise AclError(ERR_ALLKEYS)
+        for entry in self.keys:
+            if entry[0] == pat:
+                entry[1] |= flags
+                break
+        else:
+            self.keys.append([pat, flags])
+        self._kmatch = None
+
+    # -- description ---------------------------------------------------------------------------------
+    def describe_keys(self) -> str:
+        if self.allkeys:
+            return "~*"
+        out = []
+        for pat, flags in self.keys:
+            prefix = "~" if flags == RW else ("%R~" if flags == READ else "%W~")
+            out.append(prefix + pat.decode("utf-8", "surrogateescape"))
+        return " ".join(out)
+
+    def describe_channels(self) -> str:
+        if self.allchannels:
+            return "&*"
+        return " ".join("&" + p.decode("utf-8", "surrogateescape") for p in self.channels)
+
+    def describe_commands(self) -> str:
+        """The command rules reconstructed from the bitmap (a best category fit, then commands)."""
+        u = universe()
+        additive = not self.future
+        rules = ["-@all" if additive else "+@all"]
+        fake = 0 if additive else u.all
+        temp = self.allowed
+        applied: set[str] = set()
+        while True:
+            best = None
+            mindiff = 1 << 62
+            maxsame = 0
+            for cat in CATEGORIES:
+                if cat in applied:
+                    continue
+                on = bin(temp & u.cat_count[cat]).count("1")
+                off = u.cat_size[cat] - on
+                diff, same = (off, on) if additive else (on, off)
+                if same > diff and (diff < mindiff or (diff == mindiff and same > maxsame)):
+                    best, mindiff, maxsame = cat, diff, same
+            if best is None:
+                break
+            mask = u.cat_apply[best]
+            if additive:
+                fake |= mask
+                temp &= ~mask
+            else:
+                fake &= ~mask
+                temp |= mask
+            rules.append(("+@" if additive else "-@") + best)
+            applied.add(best)
+        allowed = self.allowed
+        for cmd in u.top:
+            bit = u.bit[cmd]
+            if (allowed & bit) != (fake & bit):
+                rules.append(("+" if allowed & bit else "-") + cmd.name)
+                mask = u.expand[cmd]
+                fake = fake | mask if allowed & bit else fake & ~mask
+            subs = u.subs.get(cmd)
+            if subs:
+                for s in subs:
+                    b = u.bit[s]
+                    if (allowed & b) != (fake & b):
+                        rules.append(("+" if allowed & b else "-") + s.fullname)
+                        fake ^= b
+            else:
+                for arg in self.firstargs.get(cmd, ()):
+                    rules.append("+%s|%s" % (cmd.name, arg.decode("utf-8", "surrogateescape")))
+        return " ".join(rules)
+
+    def describe(self) -> str:
+        """The selector in ACL LIST form: keys, channels, commands."""
+        parts = []
+        keys = self.describe_keys()
+        if keys:
+            parts.append(keys)
+        if self.allchannels:
+            parts.append("&*")
+        else:
+            parts.append("resetchannels")
+            if self.channels:
+                parts.append(self.describe_channels())
+        parts.append(self.describe_commands())
+        return " ".join(parts)
+
+    def info(self) -> list:
+        """``commands``/``keys``/``channels`` for ACL GETUSER (a flat map)."""
+        return [b"commands", self.describe_commands().encode("utf-8", "surrogateescape"),
+                b"keys", self.describe_keys().encode("utf-8", "surrogateescape"),
+                b"channels", self.describe_channels().encode("utf-8", "surrogateescape")]
+
+    # -- checks --------------------------------------------------------------------------------------
+    @property
+    def unrestricted(self) -> bool:
+        return self.allkeys and self.allchannels and self.allowed == universe().all
+
+    def key_ok(self, key: bytes, need: int) -> bool:
+        if self.allkeys:
+            return True
+        km = self._kmatch
+        if km is None:
+            km = self._kmatch = [(flags, compile_glob(pat)) for pat, flags in self.keys]
+        for flags, match in km:
+            if flags & need == need and match(key):
+                return True
+        return False
+
+    def channel_ok(self, channel: bytes, is_pattern: bool) -> bool:
+        if self.allchannels:
+            return True
+        if is_pattern:
+            return channel in self.channels
+        cm = self._cmatch
+        if cm is None:
+            cm = self._cmatch = [(p, compile_glob(p)) for p in self.channels]
+        for _, match in cm:
+            if match(channel):
+                return True
+        return False
+
+    def check(self, cmd: Command, argv: list[bytes]) -> tuple[int, int]:
+        """``(ALLOWED|DENIED_*, argv index of the denied key/channel)`` for running *argv*."""
+        u = universe()
+        if not (self.allowed & u.bit.get(cmd, 0)) and not cmd.no_auth:
+            fa = self.firstargs.get(cmd)
+            if not fa or len(argv) < 2:
+                return DENIED_CMD, 0
+            arg = argv[1].lower()
+            if not any(a.lower() == arg for a in fa):
+                return DENIED_CMD, 0
+        if not self.allkeys:
+            for pos, need in key_requirements(cmd, argv):
+                if not self.key_ok(argv[pos], need):
+                    return DENIED_KEY, pos
+        if not self.allchannels:
+            spec = _CHANNEL_CMDS.get(cmd.fullname)
+            if spec is not None:
+                start, single, pattern = spec
+                end = min(start + 1, len(argv)) if single else len(argv)
+                for pos in range(start, end):
+                    if not self.channel_ok(argv[pos], pattern):
+                        return DENIED_CHANNEL, pos
+        return ALLOWED, 0
+
+
+# -- users -------------------------------------------------------------------------------------------
+class User:
+    """An ACL user: flags, password hashes, the root selector and extra selectors."""
+
+    __slots__ = ("name", "enabled", "nopass", "passwords", "sanitize", "root", "selectors", "unrestricted")
+
+    def __init__(self, name: bytes, allchannels: bool = False) -> None:
+        self.name = name
+        self.enabled = False
+        self.nopass = False
+        self.passwords: list[str] = []
+        self.sanitize: str | None = None  # "sanitize-payload" / "skip-sanitize-payload"
+        self.root = Selector(allchannels)
+        self.selectors: list[Selector] = []
+        self.unrestricted = False
+
+    def copy(self) -> User:
+        u = User(self.name)
+        u.enabled, u.nopass, u.passwords, u.sanitize = self.enabled, self.nopass, list(self.passwords), self.sanitize
+        u.root = self.root.copy()
+        u.selectors = [s.copy() for s in self.selectors]
+        u.unrestricted = self.unrestricted
+        return u
+
+    def assign(self, other: User) -> None:
+        """Take over every setting of *other* (keeps this object, which clients refer to)."""
+        for attr in ("enabled", "nopass", "passwords", "sanitize", "root", "selectors"):
+            setattr(self, attr, getattr(other, attr))
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.unrestricted = self.root.unrestricted
+
+    def apply(self, op: bytes, pubsub_default_all: bool) -> None:
+        """Apply one SETUSER argument (a selector is given as one ``(...)`` string)."""
+        if not op:
+            return
+        low = op.lower()
+        if low == b"on":
+            self.enabled = True
+        elif low == b"off":
+            self.enabled = False
+        elif low == b"nopass":
+            self.nopass = True
+            self.passwords = []
+        elif low == b"resetpass":
+            self.nopass = False
+            self.passwords = []
+        elif low == b"skip-sanitize-payload":
+            self.sanitize = "skip-sanitize-payload"
+        elif low == b"sanitize-payload":
+            self.sanitize = "sanitize-payload"
+        elif low == b"clearselectors":
+            self.selectors = []
+        elif low == b"reset":
+            self.nopass = False
+            self.passwords = []
+            self.root = Selector(pubsub_default_all)
+            self.enabled = False
+            self.sanitize = "sanitize-payload"
+            self.selectors = []
+        elif op[:1] == b">":
+            h = password_hash(op[1:])
+            if h not in self.passwords:
+                self.passwords.append(h)
+            self.nopass = False
+        elif op[:1] == b"#":
+            h = _valid_hash(op[1:])
+            if h not in self.passwords:
+                self.passwords.append(h)
+            self.nopass = False
+        elif op[:1] == b"<":
+            h = password_hash(op[1:])
+            if h not in self.passwords:
+                raise AclError(ERR_NOPASS)
+            self.passwords.remove(h)
+        elif op[:1] == b"!":
+            h = _valid_hash(op[1:])
+            if h not in self.passwords:
+                raise AclError(ERR_NOPASS)
+            self.passwords.remove(h)
+        elif op[:1] == b"(" and op[-1:] == b")":
+            sel = Selector(pubsub_default_all)
+            for rule in op[1:-1].split(b" "):
+                if rule:
+                    sel.apply(rule)
+            self.selectors.append(sel)
+        else:
+            self.root.apply(op)
+
+    def check_password(self, password: bytes) -> bool:
+        return self.nopass or password_hash(password) in self.passwords
+
+    def check(self, cmd: Command, argv: list[bytes]) -> tuple[int, int]:
+        """Try every selector; report the denial that got furthest when none allows the command."""
+        res = self.root.check(cmd, argv)
+        if res[0] == ALLOWED or not self.selectors:
+            return res
+        best = res
+        for sel in self.selectors:
+            r = sel.check(cmd, argv)
+            if r[0] == ALLOWED:
+                return r
+            if r[1] > best[1]:
+                best = r
+        return best
+
+    def key_allowed(self, key: bytes, need: int) -> bool:
+        """Whether any selector grants *need* on *key* (SORT BY/GET uses it with ``*``)."""
+        return self.root.key_ok(key, need) or any(s.key_ok(key, need) for s in self.selectors)
+
+    def channel_allowed(self, channel: bytes, is_pattern: bool) -> bool:
+        return self.root.channel_ok(channel, is_pattern) or any(s.channel_ok(channel, is_pattern)
+                                                                 for s in self.selectors)
+
+    # -- description ---------------------------------------------------------------------------------
+    def flags(self) -> list[bytes]:
+        out = [b"on" if self.enabled else b"off"]
+        if self.nopass:
+            out.append(b"nopass")
+        if self.sanitize:
+            out.append(self.sanitize.encode())
+        return out
+
+    def describe(self) -> str:
+        """The ACL LIST / ACL file line."""
+        parts = ["user", self.name.decode("utf-8", "surrogateescape")]
+        parts += [f.decode() for f in self.flags()]
+        parts += ["#" + h for h in self.passwords]
+        parts.append(self.root.describe())
+        parts += ["(" + s.describe() + ")" for s in self.selectors]
+        return " ".join(parts)
+
+
+def _valid_hash(h: bytes) -> str:
+    if len(h) != 64 or any(ch not in _HEX for ch in h):
+        raise AclError(ERR_HASH)
+    return h.decode()
+
+
+def merge_selector_args(args: list[bytes]) -> tuple[list[bytes], bytes | None]:
+    """Join ``(`` ... ``)`` arguments into one selector string; returns (ops, unmatched-start)."""
+    out: list[bytes] = []
+    cur: bytes | None = None
+    start = b""
+    for a in args:
+        if cur is not None:
+            cur += b" " + a
+            if a.endswith(b")"):
+                out.append(cur)
+                cur = None
+            continue
+        if a.startswith(b"(") and not (len(a) > 1 and a.endswith(b")")):
+            cur = start = a
+            continue
+        out.append(a)
+    return out, (start if cur is not None else None)
+
+
+# -- the ACL log -------------------------------------------------------------------------------------
+class LogEntry:
+    __slots__ = ("count", "reason", "context", "object", "username", "ctime", "client_info")
+
+    def __init__(self, reason: bytes, context: bytes, obj: bytes, username: bytes, client_info: bytes) -> None:
+        self.count = 1
+        self.reason = reason
+        self.context = context
+        self.object = obj
+        self.username = username
+        self.ctime = int(time.time() * 1000)
+        self.client_info = client_info
+
+
+# -- the store ---------------------------------------------------------------------------------------
+class AclStore:
+    """Every user of a server, the ACL log, and ACL file load/save."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.users: dict[bytes, User] = {}
+        self.default = self._new_default()
+        self.users[b"default"] = self.default
+        self.log: deque[LogEntry] = deque()
+
+    @staticmethod
+    def _new_default() -> User:
+        u = User(b"default")
+        for op in (b"+@all", b"~*", b"&*", b"on", b"nopass"):
+            u.apply(op, True)
+        u.refresh()
+        return u
+
+    @property
+    def pubsub_default_all(self) -> bool:
+        return self.config["acl-pubsub-default"] == "allchannels"
+
+    # -- users -----------------------------------------------------------------------------------------
+    def new_user(self, name: bytes) -> User:
+        return User(name, self.pubsub_default_all)
+
+    def setuser(self, name: bytes, ops: list[bytes]) -> User:
+        """Create or modify a user atomically; raises AclError (message in Redis's wording)."""
+        existing = self.users.get(name)
+        u = existing.copy() if existing is not None else self.new_user(name)
+        merged, unmatched = merge_selector_args(ops)
+        if unmatched is not None:
+            raise AclError("Unmatched parenthesis in acl selector starting at '%s'."
+                           % unmatched.decode("utf-8", "surrogateescape"))
+        pd = self.pubsub_default_all
+        for op in merged:
+            try:
+                u.apply(op, pd)
+            except AclError as e:
+                raise AclError("Error in ACL SETUSER modifier '%s': %s"
+                               % (op.decode("utf-8", "surrogateescape"), e.message)) from None
+        if existing is not None:
+            existing.assign(u)
+            return existing
+        u.refresh()
+        self.users[name] = u
+        return u
+
+    def authenticate(self, name: bytes, password: bytes) -> User | None:
+        u = self.users.get(name)
+        if u is None or not u.enabled or not u.check_password(password):
+            return None
+        return u
+
+    def set_requirepass(self, password: str) -> None:
+        """CONFIG SET requirepass: the default user's password follows it."""
+        d = self.default
+        if password:
+            d.apply(b"resetpass", True)
+            d.apply(b">" + password.encode("utf-8", "surrogateescape"), True)
+        else:
+            d.apply(b"nopass", True)
+
+    # -- log -------------------------------------------------------------------------------------------
+    def add_log(self, reason: int, context: bytes, obj: bytes, username: bytes, client_info: bytes) -> None:
+        now = int(time.time() * 1000)
+        rname = REASONS[reason]
+        for i, e in enumerate(self.log):
+            if i >= 10:
+                break
+            if (e.reason == rname and e.context == context and e.object == obj and e.username == username
+                    and now - e.ctime <= 60000):
+                e.count += 1
+                e.ctime = now
+                e.client_info = client_info
+                if i:
+                    del self.log[i]
+                    self.log.appendleft(e)
+                return
+        self.log.appendleft(LogEntry(rname, context, obj, username, client_info))
+        self.trim_log()
+
+    def trim_log(self) -> None:
+        maxlen = self.config["acllog-max-len"]
+        while len(self.log) > maxlen:
+            self.log.pop()
+
+    # -- ACL file --------------------------------------------------------------------------------------
+    def parse_file(self, path: str) -> dict[bytes, User]:
+        """Users defined by an ACL file; raises AclError with Redis's combined error message."""
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            raise AclError(f"Error loading ACLs, opening file '{path}': {e.strerror}") from None
+        users: dict[bytes, User] = {}
+        errors = ""
+        pd = self.pubsub_default_all
+        for lineno, raw in enumerate(data.split(b"\n"), 1):
+            line = raw.strip(b" \t\r\n")
+            if not line:
+                continue
+            argv = line.split(b" ")
+            if argv[0] != b"user" or len(argv) < 2:
+                errors += f"{path}:{lineno} should start with user keyword followed by the username. "
+                continue
+            name = argv[1]
+            if has_spaces(name):
+                errors += f"'{path}:{lineno}: username '{name.decode('utf-8', 'surrogateescape')}' contains " \
+                          "invalid characters. "
+                continue
+            if name in users:
+                errors += f"WARNING: Duplicate user '{name.decode('utf-8', 'surrogateescape')}' found on line " \
+                          f"{lineno}. "
+                continue
+            u = User(name, pd)
+            users[name] = u
+            merged, unmatched = merge_selector_args([a for a in argv[2:] if a])
+            if unmatched is not None:
+                errors += f"{path}:{lineno}: Unmatched parenthesis in selector definition."
+            syntax_reported = False
+            for op in merged:
+                op = op.strip(b"\t\r\n")
+                try:
+                    u.apply(op, pd)
+                except AclError as e:
+                    if e.unknown:
+                        errors += f"{path}:{lineno}: Error in applying operation " \
+                                  f"'{op.decode('utf-8', 'surrogateescape')}': {e.message}. "
+                    elif not syntax_reported:
+                        errors += f"{path}:{lineno}: {e.message}. "
+                        syntax_reported = True
+        if errors:
+            raise AclError(errors + "WARNING: ACL errors detected, no change to the previously active ACL "
+                           "rules was performed")
+        for u in users.values():
+            u.refresh()
+        return users
+
+    def install(self, users: dict[bytes, User]) -> list[User]:
+        """Replace every user by *users* (the default user object is kept); returns the dropped ones."""
+        old = [u for n, u in self.users.items() if n != b"default"]
+        new_default = users.pop(b"default", None) or self._new_default()
+        self.default.assign(new_default)
+        self.users = {b"default": self.default, **users}
+        return old
+
+    def save_file(self, path: str) -> None:
+        text = "".join(self.users[n].describe() + "\n" for n in sorted(self.users))
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with open(tmp, "wb") as fh:
+            fh.write(text.encode("utf-8", "surrogateescape"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
