@@ -540,6 +540,7 @@ class Scripting:
             run.process_events()
         except Exception:  # never let a client's command break the running script
             log.exception("processing events during a busy script")
+        srv.current_client = run.caller
         ev = srv.shutdown_event
         if ev is not None and ev.is_set() and run.killed is None:
             run.killed = KILLED
