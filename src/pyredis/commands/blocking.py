@@ -4,13 +4,15 @@ CLIENT PAUSE).
 
 API for other command families
 ------------------------------
-``block_for_keys(c, keys, timeout_ms, serve, timeout_reply=NULL_ARRAY)``
+``block_for_keys(c, keys, timeout_ms, serve, timeout_reply=NULL_ARRAY, argv=None)``
     Block client *c* on *keys* (of ``c.db``) and return ``NOREPLY``. *timeout_ms* is an int in
     milliseconds, 0 = forever. ``serve(c)`` is called (with ``c.db`` being the blocked db) each time
     one of the keys is signalled ready; it returns the reply value, or ``None`` when it cannot serve
     yet (the client stays blocked). A ``CommandError`` raised by ``serve`` is sent as the reply and
     unblocks the client. ``serve`` may set ``c.repl`` to what must be propagated (AOF/replicas);
-    otherwise the propagated command is the client's argv. Waiters of one key are tried FIFO.
+    otherwise nothing is propagated. Waiters of one key are tried FIFO. *argv* (the blocked
+    command) is logged to the slow log once served. Inside ``serve``, :func:`ready_key` tells which
+    key became ready.
 ``signal_key_ready(c, key, db=None)``
     Tell the machinery that *key* may now serve blocked clients (pushes, XADD...). Nearly free when
     nobody is blocked on the key. ``Database.add``/``set`` and SWAPDB already signal key creation.
@@ -119,14 +121,14 @@ def signal_key_ready(c, key: bytes, db: Any = None) -> None:
 
 
 def block_for_keys(c, keys: list[bytes], timeout_ms: int, serve: Callable[[Any], Any],
-                   timeout_reply: Any = NULL_ARRAY) -> Any:
+                   timeout_reply: Any = NULL_ARRAY, argv: list[bytes] | None = None) -> Any:
     """Block *c* until ``serve(c)`` returns a reply after one of *keys* is signalled ready."""
     if c.in_exec or c.in_script or c.multi is not None or getattr(c, "pending", None) is None:
         return timeout_reply
     db = c.db
     b = Blocked(c, db, list(dict.fromkeys(keys)), serve, timeout_reply)
     b.cmd = c.cmd
-    b.argv = None
+    b.argv = argv  # the blocked command, for the slow log once served
     for key in b.keys:
         lst = db.blocked.get(key)
         if lst is None:
@@ -218,6 +220,7 @@ def _serve_one(srv, b: Blocked, key: bytes) -> None:
     c.repl = None
     srv.current_client = c
     _serving.append(key)
+    t0 = time.perf_counter_ns()
     try:
         reply = b.serve(c)
     except CommandError as e:
@@ -234,6 +237,9 @@ def _serve_one(srv, b: Blocked, key: bytes) -> None:
     if srv.dirty != dirty or c.repl is not None:
         srv.propagate(c, b.cmd, b.argv or [])
     _finish(b, reply)
+    usec = (time.perf_counter_ns() - t0) // 1000
+    if b.argv is not None and b.cmd is not None and usec >= srv.slow_threshold:
+        srv.slow_command(c, b.cmd, b.argv, usec)
 
 
 def unblock_client(c, error: str | None = None) -> bool:
@@ -259,26 +265,44 @@ def _on_disconnect(c) -> None:
 
 
 # -- CLIENT PAUSE ------------------------------------------------------------------------------
-_PAUSE_WRITE_NAMES = frozenset({"publish", "spublish", "eval", "evalsha", "fcall", "pfcount"})
+_PAUSE_WRITE_NAMES = frozenset({"publish", "spublish", "pfcount"})
+
+
+def _script_writes(srv, name: str, argv: list[bytes]) -> bool:
+    """Whether EVAL/EVALSHA/FCALL may write (no ``no-writes`` flag on the script or function)."""
+    try:
+        from pyredis.scripting import shebang
+    except ImportError:
+        return True
+    sc = srv.extensions.get("scripting")
+    try:
+        if name == "eval":
+            flags = shebang.parse_eval(argv[1])[0]
+        elif name == "evalsha":
+            entry = sc.scripts.get(argv[1].lower()) if sc is not None else None
+            if entry is None:
+                return True
+            flags = entry[1]
+        else:
+            fi = sc.functions.get(argv[1].lower()) if sc is not None else None
+            if fi is None:
+                return True
+            flags = fi.flags
+    except Exception:  # a malformed shebang errors when run; treat as a write meanwhile
+        return True
+    return not flags & shebang.NO_WRITES
 
 
 def _may_write(srv, c, cmd, argv: list[bytes]) -> bool:
-    if cmd.write or cmd.may_replicate:
-        pass
-    elif (cmd.parent.name if cmd.parent is not None else cmd.name) not in _PAUSE_WRITE_NAMES:
-        if cmd.name == "exec" and c.multi:
-            return any(_may_write(srv, c, qc, qa) for qc, qa in c.multi)
-        return False
-    ro = srv.extensions.get("script_is_readonly")
-    if ro is not None and cmd.name in ("eval", "evalsha", "fcall"):
-        try:
-            return not ro(c, cmd, argv)
-        except Exception:
-            return True
-    if cmd.name == "eval" and len(argv) > 1 and argv[1].startswith(b"#!"):
-        first = argv[1].split(b"\n", 1)[0]
-        return b"no-writes" not in first
-    return True
+    """Commands held by CLIENT PAUSE WRITE: writes, may-replicate ones, PUBLISH, writing scripts."""
+    name = cmd.parent.name if cmd.parent is not None else cmd.name
+    if name in ("eval", "evalsha", "fcall"):
+        return _script_writes(srv, name, argv)
+    if cmd.write or cmd.may_replicate or name in _PAUSE_WRITE_NAMES:
+        return True
+    if name == "exec" and c.multi:
+        return any(_may_write(srv, c, qc, qa) for qc, qa in c.multi)
+    return False
 
 
 def _pause_check(c, cmd, argv: list[bytes]) -> bool:
@@ -414,7 +438,7 @@ def _bpop(c, argv: list[bytes], left: bool):
         cl.repl = [[name, k]]
         return [k, v]
 
-    return block_for_keys(c, keys, timeout, serve)
+    return block_for_keys(c, keys, timeout, serve, argv=argv)
 
 
 @command("blpop", -3, "write noscript blocking", 1, -2, 1)
@@ -436,7 +460,8 @@ def _where(b: bytes) -> bool:
     raise syntax_error()
 
 
-def _blmove(c, src: bytes, dst: bytes, wfrom: bool, wto: bool, timeout: int, name: list[bytes]):
+def _blmove(c, src: bytes, dst: bytes, wfrom: bool, wto: bool, timeout: int, name: list[bytes],
+            argv: list[bytes]):
     lists = _lists()
     v = c.db.get(src)
     if v is not None:
@@ -456,7 +481,7 @@ def _blmove(c, src: bytes, dst: bytes, wfrom: bool, wto: bool, timeout: int, nam
         cl.repl = [name]
         return r
 
-    return block_for_keys(c, [src], timeout, serve)
+    return block_for_keys(c, [src], timeout, serve, argv=argv)
 
 
 @command("blmove", 6, "write denyoom noscript blocking", 1, 2, 1)
@@ -464,13 +489,13 @@ def cmd_blmove(c, argv):
     wfrom = _where(argv[3])
     wto = _where(argv[4])
     timeout = parse_timeout(argv[5])
-    return _blmove(c, argv[1], argv[2], wfrom, wto, timeout, [b"LMOVE", *argv[1:5]])
+    return _blmove(c, argv[1], argv[2], wfrom, wto, timeout, [b"LMOVE", *argv[1:5]], argv)
 
 
 @command("brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1)
 def cmd_brpoplpush(c, argv):
     timeout = parse_timeout(argv[3])
-    return _blmove(c, argv[1], argv[2], False, True, timeout, [b"RPOPLPUSH", argv[1], argv[2]])
+    return _blmove(c, argv[1], argv[2], False, True, timeout, [b"RPOPLPUSH", argv[1], argv[2]], argv)
 
 
 def _mpop_keys(argv: list[bytes]) -> list[int]:
@@ -495,7 +520,7 @@ def cmd_blmpop(c, argv):
             return None
         return lists.lmpop_first(cl, [k], left, count)
 
-    return block_for_keys(c, keys, timeout, serve)
+    return block_for_keys(c, keys, timeout, serve, argv=argv)
 
 
 # -- sorted set commands -------------------------------------------------------------------------
@@ -519,7 +544,7 @@ def _bzpop(c, argv: list[bytes], maximum: bool):
             return None
         return _zpop(cl, k, maximum)
 
-    return block_for_keys(c, keys, timeout, serve)
+    return block_for_keys(c, keys, timeout, serve, argv=argv)
 
 
 @command("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1)
@@ -576,7 +601,7 @@ def cmd_bzmpop(c, argv):
             return None
         return _zmpop_one(cl, k, where, count)
 
-    return block_for_keys(c, keys, timeout, serve)
+    return block_for_keys(c, keys, timeout, serve, argv=argv)
 
 
 # -- CLIENT UNBLOCK ------------------------------------------------------------------------------

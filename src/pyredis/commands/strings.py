@@ -84,6 +84,8 @@ def cmd_set(c, argv):
     if len(argv) == 3:
         db = c.db
         key = argv[1]
+        if db.keyspace.notify_flags & notify.NEW and key not in db.data:
+            c.notify(notify.NEW, b"new", key)  # dbAdd's "new" event
         db.data[key] = argv[2]
         if db.expires:
             db.expires.pop(key, None)

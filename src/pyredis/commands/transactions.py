@@ -96,6 +96,7 @@ def discard(c) -> None:
 def setup(server) -> None:
     server.keyspace.watch_db_hook = _watch_db_hook
     ext = server.extensions
+    ext["discard_transaction"] = discard
     ext.setdefault("on_disconnect", []).append(discard)
     ext.setdefault("on_reset", []).append(discard)
 

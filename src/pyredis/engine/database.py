@@ -83,6 +83,8 @@ class Database:
     # -- writes ----------------------------------------------------------------------------------
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Store *value* (overwriting any type); drops the TTL unless *keep_ttl*."""
+        if self.keyspace.notify_flags & notify.NEW and key not in self.data:
+            self.keyspace.notify(notify.NEW, b"new", key, self.id)
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
@@ -93,6 +95,8 @@ class Database:
 
     def add(self, key: bytes, value: Any) -> None:
         """Store a value for a key known not to exist."""
+        if self.keyspace.notify_flags & notify.NEW:
+            self.keyspace.notify(notify.NEW, b"new", key, self.id)
         self.data[key] = value
         if self.blocked and key in self.blocked:
             self.keyspace.key_ready(self, key)

@@ -232,6 +232,13 @@ class Server:
         """Reply an error for a command that was refused before running."""
         if cmd is not None:
             cmd.rejected += 1
+            if cmd.name == "exec" and cmd.parent is None:  # a refused EXEC discards the transaction
+                discard = self.extensions.get("discard_transaction")
+                if discard is not None:
+                    discard(c)
+                c.write_error("EXECABORT Transaction discarded because of: "
+                              + (message[4:] if message.startswith("ERR ") else message))
+                return
         if c.multi is not None:
             c.exec_abort = True
         c.write_error(message)
@@ -288,7 +295,7 @@ class Server:
         cmd.usec += dt
         if c.reply_mode >= REPLY_SKIP_NEXT:
             c.reply_mode = REPLY_SKIP if c.reply_mode == REPLY_SKIP_NEXT else REPLY_ON
-        if dt >= self.slow_threshold:
+        if dt >= self.slow_threshold and c.blocked is None:  # blocked ones are logged when served
             self.slow_command(c, cmd, argv, dt)
         if self.dirty > dirty or c.repl is not None:
             self.propagate(c, cmd, argv)

@@ -124,6 +124,10 @@ class Connection(Client, asyncio.Protocol):
             if hook is not None:  # e.g. the AOF with appendfsync always: durable before replying
                 hook()
             t.write(data)
+            if t.get_write_buffer_size():  # the peer is not reading fast enough
+                obuf_check = self.server.extensions.get("obuf_check")
+                if obuf_check is not None and not obuf_check(self, t.get_write_buffer_size()):
+                    return
         if self.close_asap:
             self.closed = True
             t.close()
