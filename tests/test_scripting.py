@@ -634,3 +634,14 @@ def test_random_values_convert_like_redis(sdiff, value, resp, lua_resp):
         ev(sdiff, f"redis.setresp({lua_resp}) local v = {value} return cjson.encode({{v}})")
     finally:
         sdiff.hello(2)
+
+
+def test_many_keys_and_args(sdiff):
+    keys = [f"k{i}" for i in range(150)]
+    args = [f"a{i}" for i in range(300)]
+    sdiff.check("EVAL", "return {#KEYS, #ARGV, KEYS[150], ARGV[300]}", 150, *keys, *args)
+    sdiff.check("FUNCTION", "FLUSH")
+    sdiff.check("FUNCTION", "LOAD", "#!lua name=big\nredis.register_function('big', function(k, a) "
+                                    "return {#k, #a, k[150], a[300]} end)")
+    sdiff.check("FCALL", "big", 150, *keys, *args)
+    sdiff.check("FUNCTION", "FLUSH")

@@ -506,6 +506,7 @@ if KIND == 'eval' then
     rawset(G, 'KEYS', keys)
     rawset(G, 'ARGV', argv)
     SRESP = 2
+    if RUNNING[1] then RUNNING = {} end
     local ok, res = xpcall(fn, err_handler)
     return finish(ok, res, cresp)
   end
@@ -544,6 +545,7 @@ else
   end
   EX.run_tables = function(fn, cresp, keys, argv)
     SRESP = 2
+    if RUNNING[1] then RUNNING = {} end
     local ok, res = xpcall(function() return fn(keys, argv) end, err_handler)
     return finish(ok, res, cresp)
   end
