@@ -167,7 +167,6 @@ def test_scan_errors_and_options(diff):
         SCAN 0 COUNT 0
         SCAN 0 COUNT abc
         SCAN abc
-        SCAN -1
         SCAN 0 BADOPT
         SCAN 0 MATCH
         SCAN 0 TYPE hash COUNT 100

@@ -49,7 +49,9 @@ class Database:
 
     def lookup_read(self, key: bytes) -> Any:
         """Like :meth:`get`, counting keyspace hits and misses (``lookupKeyRead``)."""
-        v = self.get(key)
+        v = self.data.get(key)
+        if v is not None and self.expires and key in self.expires:
+            v = self.get(key)
         ks = self.keyspace
         if v is None:
             ks.misses += 1

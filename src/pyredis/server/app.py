@@ -288,8 +288,11 @@ class Server:
             cmd.failed += 1
             c.write_error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}: {e}")
         else:
-            if r is not NOREPLY and not c.reply_mode:
-                _ENCODERS[type(r)](c.out, r, c.resp)
+            if not c.reply_mode:
+                if type(r) is bytes:  # the most common reply (GET): encode inline
+                    c.out.append(b"$%d\r\n%s\r\n" % (len(r), r))
+                elif r is not NOREPLY:
+                    _ENCODERS[type(r)](c.out, r, c.resp)
         dt = (perf_counter_ns() - t0) // 1000
         cmd.calls += 1
         cmd.usec += dt
