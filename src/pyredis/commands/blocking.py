@@ -481,6 +481,8 @@ def _blmove(c, src: bytes, dst: bytes, wfrom: bool, wto: bool, timeout: int, nam
         cl.repl = [name]
         return r
 
+    if c.in_exec or c.in_script or c.multi is not None:
+        return None  # not allowed to block: a null bulk here (the timeout reply is a null array)
     return block_for_keys(c, [src], timeout, serve, argv=argv)
 
 
@@ -507,9 +509,9 @@ def _mpop_keys(argv: list[bytes]) -> list[int]:
 
 @command("blmpop", -5, "write blocking movablekeys", getkeys=_mpop_keys)
 def cmd_blmpop(c, argv):
-    timeout = parse_timeout(argv[1])
     lists = _lists()
     keys, left, count = lists.lmpop_parse(argv, 2)
+    timeout = parse_timeout(argv[1])
     key = _first_ready(c, keys, b"list")
     if key is not None:
         return lists.lmpop_first(c, [key], left, count)
@@ -589,8 +591,8 @@ def _zmpop_one(c, key: bytes, where: bytes, count: int | None):
 
 @command("bzmpop", -5, "write blocking movablekeys", getkeys=_mpop_keys)
 def cmd_bzmpop(c, argv):
-    timeout = parse_timeout(argv[1])
     keys, where, count = _zmpop_parse(argv)
+    timeout = parse_timeout(argv[1])
     key = _first_ready(c, keys, b"zset")
     if key is not None:
         return _zmpop_one(c, key, where, count)
@@ -618,7 +620,8 @@ def cmd_client_unblock(c, argv):
         elif mode != b"timeout":
             raise CommandError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
     elif len(argv) > 4:
-        raise syntax_error()
+        raise CommandError("ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP."
+                           % argv[1].decode("utf-8", "surrogateescape"))
     target = c.server.clients.get(cid)
     if target is None:
         return 0
