@@ -136,6 +136,7 @@ class AclHooks:
             self.log_denial(c, DENIED_AUTH, context, argv0, username, argv=[argv0, username, password])
             return False
         c.acl_restricted = not u.unrestricted
+        c.acl_implicit_auth = False
         return True
 
     def full_key_access(self, c) -> bool:
@@ -147,6 +148,21 @@ class AclHooks:
 
     def on_reset(self, c) -> None:
         c.acl_restricted = not self.store.default.unrestricted
+        c.acl_implicit_auth = False
+
+    def sync_default_auth(self) -> None:
+        """Redis asks for authentication while the default user needs a password and the client never
+        authenticated: clients that connected meanwhile become usable when it gets "on nopass", and not
+        usable again when it needs a password again."""
+        required = self.requires_auth()
+        for c in self.server.clients.values():
+            if required:
+                if getattr(c, "acl_implicit_auth", False):
+                    c.authenticated = c.acl_implicit_auth = False
+                    _parser_auth(c, True)
+            elif not c.authenticated:
+                c.authenticated = c.acl_implicit_auth = True
+                _parser_auth(c, False)
 
     def requires_auth(self) -> bool:
         d = self.store.default
@@ -158,6 +174,7 @@ class AclHooks:
         srv = self.server
         if user is self.store.default:
             srv.acl_restricted_default = not user.unrestricted
+            self.sync_default_auth()
         for c in list(srv.clients.values()):
             if c.user != user.name:
                 continue
@@ -176,6 +193,12 @@ class AclHooks:
             target.out.clear()
             self.server.clients.pop(target.id, None)
             target.schedule_flush()
+
+
+def _parser_auth(c, required: bool) -> None:
+    parser = getattr(c, "parser", None)
+    if parser is not None:
+        parser.auth_required = required
 
 
 def _channels_still_allowed(user: User, c) -> bool:
@@ -200,8 +223,7 @@ def setup(server) -> None:
     ext["acl_hooks"] = hooks
     if cfg["requirepass"]:
         store.set_requirepass(cfg["requirepass"])
-    cfg.on_change("requirepass", store.set_requirepass)
-    cfg.on_change("acllog-max-len", lambda v: store.trim_log())
+    cfg.on_change("requirepass", lambda v: (store.set_requirepass(v), hooks.sync_default_auth()))
     _load_startup_users(server, store)
     ext["acl_authenticate"] = hooks.authenticate
     ext["acl_users"] = lambda: list(store.users)
@@ -228,8 +250,8 @@ def _load_startup_users(server, store: AclStore) -> None:
         name, rules = args[0], args[1:]
         if has_spaces(name):
             _abort("Spaces not allowed in ACL usernames")
-        try:
-            store.setuser(name, list(rules))
+        try:  # the default user is reset first (the others are new)
+            store.setuser(name, ([b"reset"] if name == b"default" else []) + list(rules))
         except AclError as e:
             _abort(f"Error loading ACL rule for the user named '{_s(name)}': {e.message}")
     if aclfile:
@@ -347,7 +369,7 @@ def cmd_acl_log(c, argv):
     if len(argv) > 3:
         raise _subcommand_error(argv)
     store = store_of(c)
-    count = len(store.log)
+    count = 10  # the default
     if len(argv) == 3:
         if argv[2].lower() == b"reset":
             store.log.clear()
@@ -355,7 +377,7 @@ def cmd_acl_log(c, argv):
         v = parse_ll(argv[2])
         if v is None:
             raise CommandError("ERR value is not an integer or out of range")
-        count = max(0, min(v, count))
+        count = max(0, v)
     now = int(time.time() * 1000)
     out = []
     for e in list(store.log)[:count]:

@@ -109,7 +109,7 @@ def cmd_hello(c, argv):
         _authenticated(c, auth[0])
     if not c.authenticated:
         raise CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                           "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                           "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                            "select the RESP protocol version at the same time")
     if name is not None:
         c.name = name or None
@@ -325,6 +325,7 @@ def _kill(c, target) -> None:
     target.close()
     if target is not c:
         target.out.clear()
+        c.server.clients.pop(target.id, None)  # freed at once, like Redis: gone from CLIENT LIST/KILL
         target.schedule_flush()
 
 

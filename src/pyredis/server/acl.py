@@ -94,21 +94,43 @@ def command_categories(cmd: Command) -> frozenset[str]:
 
 
 class _Universe:
-    """Every command and subcommand with one bit each, plus per-category masks."""
+    """Every command and subcommand with one bit each, plus per-category masks.
+
+    Commands redis-server 7.0 has but pyredis does not implement are included as inert entries, so
+    that rules naming them, ACL CAT and the rule descriptions behave as in Redis.
+    """
 
     def __init__(self) -> None:
-        self.top = sorted(COMMANDS.values(), key=lambda c: c.name)
+        meta = metadata()["info"]
+        tops: dict[str, Command] = dict(COMMANDS)
+        subs_of: dict[str, dict[str, Command]] = {
+            name: {s.name: s for s in (cmd.subcommands or {}).values()} for name, cmd in tops.items()}
+        for name in meta:
+            if not name.replace("|", "").replace("-", "").replace("_", "").isalnum():
+                continue
+            parent, _, sub = name.partition("|")
+            if not sub and parent not in tops:
+                tops[parent] = Command(parent, None, meta[name][1], "", 0, 0, 0, None)
+                subs_of[parent] = {}
+        for name in meta:
+            parent, _, sub = name.partition("|")
+            if sub and parent in tops and sub not in subs_of[parent]:
+                subs_of[parent][sub] = Command(sub, None, meta[name][1], "", 0, 0, 0, None, parent=tops[parent])
+        self.names = tops
+        self.top = sorted(tops.values(), key=lambda c: c.name)
         self.bit: dict[Command, int] = {}
         self.subs: dict[Command, list[Command]] = {}
+        self.sub_names: dict[Command, dict[bytes, Command]] = {}
         self.expand: dict[Command, int] = {}  # the command with all its subcommands
         i = 0
         for cmd in self.top:
             self.bit[cmd] = 1 << i
             i += 1
             mask = self.bit[cmd]
-            if cmd.subcommands:
-                subs = sorted(cmd.subcommands.values(), key=lambda s: s.name)
+            subs = sorted(subs_of[cmd.name].values(), key=lambda s: s.name)
+            if subs:
                 self.subs[cmd] = subs
+                self.sub_names[cmd] = {s.name.encode(): s for s in subs}
                 for s in subs:
                     self.bit[s] = self.expand[s] = 1 << i
                     mask |= 1 << i
@@ -116,43 +138,49 @@ class _Universe:
             self.expand[cmd] = mask
         self.all = (1 << i) - 1
         self.cats: dict[Command, frozenset[str]] = {c: command_categories(c) for c in self.bit}
+        # ACL CAT lists the commands of redis-server 7.0 only
+        self.listed = {c for c in self.bit if c.fullname in meta}
         self.cat_count: dict[str, int] = {}  # commands having the category (for the description fit)
         self.cat_apply: dict[str, int] = {}  # what +@cat sets (containers with all their subcommands)
         self.cat_top: dict[str, list[Command]] = {}
         for name in CATEGORIES:
             count = apply = 0
-            tops = []
+            tops_in = []
             for cmd in self.top:
                 if name in self.cats[cmd]:
                     count |= self.bit[cmd]
                     apply |= self.expand[cmd]
-                    tops.append(cmd)
+                    tops_in.append(cmd)
                 for s in self.subs.get(cmd, ()):
                     if name in self.cats[s]:
                         count |= self.bit[s]
                         apply |= self.bit[s]
             self.cat_count[name] = count
             self.cat_apply[name] = apply
-            self.cat_top[name] = tops
+            self.cat_top[name] = tops_in
         self.cat_size = {name: bin(m).count("1") for name, m in self.cat_count.items()}
 
     def lookup(self, name: bytes) -> Command | None:
         """``cmd`` or ``cmd|sub`` (case-insensitive), like Redis's ACL command lookup."""
         parts = name.lower().split(b"|")
-        cmd = COMMANDS.get(parts[0].decode("utf-8", "replace"))
+        cmd = self.names.get(parts[0].decode("utf-8", "replace"))
         if cmd is None or len(parts) == 1:
             return cmd
-        if len(parts) > 2 or not cmd.subcommands:
+        if len(parts) > 2 or cmd not in self.sub_names:
             return None
-        return cmd.subcommands.get(parts[1])
+        return self.sub_names[cmd].get(parts[1])
+
+    def has_subcommands(self, cmd: Command) -> bool:
+        return cmd in self.sub_names
 
     def commands_in(self, category: str) -> list[bytes]:
         out = []
+        listed = self.listed
         for cmd in self.top:
-            if category in self.cats[cmd]:
+            if category in self.cats[cmd] and cmd in listed:
                 out.append(cmd.name.encode())
             for s in self.subs.get(cmd, ()):
-                if category in self.cats[s]:
+                if category in self.cats[s] and s in listed:
                     out.append(s.fullname.encode())
         return out
 
@@ -162,7 +190,7 @@ _UNIVERSE: _Universe | None = None
 
 def universe() -> _Universe:
     global _UNIVERSE
-    if _UNIVERSE is None or len(_UNIVERSE.top) != len(COMMANDS):
+    if _UNIVERSE is None:
         _UNIVERSE = _Universe()
     return _UNIVERSE
 
@@ -422,7 +450,7 @@ class Selector:
             raise AclError(ERR_FIRSTARG_SUB)
         if not arg:
             raise AclError(ERR_SYNTAX)
-        if cmd.subcommands:
+        if u.has_subcommands(cmd):
             sub = u.lookup(name)
             if sub is None:
                 raise AclError(ERR_UNKNOWN, True)
