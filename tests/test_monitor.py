@@ -90,7 +90,7 @@ def test_redis_py_monitor(pyredis_proc):
                 continue
             got.append(info["command"])
             assert info["db"] == 0 and info["client_type"] == "tcp"
-        assert got == ["SET mk mv", 'LPUSH ml "a b"']
+        assert got == ["SET mk mv", "LPUSH ml a b"]
         other.close()
     r.close()
 
