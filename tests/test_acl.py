@@ -893,6 +893,22 @@ def test_acl_log(acl):
     """)
 
 
+def test_script_acl_check_cmd(acl):
+    acl.lines("""
+        ACL SETUSER sc on nopass +eval +get +set|x ~k* &c
+        AUTH sc x
+        EVAL "return redis.acl_check_cmd('get','x')" 0
+        EVAL "return redis.acl_check_cmd('get','k')" 0
+        EVAL "return redis.acl_check_cmd('set','k', 'v')" 0
+        EVAL "return redis.acl_check_cmd('publish','c', 'v')" 0
+        EVAL "return redis.acl_check_cmd('nosuch')" 0
+        EVAL "return redis.acl_check_cmd('get')" 0
+        AUTH default x
+        EVAL "return redis.acl_check_cmd('get','x')" 0
+    """)
+    _check_log(acl)
+
+
 def test_acl_log_grouping_and_limit(acl):
     acl.lines("""
         ACL SETUSER lg on nopass +get ~k*
@@ -1181,3 +1197,43 @@ def test_redis_py_pipeline_and_pubsub(acl, pyredis_proc):
     finally:
         admin.acl_deluser("bob")
         admin.close()
+
+
+def test_config_rewrite_users():
+    """CONFIG REWRITE writes the users (ACL LIST lines) in place of the "user" lines, then at the end."""
+    import shutil
+    import subprocess
+    import sys
+
+    from support import ROOT, free_port, wait_ready
+
+    procs, confs = [], []
+    try:
+        for kind in ("redis", "pyredis"):
+            d = tempfile.mkdtemp(prefix=f"aclconf-{kind}-")
+            conf = os.path.join(d, "r.conf")
+            with open(conf, "w") as fh:
+                fh.write('save ""\n# users\nuser default on nopass ~* +@all -flushdb\nappendonly no\n')
+            port = free_port()
+            exe = [shutil.which("redis-server")] if kind == "redis" else [sys.executable, "-m", "pyredis"]
+            env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+            p = subprocess.Popen([*exe, conf, "--port", str(port)], cwd=d, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            wait_ready(port, p)
+            confs.append((conf, port))
+        clients = [RawClient(port) for _, port in confs]
+        for c in clients:
+            assert c.call("ACL", "SETUSER", "bob", "on", ">x", "~b*", "+get") == b"+OK\r\n"
+            assert c.call("FLUSHDB").startswith(b"-NOPERM")
+            assert c.call("CONFIG", "REWRITE") == b"+OK\r\n"
+        files = []
+        for conf, _ in confs:
+            with open(conf) as fh:
+                text = fh.read()
+            files.append([x for x in text.splitlines() if x.startswith(("user ", "# users", "save", "appendonly"))])
+        assert files[0] == files[1]
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)

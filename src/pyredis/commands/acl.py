@@ -129,6 +129,12 @@ class AclHooks:
         self.log_denial(caller, kind, b"lua", obj, caller.user)
         return _SCRIPT_ERR[kind]
 
+    def script_allowed(self, caller, cmd, argv: list[bytes]) -> bool:
+        """redis.acl_check_cmd (no ACL LOG entry)."""
+        if caller is None or not getattr(caller, "acl_restricted", False):
+            return True
+        return self._verdict(caller, cmd, argv)[0] == ALLOWED
+
     def authenticate(self, c, username: bytes, password: bytes, argv0: bytes = b"AUTH") -> bool:
         u = self.store.authenticate(username, password)
         if u is None:
@@ -225,11 +231,14 @@ def setup(server) -> None:
         store.set_requirepass(cfg["requirepass"])
     cfg.on_change("requirepass", lambda v: (store.set_requirepass(v), hooks.sync_default_auth()))
     _load_startup_users(server, store)
+    cfg.rewrite_providers["user"] = lambda: [] if cfg["aclfile"] else [
+        store.users[n].describe() for n in sorted(store.users)]
     ext["acl_authenticate"] = hooks.authenticate
     ext["acl_users"] = lambda: list(store.users)
     ext["acl_check"] = hooks.check
     ext["acl_exec_check"] = hooks.exec_check
     ext["acl_script_check"] = hooks.script_check
+    ext["acl_script_allowed"] = hooks.script_allowed
     ext["acl_default_nopass"] = lambda: store.default.nopass
     ext["acl_full_key_access"] = hooks.full_key_access
     ext.setdefault("on_reset", []).append(hooks.on_reset)

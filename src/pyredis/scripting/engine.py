@@ -560,11 +560,12 @@ class Scripting:
         run.killed = KILLED
 
     def acl_allows(self, cmd: Any, argv: list[bytes]) -> bool:
-        fn = self.server.extensions.get("acl_script_check")
+        """redis.acl_check_cmd: the caller's permissions, without an ACL LOG entry."""
+        fn = self.server.extensions.get("acl_script_allowed")
         run = self.run
         if fn is None or run is None:
             return True
-        return fn(run.caller, cmd, argv) is None
+        return fn(run.caller, cmd, argv)
 
 
 _SMALL_INTS = {b"%d" % i: i for i in range(16)}

@@ -246,6 +246,9 @@ def _compile_specs(cmd: Command) -> list[tuple]:
         else:
             continue
         out.append((_need(flags), bs["type"], begin, fk["type"], find))
+    if (len(out) == 1 and out[0][1] == "index" and out[0][3] == "range" and out[0][4][0] == 0
+            and cmd.fullname not in ("set", "bitfield", "sort")):
+        return [(out[0][0], "single", out[0][2], None, None)]
     return out
 
 
@@ -257,7 +260,11 @@ def key_requirements(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     if not specs:
         return []
     n = len(argv)
-    if specs[0][1] == "getkeys":
+    kind = specs[0][1]
+    if kind == "single":  # one key at a fixed position (most commands)
+        idx = specs[0][2]
+        return [(idx, specs[0][0])] if idx < n else []
+    if kind == "getkeys":
         need = specs[0][0]
         return [(i, need) for i in cmd.getkeys(argv)]
     out = []

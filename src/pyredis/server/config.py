@@ -324,6 +324,8 @@ class Config:
         self.listeners: dict[str, list[Callable[[Any], None]]] = {}
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
+        # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
+        self.rewrite_providers: dict[str, Callable[[], list[str]]] = {}
         for d in DIRECTIVES.values():
             self.values[d.name] = os.getcwd() if d.name == "dir" else self._parse(d, d.default)
 
