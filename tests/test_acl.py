@@ -1116,6 +1116,8 @@ _RULES = st.sampled_from([
     "-client", "+client|id", "-client|kill", "+select|0", "+select|1", "-select", "+debug|object", "+config|get",
     "-config|set", "+nosuch", "+@nosuch", "foo", "(~s* +get)", "(+@hash %R~h*)", "clearselectors",
     "+pfadd", "-pfcount", "+@hyperloglog", "-@keyspace", "+@connection", "skip-sanitize-payload",
+    "%R~*", "~*", "&*", "(~* +@all)", "-@hyperloglog", "+@slow", "-@fast", "+@pubsub", "+acl", "-acl|setuser",
+    "+memory", "-memory|doctor", "-@admin", "+@transaction", "-multi", "+psubscribe", "&c1", "(&c* +publish)",
 ])
 
 
@@ -1128,7 +1130,8 @@ def test_random_setuser(acl, batches):
         check_user(acl, "hyp")
     for cmd in (("GET", "a1"), ("SET", "w1", "v"), ("SET", "x", "v", "GET"), ("CLIENT", "ID"),
                 ("CLIENT", "KILL", "ID", "999"), ("SELECT", "1"), ("HSET", "h1", "f", "v"), ("PUBLISH", "c1", "m"),
-                ("PSUBSCRIBE", "c*"), ("PFADD", "b", "x"), ("CONFIG", "SET", "maxclients", "1")):
+                ("PSUBSCRIBE", "c*"), ("PFADD", "b", "x"), ("CONFIG", "SET", "maxclients", "1"),
+                ("MEMORY", "DOCTOR"), ("MULTI",), ("COPY", "r1", "w1"), ("GET", "r2")):
         acl.check("ACL", "DRYRUN", "hyp", *cmd)
 
 

@@ -30,6 +30,7 @@ from pyredis.server.acl import (
     AclStore,
     User,
     has_spaces,
+    merge_selector_args,
     universe,
 )
 
@@ -259,10 +260,14 @@ def _load_startup_users(server, store: AclStore) -> None:
         name, rules = args[0], args[1:]
         if has_spaces(name):
             _abort("Spaces not allowed in ACL usernames")
-        try:  # the default user is reset first (the others are new)
-            store.setuser(name, ([b"reset"] if name == b"default" else []) + list(rules))
-        except AclError as e:
-            _abort(f"Error loading ACL rule for the user named '{_s(name)}': {e.message}")
+        ops, unmatched = merge_selector_args(([b"reset"] if name == b"default" else []) + list(rules))
+        if unmatched is not None:  # the default user is reset first (the others are new)
+            _abort(f"Unmatched parenthesis in acl selector starting at '{_s(unmatched)}'.")
+        for op in ops or [b"off"]:
+            try:
+                store.setuser(name, [op])
+            except AclError as e:
+                _abort(f"Error loading ACL rule '{_s(op)}' for the user named '{_s(name)}': {e.detail}")
     if aclfile:
         try:
             users = store.parse_file(aclfile)

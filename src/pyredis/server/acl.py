@@ -57,10 +57,11 @@ _SPACES = frozenset(b" \t\n\r\x0b\x0c\x00")
 class AclError(Exception):
     """A rule that cannot be applied; ``unknown`` marks unknown commands/categories (ENOENT)."""
 
-    def __init__(self, message: str, unknown: bool = False) -> None:
+    def __init__(self, message: str, unknown: bool = False, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.unknown = unknown
+        self.detail = detail or message  # the rule's own error, without the SETUSER context
 
 
 def password_hash(password: bytes) -> str:
@@ -851,7 +852,7 @@ class AclStore:
                 u.apply(op, pd)
             except AclError as e:
                 raise AclError("Error in ACL SETUSER modifier '%s': %s"
-                               % (op.decode("utf-8", "surrogateescape"), e.message)) from None
+                               % (op.decode("utf-8", "surrogateescape"), e.message), e.unknown, e.message) from None
         if existing is not None:
             existing.assign(u)
             return existing
