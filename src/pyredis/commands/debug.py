@@ -67,7 +67,7 @@ def _set_active_expire(c, argv):
 
 @debug_subcommand("object")
 def _object(c, argv):
-    v = c.db.get(argv[2])
+    v = c.db.data.get(argv[2])  # like Redis: DEBUG OBJECT does not expire the key
     if v is None:
         raise CommandError("ERR no such key")
     enc = encoding_of(v, c.server.config).decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyredis.commands.errors import CommandError
+from pyredis.protocol.parser import split_args
 
 NO_WRITES = 1
 ALLOW_OOM = 2
@@ -19,74 +20,6 @@ FLAG_NAMES = {
 
 def flag_names(flags: int) -> list[bytes]:
     return [name for name, bit in FLAG_NAMES.items() if flags & bit]
-
-
-def split_args(line: bytes) -> list[bytes] | None:
-    """Split like ``sdssplitargs``: whitespace separated, "double" (with escapes) and 'single' quotes.
-
-    Returns None on unbalanced quotes.
-    """
-    out: list[bytes] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i : i + 1].isspace():
-            i += 1
-        if i >= n:
-            return out
-        cur = bytearray()
-        inq = insq = False
-        while True:
-            if inq:
-                if i >= n:
-                    return None
-                c = line[i]
-                if c == 0x5C and i + 3 < n and line[i + 1] == 0x78 and _ishex(line[i + 2 : i + 4]):
-                    cur.append(int(line[i + 2 : i + 4], 16))
-                    i += 3
-                elif c == 0x5C and i + 1 < n:
-                    i += 1
-                    cur.append({0x6E: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x61: 7}.get(line[i], line[i]))
-                elif c == 0x22:
-                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
-                        return None
-                    inq = False
-                    i += 1
-                    break
-                else:
-                    cur.append(c)
-            elif insq:
-                if i >= n:
-                    return None
-                c = line[i]
-                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
-                    i += 1
-                    cur.append(0x27)
-                elif c == 0x27:
-                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
-                        return None
-                    insq = False
-                    i += 1
-                    break
-                else:
-                    cur.append(c)
-            else:
-                if i >= n:
-                    break
-                c = line[i]
-                if c in (0x20, 0x0A, 0x0D, 0x09, 0x00):
-                    break
-                if c == 0x22:
-                    inq = True
-                elif c == 0x27:
-                    insq = True
-                else:
-                    cur.append(c)
-            i += 1
-        out.append(bytes(cur))
-
-
-def _ishex(b: bytes) -> bool:
-    return len(b) == 2 and all(c in b"0123456789abcdefABCDEF" for c in b)
 
 
 def parse_eval(body: bytes) -> tuple[int, bytes]:
