@@ -557,6 +557,9 @@ def test_enforcement_toplevel(acl):
         SORT k1 BY nosort
         SORT k1 GET x*
         SORT k1 GET #
+        EVAL "return redis.call('sort','k1','by','v*')" 0
+        EVAL "return redis.pcall('sort','k1','get','v*')" 0
+        EVAL "return redis.call('sort','k1')" 0
         CLIENT ID
         CLIENT SETNAME n2
         AUTH lg wrong
