@@ -95,6 +95,7 @@ class Server:
         self.pause_all = False
         self.busy_script: Any = None
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
+        self.gate_reasons: set[str] = set()
         self.extensions: dict[str, Any] = {}
         from pyredis.commands import setup_server
 
@@ -172,6 +173,14 @@ class Server:
         else:
             samples.append((now, ms))
             del samples[:-160]
+
+    def hold_gate(self, reason: str, on: bool = True) -> None:
+        """Route every command through :meth:`check_state` while any *reason* holds."""
+        if on:
+            self.gate_reasons.add(reason)
+        else:
+            self.gate_reasons.discard(reason)
+        self.gate = bool(self.gate_reasons)
 
     def requires_auth(self) -> bool:
         return bool(self.config["requirepass"])
