@@ -328,7 +328,7 @@ def _on_pause(srv) -> None:
     checks = srv.extensions.setdefault("checks", [])
     if _pause_check not in checks:
         checks.insert(0, _pause_check)
-    srv.gate = True
+    srv.hold_gate("pause", True)
     srv.keyspace.expire_paused = True
     if st.pause_timer is not None:
         st.pause_timer.cancel()
@@ -357,7 +357,7 @@ def _end_pause(srv) -> None:
     checks = srv.extensions.get("checks", [])
     if _pause_check in checks:
         checks.remove(_pause_check)
-    srv.gate = bool(checks) or srv.busy_script is not None
+    srv.hold_gate("pause", False)
     paused = list(st.paused)
     st.paused.clear()
     for c in paused:

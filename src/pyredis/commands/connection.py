@@ -385,7 +385,7 @@ def cmd_client_pause(c, argv):
     if until > srv.paused_until or not srv.pause_all:
         srv.pause_all = pause_all or (srv.pause_all and srv.paused_until > time.time())
         srv.paused_until = max(until, srv.paused_until)
-    srv.gate = True
+    srv.hold_gate("pause", True)
     pause = srv.extensions.get("on_pause")
     if pause is not None:
         pause(srv)

@@ -312,7 +312,7 @@ class Scripting:
             ks.frozen_time = prev_frozen
             if run.busy:
                 srv.busy_script = None
-                srv.gate = run.prev_gate
+                srv.hold_gate("busy-script", False)
                 log.warning("Slow script finished after %d milliseconds", run.duration_ms())
             if run.killed is not None:
                 vm.reset_hook()
@@ -530,9 +530,8 @@ class Scripting:
             if limit <= 0 or (time.monotonic() - run.start) * 1000 < limit:
                 return None
             run.busy = True
-            run.prev_gate = srv.gate
             srv.busy_script = run
-            srv.gate = True
+            srv.hold_gate("busy-script", True)
             log.warning("Slow script detected: still in execution after %d milliseconds. You can try killing "
                         "the script using the %s command. Script name is: %s.", run.duration_ms(),
                         "SCRIPT KILL" if run.is_eval else "FUNCTION KILL", run.name.decode("utf-8", "replace"))

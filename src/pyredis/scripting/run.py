@@ -33,7 +33,7 @@ class ScriptRun:
     """One execution of an EVAL script or a function."""
 
     __slots__ = ("caller", "argv", "name", "is_eval", "flags", "readonly", "allow_oom", "oom", "start",
-                 "wrote", "killed", "busy", "effects", "repl_flags", "vm", "eof", "prev_gate", "write_denied")
+                 "wrote", "killed", "busy", "effects", "repl_flags", "vm", "eof", "write_denied")
 
     def __init__(self, vm: LuaVM, caller: Client, argv: list[bytes], name: bytes, is_eval: bool, flags: int,
                  readonly: bool, allow_oom: bool) -> None:
@@ -53,7 +53,6 @@ class ScriptRun:
         self.effects: list[tuple[int, list[bytes]]] = []
         self.repl_flags = 3
         self.eof: set[int] = set()
-        self.prev_gate = False
         self.write_denied: bytes | None = None
 
     @property
