@@ -8,7 +8,7 @@ from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import COMMANDS, command
 from pyredis.engine import notify
 from pyredis.persistence.manager import Persistence
-from pyredis.persistence.rdb import RDBError, dump_payload, load_payload, verify_payload
+from pyredis.persistence.rdb import RDBError, dump_payload, load_payload, set_idle_freq, verify_payload
 from pyredis.protocol.types import OK, Status
 
 BUSYKEY = "BUSYKEY Target key name already exists."
@@ -149,9 +149,8 @@ def cmd_restore(c, argv):
 
 
 def _set_lru(c, key: bytes, idle: int, freq: int) -> None:
-    fn = c.server.extensions.get("set_lru_lfu")
-    if fn is not None:
-        fn(c.db, key, idle, freq)
+    if idle >= 0 or freq >= 0:
+        set_idle_freq(c.server, c.db, key, idle, freq)
 
 
 # -- DEBUG RELOAD / LOADAOF ---------------------------------------------------------------------------

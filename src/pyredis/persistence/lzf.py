@@ -72,8 +72,16 @@ def compress(data: bytes, max_out: int | None = None) -> bytes | None:
         max_out = n - 4
     if n == 0 or max_out <= 0:
         return None
-    # Quick rejection of clearly incompressible data with zlib's fast C matcher.
-    if n > 64 and len(zlib.compress(data, 1, -15)) >= n:
+    if max_out > n - 4:
+        pass
+    elif n <= 256:
+        # The output must be >= 5 bytes shorter than the input while literals cost a header byte,
+        # so matches must cover >= 6 positions whose 3 bytes already occurred earlier: count those
+        # (exact, and much cheaper than trying).
+        if n - 2 - len(set(zip(data, data[1:], data[2:], strict=False))) < 6:
+            return None
+    elif len(zlib.compress(data, 1, -15)) >= n:
+        # clearly incompressible for zlib's C matcher
         return None
     out_end = max_out
     htab: dict[int, int] = {}

@@ -749,7 +749,7 @@ class Persistence:
         tmp = [({}, {}) for _ in srv.keyspace.dbs]
         srv.keyspace.loading = True
         try:
-            load_rdb_bytes(srv, data, into=tmp)
+            load_rdb_bytes(srv, data, into=tmp, replace_functions=True)
         finally:
             srv.keyspace.loading = False
         for db, (d, e) in zip(srv.keyspace.dbs, tmp, strict=True):

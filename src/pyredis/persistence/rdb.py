@@ -322,7 +322,7 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     if dbs is None:
         dbs = [(db.id, db.data, db.expires) for db in server.keyspace.dbs]
     save_lru = _lru_mode(cfg)
-    idle_fn = server.extensions.get("idle_time") if save_lru == "lru" else None
+    idle_fn = _idle_getter(server) if save_lru == "lru" else None
     freq_fn = server.extensions.get("lfu_freq") if save_lru == "lfu" else None
     encode = enc.encode
     done = 0
@@ -376,6 +376,28 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
         sink.keep.append(tail)
     sink.total += 8
     return sink
+
+
+def _idle_getter(server: Any) -> Callable[[Any, bytes], int] | None:
+    """OBJECT IDLETIME's source for a key, without turning access tracking on."""
+    ks = server.keyspace
+    if not hasattr(ks, "track_lru"):
+        return None
+    now = time.time()
+    epoch = getattr(ks, "lru_epoch", now)
+    return lambda db, key: int(now - db.lru.get(key, epoch))
+
+
+def set_idle_freq(server: Any, db: Any, key: bytes, idle: int, freq: int) -> None:
+    """Apply an IDLETIME/FREQ (RESTORE, RDB IDLE/FREQ opcodes) like ``objectSetLRUOrLFU``."""
+    if "lfu" in server.config["maxmemory-policy"]:
+        if freq >= 0:
+            fn = server.extensions.get("set_lfu_freq")
+            if fn is not None:
+                fn(db, key, freq)
+    elif idle >= 0 and hasattr(db, "lru"):
+        server.keyspace.track_lru = True
+        db.lru[key] = time.time() - idle
 
 
 def _lru_mode(cfg: Any) -> str:
@@ -795,7 +817,7 @@ class LoadResult:
 
 
 def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_expired: bool = True,
-                   into: list | None = None, pos: int = 0,
+                   into: list | None = None, pos: int = 0, replace_functions: bool = False,
                    on_key: Callable[[int, bytes, Any, int | None], None] | None = None) -> LoadResult:
     """Load an RDB image into the server's keyspace (which the caller emptied if needed).
 
@@ -824,6 +846,7 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
     cur_data, cur_exp = targets[0]
     now = int(time.time() * 1000)
     expire: int | None = None
+    idle = freq = -1
     load_fn = server.extensions.get("rdb_load_function")
     while True:
         t = r.byte()
@@ -834,10 +857,10 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
             expire = int.from_bytes(r.raw(4), "little", signed=True) * 1000
             continue
         if t == OP_FREQ:
-            r.byte()
+            freq = r.byte()
             continue
         if t == OP_IDLE:
-            r.length()
+            idle = r.length()
             continue
         if t == OP_EOF:
             break
@@ -865,11 +888,13 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
             code = r.string()
             res.functions.append(code)
             if load_fn is not None:
-                load_fn(server, code)
+                load_fn(server, code, replace_functions)
             continue
         key = r.string()
         val = r.value(t)
         when, expire = expire, None
+        if val is None or (when is not None and skip_expired and when < now):
+            idle = freq = -1
         if val is None:
             res.empty_keys_skipped += 1
             if res.empty_keys_skipped <= 10:
@@ -883,6 +908,10 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
         cur_data[key] = val
         if when is not None:
             cur_exp[key] = when
+        if idle >= 0 or freq >= 0:
+            if into is None:
+                set_idle_freq(server, ks.dbs[dbid], key, idle, freq)
+            idle = freq = -1
         res.keys_loaded += 1
         if on_key is not None:
             on_key(dbid, key, val, when)

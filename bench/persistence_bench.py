@@ -1,0 +1,202 @@
+"""Persistence benchmark: SAVE and load time for N keys of mixed types, and redis-benchmark
+throughput while a BGSAVE runs vs idle, pyredis against redis-server in one run.
+
+    python bench/persistence_bench.py [--keys 1000000] [--requests 200000]
+
+The dataset (strings, integers, small lists/hashes/sets/zsets, a few streams, some TTLs) is built
+once on redis-server and saved; pyredis then starts on that very dump file, so both servers hold
+the same data. Reported: SAVE seconds and file size, load seconds (from the servers' own
+"DB loaded from disk" log line), and SET/GET requests per second idle and during BGSAVE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, kind: str, d: str, args: list[str]) -> None:
+        self.kind = kind
+        self.dir = d
+        self.port = free_port()
+        self.logfile = os.path.join(d, f"{kind}.log")
+        base = ["--port", str(self.port), "--dir", d, "--logfile", self.logfile, "--save", "",
+                "--appendonly", "no"]
+        if kind == "redis":
+            cmd = ["redis-server", *base, *args]
+        else:
+            cmd = [sys.executable, "-m", "pyredis", *base, *args]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen(cmd, cwd=d, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{kind} exited")
+            try:
+                if self.call("PING") in (True, "PONG"):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{kind} did not start")
+
+    def call(self, *args: str) -> str:
+        import redis
+
+        r = redis.Redis(port=self.port, socket_timeout=3600, decode_responses=True)
+        try:
+            out = r.execute_command(*args)
+        finally:
+            r.close()
+        return out
+
+    def info(self) -> dict:
+        import redis
+
+        r = redis.Redis(port=self.port, socket_timeout=3600)
+        try:
+            return r.info("persistence")
+        finally:
+            r.close()
+
+    def load_seconds(self) -> float | None:
+        with open(self.logfile, errors="replace") as fh:
+            m = re.search(r"DB loaded from disk: ([0-9.]+) seconds", fh.read())
+        return float(m.group(1)) if m else None
+
+    def stop(self) -> None:
+        try:
+            self.call("SHUTDOWN", "NOSAVE")
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def build_dataset(srv: Server, n: int, seed: int = 1) -> None:
+    import redis
+
+    rnd = random.Random(seed)
+    r = redis.Redis(port=srv.port, socket_timeout=3600)
+    p = r.pipeline(transaction=False)
+    for i in range(n):
+        k = rnd.random()
+        key = b"key:%d" % i
+        if k < 0.5:
+            p.set(key, os.urandom(rnd.randint(5, 60)).hex().encode()[: rnd.randint(10, 100)])
+        elif k < 0.6:
+            p.set(key, rnd.randint(0, 10**12))
+        elif k < 0.7:
+            p.rpush(key, *[b"item-%d" % rnd.randint(0, 10**6) for _ in range(5)])
+        elif k < 0.8:
+            p.hset(key, mapping={b"field%d" % j: b"value-%d" % rnd.randint(0, 10**6) for j in range(5)})
+        elif k < 0.87:
+            p.sadd(key, *[rnd.randint(0, 10**6) for _ in range(5)])
+        elif k < 0.9:
+            p.sadd(key, *[b"member-%d" % rnd.randint(0, 10**6) for _ in range(5)])
+        elif k < 0.99:
+            p.zadd(key, {b"m%d" % rnd.randint(0, 10**6): rnd.random() * 100 for _ in range(5)})
+        else:
+            for j in range(3):
+                p.xadd(key, {b"f": b"v%d" % j})
+        if rnd.random() < 0.1:
+            p.expire(key, rnd.randint(10_000, 100_000))
+        if i % 5000 == 4999:
+            p.execute()
+    p.execute()
+    r.close()
+
+
+def timed_save(srv: Server) -> tuple[float, int]:
+    t = time.time()
+    srv.call("SAVE")
+    return time.time() - t, os.path.getsize(os.path.join(srv.dir, "dump.rdb"))
+
+
+def benchmark(srv: Server, requests: int, during_bgsave: bool) -> dict[str, float]:
+    cmd = ["redis-benchmark", "-p", str(srv.port), "-t", "set,get", "-n", str(requests), "-c", "50", "-P", "16",
+           "-r", "100000", "--csv"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    saves = 0
+    if during_bgsave:
+        while proc.poll() is None:
+            if not srv.info()["rdb_bgsave_in_progress"]:
+                srv.call("BGSAVE")
+                saves += 1
+            time.sleep(0.05)
+    out, _ = proc.communicate()
+    res = {}
+    for line in out.splitlines()[1:]:
+        parts = [x.strip('"') for x in line.split(",")]
+        res[parts[0]] = float(parts[1])
+    res["bgsaves"] = saves
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keys", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=200_000)
+    args = ap.parse_args()
+    base = tempfile.mkdtemp(prefix="pyredis-persist-bench-")
+    rdir, pdir = os.path.join(base, "redis"), os.path.join(base, "pyredis")
+    os.makedirs(rdir)
+    os.makedirs(pdir)
+    results: dict[str, dict] = {"redis-server": {}, "pyredis": {}}
+    try:
+        print(f"building {args.keys} keys on redis-server ...", flush=True)
+        r = Server("redis", rdir, [])
+        build_dataset(r, args.keys)
+        dbsize = int(r.call("DBSIZE"))
+        results["redis-server"]["save_s"], size = timed_save(r)
+        results["redis-server"]["file_mb"] = size / 1e6
+        r.stop()
+        shutil.copy(os.path.join(rdir, "dump.rdb"), os.path.join(pdir, "dump.rdb"))
+        r = Server("redis", rdir, [])
+        results["redis-server"]["load_s"] = r.load_seconds()
+        p = Server("pyredis", pdir, [])
+        results["pyredis"]["load_s"] = p.load_seconds()
+        assert int(p.call("DBSIZE")) == dbsize, "pyredis loaded a different number of keys"
+        results["pyredis"]["save_s"], size = timed_save(p)
+        results["pyredis"]["file_mb"] = size / 1e6
+        for name, srv in (("redis-server", r), ("pyredis", p)):
+            print(f"redis-benchmark on {name} ...", flush=True)
+            results[name]["idle"] = benchmark(srv, args.requests, False)
+            results[name]["bgsave"] = benchmark(srv, args.requests, True)
+        r.stop()
+        p.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    print(f"\n{args.keys} keys of mixed types (dbsize {dbsize})")
+    print(f"{'':14}{'SAVE s':>9}{'file MB':>9}{'load s':>9}{'SET idle':>11}{'SET bgsave':>12}"
+          f"{'GET idle':>11}{'GET bgsave':>12}{'bgsaves':>9}")
+    for name, res in results.items():
+        idle, bg = res["idle"], res["bgsave"]
+        print(f"{name:14}{res['save_s']:9.2f}{res['file_mb']:9.1f}{res['load_s'] or 0:9.2f}"
+              f"{idle.get('SET', 0):11.0f}{bg.get('SET', 0):12.0f}{idle.get('GET', 0):11.0f}"
+              f"{bg.get('GET', 0):12.0f}{bg['bgsaves']:9d}")
+
+
+if __name__ == "__main__":
+    main()
