@@ -239,7 +239,6 @@ def test_new_and_keymiss_events(compare):
     """, "KEAnm")
 
 
-@pytest.mark.xfail(reason="commands/strings.py: DECR/DECRBY must emit 'incrby' like Redis", strict=False)
 def test_decr_events(compare):
     compare("""
         SET n 10
@@ -248,8 +247,6 @@ def test_decr_events(compare):
     """)
 
 
-@pytest.mark.xfail(reason="commands/lists.py and commands/hashes.py: their fast paths creating a key "
-                          "(db.data[key] = ...) must emit 'new' like Database.add", strict=False)
 def test_new_event_for_lists_and_hashes(compare):
     compare("""
         LPUSH l a

@@ -75,7 +75,7 @@ def cmd_hset(c, argv):
     h = db.get(key)
     if h is None:
         h = HashValue()
-        db.data[key] = h
+        db.add(key, h)
     elif type(h) is not HashValue:
         raise WrongType()
     f = argv[2]

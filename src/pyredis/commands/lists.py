@@ -203,7 +203,7 @@ def _push(c, argv: list[bytes], left: bool, xx: bool) -> int:
         if xx:
             return 0
         v = ListValue()
-        db.data[key] = v
+        db.add(key, v)
     elif type(v) is not ListValue:
         raise WrongType()
     n = len(argv) - 2

@@ -339,7 +339,7 @@ def cmd_incr(c, argv):
 
 @command("decr", 2, "write denyoom fast", 1, 1, 1)
 def cmd_decr(c, argv):
-    return incr_by(c, argv[1], -1, b"decrby")
+    return incr_by(c, argv[1], -1, b"incrby")  # Redis names every counter event "incrby"
 
 
 @command("incrby", 3, "write denyoom fast", 1, 1, 1)
@@ -352,7 +352,7 @@ def cmd_decrby(c, argv):
     delta = get_int(argv[2])
     if delta == LLONG_MIN:
         raise CommandError("ERR decrement would overflow")
-    return incr_by(c, argv[1], -delta, b"decrby")
+    return incr_by(c, argv[1], -delta, b"incrby")
 
 
 @command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1)
