@@ -260,6 +260,9 @@ class Server:
             return False
         if c.acl_restricted and not self.extensions["acl_check"](c, cmd, argv):
             return False  # NOPERM (commands/acl.py)
+        for check in self.extensions.get("pre_checks", ()):  # before MULTI queueing (maxmemory OOM)
+            if not check(c, cmd, argv):
+                return False
         if c.resp == 2 and (c.channels or c.patterns or c.shard_channels) and name not in _PUBSUB_ALLOWED:
             self.reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                         "RESET are allowed in this context" % cmd.fullname)
