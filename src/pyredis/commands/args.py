@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pyredis.commands.errors import NOT_FLOAT, NOT_INTEGER, CommandError
-from pyredis.protocol.numbers import parse_float, parse_ll
+from pyredis.commands.errors import NOT_INTEGER, CommandError
+from pyredis.protocol.numbers import parse_ll
 
 
 def get_int(b: bytes, msg: str = NOT_INTEGER) -> int:
@@ -12,28 +12,6 @@ def get_int(b: bytes, msg: str = NOT_INTEGER) -> int:
     if v is None:
         raise CommandError(msg)
     return v
-
-
-def get_float(b: bytes, msg: str = NOT_FLOAT) -> float:
-    """Parse a float argument (``inf`` allowed, NaN refused) or raise Redis's error."""
-    v = parse_float(b)
-    if v is None:
-        raise CommandError(msg)
-    return v
-
-
-def get_timeout(b: bytes) -> float:
-    """Parse a blocking-command timeout in seconds (float allowed); 0 means forever."""
-    v = parse_float(b)
-    if v is None or v != v or v in (float("inf"), float("-inf")):
-        raise CommandError("ERR timeout is not a float or out of range")
-    if v < 0:
-        raise CommandError("ERR timeout is negative")
-    return v
-
-
-def lower(b: bytes) -> bytes:
-    return b.lower()
 
 
 def type_name(v: object) -> bytes:

@@ -19,9 +19,7 @@ SYNTAX = "ERR syntax error"
 NO_SUCH_KEY = "ERR no such key"
 OVERFLOW = "ERR increment or decrement would overflow"
 OUT_OF_RANGE = "ERR index out of range"
-INVALID_EXPIRE = "ERR invalid expire time in '%s' command"
 INVALID_DB = "ERR DB index is out of range"
-NOT_POSITIVE = "ERR value is out of range, must be positive"
 
 
 class WrongType(CommandError):

@@ -9,11 +9,6 @@ from typing import Any
 from pyredis.engine import notify
 
 
-def now_ms() -> int:
-    """Wall clock in milliseconds."""
-    return int(time.time() * 1000)
-
-
 class Database:
     """One numbered database: ``data`` maps keys to values, ``expires`` keys to unix ms deadlines.
 
@@ -74,13 +69,6 @@ class Database:
         if not ks.track_lru:
             ks.track_lru = True
         return int(time.time() - self.lru.get(key, ks.lru_epoch))
-
-    def exists(self, key: bytes) -> bool:
-        return self.get(key) is not None
-
-    def is_expired(self, key: bytes) -> bool:
-        when = self.expires.get(key)
-        return when is not None and when <= self.keyspace.clock()
 
     # -- writes ----------------------------------------------------------------------------------
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
@@ -160,7 +148,7 @@ class Database:
         old_data, old_expires = self.data, self.expires
         self.data = {}
         self.expires = {}
-        self.lru = {}
+        self.lru = type(self.lru)()  # keeps an LFU access clock (commands/eviction.py)
         self._expire_scan = []
         if self.watched:
             self.keyspace.touch_watched_db(self, old_data, old_expires)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 LLONG_MAX = (1 << 63) - 1
@@ -44,24 +43,6 @@ def _is_hex_float(b: bytes) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return b.lower().lstrip(b"+-").startswith(b"0x")
-
-
-def format_long_double(v: float) -> bytes:
-    """Human formatting used by INCRBYFLOAT/HINCRBYFLOAT: no exponent, no trailing zeros."""
-    if math.isinf(v):
-        return b"inf" if v > 0 else b"-inf"
-    r = repr(v)
-    if "e" in r or "E" in r:
-        from decimal import Decimal
-
-        s = format(Decimal(r), "f")
-    else:
-        s = r
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    if s == "-0":
-        s = "0"
-    return s.encode()
 
 
 # -- 80-bit long double emulation (INCRBYFLOAT / HINCRBYFLOAT are computed in long double) --------
