@@ -6,8 +6,10 @@ the clients that read it; a modification sends one ``invalidate`` message per ke
 the key. BCAST mode collects modified keys per prefix and sends one message per prefix at the end
 of the event-loop iteration. Messages go to the client itself as RESP3 pushes, or to the REDIRECT
 client (RESP3 push, or RESP2 Pub/Sub message on ``__redis__:invalidate``). Invalidations for the
-client whose command is running are sent after that command's reply. FLUSHDB/FLUSHALL send a null
-invalidation to every tracking client.
+client whose command is running (``server.current_client``) are sent after that command's reply.
+FLUSHDB/FLUSHALL send a null invalidation to every tracking client. Code deleting keys before a
+command runs (maxmemory eviction) should set ``server.current_client = None`` meanwhile so that the
+invalidation precedes the reply, as in Redis.
 """
 
 from __future__ import annotations
