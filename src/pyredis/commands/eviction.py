@@ -34,12 +34,11 @@ _MULTI_OK = {"exec", "discard", "quit", "reset"}
 class LfuClock(dict):
     """A database access clock (key -> last access time) that also counts accesses, LFU-style."""
 
-    __slots__ = ("freq", "log_factor")
+    __slots__ = ("freq",)
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.freq: dict[bytes, tuple[int, int]] = {}  # key -> (counter, last decrement minute)
-        self.log_factor = 10
 
     def __setitem__(self, key: bytes, t: float) -> None:
         dict.__setitem__(self, key, t)
@@ -52,12 +51,13 @@ class LfuClock(dict):
         counter = decayed(old, minute)
         if counter < 255:
             base = counter - LFU_INIT_VAL
-            if base <= 0 or random() < 1.0 / (base * self.log_factor + 1):
+            if base <= 0 or random() < 1.0 / (base * _log_factor + 1):
                 counter += 1
         freq[key] = (counter, minute)
 
 
-_decay_minutes = 1  # lfu-decay-time, kept current by the config listener
+_decay_minutes = 1  # lfu-decay-time, kept current by the config listeners
+_log_factor = 10  # lfu-log-factor
 
 
 def decayed(entry: tuple[int, int], minute: int) -> int:
@@ -104,11 +104,9 @@ class Evictor:
             srv.loop.call_soon(self._continue)  # like redis-server: evict soon after lowering it
 
     def install_lfu(self) -> None:
-        factor = self.server.config.values["lfu-log-factor"]
         for db in self.server.keyspace.dbs:
             if type(db.lru) is not LfuClock:
                 db.lru = LfuClock(db.lru)
-            db.lru.log_factor = factor
 
     # -- memory ----------------------------------------------------------------------------------
     def used_memory(self, server: Any = None) -> int:
@@ -291,6 +289,11 @@ def _set_decay(v: int) -> None:
     _decay_minutes = v
 
 
+def _set_log_factor(v: int) -> None:
+    global _log_factor
+    _log_factor = v
+
+
 def setup(server: Any) -> None:
     ev = Evictor(server)
     ext = server.extensions
@@ -306,6 +309,8 @@ def setup(server: Any) -> None:
     cfg = server.config
     _set_decay(cfg["lfu-decay-time"])
     cfg.on_change("lfu-decay-time", _set_decay)
-    for name in ("maxmemory", "maxmemory-policy", "lfu-log-factor"):
+    _set_log_factor(cfg["lfu-log-factor"])
+    cfg.on_change("lfu-log-factor", _set_log_factor)
+    for name in ("maxmemory", "maxmemory-policy"):
         cfg.on_change(name, ev.configure)
     ev.configure()

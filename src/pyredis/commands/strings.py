@@ -89,6 +89,8 @@ def cmd_set(c, argv):
         db.data[key] = argv[2]
         if db.expires:
             db.expires.pop(key, None)
+        if db.keyspace.track_lru:  # LRU/LFU access clock (OBJECT IDLETIME/FREQ, eviction)
+            db.touch(key)
         c.changed(key, STRING, b"set")
         return OK
     nx = xx = get = keepttl = False
