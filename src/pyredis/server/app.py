@@ -233,8 +233,10 @@ class Server:
         if self.gate or c.multi is not None or not c.authenticated or c.acl_restricted or c.resp == 2 and (
             c.channels or c.patterns or c.shard_channels
         ):
+            self.current_client = None  # pre-command work (eviction) is not done by the client
             if not self.check_state(c, cmd, argv):
                 return
+            self.current_client = c
         self.call(c, cmd, argv)
 
     def reject(self, c: Client, cmd: Command | None, message: str) -> None:
