@@ -311,7 +311,7 @@ def test_lfu_counter_grows_logarithmically(py):
     for _ in range(200):
         py.get("hot")
     freq = py.object("freq", "hot")
-    assert 7 <= freq <= 12
+    assert 8 <= freq <= 16  # log factor 10: about 10 after 100 hits, 18 after 1000
     py.flushall()
     py.set("hot", "1")
     py.get("hot")

@@ -112,6 +112,11 @@ class Evictor:
     def used_memory(self, server: Any = None) -> int:
         return self.estimator.used(self.server.dirty)
 
+    def _used(self) -> int:
+        """The estimate for the per-command check (the running client's database counted)."""
+        c = self.server.current_client
+        return self.estimator.used(self.server.dirty, c.db if c is not None else None)
+
     # -- enforcement -----------------------------------------------------------------------------
     def check(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
         """Pre-command check: evict as needed; False (after replying OOM) if the command is refused."""
@@ -146,8 +151,7 @@ class Evictor:
         ks = srv.keyspace
         if ks.is_replica and cfg["replica-ignore-maxmemory"]:
             return EVICT_OK
-        est = self.estimator
-        used = est.used(srv.dirty)
+        used = self._used()
         if used <= maxmem:
             return EVICT_OK
         if srv.paused_until and time.time() < srv.paused_until:
@@ -164,7 +168,7 @@ class Evictor:
                 return EVICT_FAIL
             self.evict(*found)
             n += 1
-            used = est.used(srv.dirty)
+            used = self._used()
             if deadline is not None and not n % 16 and time.monotonic() > deadline and used > maxmem:
                 if srv.loop is not None and not self.continuing:
                     self.continuing = True

@@ -20,9 +20,9 @@ from typing import Any
 BASELINE = 880_000
 KEY_OVERHEAD = 56  # dict entry + key object + expire bookkeeping, roughly
 ELEMENT_SAMPLE = 8  # collection elements measured to estimate a collection's element size
-KEY_SAMPLE = 64  # keys measured per database and refresh (all of them when there are fewer)
+KEY_SAMPLE = 48  # keys measured per database and refresh (all of them when there are fewer)
 REFRESH_S = 0.1
-REFRESH_WRITES = 64
+REFRESH_WRITES = 256
 
 
 def _avg_len(items: Any, n: int, pair: bool = False) -> float:
@@ -118,23 +118,32 @@ class MemoryEstimator:
         n = len(keyspace.dbs)
         self.avg = [0.0] * n
         self.samplers = [KeySampler() for _ in range(n)]
+        self.active: list[Any] = []  # databases holding keys at the last refresh (or measured since)
         self.next_refresh = 0.0
         self.mark = -1  # server.dirty at the last refresh
 
-    def used(self, dirty: int = 0) -> int:
-        """Estimated bytes used: baseline + per-db key count x average key size."""
+    def used(self, dirty: int = 0, db: Any = None) -> int:
+        """Estimated bytes used: baseline + per-db key count x average key size.
+
+        With *db* (the running client's database) only that one and the databases known to hold
+        keys are counted (per-command check); without it every database is (INFO).
+        """
         now = time.monotonic()
         if now >= self.next_refresh or dirty - self.mark >= REFRESH_WRITES or dirty < self.mark:
             self.refresh(dirty, now)
         total = BASELINE
         avg = self.avg
-        for i, db in enumerate(self.keyspace.dbs):
-            n = len(db.data)
-            if n:
-                a = avg[i]
-                if not a:
-                    a = self.measure(i)
-                total += n * a
+        if db is None:
+            for d in self.keyspace.dbs:
+                n = len(d.data)
+                if n:
+                    total += n * (avg[d.id] or self.measure(d.id))
+            return int(total)
+        active = self.active
+        for d in active:
+            total += len(d.data) * avg[d.id]
+        if db not in active and db.data:
+            total += len(db.data) * self.measure(db.id)
         return int(total)
 
     def invalidate(self) -> None:
@@ -143,6 +152,7 @@ class MemoryEstimator:
     def refresh(self, dirty: int, now: float) -> None:
         self.mark = dirty
         self.next_refresh = now + REFRESH_S
+        self.active = []
         for i, db in enumerate(self.keyspace.dbs):
             if db.data:
                 self.measure(i)
@@ -151,7 +161,8 @@ class MemoryEstimator:
 
     def measure(self, i: int) -> float:
         """Measure the average key size of database *i* (exactly when it is small)."""
-        data = self.keyspace.dbs[i].data
+        db = self.keyspace.dbs[i]
+        data = db.data
         if len(data) <= KEY_SAMPLE:
             keys: Any = list(data)
         else:
@@ -165,4 +176,6 @@ class MemoryEstimator:
                 k += 1
         a = total / k if k else float(KEY_OVERHEAD + 16)
         self.avg[i] = a
+        if db not in self.active:
+            self.active.append(db)
         return a
