@@ -112,17 +112,14 @@ class Evictor:
     def used_memory(self, server: Any = None) -> int:
         return self.estimator.used(self.server.dirty)
 
-    def _used(self) -> int:
-        """The estimate for the per-command check (the running client's database counted)."""
-        c = self.server.current_client
-        return self.estimator.used(self.server.dirty, c.db if c is not None else None)
+
 
     # -- enforcement -----------------------------------------------------------------------------
     def check(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
         """Pre-command check: evict as needed; False (after replying OOM) if the command is refused."""
         if not self.server.config.values["maxmemory"] or getattr(c, "is_master", False):
             return True
-        if self.perform() != EVICT_FAIL:
+        if self.perform(c.db) != EVICT_FAIL:
             return True
         reject = cmd.denyoom
         if not reject:
@@ -139,10 +136,15 @@ class Evictor:
 
     def oom(self, server: Any = None) -> bool:
         """Scripts: whether writes are refused for memory (redis-server's pre-command OOM state)."""
-        return self.perform() == EVICT_FAIL
+        c = self.server.current_client
+        return self.perform(c.db if c is not None else None) == EVICT_FAIL
 
-    def perform(self) -> int:
-        """Evict keys until the estimate is within maxmemory (EVICT_OK / EVICT_RUNNING / EVICT_FAIL)."""
+    def perform(self, db: Any = None) -> int:
+        """Evict keys until the estimate is within maxmemory (EVICT_OK / EVICT_RUNNING / EVICT_FAIL).
+
+        *db*: the database of the client about to run a command (counted even if new since the
+        last estimate refresh); None counts every database.
+        """
         srv = self.server
         cfg = srv.config.values
         maxmem = cfg["maxmemory"]
@@ -151,7 +153,7 @@ class Evictor:
         ks = srv.keyspace
         if ks.is_replica and cfg["replica-ignore-maxmemory"]:
             return EVICT_OK
-        used = self._used()
+        used = self.estimator.used(srv.dirty, db)
         if used <= maxmem:
             return EVICT_OK
         if srv.paused_until and time.time() < srv.paused_until:
@@ -168,7 +170,7 @@ class Evictor:
                 return EVICT_FAIL
             self.evict(*found)
             n += 1
-            used = self._used()
+            used = self.estimator.used(srv.dirty, db)
             if deadline is not None and not n % 16 and time.monotonic() > deadline and used > maxmem:
                 if srv.loop is not None and not self.continuing:
                     self.continuing = True
