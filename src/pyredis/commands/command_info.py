@@ -255,7 +255,16 @@ def cmd_command_getkeysandflags(c, argv):
     cmd, args = _resolve(argv)
     if not has_keys(cmd):
         raise CommandError("ERR The command has no key arguments")
-    pairs = keys_from_specs(cmd, args) if _key_specs(cmd) else [(i, []) for i in get_keys(cmd, args)]
+    if cmd.getkeys is not None:
+        # The command's own key finder gives the positions; flags come from the matching key
+        # spec, or from the last spec Redis leaves open (SORT ... STORE's destination).
+        known = dict(keys_from_specs(cmd, args))
+        specs = _key_specs(cmd)
+        unknown = [s["flags"] for s in specs if s["bs"].get("type") == "unknown"]
+        fallback = unknown[-1] if unknown else (specs[-1]["flags"] if specs else [])
+        pairs = [(i, known.get(i, fallback)) for i in cmd.getkeys(args)]
+    else:
+        pairs = keys_from_specs(cmd, args) if _key_specs(cmd) else [(i, []) for i in get_keys(cmd, args)]
     if cmd.fullname == "set" and pairs and not any(a.lower() == b"get" for a in args[3:]):
         pairs = [(pairs[0][0], ["OW", "update"])]  # SET's variable flags, resolved like Redis
     return [[args[i], SetReply([Status(f.encode()) for f in flags])] for i, flags in pairs]

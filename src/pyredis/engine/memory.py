@@ -121,6 +121,7 @@ class MemoryEstimator:
         self.active: list[Any] = []  # databases holding keys at the last refresh (or measured since)
         self.next_refresh = 0.0
         self.mark = -1  # server.dirty at the last refresh
+        self.exact = True  # every database small enough to be measured whole: refresh on each write
 
     def used(self, dirty: int = 0, db: Any = None) -> int:
         """Estimated bytes used: baseline + per-db key count x average key size.
@@ -129,7 +130,8 @@ class MemoryEstimator:
         keys are counted (per-command check); without it every database is (INFO).
         """
         now = time.monotonic()
-        if now >= self.next_refresh or dirty - self.mark >= REFRESH_WRITES or dirty < self.mark:
+        if (now >= self.next_refresh or dirty - self.mark >= REFRESH_WRITES or dirty < self.mark
+                or (self.exact and dirty != self.mark)):
             self.refresh(dirty, now)
         total = BASELINE
         avg = self.avg
@@ -153,11 +155,14 @@ class MemoryEstimator:
         self.mark = dirty
         self.next_refresh = now + REFRESH_S
         self.active = []
+        exact = True
         for i, db in enumerate(self.keyspace.dbs):
             if db.data:
                 self.measure(i)
+                exact = exact and len(db.data) <= KEY_SAMPLE
             else:
                 self.avg[i] = 0.0
+        self.exact = exact
 
     def measure(self, i: int) -> float:
         """Measure the average key size of database *i* (exactly when it is small)."""
