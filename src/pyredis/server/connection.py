@@ -26,7 +26,7 @@ class Connection(Client, asyncio.Protocol):
     def __init__(self, server: Server) -> None:
         super().__init__(server, server.new_client_id())
         self.transport: asyncio.Transport | None = None
-        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.parser = RequestParser(server.config.values["proto-max-bulk-len"])
         self.pending: deque[list[bytes]] = deque()
         self._flush_scheduled = False
         self.closed = False
@@ -85,7 +85,7 @@ class Connection(Client, asyncio.Protocol):
             err = None
         except ProtocolError as e:
             cmds, err = e.commands, e.message
-        if parser.buffered > srv.config["client-query-buffer-limit"]:
+        if parser.buffered > srv.config.values["client-query-buffer-limit"]:
             log.warning("Closing client that reached max query buffer length")
             self._abort()
             return
