@@ -281,10 +281,8 @@ def _pop_count(c, argv: list[bytes], left: bool):
     return pop_from(c, argv[1], lst, left, count)
 
 
-@command("lpop", -2, "write fast", 1, 1, 1)
-def cmd_lpop(c, argv):
-    if len(argv) != 2:
-        return _pop_count(c, argv, True)
+def _pop_one(c, argv, left: bool):
+    """LPOP/RPOP without a count: the common case, kept short."""
     key = argv[1]
     db = c.db
     v = db.get(key)
@@ -292,31 +290,22 @@ def cmd_lpop(c, argv):
         return None
     if type(v) is not ListValue:
         raise WrongType()
-    x = v.popleft()
-    c.changed(key, LIST, b"lpop")
+    x = v.popleft() if left else v.pop()
+    c.changed(key, LIST, b"lpop" if left else b"rpop")
     if not v:
         db.delete(key)
         c.notify(GENERIC, b"del", key)
     return x
+
+
+@command("lpop", -2, "write fast", 1, 1, 1)
+def cmd_lpop(c, argv):
+    return _pop_one(c, argv, True) if len(argv) == 2 else _pop_count(c, argv, True)
 
 
 @command("rpop", -2, "write fast", 1, 1, 1)
 def cmd_rpop(c, argv):
-    if len(argv) != 2:
-        return _pop_count(c, argv, False)
-    key = argv[1]
-    db = c.db
-    v = db.get(key)
-    if v is None:
-        return None
-    if type(v) is not ListValue:
-        raise WrongType()
-    x = v.pop()
-    c.changed(key, LIST, b"rpop")
-    if not v:
-        db.delete(key)
-        c.notify(GENERIC, b"del", key)
-    return x
+    return _pop_one(c, argv, False) if len(argv) == 2 else _pop_count(c, argv, False)
 
 
 @command("lmpop", -4, "write movablekeys", getkeys=lambda argv: _lmpop_keys(argv, 1))
