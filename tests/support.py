@@ -56,7 +56,11 @@ class ServerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        wait_ready(self.port, self.proc)
+        try:
+            wait_ready(self.port, self.proc)
+        except BaseException:
+            self.stop()
+            raise
 
     def client(self) -> RawClient:
         return RawClient(self.port)
