@@ -55,7 +55,10 @@ class ServerProcess:
             cmd = [sys.executable, "-m", "pyredis", *base, *args]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        # stderr goes to a file: an unread pipe could fill up and stall the server.
+        self.stderr_path = os.path.join(cwd, "stderr.log")
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
         try:
             wait_ready(self.port, self.proc)
         except BaseException:
