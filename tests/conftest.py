@@ -40,3 +40,26 @@ def pyr(pyredis_proc):
     c.call("FLUSHALL")
     yield c
     c.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop any server a failing test left running, so CI never keeps orphans alive."""
+    import os
+    import signal
+
+    me = str(os.getpid())
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:  # not Linux: nothing to sweep
+        return
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:  # a direct child of this pytest process
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
