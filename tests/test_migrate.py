@@ -42,3 +42,13 @@ def test_migrate_errors(diff):
         MIGRATE 127.0.0.1 1 k 0 100 BADOPT
         MIGRATE 127.0.0.1 1 nosuch 0 100
     """)
+
+
+def test_restore_asking_is_restore(diff):
+    diff.check("SET", "src", "value")
+    payload = diff.p.call("DUMP", "src")
+    assert payload == diff.r.call("DUMP", "src")
+    data = payload.split(b"\r\n", 1)[1][:-2]
+    diff.check("RESTORE-ASKING", "dst", "0", data)
+    diff.check("GET", "dst")
+    diff.check("RESTORE-ASKING", "dst", "0", data)

@@ -131,3 +131,11 @@ def cmd_migrate(c, argv):
     if errors:
         raise CommandError("ERR Target instance replied with error: " + errors[0].decode("utf-8", "replace"))
     return OK
+
+
+@command("restore-asking", -4, "write denyoom asking", 1, 1, 1)
+def cmd_restore_asking(c, argv):
+    """RESTORE sent by MIGRATE in cluster mode; on a standalone server it is plain RESTORE."""
+    from pyredis.commands.registry import TABLE
+
+    return TABLE[b"restore"].handler(c, argv)
