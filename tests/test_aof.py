@@ -282,3 +282,40 @@ def _wait(cond, timeout: float = 30.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not reached")
+
+
+def _parse_aof(data: bytes) -> list[list[bytes]]:
+    from pyredis.persistence.aof import iter_commands
+
+    out = []
+    for argv, _s, _e in iter_commands(data):
+        out.append([b"<ms>" if a.isdigit() and len(a) >= 13 else a for a in argv])
+    return out
+
+
+def test_incr_file_contents_match_redis(tmp_path):
+    """The same commands leave the same AOF commands (absolute times masked) as redis-server's."""
+    script = [
+        [b"SET", b"a", b"1"], [b"SET", b"b", b"2", b"EX", b"100"], [b"EXPIRE", b"a", b"100"],
+        [b"INCR", b"n"], [b"RPUSH", b"l", b"x", b"y"], [b"LPOP", b"l"], [b"HSET", b"h", b"f", b"v"],
+        [b"SELECT", b"3"], [b"SET", b"c", b"3"], [b"SELECT", b"0"], [b"MULTI"], [b"SET", b"m1", b"1"],
+        [b"INCR", b"m2"], [b"EXEC"], [b"SET", b"gone", b"x", b"PX", b"1"], [b"DEBUG", b"SLEEP", b"0.01"],
+        [b"GET", b"gone"], [b"PERSIST", b"a"], [b"DEL", b"nosuch"], [b"FLUSHDB"],
+    ]
+    contents = {}
+    for kind in ("redis", "pyredis"):
+        d = str(tmp_path / kind)
+        os.makedirs(d)
+        p = Proc(kind, d, ["--appendonly", "yes", "--save", ""])
+        import socket as _socket
+
+        s = _socket.create_connection(("127.0.0.1", p.port))
+        f = s.makefile("rb")
+        for argv in script:
+            s.sendall(b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv))
+            f.readline()
+        s.close()
+        p.stop()
+        with open(_incr_path(d), "rb") as fh:
+            contents[kind] = _parse_aof(fh.read())
+    assert contents["pyredis"] == contents["redis"]

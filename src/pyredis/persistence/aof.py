@@ -632,7 +632,7 @@ class AOF:
         self.buf.insert(0, data)
         self.last_write_ok = False
         self.last_write_error = e.strerror or str(e)
-        self.server.gate = True
+        self.server.hold_gate("persistence-errors", True)
 
     def background_fsync(self) -> None:
         if self.fsync_pending or self.fd < 0:

@@ -128,8 +128,19 @@ class Persistence:
         ext.setdefault("on_ready", []).append(self._on_ready)
         ext.setdefault("on_shutdown", []).append(self.on_shutdown)
         srv.cron_hooks.append(self.cron)
+        ks = srv.keyspace
+        if getattr(ks.propagate_del, "__name__", "") == "<lambda>":
+            ks.propagate_del = self._propagate_expired
         srv.config.on_change("appendonly", self._on_appendonly)
         srv.config.on_change("save", lambda v: None)
+
+    def _propagate_expired(self, db: Any, key: bytes) -> None:
+        """An expired key is deleted in the AOF / replicas too (DEL, or UNLINK with lazyfree-lazy-expire)."""
+        srv = self.server
+        if srv.propagators:
+            argv = [b"UNLINK" if srv.config["lazyfree-lazy-expire"] else b"DEL", key]
+            for fn in srv.propagators:
+                fn(db.id, argv)
 
     # -- paths ----------------------------------------------------------------------------------------
     def rdb_path(self) -> str:
@@ -550,11 +561,11 @@ class Persistence:
         if bad and not self.check_installed:
             checks.append(self.check_write)
             self.check_installed = True
-            srv.gate = True
         elif not bad and self.check_installed:
             if self.check_write in checks:
                 checks.remove(self.check_write)
             self.check_installed = False
+        srv.hold_gate("persistence-errors", bad)
 
     def check_write(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
         """Refuse writes (and PING) while persistence is failing, like Redis's MISCONF."""
