@@ -115,3 +115,10 @@ def test_unknown_and_arity_errors(redis_proc, pyredis_proc):
 
 def test_quit_closes_after_reply(redis_proc, pyredis_proc):
     same(redis_proc, pyredis_proc, b"PING\r\nQUIT\r\nPING\r\n")
+
+
+def test_huge_multibulk_header_split_across_reads(redis_proc, pyredis_proc):
+    payload = b"*1\r\n$4\r\nPING\r\n*2147483648\r\n"
+    for chunk in (1, 3, 7):
+        same(redis_proc, pyredis_proc, payload, chunk=chunk)
+    assert exchange(pyredis_proc.port, b"PING\r\n") == b"+PONG\r\n"

@@ -239,7 +239,7 @@ class RequestParser:
     :class:`ProtocolError` (with the commands parsed before the bad one), like Redis.
     """
 
-    __slots__ = ("_py", "_reader", "_chunks", "_kept", "_pending", "_checked", "max_bulk_len", "_auth")
+    __slots__ = ("_py", "_reader", "_chunks", "_kept", "_pending", "_checked", "max_bulk_len", "_auth", "_tail")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.max_bulk_len = max_bulk_len
@@ -250,6 +250,7 @@ class RequestParser:
         self._pending = 0
         self._checked = 0
         self._auth = False
+        self._tail = b""  # last bytes of the previous read: a header may span two reads
 
     @property
     def auth_required(self) -> bool:
@@ -277,8 +278,10 @@ class RequestParser:
         r = self._reader
         if r is None:
             return self._py.feed(data)
-        if _BIG_MULTIBULK.search(data) is not None:
+        big = _BIG_MULTIBULK.search
+        if big(data) is not None or (self._tail and big(self._tail + data[:16]) is not None):
             return self._fallback(data, [])
+        self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)
         cmds: list[list[bytes]] = []
         gets = r.gets
