@@ -173,25 +173,43 @@ class Manifest:
 
     @classmethod
     def parse(cls, text: str) -> Manifest:
+        """Parse a manifest; raises AOFError with Redis's wording (``line`` set when one is at fault)."""
         m = cls()
         maxseq = 0
-        for raw in text.split("\n"):
-            line = raw.strip()
-            if not line or line.startswith("#"):
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        if not lines:
+            raise AOFError("Found an empty AOF manifest")
+        for n, raw in enumerate(lines, 1):
+            if raw.startswith("#"):
                 continue
-            if len(raw) > 1024:
+            if len(raw) >= 1024:
                 raise AOFError("The AOF manifest file contains too long line")
-            args = _split_args(line)
+            line = raw.strip(" \t\r\n")
+            err = None
+            args = _split_args(line) if line else None
             if args is None or len(args) < 6 or len(args) % 2:
-                raise AOFError("Invalid AOF manifest file format")
-            fields = {}
-            for k, v in zip(args[0::2], args[1::2], strict=True):
-                fields[k] = v
-            name, seq, ftype = fields.get("file"), fields.get("seq"), fields.get("type")
-            if name is None or seq is None or ftype is None or not seq.lstrip("-").isdigit() \
-                    or ftype not in (BASE, HIST, INCR) or "/" in name:
-                raise AOFError("Invalid AOF manifest file format")
-            info = AOFInfo(name, int(seq), ftype)
+                err = "Invalid AOF manifest file format"
+            else:
+                name, seq, ftype = None, 0, ""
+                for k, v in zip(args[0::2], args[1::2], strict=True):
+                    k = k.lower()
+                    if k == "file":
+                        name = v
+                        if "/" in v:
+                            err = "File can't be a path, just a filename"
+                    elif k == "seq":
+                        seq = _atoll(v)
+                    elif k == "type":
+                        ftype = v[:1]
+                if err is None and (not name or not seq or not ftype):
+                    err = "Invalid AOF manifest file format"
+            if err is not None:
+                e = AOFError(err)
+                e.line = (n, line)  # type: ignore[attr-defined]
+                raise e
+            info = AOFInfo(name, seq, ftype)  # type: ignore[arg-type]
             if ftype == BASE:
                 if m.base is not None:
                     raise AOFError("Found duplicate base file information")
@@ -199,15 +217,25 @@ class Manifest:
                 m.curr_base_seq = info.seq
             elif ftype == HIST:
                 m.history.append(info)
-            else:
+            elif ftype == INCR:
                 if info.seq <= maxseq:
                     raise AOFError("Found a non-monotonic sequence number")
                 m.incr.append(info)
                 m.curr_incr_seq = info.seq
                 maxseq = info.seq
-        if m.base is None and not m.incr:
-            raise AOFError("Found an empty AOF manifest")
+            else:
+                raise AOFError("Unknown AOF file type")
         return m
+
+
+def _atoll(v: str) -> int:
+    """C ``atoll``: leading spaces, sign and digits; 0 when there are none."""
+    v = v.lstrip()
+    i = 1 if v[:1] in ("-", "+") else 0
+    j = i
+    while j < len(v) and v[j].isdigit():
+        j += 1
+    return int(v[:j]) if j > i else 0
 
 
 # ==================================================================================================
@@ -326,33 +354,44 @@ class AOF:
 
     # -- manifest I/O ---------------------------------------------------------------------------------
     def load_manifest(self) -> Manifest | None:
-        """Read the manifest from disk (None when there is none); upgrades an old single AOF."""
-        mp = self.manifest_path()
-        if not os.path.exists(mp):
-            old = os.path.join(self.server.config["dir"], self.filename)
-            if os.path.isfile(old) and not os.path.exists(self.dirpath + "/" + self.filename):
-                self._upgrade(old)
-            else:
-                self.manifest = None
-                return None
-        try:
-            with open(mp, encoding="utf-8", errors="surrogateescape") as fh:
-                text = fh.read()
-        except OSError as e:
-            raise AOFError(f"Fail to open AOF manifest file: {e.strerror}") from None
-        self.manifest = Manifest.parse(text)
-        return self.manifest
+        """Read the manifest from disk (None when there is none), first upgrading an AOF left by
+        Redis < 7 (``<dir>/<appendfilename>``) into the AOF directory when:
 
-    def _upgrade(self, old: str) -> None:
-        os.makedirs(self.dirpath, exist_ok=True)
-        m = Manifest()
-        m.base = AOFInfo(self.filename, 1, BASE)
-        m.curr_base_seq = 1
+        * the AOF directory does not exist, or
+        * it exists without a manifest, or
+        * its manifest lists only a base with the old name that is not in the directory yet
+          (an upgrade interrupted before the rename).
+        """
+        mp = self.manifest_path()
+        m: Manifest | None = None
+        if os.path.exists(mp):
+            try:
+                with open(mp, encoding="utf-8", errors="surrogateescape") as fh:
+                    text = fh.read()
+            except OSError as e:
+                raise AOFError(f"Fail to open AOF manifest file: {e.strerror}") from None
+            m = Manifest.parse(text)
+        old = os.path.join(self.server.config["dir"], self.filename)
+        if os.path.isfile(old):
+            if (not os.path.isdir(self.dirpath) or m is None or (
+                    m.base is not None and not m.incr and m.base.name == self.filename
+                    and not os.path.exists(self.path(self.filename)))):
+                m = self._upgrade(old, m)
         self.manifest = m
-        self.persist_manifest(m)
+        return m
+
+    def _upgrade(self, old: str, m: Manifest | None) -> Manifest:
+        os.makedirs(self.dirpath, exist_ok=True)
+        if m is None or m.base is None:
+            m = Manifest()
+            m.base = AOFInfo(self.filename, 1, BASE)
+            m.curr_base_seq = 1
+            self.persist_manifest(m)
         os.replace(old, self.path(self.filename))
+        _fsync_dir(self.dirpath)
         log.info("Successfully migrated an old-style AOF into the AOF directory %s.",
                  self.server.config["appenddirname"])
+        return m
 
     def persist_manifest(self, m: Manifest) -> None:
         os.makedirs(self.dirpath, exist_ok=True)
@@ -367,7 +406,7 @@ class AOF:
     def new_base_name(self, m: Manifest, rdb_preamble: bool) -> str:
         if m.base is not None:
             m.base.type = HIST
-            m.history.append(m.base)
+            m.history.insert(0, m.base)
         m.curr_base_seq += 1
         name = "%s.%d.base.%s" % (self.filename, m.curr_base_seq, "rdb" if rdb_preamble else "aof")
         m.base = AOFInfo(name, m.curr_base_seq, BASE)
@@ -433,7 +472,8 @@ class AOF:
         for info in files:
             p = self.path(info.name)
             if not os.path.exists(p):
-                raise AOFError(f"The AOF file {info.name} doesn't exist")
+                raise AOFError(f"Fatal error: can't open the append log file {info.name} for reading: "
+                               "No such file or directory")
         t_all = time.time()
         total = 0
         last = len(files) - 1

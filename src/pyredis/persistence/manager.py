@@ -116,6 +116,8 @@ class Persistence:
         self.stopped = False
         self.shutdown_saved = False
         self.check_installed = False
+        self._limit_delay = 0
+        self._limit_until = 0.0
 
     # -- installation -------------------------------------------------------------------------------
     def install(self) -> None:
@@ -132,7 +134,7 @@ class Persistence:
         if getattr(ks.propagate_del, "__name__", "") == "<lambda>":
             ks.propagate_del = self._propagate_expired
         srv.config.on_change("appendonly", self._on_appendonly)
-        srv.config.on_change("save", lambda v: None)
+        srv.config.on_change("aof-disable-auto-gc", self._on_auto_gc)
 
     def _propagate_expired(self, db: Any, key: bytes) -> None:
         """An expired key is deleted in the AOF / replicas too (DEL, or UNLINK with lazyfree-lazy-expire)."""
@@ -203,6 +205,7 @@ class Persistence:
                     h.flush()
                 except Exception:  # noqa: BLE001
                     pass
+            t0 = time.perf_counter()
             try:
                 pid = os.fork()
             except OSError as e:
@@ -219,6 +222,9 @@ class Persistence:
                 finally:
                     os._exit(code)
             job.pid = job.tmp_pid = pid
+            ext = self.server.extensions
+            ext["latest_fork_usec"] = int((time.perf_counter() - t0) * 1e6)
+            ext["total_forks"] = ext.get("total_forks", 0) + 1
         else:
             dbs = self._snapshot()
             pid = os.getpid()
@@ -410,7 +416,7 @@ class Persistence:
                 incrs = m.incr[:-1] if keep_last and m.incr else list(m.incr)
                 for info in incrs:
                     info.type = aofmod.HIST
-                    m.history.append(info)
+                    m.history.insert(0, info)
                     m.incr.remove(info)
                 a.persist_manifest(m)
             except OSError as e:
@@ -452,10 +458,29 @@ class Persistence:
                     os.close(a.fd)
                     a.fd = -1
                     self._feed_off()
+                log.info("Removing the temp incr aof file %s in the background", a.temp_incr)
                 self._remove(a.path(a.temp_incr))
                 a.temp_incr = None
             a.rewrite_scheduled = True
         a.last_rewrite_time = int(time.time() - job.start)
+
+    def rewrite_limited(self) -> bool:
+        """After 3 consecutive rewrite failures, automatic/scheduled rewrites back off (1, 2, 4... 60 min)."""
+        a = self.aof
+        if a.rewrite_failures < 3:
+            self._limit_delay = 0
+            self._limit_until = 0.0
+            return False
+        if self._limit_until:
+            if time.time() < self._limit_until:
+                return True
+            self._limit_until = 0.0
+            return False
+        self._limit_delay = min(self._limit_delay * 2 if self._limit_delay else 1, 60)
+        self._limit_until = time.time() + self._limit_delay * 60
+        log.warning("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d "
+                    "minutes", self._limit_delay)
+        return True
 
     # -- AOF on/off ---------------------------------------------------------------------------------------
     def _feed_on(self) -> None:
@@ -476,6 +501,12 @@ class Persistence:
             self.start_aof()
         elif not value and a.state != AOF_OFF:
             self.stop_aof()
+
+    def _on_auto_gc(self, disabled: bool) -> None:
+        m = self.aof.manifest
+        if not disabled and m is not None and m.history:
+            self.server.config.values["aof-disable-auto-gc"] = False
+            self.aof.delete_history(m)
 
     def start_aof(self) -> bool:
         a = self.aof
@@ -525,7 +556,7 @@ class Persistence:
         if self.bgsave_scheduled and (now - self.lastbgsave_try > BGSAVE_RETRY_DELAY or self.lastbgsave_ok):
             if self.bgsave():
                 return
-        if a.rewrite_scheduled:
+        if a.rewrite_scheduled and not self.rewrite_limited():
             if self.start_rewrite():
                 return
         for seconds, changes in cfg["save"]:
@@ -538,7 +569,7 @@ class Persistence:
         if a.state == AOF_ON and perc and a.current_size > cfg["auto-aof-rewrite-min-size"]:
             base = a.rewrite_base_size or 1
             growth = (a.current_size * 100 // base) - 100
-            if growth >= perc:
+            if growth >= perc and not self.rewrite_limited():
                 log.info("Starting automatic rewriting of AOF on %d%% growth", growth)
                 self.start_rewrite()
 
@@ -716,6 +747,11 @@ class Persistence:
                 if res == "ok":
                     log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
         except AOFError as e:
+            where = getattr(e, "line", None)
+            if where is not None:
+                log.warning("\n*** FATAL AOF MANIFEST FILE ERROR ***\n")
+                log.warning("Reading the manifest file, at line %d\n", where[0])
+                log.warning(">>> '%s'\n", where[1])
             log.warning("%s", e)
             return False
         except RDBError as e:

@@ -326,6 +326,7 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     freq_fn = server.extensions.get("lfu_freq") if save_lru == "lfu" else None
     encode = enc.encode
     done = 0
+    delay = cfg.values.get("rdb-key-save-delay", 0) if hasattr(cfg, "values") else 0
     for dbid, data, expires in dbs:
         if not data:
             continue
@@ -357,6 +358,8 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
                 # the type byte precedes the key
                 parts[-1] = t[:1] + parts[-1]
                 append(t[1:])
+            if delay:
+                _key_delay(delay)
             if len(parts) >= 2048:
                 w(b"".join(parts))
                 parts.clear()
@@ -376,6 +379,12 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
         sink.keep.append(tail)
     sink.total += 8
     return sink
+
+
+def _key_delay(usec: int) -> None:
+    """``rdb-key-save-delay`` / ``key-load-delay`` (test knobs): sleep per key."""
+    if usec > 0:
+        time.sleep(usec / 1e6)
 
 
 def _idle_getter(server: Any) -> Callable[[Any, bytes], int] | None:
@@ -848,6 +857,7 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
     expire: int | None = None
     idle = freq = -1
     load_fn = server.extensions.get("rdb_load_function")
+    load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
     while True:
         t = r.byte()
         if t == OP_EXPIRETIME_MS:
@@ -893,6 +903,8 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
         key = r.string()
         val = r.value(t)
         when, expire = expire, None
+        if load_delay:
+            _key_delay(load_delay)
         if val is None or (when is not None and skip_expired and when < now):
             idle = freq = -1
         if val is None:

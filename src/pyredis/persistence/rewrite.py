@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
@@ -44,11 +45,15 @@ def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions
         emit([b"FUNCTION", b"LOAD", code])
     if dbs is None:
         dbs = [(db.id, db.data, db.expires) for db in server.keyspace.dbs]
+    cfg = server.config
+    delay = cfg.values.get("rdb-key-save-delay", 0) if hasattr(cfg, "values") else 0
     for dbid, data, expires in dbs:
         if not data:
             continue
         emit([b"SELECT", b"%d" % dbid])
         for key, val in data.items():
+            if delay > 0:
+                time.sleep(delay / 1e6)
             rewrite_value(key, val, emit)
             when = expires.get(key) if expires else None
             if when is not None:
