@@ -174,6 +174,15 @@ def _debug_reload(c, argv):
     return OK
 
 
+@debug_subcommand("aof-flush-sleep")
+def _debug_aof_flush_sleep(c, argv):
+    if len(argv) != 3:
+        raise CommandError("ERR unknown subcommand or wrong number of arguments for 'aof-flush-sleep'. "
+                           "Try DEBUG HELP.")
+    _mgr(c).aof.flush_sleep = max(get_int(argv[2]), 0)
+    return OK
+
+
 @debug_subcommand("loadaof")
 def _debug_loadaof(c, argv):
     _mgr(c).debug_loadaof()

@@ -326,6 +326,8 @@ class AOF:
         self.last_write_error = ""
         self.delayed_fsync = 0
         self.last_ts = 0
+        self.flush_sleep = 0
+        self.loading_name = ""
         self.loading = False
         # rewrite bookkeeping
         self.rewrite_scheduled = False
@@ -457,11 +459,21 @@ class AOF:
                 return True
         return False
 
-    def load(self, execute: Callable[[list[bytes]], None], load_rdb: Callable[[bytes, int, str], int]) -> str:
-        """Load base + incr files. Returns 'ok', 'empty' or 'missing'; raises AOFError when fatal.
+    def load(self, execute: Callable[[list[bytes]], None], load_rdb: Callable[..., Any]) -> str:
+        """Load base + incr files. Returns 'ok', 'empty' or 'missing'; raises AOFError when fatal."""
+        gen = self.iter_load(execute, load_rdb)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value
 
-        *execute* runs one command; *load_rdb(data, pos, name)* loads an RDB preamble and returns
-        the offset after it.
+    def iter_load(self, execute: Callable[[list[bytes]], None], load_rdb: Callable[..., Any], every: int = 0):
+        """Generator loading base + incr files, yielding every *every* bytes (0: never); returns
+        'ok', 'empty' or 'missing'; raises AOFError when fatal.
+
+        *execute* runs one command; ``load_rdb(data, pos, name)`` is a generator loading an RDB
+        preamble and returning the offset after it.
         """
         m = self.manifest
         if m is None:
@@ -480,7 +492,7 @@ class AOF:
         for i, info in enumerate(files):
             t0 = time.time()
             is_base = info.type == BASE
-            n = self.load_file(info.name, execute, load_rdb, i == last, is_base)
+            n = yield from self.iter_load_file(info.name, execute, load_rdb, i == last, is_base, every)
             total += n
             if n or is_base or os.path.getsize(self.path(info.name)):
                 kind = "base" if is_base else "incr"
@@ -493,10 +505,11 @@ class AOF:
         log.info("DB loaded from append only file: %.3f seconds", time.time() - t_all)
         return "ok"
 
-    def load_file(self, name: str, execute: Callable[[list[bytes]], None],
-                  load_rdb: Callable[[bytes, int, str], int], is_last: bool, is_base: bool = False) -> int:
-        """Load one AOF file; returns the number of commands executed."""
+    def iter_load_file(self, name: str, execute: Callable[[list[bytes]], None], load_rdb: Callable[..., Any],
+                       is_last: bool, is_base: bool = False, every: int = 0):
+        """Generator loading one AOF file; returns the number of commands executed."""
         p = self.path(name)
+        self.loading_name = name
         try:
             with open(p, "rb") as fh:
                 data = fh.read()
@@ -507,14 +520,15 @@ class AOF:
         pos = 0
         if data[:5] == b"REDIS":
             log.info("Reading RDB base file on AOF loading..." if is_base else "Reading RDB preamble from AOF file...")
-            pos = load_rdb(data, 0, name)
+            pos = yield from load_rdb(data, 0, name)
             if pos < len(data):
                 log.info("Reading the remaining AOF tail...")
         count = 0
         multi: list[list[bytes]] | None = None
         valid_before_multi = pos
+        next_yield = pos + every if every else len(data) + 1
         try:
-            for argv, start, _end in iter_commands(data, pos):
+            for argv, start, end in iter_commands(data, pos):
                 name0 = argv[0].lower()
                 if name0 == b"multi":
                     multi = []
@@ -529,6 +543,9 @@ class AOF:
                 else:
                     execute(argv)
                     count += 1
+                if end >= next_yield:
+                    yield end
+                    next_yield = end + every
             if multi is not None:
                 log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
                 raise Truncated(valid_before_multi)
@@ -632,6 +649,8 @@ class AOF:
     def flush(self, fsync: bool = False, force_fsync: bool = False) -> None:
         """Write the buffer; fsync per policy."""
         if self.buf and self.fd >= 0:
+            if self.flush_sleep:
+                time.sleep(self.flush_sleep / 1e6)  # DEBUG AOF-FLUSH-SLEEP
             data = b"".join(self.buf)
             self.buf = []
             try:

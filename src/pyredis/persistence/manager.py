@@ -16,6 +16,7 @@ in RDB files), ``['used_memory']``, ``['idle_time']``/``['lfu_freq']``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -27,7 +28,7 @@ from typing import Any
 
 from pyredis.persistence import aof as aofmod
 from pyredis.persistence.aof import AOF, AOF_OFF, AOF_ON, AOF_WAIT_REWRITE, AOFError
-from pyredis.persistence.rdb import RDBError, load_rdb_bytes, save_rdb_file
+from pyredis.persistence.rdb import RDBError, iter_load_rdb, load_rdb_bytes, save_rdb_file
 from pyredis.persistence.rewrite import write_base_file
 
 log = logging.getLogger("pyredis")
@@ -113,6 +114,8 @@ class Persistence:
         self.loading = False
         self.loading_start = 0
         self.loading_total = 0
+        self.loading_start_f = 0.0
+        self.loaded = 0
         self.stopped = False
         self.shutdown_saved = False
         self.check_installed = False
@@ -544,6 +547,8 @@ class Persistence:
 
     # -- cron -------------------------------------------------------------------------------------------
     def cron(self, server: Any) -> None:
+        if self.loading:
+            return
         a = self.aof
         if a.fd >= 0:
             a.cron()
@@ -611,20 +616,11 @@ class Persistence:
         return False
 
     # -- loading ----------------------------------------------------------------------------------------
-    def load_rdb_data(self, data: bytes, pos: int = 0, *, aof_preamble: bool = False,
-                      name: str = "") -> int:
-        """Load an RDB image (whole file or AOF preamble); returns the offset after it."""
+    def iter_load_rdb_data(self, data: bytes, pos: int = 0, *, aof_preamble: bool = False, every: int = 0):
+        """Generator loading an RDB image (whole file or AOF preamble); returns the offset after it."""
         srv = self.server
-        ks = srv.keyspace
-        was_loading = ks.loading, self.loading  # an AOF preamble is loaded inside the AOF load
-        ks.loading = True
-        self.loading = True
-        self.loading_start = int(time.time())
-        self.loading_total = len(data)
-        try:
-            res = load_rdb_bytes(srv, data, pos=pos, skip_expired=not aof_preamble)
-        finally:
-            ks.loading, self.loading = was_loading
+        res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble, every=every,
+                                       stats=self)
         aux = res.aux
         if b"redis-ver" in aux:
             log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
@@ -650,16 +646,26 @@ class Persistence:
         self.keys_expired = res.keys_expired
         return res.end
 
-    def load_rdb_file(self, path: str | None = None) -> str:
-        """Load the dump file; returns 'ok' or 'missing'; raises RDBError/OSError."""
-        path = path or self.rdb_path()
+    def load_rdb_data(self, data: bytes, pos: int = 0, *, aof_preamble: bool = False) -> int:
+        """Load an RDB image in the foreground; returns the offset after it."""
+        self._begin_loading(len(data))
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
-            return "missing"
-        self.load_rdb_data(data)
-        return "ok"
+            return _drain(self.iter_load_rdb_data(data, pos, aof_preamble=aof_preamble))
+        finally:
+            self._end_loading()
+
+    def _begin_loading(self, total: int) -> None:
+        self.server.keyspace.loading = True
+        self.loading = True
+        self.loading_start = int(time.time())
+        self.loading_start_f = time.time()
+        self.loading_total = total
+        self.loaded = 0
+
+    def _end_loading(self) -> None:
+        self.server.keyspace.loading = False
+        self.loading = False
+        self.aof.loading = False
 
     def _aof_executor(self) -> Callable[[list[bytes]], None]:
         from pyredis.commands.errors import CommandError
@@ -670,14 +676,13 @@ class Persistence:
         fake = Client(srv, 0)
         fake.authenticated = True
         fake.reply_mode = REPLY_OFF
-        fake.flags_extra = ""
-        self._fake = fake
+        a = self.aof
 
         def execute(argv: list[bytes]) -> None:
             cmd = TABLE.get(argv[0]) or TABLE.get(argv[0].lower())
             if cmd is None:
                 raise AOFError("Unknown command '%s' reading the append only file %s"
-                               % (argv[0].decode("utf-8", "replace"), self._loading_name))
+                               % (argv[0].decode("utf-8", "replace"), a.loading_name))
             if cmd.subcommands is not None and len(argv) > 1:
                 sub = cmd.subcommands.get(argv[1].lower())
                 if sub is not None:
@@ -694,80 +699,114 @@ class Persistence:
 
         return execute
 
-    def load_aof(self) -> str:
-        """Load the AOF (manifest must be read). Returns 'ok', 'empty' or 'missing'."""
-        srv = self.server
+    def iter_load_aof(self, every: int = 0):
+        """Generator loading the AOF (manifest already read); returns 'ok', 'empty' or 'missing'."""
         a = self.aof
-        execute = self._aof_executor()
-        self._loading_name = ""
-        ks = srv.keyspace
-        ks.loading = True
-        self.loading = True
         a.loading = True
+        self.server.keyspace.loading = True
+
+        def load_rdb(data: bytes, pos: int, name: str):
+            return self.iter_load_rdb_data(data, pos, aof_preamble=True, every=every)
+
         try:
-            def load_rdb(data: bytes, pos: int, name: str) -> int:
-                return self.load_rdb_data(data, pos, aof_preamble=True, name=name)
-
-            orig_load_file = a.load_file
-
-            def load_file(name: str, *args: Any, **kw: Any) -> int:
-                self._loading_name = name
-                return orig_load_file(name, *args, **kw)
-
-            a.load_file = load_file  # type: ignore[method-assign]
-            try:
-                return a.load(execute, load_rdb)
-            finally:
-                del a.load_file
+            return (yield from a.iter_load(self._aof_executor(), load_rdb, every))
         finally:
-            ks.loading = False
-            self.loading = False
             a.loading = False
 
-    def _on_ready(self, server: Any) -> None:
-        """CLI start-up (after binding, before "Ready to accept connections"): load or exit(1)."""
-        if not self.load_at_startup(server):
-            raise SystemExit(1)
+    def load_aof(self) -> str:
+        """Load the AOF in the foreground (DEBUG LOADAOF)."""
+        self._begin_loading(self.aof.total_size())
+        try:
+            return _drain(self.iter_load_aof())
+        finally:
+            self._end_loading()
 
-    def load_at_startup(self, server: Any) -> bool:
-        """Load the dataset at start-up (AOF when enabled, else the RDB). False: refuse to start."""
-        srv = self.server
+    # -- start-up ---------------------------------------------------------------------------------------
+    def _startup_steps(self, every: int):
+        """Generator doing the start-up load (AOF when enabled, else the RDB)."""
         a = self.aof
         t0 = time.time()
-        try:
-            if a.state == AOF_ON:
-                a.load_manifest()
-                res = self.load_aof()
-                if res == "missing":
-                    pass
-                a.open_incr_at_start()
-                self._feed_on()
-            else:
-                res = self.load_rdb_file()
-                if res == "ok":
-                    log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
-        except AOFError as e:
+        if a.state == AOF_ON:
+            a.load_manifest()
+            self._begin_loading(a.total_size())
+            yield from self.iter_load_aof(every)
+            a.open_incr_at_start()
+            self._feed_on()
+        else:
+            try:
+                with open(self.rdb_path(), "rb") as fh:
+                    data = fh.read()
+            except FileNotFoundError:
+                return
+            self._begin_loading(len(data))
+            yield from self.iter_load_rdb_data(data, every=every)
+            log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
+
+    def _report_load_error(self, e: BaseException) -> None:
+        if isinstance(e, AOFError):
             where = getattr(e, "line", None)
             if where is not None:
                 log.warning("\n*** FATAL AOF MANIFEST FILE ERROR ***\n")
                 log.warning("Reading the manifest file, at line %d\n", where[0])
                 log.warning(">>> '%s'\n", where[1])
             log.warning("%s", e)
-            return False
-        except RDBError as e:
+        elif isinstance(e, RDBError):
             msg = str(e)
+            offset = getattr(e, "offset", 0)
             if msg.startswith("Unexpected EOF"):
                 log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
-            log.warning("Internal error in RDB reading offset 0, function at rdb.c:0 -> %s", msg)
+            if getattr(e, "crc", False):
+                log.warning("%s", msg)
+                msg = "RDB CRC error"
+            log.warning("Internal error in RDB reading offset %d, function at rdb.c:0 -> %s", offset, msg)
             log.warning("Fatal error loading the DB: Invalid argument. Exiting.")
-            return False
-        except OSError as e:
+        elif isinstance(e, OSError):
             log.warning("Fatal error loading the DB: %s. Exiting.", e.strerror)
-            return False
+        else:
+            log.error("Fatal error loading the DB: %s. Exiting.", e, exc_info=e)
+
+    def load_at_startup(self, server: Any) -> bool:
+        """Load the dataset in the foreground. False (logged): refuse to start."""
+        try:
+            _drain(self._startup_steps(0))
         except Exception as e:  # noqa: BLE001 - never start silently empty on a file we can't read
-            log.exception("Fatal error loading the DB: %s. Exiting.", e)
+            self._report_load_error(e)
             return False
+        finally:
+            self._end_loading()
+        self.server.dirty = 0
+        return True
+
+    def _on_ready(self, server: Any) -> Any:
+        """CLI start-up hook (after binding, before "Ready to accept connections"): a coroutine loading
+        the dataset while clients get -LOADING; SystemExit(1) when the files cannot be loaded."""
+        return self._load_serving()
+
+    async def _load_serving(self) -> None:
+        srv = self.server
+        every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
+        checks = srv.extensions.setdefault("checks", [])
+        checks.insert(0, self._check_loading)
+        srv.gate = True
+        ok = True
+        try:
+            for _ in self._startup_steps(every):
+                await asyncio.sleep(0)
+        except Exception as e:  # noqa: BLE001
+            self._report_load_error(e)
+            ok = False
+        finally:
+            self._end_loading()
+            if self._check_loading in checks:
+                checks.remove(self._check_loading)
+        if not ok:
+            raise SystemExit(1)
         srv.dirty = 0
+
+    def _check_loading(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
+        if self.loading and not cmd.loading:
+            self.server.reject(c, cmd, "LOADING Redis is loading the dataset in memory")
+            return False
         return True
 
     def reload_rdb(self, save: bool = True, flush: bool = True, merge: bool = False) -> str | None:
@@ -901,10 +940,14 @@ class Persistence:
                 ("aof_pending_bio_fsync", int(a.fsync_pending)), ("aof_delayed_fsync", a.delayed_fsync),
             ]
         if self.loading:
+            loaded = min(self.loaded, self.loading_total)
+            perc = loaded * 100.0 / self.loading_total if self.loading_total else 0.0
+            elapsed = now - self.loading_start_f
+            eta = int((self.loading_total - loaded) / (loaded / elapsed)) if loaded and elapsed > 0 else 1
             out += [
                 ("loading_start_time", self.loading_start), ("loading_total_bytes", self.loading_total),
-                ("loading_rdb_used_mem", 0), ("loading_loaded_bytes", 0), ("loading_loaded_perc", "0.00"),
-                ("loading_eta_seconds", 1),
+                ("loading_rdb_used_mem", 0), ("loading_loaded_bytes", loaded), ("loading_loaded_perc", "%.2f" % perc),
+                ("loading_eta_seconds", eta),
             ]
         return out
 
@@ -920,3 +963,12 @@ def persistence_info(server: Any) -> list[tuple[str, object]]:
     """INFO persistence fields (for the INFO command)."""
     p = server.extensions.get("persistence")
     return p.info(server) if p is not None else []
+
+
+def _drain(gen: Any) -> Any:
+    """Run a loading generator to its end; returns its value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value

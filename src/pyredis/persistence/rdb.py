@@ -353,21 +353,21 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
             if type(val) is bytes:
                 append(b"\x00" + enc_str(key, comp) + enc_str(val, comp))
             else:
-                append(enc_str(key, comp))
                 t = encode(val)
-                # the type byte precedes the key
-                parts[-1] = t[:1] + parts[-1]
-                append(t[1:])
+                append(t[:1] + enc_str(key, comp))  # the type byte precedes the key
+                append(memoryview(t)[1:])
             if delay:
                 _key_delay(delay)
+            done += 1
             if len(parts) >= 2048:
                 w(b"".join(parts))
                 parts.clear()
-                done += 1024
-                if progress is not None:
-                    progress(done)
+            if progress is not None and not done & 1023:
+                progress(done)
         if parts:
             w(b"".join(parts))
+    if progress is not None:
+        progress(done)
     w(b"\xff")
     sink.flush()
     crc = sink.crc if sink.checksum else 0
@@ -825,14 +825,38 @@ class LoadResult:
         self.end = 0
 
 
-def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_expired: bool = True,
-                   into: list | None = None, pos: int = 0, replace_functions: bool = False,
-                   on_key: Callable[[int, bytes, Any, int | None], None] | None = None) -> LoadResult:
+def load_rdb_bytes(server: Any, data: bytes, **kw: Any) -> LoadResult:
     """Load an RDB image into the server's keyspace (which the caller emptied if needed).
 
     ``into`` may give a list of ``(data, expires)`` dicts per db instead of the live keyspace.
-    Raises :class:`RDBError` describing the problem.
+    Raises :class:`RDBError` describing the problem (``offset`` attribute: where).
     """
+    gen = iter_load_rdb(server, data, **kw)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def iter_load_rdb(server: Any, data: bytes, *, check_crc: bool = True, skip_expired: bool = True,
+                  into: list | None = None, pos: int = 0, replace_functions: bool = False,
+                  on_key: Callable[[int, bytes, Any, int | None], None] | None = None,
+                  every: int = 0, stats: Any = None):
+    """Generator form of :func:`load_rdb_bytes`: yields the offset reached every *every* bytes
+    (0: never) so that a caller can serve clients meanwhile; returns the LoadResult."""
+    try:
+        return (yield from _load_rdb(server, data, check_crc, skip_expired, into, pos, replace_functions,
+                                     on_key, every, stats))
+    except RDBError as e:
+        if not hasattr(e, "offset"):
+            e.offset = pos  # type: ignore[attr-defined]
+        raise
+
+
+def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, into: list | None, pos: int,
+              replace_functions: bool, on_key: Callable[[int, bytes, Any, int | None], None] | None,
+              every: int, stats: Any):
     res = LoadResult()
     if len(data) - pos < 9 or data[pos : pos + 5] != b"REDIS":
         raise RDBError("Wrong signature trying to load DB from file")
@@ -851,14 +875,48 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
         targets = [(db.data, db.expires) for db in ks.dbs]
     else:
         targets = into
+    load_fn = server.extensions.get("rdb_load_function")
+    load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
+    next_yield = pos + every if every else len(data) + 1
+    try:
+        yield from _load_loop(r, res, server, data, skip_expired, into, replace_functions, on_key, next_yield,
+                              every, stats, targets, ks, ndbs, load_fn, load_delay)
+    except RDBError as e:
+        e.offset = r.pos  # type: ignore[attr-defined]
+        raise
+    if version >= 5:
+        if r.pos + 8 > len(data):
+            e = RDBError("Unexpected EOF reading RDB file")
+            e.offset = r.pos  # type: ignore[attr-defined]
+            raise e
+        expected = _unpack_Q(data, r.pos)[0]
+        if check_crc and cfg["rdbchecksum"] and expected != 0:
+            got = crc64(0, memoryview(data)[pos : r.pos])
+            if got != expected:
+                e = RDBError("Wrong RDB checksum expected: (%x) got (%x). Aborting now." % (expected, got))
+                e.offset = r.pos  # type: ignore[attr-defined]
+                e.crc = True  # type: ignore[attr-defined]
+                raise e
+        r.pos += 8
+    res.end = r.pos
+    return res
+
+
+def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expired: bool, into: list | None,
+               replace_functions: bool, on_key: Any, next_yield: int, every: int, stats: Any, targets: list,
+               ks: Any, ndbs: int, load_fn: Any, load_delay: int):
     dbid = 0
     cur_data, cur_exp = targets[0]
     now = int(time.time() * 1000)
     expire: int | None = None
     idle = freq = -1
-    load_fn = server.extensions.get("rdb_load_function")
-    load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
     while True:
+        if r.pos >= next_yield:
+            if stats is not None:
+                stats.loaded = r.pos
+            yield r.pos
+            next_yield = r.pos + every
+            now = int(time.time() * 1000)
         t = r.byte()
         if t == OP_EXPIRETIME_MS:
             expire = r.ms_time()
@@ -927,17 +985,6 @@ def load_rdb_bytes(server: Any, data: bytes, *, check_crc: bool = True, skip_exp
         res.keys_loaded += 1
         if on_key is not None:
             on_key(dbid, key, val, when)
-    if version >= 5:
-        if r.pos + 8 > len(data):
-            raise RDBError("Unexpected EOF reading RDB file")
-        expected = _unpack_Q(data, r.pos)[0]
-        if check_crc and cfg["rdbchecksum"] and expected != 0:
-            got = crc64(0, memoryview(data)[pos : r.pos])
-            if got != expected:
-                raise RDBError("Wrong RDB checksum expected: (%x) got (%x). Aborting now." % (expected, got))
-        r.pos += 8
-    res.end = r.pos
-    return res
 
 
 # ==================================================================================================

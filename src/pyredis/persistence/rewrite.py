@@ -38,6 +38,8 @@ def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions
             out.clear()
             size = 0
 
+    if server.config["aof-timestamp-enabled"]:
+        out.append(b"#TS:%d\r\n" % int(time.time()))
     if functions is None:
         fn = server.extensions.get("rdb_functions")
         functions = list(fn(server)) if fn is not None else []

@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> None:
             log.info(f"Running mode=standalone, port={server.port}.")
         log.info("Server initialized")
         for hook in server.extensions.get("on_ready", ()):
-            hook(server)
+            pending = hook(server)
+            if asyncio.iscoroutine(pending):  # e.g. loading the dataset while answering -LOADING
+                await pending
         log.info("Ready to accept connections")
         assert server.shutdown_event is not None
         await server.shutdown_event.wait()
