@@ -179,11 +179,11 @@ tls-client-key-file-pass=|tls-cluster=no|tls-dh-params-file=|tls-key-file=|tls-k
 tls-prefer-server-ciphers=no|tls-protocols=|tls-replication=no|tls-session-cache-size=20480
 tls-session-cache-timeout=300|tls-session-caching=yes|tracking-table-max-keys=1000000|unixsocket=
 unixsocketperm=0|zset-max-listpack-entries=128|zset-max-listpack-value=64
-key-load-delay=0|rdb-key-save-delay=0|loading-process-events-interval-bytes=2097152
+key-load-delay=0|rdb-key-save-delay=0|loading-process-events-interval-bytes=2097152|use-exit-on-panic=no
 """
 
 # Accepted by CONFIG GET <name> and CONFIG SET, but not listed by CONFIG GET patterns (debug knobs).
-HIDDEN = {"key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes"}
+HIDDEN = {"key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes", "use-exit-on-panic"}
 
 _STRINGS_WITH_NUMBERS = {"oom-score-adj-values", "latency-tracking-info-percentiles", "tls-auth-clients"}
 _SPECIAL = {"save", "client-output-buffer-limit", "notify-keyspace-events", "bind", "oom-score-adj-values",
