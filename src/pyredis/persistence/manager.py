@@ -56,6 +56,13 @@ class Job:
         self.ok = False
         self.tmpfile = ""
         self.tmp_pid = 0  # the pid naming the job's temporary file
+        self.info_fd = -1  # read end of the child-info pipe
+        self.info_buf = b""
+        self.keys_total = 0
+        self.keys_processed = 0
+        self.cow = 0
+        self.cow_peak = 0
+        self.cow_at = 0.0
         self.result: tuple[bool, int] | None = None  # (exited normally with 0, signal)
 
     def poll(self) -> tuple[bool, int] | None:
@@ -80,6 +87,37 @@ class Job:
             self.result = (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, 0)
         return self.result
 
+    def read_info(self) -> None:
+        """Take the child's latest progress report ("keys cow" lines) from the pipe."""
+        if self.info_fd < 0:
+            return
+        while True:
+            try:
+                chunk = os.read(self.info_fd, 4096)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.close_info()
+                break
+            self.info_buf += chunk
+        *lines, self.info_buf = self.info_buf.split(b"\n")
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 2:
+                self.keys_processed, self.cow = int(parts[0]), int(parts[1])
+                self.cow_peak = max(self.cow_peak, self.cow)
+                self.cow_at = time.time()
+
+    def close_info(self) -> None:
+        if self.info_fd >= 0:
+            try:
+                os.close(self.info_fd)
+            except OSError:
+                pass
+            self.info_fd = -1
+
     def kill(self) -> None:
         if self.pid:
             try:
@@ -94,6 +132,52 @@ class Job:
         elif self.thread is not None:
             self.thread.join()
             self.result = (False, signal.SIGUSR1)
+
+
+class _ChildInfo:
+    """In a forked child: report progress and copy-on-write size to the parent (at most once a second)."""
+
+    def __init__(self, fd: int, what: str) -> None:
+        self.fd = fd
+        self.what = what
+        self.last = 0.0
+        self.done = 0
+        self.peak = 0
+        self.samples: list[int] = []
+
+    def report(self, done: int, force: bool = False) -> None:
+        self.done = done
+        now = time.time()
+        if not force and now - self.last < 1.0:
+            return
+        self.last = now
+        cow = private_dirty()
+        self.peak = max(self.peak, cow)
+        self.samples.append(cow)
+        try:
+            os.write(self.fd, b"%d %d\n" % (done, cow))
+        except OSError:
+            pass
+
+    def finish(self) -> None:
+        self.report(self.done, force=True)
+        cur = self.samples[-1] if self.samples else 0
+        avg = sum(self.samples) // len(self.samples) if self.samples else 0
+        mb = 1024 * 1024
+        log.info("Fork CoW for %s: current %d MB, peak %d MB, average %d MB", self.what, cur // mb, self.peak // mb,
+                 avg // mb)
+
+
+def private_dirty() -> int:
+    """Bytes of this process's memory written since fork (Linux ``Private_Dirty``), else 0."""
+    try:
+        with open("/proc/self/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Private_Dirty:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 class Persistence:
@@ -121,6 +205,9 @@ class Persistence:
         self.check_installed = False
         self._limit_delay = 0
         self._limit_until = 0.0
+        self._child_info: _ChildInfo | None = None
+        self.rdb_last_cow = 0
+        self.aof_last_cow = 0
 
     # -- installation -------------------------------------------------------------------------------
     def install(self) -> None:
@@ -129,6 +216,7 @@ class Persistence:
         ext["persistence"] = self
         ext["persistence_info"] = self.info
         ext["prepare_shutdown"] = self.prepare_shutdown
+        ext["write_denied"] = self.misconf  # () -> MISCONF message while writes are refused, else None
         ext["load_at_startup"] = self.load_at_startup
         ext.setdefault("on_ready", []).append(self._on_ready)
         ext.setdefault("on_shutdown", []).append(self.on_shutdown)
@@ -208,22 +296,32 @@ class Persistence:
                     h.flush()
                 except Exception:  # noqa: BLE001
                     pass
+            job.keys_total = sum(len(db.data) for db in self.server.keyspace.dbs)
+            rfd, wfd = os.pipe()
             t0 = time.perf_counter()
             try:
                 pid = os.fork()
             except OSError as e:
+                os.close(rfd)
+                os.close(wfd)
                 log.warning("Can't save in background: fork: %s", e.strerror)
                 return None
             if pid == 0:
                 code = 1
                 try:
+                    os.close(rfd)
                     self._child_setup()
+                    self._child_info = _ChildInfo(wfd, "RDB" if kind == CHILD_RDB else "AOF rewrite")
                     work(None, functions, os.getpid())
+                    self._child_info.finish()
                     code = 0
                 except BaseException:  # noqa: BLE001 - the child must always exit
                     log.exception("background save failed")
                 finally:
                     os._exit(code)
+            os.close(wfd)
+            os.set_blocking(rfd, False)
+            job.info_fd = rfd
             job.pid = job.tmp_pid = pid
             ext = self.server.extensions
             ext["latest_fork_usec"] = int((time.perf_counter() - t0) * 1e6)
@@ -245,6 +343,11 @@ class Persistence:
             job.thread.start()
         self.child = job
         return job
+
+    def _progress(self, done: int) -> None:
+        info = self._child_info
+        if info is not None:
+            info.report(done)
 
     def _child_setup(self) -> None:
         gc.disable()
@@ -281,7 +384,7 @@ class Persistence:
         tmp_for = self.temp_path
 
         def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
-            save_rdb_file(srv, path, tmp_path=tmp_for(pid), dbs=dbs, functions=functions)
+            save_rdb_file(srv, path, tmp_path=tmp_for(pid), dbs=dbs, functions=functions, progress=self._progress)
             log.info("DB saved on disk")
 
         job = self._start_job(CHILD_RDB, work)
@@ -326,6 +429,7 @@ class Persistence:
         if job is None:
             return
         job.kill()
+        job.close_info()
         if job.kind == CHILD_RDB:
             self._remove(self.temp_path(job.tmp_pid))
             log.warning("Background saving terminated by signal %d", signal.SIGUSR1)
@@ -339,10 +443,18 @@ class Persistence:
         job = self.child
         if job is None:
             return
+        job.read_info()
         res = job.poll()
         if res is None:
             return
+        job.read_info()
+        job.close_info()
         ok, sig = res
+        if ok:
+            if job.kind == CHILD_RDB:
+                self.rdb_last_cow = job.cow
+            else:
+                self.aof_last_cow = job.cow
         try:
             if job.kind == CHILD_RDB:
                 self._rdb_done(ok, sig)
@@ -384,7 +496,8 @@ class Persistence:
 
         def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
             name = "temp-rewriteaof-bg-%d.aof" % pid
-            write_base_file(srv, os.path.join(directory, name), preamble, dbs=dbs, functions=functions)
+            write_base_file(srv, os.path.join(directory, name), preamble, dbs=dbs, functions=functions,
+                            progress=self._progress)
             log.info("Successfully created the temporary AOF base file %s", name)
 
         job = self._start_job(CHILD_AOF, work)
@@ -913,15 +1026,22 @@ class Persistence:
         a = self.aof
         rdb_running = job is not None and job.kind == CHILD_RDB
         aof_running = job is not None and job.kind == CHILD_AOF
+        cow = cow_peak = cow_age = processed = total = 0
+        perc = 0.0
+        if job is not None:
+            job.read_info()
+            cow, cow_peak, processed, total = job.cow, job.cow_peak, job.keys_processed, job.keys_total
+            cow_age = int(now - job.cow_at) if job.cow_at else 0
+            perc = processed * 100.0 / total if total else 0.0
         out: list[tuple[str, object]] = [
-            ("loading", int(self.loading)), ("async_loading", 0), ("current_cow_peak", 0),
-            ("current_cow_size", 0), ("current_cow_size_age", 0), ("current_fork_perc", "0.00"),
-            ("current_save_keys_processed", 0), ("current_save_keys_total", 0),
+            ("loading", int(self.loading)), ("async_loading", 0), ("current_cow_peak", cow_peak),
+            ("current_cow_size", cow), ("current_cow_size_age", cow_age), ("current_fork_perc", "%.2f" % perc),
+            ("current_save_keys_processed", processed), ("current_save_keys_total", total),
             ("rdb_changes_since_last_save", srv.dirty), ("rdb_bgsave_in_progress", int(rdb_running)),
             ("rdb_last_save_time", srv.lastsave), ("rdb_last_bgsave_status", "ok" if self.lastbgsave_ok else "err"),
             ("rdb_last_bgsave_time_sec", self.last_bgsave_time),
             ("rdb_current_bgsave_time_sec", int(now - job.start) if rdb_running else -1),
-            ("rdb_saves", self.rdb_saves), ("rdb_last_cow_size", 0),
+            ("rdb_saves", self.rdb_saves), ("rdb_last_cow_size", self.rdb_last_cow),
             ("rdb_last_load_keys_expired", self.keys_expired), ("rdb_last_load_keys_loaded", self.keys_loaded),
             ("aof_enabled", int(a.state != AOF_OFF)), ("aof_rewrite_in_progress", int(aof_running)),
             ("aof_rewrite_scheduled", int(a.rewrite_scheduled)),
@@ -929,7 +1049,7 @@ class Persistence:
             ("aof_current_rewrite_time_sec", int(now - job.start) if aof_running else -1),
             ("aof_last_bgrewrite_status", "ok" if a.last_rewrite_ok else "err"), ("aof_rewrites", a.rewrites),
             ("aof_rewrites_consecutive_failures", a.rewrite_failures),
-            ("aof_last_write_status", "ok" if a.last_write_ok else "err"), ("aof_last_cow_size", 0),
+            ("aof_last_write_status", "ok" if a.last_write_ok else "err"), ("aof_last_cow_size", self.aof_last_cow),
             ("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0),
         ]
         if a.state != AOF_OFF:

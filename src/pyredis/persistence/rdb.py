@@ -419,12 +419,13 @@ def _lru_mode(cfg: Any) -> str:
 
 
 def save_rdb_file(server: Any, path: str, *, tmp_path: str | None = None, fsync: bool = True,
-                  aof_base: bool = False, dbs: list | None = None, functions: list[bytes] | None = None) -> int:
+                  aof_base: bool = False, dbs: list | None = None, functions: list[bytes] | None = None,
+                  progress: Callable[[int], None] | None = None) -> int:
     """Write the dataset to ``tmp_path`` then rename it over *path*; returns the file size."""
     tmp = tmp_path or os.path.join(os.path.dirname(os.path.abspath(path)), "temp-%d.rdb" % os.getpid())
     try:
         with open(tmp, "wb", buffering=0) as raw:
-            sink = write_rdb(server, raw, dbs=dbs, aof_base=aof_base, functions=functions)
+            sink = write_rdb(server, raw, dbs=dbs, aof_base=aof_base, functions=functions, progress=progress)
             if fsync:
                 os.fsync(raw.fileno())
         os.replace(tmp, path)

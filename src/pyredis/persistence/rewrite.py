@@ -14,17 +14,18 @@ ITEMS_PER_CMD = 64
 
 
 def write_base_file(server: Any, path: str, rdb_preamble: bool, dbs: list | None = None,
-                    functions: list[bytes] | None = None) -> None:
+                    functions: list[bytes] | None = None, progress: Callable[[int], None] | None = None) -> None:
     """Write (and fsync) a base file at *path* for the dataset (or the *dbs* snapshot)."""
     with open(path, "wb", buffering=0) as fh:
         if rdb_preamble:
-            write_rdb(server, fh, dbs=dbs, aof_base=True, functions=functions)
+            write_rdb(server, fh, dbs=dbs, aof_base=True, functions=functions, progress=progress)
         else:
-            write_commands(server, fh, dbs=dbs, functions=functions)
+            write_commands(server, fh, dbs=dbs, functions=functions, progress=progress)
         os.fsync(fh.fileno())
 
 
-def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions: list[bytes] | None = None) -> None:
+def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions: list[bytes] | None = None,
+                   progress: Callable[[int], None] | None = None) -> None:
     out: list[bytes] = []
     size = 0
 
@@ -49,6 +50,7 @@ def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions
         dbs = [(db.id, db.data, db.expires) for db in server.keyspace.dbs]
     cfg = server.config
     delay = cfg.values.get("rdb-key-save-delay", 0) if hasattr(cfg, "values") else 0
+    done = 0
     for dbid, data, expires in dbs:
         if not data:
             continue
@@ -56,12 +58,17 @@ def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions
         for key, val in data.items():
             if delay > 0:
                 time.sleep(delay / 1e6)
+            done += 1
+            if progress is not None and not done & 1023:
+                progress(done)
             rewrite_value(key, val, emit)
             when = expires.get(key) if expires else None
             if when is not None:
                 emit([b"PEXPIREAT", key, b"%d" % when])
     if out:
         fh.write(b"".join(out))
+    if progress is not None:
+        progress(done)
 
 
 def _chunks(items: list, n: int):
