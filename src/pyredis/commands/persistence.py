@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from pyredis.commands.args import get_int
 from pyredis.commands.debug import debug_subcommand
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import COMMANDS, command
 from pyredis.engine import notify
 from pyredis.persistence.manager import Persistence
-from pyredis.persistence.rdb import RDBError, dump_payload, load_payload, set_idle_freq, verify_payload
+from pyredis.persistence.rdb import dump_payload, load_payload, set_idle_freq, verify_payload
 from pyredis.protocol.types import OK, Status
 
 BUSYKEY = "BUSYKEY Target key name already exists."
+log = logging.getLogger("pyredis")
 
 
 def setup(server) -> None:
@@ -123,11 +126,12 @@ def cmd_restore(c, argv):
     if ttl < 0:
         raise CommandError("ERR Invalid TTL value, must be >= 0")
     payload = argv[3]
-    if not verify_payload(payload):
+    if not verify_payload(payload, _mgr(c).skip_checksum):
         raise CommandError("ERR DUMP payload version or checksum are wrong")
     try:
         value = load_payload(payload, c.server.config)
-    except (RDBError, ValueError, IndexError):
+    except Exception as e:  # noqa: BLE001 - a corrupt payload must never hurt the server
+        log.log(15, "Internal error in RDB reading offset 0, function at rdb.c:0 -> %s", e)
         raise CommandError("ERR Bad data format") from None
     deleted = db.delete(key) if replace else False
     ks = c.server.keyspace
@@ -180,6 +184,15 @@ def _debug_aof_flush_sleep(c, argv):
         raise CommandError("ERR unknown subcommand or wrong number of arguments for 'aof-flush-sleep'. "
                            "Try DEBUG HELP.")
     _mgr(c).aof.flush_sleep = max(get_int(argv[2]), 0)
+    return OK
+
+
+@debug_subcommand("set-skip-checksum-validation")
+def _debug_skip_checksum(c, argv):
+    if len(argv) != 3:
+        raise CommandError("ERR unknown subcommand or wrong number of arguments for "
+                           "'set-skip-checksum-validation'. Try DEBUG HELP.")
+    _mgr(c).skip_checksum = bool(get_int(argv[2]))
     return OK
 
 

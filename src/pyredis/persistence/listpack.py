@@ -135,9 +135,16 @@ def lp_decode(blob: bytes, ints: bool = False) -> list:
         if type(v) is int and not ints:
             v = b"%d" % v
         append(v)
-        # skip the backlen
-        bl = 1 if ln <= 127 else 2 if ln < 16383 else 3 if ln < 2097151 else 4 if ln < 268435455 else 5
-        p += ln + bl
+        # check and skip the backlen
+        if ln <= 127:
+            if blob[p + ln] != ln:
+                raise BlobError("bad listpack entry back length")
+            p += ln + 1
+        else:
+            bl = _backlen(ln)
+            if blob[p + ln : p + ln + len(bl)] != bl:
+                raise BlobError("bad listpack entry back length")
+            p += ln + len(bl)
     if p != end:
         raise BlobError("listpack entries overrun")
     if count != 65535 and count != len(out):
@@ -158,8 +165,20 @@ def zl_decode(blob: bytes, ints: bool = False) -> list:
     p = 10
     end = n - 1
     unpack = struct.unpack_from
+    prev_len = 0
+    last_start = 10
     while p < end:
-        p += 1 if blob[p] < 254 else 5
+        start = p
+        if blob[p] < 254:
+            prevlen = blob[p]
+            p += 1
+        else:
+            if p + 5 > end:
+                raise BlobError("ziplist entry past the end")
+            prevlen = unpack("<I", blob, p + 1)[0]
+            p += 5
+        if prevlen != prev_len:
+            raise BlobError("ziplist prevlen mismatch")
         if p >= end:
             raise BlobError("ziplist entry past the end")
         b = blob[p]
@@ -202,8 +221,12 @@ def zl_decode(blob: bytes, ints: bool = False) -> list:
         if type(v) is int and not ints:
             v = b"%d" % v
         out.append(v)
+        prev_len = p - start
+        last_start = start
     if count != 65535 and count != len(out):
         raise BlobError("ziplist count mismatch")
+    if _tail != last_start:
+        raise BlobError("ziplist tail offset mismatch")
     return out
 
 
@@ -273,4 +296,6 @@ def zipmap_decode(blob: bytes) -> list[bytes]:
             raise BlobError("zipmap truncated")
         out.append(key)
         out.append(val)
+    if not out:
+        raise BlobError("empty zipmap")
     return out

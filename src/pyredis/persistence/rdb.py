@@ -603,10 +603,10 @@ class Reader:
             raise self.fail("Unknown RDB encoding type %d" % t)
         try:
             return fn(self)
-        except (lp.BlobError, struct.error, IndexError, ValueError, OverflowError) as e:
-            if isinstance(e, RDBError):
-                raise
-            raise self.fail("Bad data format: %s" % e) from None
+        except RDBError:
+            raise
+        except (lp.BlobError, struct.error, IndexError, ValueError, OverflowError, TypeError, KeyError) as e:
+            raise self.fail("%s (%s)" % (_INTEGRITY.get(t, "Data integrity check failed."), e)) from None
 
 
 def _s8(b: bytes) -> int:
@@ -652,6 +652,8 @@ def _load_list_quicklist2(r: Reader) -> Any:
     for _ in range(n):
         container = r.length()
         blob = r.string()
+        if not blob:
+            raise lp.BlobError("empty quicklist node")
         if container == QUICKLIST_PLAIN:
             out.append(blob)
         elif container == QUICKLIST_PACKED:
@@ -669,7 +671,7 @@ def _make_set(r: Reader, items: list[bytes]) -> Any:
 
     s = SetValue.build(items, r.config)
     if len(s) != len(items):
-        raise r.fail("Duplicate set members detected")
+        raise lp.BlobError("duplicate set members")
     return s
 
 
@@ -691,10 +693,10 @@ def _make_hash(r: Reader, flat: list[bytes]) -> Any:
     from pyredis.engine.hash import HashValue
 
     if len(flat) % 2:
-        raise r.fail("Bad data format: odd number of hash elements")
+        raise lp.BlobError("odd number of hash elements")
     h = HashValue(zip(flat[0::2], flat[1::2], strict=True))
     if len(h) * 2 != len(flat):
-        raise r.fail("Duplicate hash fields detected")
+        raise lp.BlobError("duplicate hash fields")
     if not h:
         return None
     h.update_encoding(r.config)
@@ -729,7 +731,7 @@ def _make_zset(r: Reader, pairs: list[tuple[bytes, float]], from_compact: bool) 
         return None
     z = build_zset(r.config, pairs)
     if z is None:
-        raise r.fail("Duplicate zset fields detected")
+        raise lp.BlobError("duplicate zset members")
     return z
 
 
@@ -769,7 +771,7 @@ def _score(b: bytes | int) -> float:
 def _load_zset_compact(r: Reader, decode: Callable[..., list]) -> Any:
     items = decode(r.string(), ints=True)
     if len(items) % 2:
-        raise r.fail("Bad data format: odd number of zset elements")
+        raise lp.BlobError("odd number of zset elements")
     pairs = []
     for i in range(0, len(items), 2):
         m = items[i]
@@ -792,6 +794,16 @@ def _load_stream(r: Reader, version: int) -> Any:
 
     return decode_stream(r, version)
 
+
+_INTEGRITY = {
+    T_HASH_ZIPMAP: "Zipmap integrity check failed.", T_LIST_ZIPLIST: "List ziplist integrity check failed.",
+    T_SET_INTSET: "Intset integrity check failed.", T_ZSET_ZIPLIST: "Zset ziplist integrity check failed.",
+    T_HASH_ZIPLIST: "Hash ziplist integrity check failed.", T_LIST_QUICKLIST: "Quicklist integrity check failed.",
+    T_LIST_QUICKLIST_2: "Quicklist integrity check failed.", T_HASH_LISTPACK: "Hash listpack integrity check failed.",
+    T_ZSET_LISTPACK: "Zset listpack integrity check failed.",
+    T_STREAM_LISTPACKS: "Stream listpack integrity check failed.",
+    T_STREAM_LISTPACKS_2: "Stream listpack integrity check failed.",
+}
 
 _LOADERS: dict[int, Callable[[Reader], Any]] = {
     T_LIST: _load_list_plain,
@@ -998,12 +1010,15 @@ def dump_payload(value: Any, config: Any) -> bytes:
     return body + struct.pack("<Q", crc64(0, body))
 
 
-def verify_payload(payload: bytes) -> bool:
+def verify_payload(payload: bytes, skip_checksum: bool = False) -> bool:
+    """RDB version and CRC64 footer of a DUMP payload (``DEBUG SET-SKIP-CHECKSUM-VALIDATION`` skips the CRC)."""
     if len(payload) < 10:
         return False
     ver = struct.unpack_from("<H", payload, len(payload) - 10)[0]
     if ver > RDB_VERSION:
         return False
+    if skip_checksum:
+        return True
     crc = struct.unpack_from("<Q", payload, len(payload) - 8)[0]
     return crc64(0, memoryview(payload)[:-8]) == crc
 

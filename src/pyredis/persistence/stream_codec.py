@@ -115,16 +115,16 @@ def decode_stream(r: Reader, version: int) -> Any:
         mid = int.from_bytes(key, "big")
         items = lp.lp_decode(r.string(), ints=True)
         if not items:
-            raise RDBError("Empty listpack inside stream")
+            raise lp.BlobError("Empty listpack inside stream")
         mms, mseq = mid >> 64, mid & MAX64
         try:
             count, deleted, nf = items[0], items[1], items[2]
             if type(count) is not int or type(deleted) is not int or type(nf) is not int or nf < 0:
-                raise RDBError("Bad data format: stream master entry")
+                raise lp.BlobError("stream master entry")
             fields = [_b(x) for x in items[3 : 3 + nf]]
             p = 3 + nf
             if items[p] != 0:
-                raise RDBError("Bad data format: stream master entry terminator")
+                raise lp.BlobError("stream master entry terminator")
             p += 1
             entries = []
             seen_deleted = 0
@@ -141,18 +141,22 @@ def decode_stream(r: Reader, version: int) -> Any:
                     for f, v in zip(fields, vals, strict=True):
                         fv.append(f)
                         fv.append(_b(v))
+                    want = nf + 3
                 else:
                     k = items[p]
                     p += 1
                     fv = [_b(x) for x in items[p : p + 2 * k]]
                     if len(fv) != 2 * k:
-                        raise RDBError("Bad data format: stream entry")
+                        raise lp.BlobError("stream entry")
                     p += 2 * k
-                p += 1  # lp-count
+                    want = 2 * k + 4
+                if items[p] != want:
+                    raise lp.BlobError("stream entry lp-count")
+                p += 1
                 if p > n:
-                    raise RDBError("Bad data format: stream entry")
+                    raise lp.BlobError("stream entry")
                 if eid <= prev_last and not (flags & F_DELETED):
-                    raise RDBError("Bad data format: stream IDs not ascending")
+                    raise lp.BlobError("stream IDs not ascending")
                 last = eid
                 if flags & F_DELETED:
                     seen_deleted += 1
@@ -160,14 +164,14 @@ def decode_stream(r: Reader, version: int) -> Any:
                 entries.append((eid, fv))
                 prev_last = eid
         except (IndexError, ValueError, TypeError):
-            raise RDBError("Bad data format: stream listpack") from None
+            raise lp.BlobError("stream listpack") from None
         if len(entries) != count:
-            raise RDBError("Bad data format: stream node entry count")
+            raise lp.BlobError("stream node entry count")
         if entries:
             s.load_node(mid, fields, entries, deleted=seen_deleted, last_id=last)
     length = r.length()
     if length != s.length:
-        raise RDBError("Bad data format: stream length")
+        raise lp.BlobError("stream length")
     s.last_id = (r.length() << 64) | r.length()
     if version >= 2:
         s.first_id = (r.length() << 64) | r.length()
