@@ -217,6 +217,7 @@ class Persistence:
         ext["persistence"] = self
         ext["persistence_info"] = self.info
         ext["prepare_shutdown"] = self.prepare_shutdown
+        ext["on_shutdown_signal"] = self.on_shutdown_signal
         ext["write_denied"] = self.misconf  # () -> MISCONF message while writes are refused, else None
         ext["load_at_startup"] = self.load_at_startup
         ext.setdefault("on_ready", []).append(self._on_ready)
@@ -1004,11 +1005,20 @@ class Persistence:
         save = "save" in flags or ("nosave" not in flags and bool(srv.config["save"]))
         if save:
             log.info("Saving the final RDB snapshot before exiting.")
-            if not self.save(count=False) and not force:
+            with _insist_exits(self.temp_path(os.getpid())):
+                ok = self.save(count=False)
+            if not ok and not force:
                 log.warning("Error trying to save the DB, can't exit.")
                 return "ERR Errors trying to SHUTDOWN. Check logs."
         self.shutdown_saved = True
         return None
+
+    def on_shutdown_signal(self, srv: Any, sig: int) -> bool:
+        """SIGTERM/SIGINT: prepare the shutdown as ``shutdown-on-sig*`` says; False keeps running."""
+        mode = srv.config["shutdown-on-sigint" if sig == signal.SIGINT else "shutdown-on-sigterm"]
+        flags = set() if mode == "default" else set(mode.split())
+        err = self.prepare_shutdown(srv, flags)
+        return err is None
 
     def on_shutdown(self, srv: Any) -> None:
         """Server stopping (SHUTDOWN already prepared, or a signal): final save and AOF close."""
@@ -1074,6 +1084,38 @@ class Persistence:
                 ("loading_eta_seconds", eta),
             ]
         return out
+
+
+class _insist_exits:
+    """While the final save runs: a second SIGINT/SIGTERM removes the temp file and exits now."""
+
+    def __init__(self, tmp: str) -> None:
+        self.tmp = tmp
+        self.saved: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        log.warning("You insist... exiting now.")
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+        os._exit(1)
+
+    def __enter__(self) -> _insist_exits:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    self.saved[sig] = signal.signal(sig, self._handler)
+                except (OSError, ValueError):
+                    pass
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self.saved.items():
+            try:
+                signal.signal(sig, old)
+            except (OSError, ValueError, TypeError):
+                pass
 
 
 def _size(path: str) -> int:

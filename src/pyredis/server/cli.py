@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
 def _on_signal(server, sig: int) -> None:
     name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
     logging.getLogger("pyredis").warning(f"Received {name} scheduling shutdown...")
+    prepare = server.extensions.get("on_shutdown_signal")
+    if prepare is not None and not prepare(server, sig):  # e.g. the final save failed: keep running
+        return
     server.request_shutdown()
 
 
