@@ -184,3 +184,30 @@ def test_shutdown_fails_when_save_fails(tmp_path):
         p.command(b"SHUTDOWN", b"FORCE")
         assert p.wait_exit() == 0
     assert replies["pyredis"] == replies["redis"]
+
+
+def test_signal_save_failure_keeps_running_and_second_signal_exits(tmp_path):
+    d = str(tmp_path)
+    p = Proc("pyredis", d, ["--save", "3600 1"])
+    r = p.client()
+    for i in range(20):
+        r.set(f"k{i}", i)
+    os.makedirs(os.path.join(d, "dump.rdb"))  # the rename onto a directory fails
+    p.proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + 10
+    while "Error trying to save the DB, can't exit." not in p.log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert p.command(b"PING") == b"+PONG\r\n"
+    os.rmdir(os.path.join(d, "dump.rdb"))
+    # a slow final save: a second SIGINT exits at once and removes the temp file
+    r.config_set("rdb-key-save-delay", 100000)
+    p.proc.send_signal(signal.SIGINT)
+    temp = os.path.join(d, "temp-%d.rdb" % p.proc.pid)
+    deadline = time.time() + 10
+    while not os.path.exists(temp) and time.time() < deadline:
+        time.sleep(0.01)
+    assert os.path.exists(temp)
+    p.proc.send_signal(signal.SIGINT)
+    assert p.wait_exit() == 1
+    assert not os.path.exists(temp)
+    assert "You insist... exiting now." in p.log()

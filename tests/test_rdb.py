@@ -403,3 +403,29 @@ def test_stop_writes_on_bgsave_error(tmp_path):
         p.stop()
     assert replies["pyredis"] == replies["redis"]
     assert replies["redis"][0].startswith(b"-MISCONF")
+
+
+def test_loading_replies_while_loading_at_startup(tmp_path):
+    """Clients get -LOADING (commands flagged loading still run) while a big dump loads."""
+    d = str(tmp_path)
+    p = Proc("pyredis", d, ["--save", ""])
+    r = p.client()
+    r.execute_command("DEBUG", "POPULATE", "3000", "key", "100")
+    r.save()
+    p.stop()
+    p = Proc("pyredis", d, ["--save", "", "--key-load-delay", "1000",
+                            "--loading-process-events-interval-bytes", "1024"], wait=False)
+    deadline = time.time() + 30
+    reply = b""
+    while time.time() < deadline:
+        reply = p.command(b"PING")
+        if reply:
+            break
+        time.sleep(0.05)
+    assert reply == b"-LOADING Redis is loading the dataset in memory\r\n"
+    info = p.command(b"INFO", b"persistence")
+    assert b"loading:1" in info and b"loading_total_bytes:" in info
+    p.wait_ready()
+    assert p.client().dbsize() == 3000
+    assert "Done loading RDB, keys loaded: 3000" in p.log()
+    p.stop()
