@@ -633,9 +633,10 @@ class AOF:
         self.flush()
 
     def before_reply(self) -> None:
-        """``server.before_reply`` hook: what the replies acknowledge reaches the file first (and the
-        disk, with ``appendfsync always``), once per batch of replies."""
-        if self.buf:
+        """``server.before_reply`` hook: with ``appendfsync always`` what the replies acknowledge is
+        written and fsynced first, once per batch of replies. Other policies write once per event-loop
+        iteration (``everysec`` may lose about the last second anyway)."""
+        if self.buf and self.server.config.values["appendfsync"] == "always":
             self.flush()
 
     def attach(self) -> None:

@@ -39,6 +39,7 @@ MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's curr
                "report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
                "Please check the Redis logs for details about the RDB error.")
 CHILD_RDB, CHILD_AOF = "rdb", "aof"
+_SIGUSR1 = getattr(signal, "SIGUSR1", 10)  # kills a child without marking the save failed
 
 
 def fork_supported() -> bool:
@@ -121,17 +122,17 @@ class Job:
     def kill(self) -> None:
         if self.pid:
             try:
-                os.kill(self.pid, signal.SIGUSR1)
+                os.kill(self.pid, _SIGUSR1)
             except OSError:
                 pass
             try:
                 os.waitpid(self.pid, 0)
             except OSError:
                 pass
-            self.result = (False, signal.SIGUSR1)
+            self.result = (False, _SIGUSR1)
         elif self.thread is not None:
             self.thread.join()
-            self.result = (False, signal.SIGUSR1)
+            self.result = (False, _SIGUSR1)
 
 
 class _ChildInfo:
@@ -353,7 +354,7 @@ class Persistence:
 
     def _child_setup(self) -> None:
         gc.disable()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        for sig in (signal.SIGTERM, signal.SIGINT, _SIGUSR1):
             try:
                 signal.signal(sig, signal.SIG_DFL)
             except (OSError, ValueError):
@@ -414,7 +415,7 @@ class Persistence:
         else:
             log.warning("Background saving terminated by signal %d", sig)
             self._remove(self.temp_path(job.tmp_pid))
-            if sig != signal.SIGUSR1:
+            if sig != _SIGUSR1:
                 self.lastbgsave_ok = False
         self.last_bgsave_time = int(time.time() - job.start)
         self._update_misconf()
@@ -434,10 +435,10 @@ class Persistence:
         job.close_info()
         if job.kind == CHILD_RDB:
             self._remove(self.temp_path(job.tmp_pid))
-            log.warning("Background saving terminated by signal %d", signal.SIGUSR1)
+            log.warning("Background saving terminated by signal %d", _SIGUSR1)
         else:
             self._remove(os.path.join(self.server.config["dir"], "temp-rewriteaof-bg-%d.aof" % job.tmp_pid))
-            log.warning("Background AOF rewrite terminated by signal %d", signal.SIGUSR1)
+            log.warning("Background AOF rewrite terminated by signal %d", _SIGUSR1)
             self.aof.last_rewrite_time = int(time.time() - job.start)
         self.child = None
 
@@ -560,7 +561,7 @@ class Persistence:
             a.rewrite_failures += 1
             log.warning("Background AOF rewrite terminated with error")
         else:
-            if sig != signal.SIGUSR1:
+            if sig != _SIGUSR1:
                 a.last_rewrite_ok = False
                 a.rewrite_failures += 1
             log.warning("Background AOF rewrite terminated by signal %d", sig)
@@ -629,7 +630,12 @@ class Persistence:
     def start_aof(self) -> bool:
         a = self.aof
         a.state = AOF_WAIT_REWRITE
-        if self.child is not None and self.child.kind != CHILD_AOF:
+        caller = getattr(self.server, "current_client", None)
+        if caller is not None and getattr(caller, "in_exec", False):
+            a.rewrite_scheduled = True
+            log.warning("AOF was enabled during a transaction. An AOF background was scheduled to happen as soon as "
+                        "possible.")
+        elif self.child is not None and self.child.kind != CHILD_AOF:
             a.rewrite_scheduled = True
             log.warning("AOF was enabled but there is already another background operation. An AOF background was "
                         "scheduled to happen as soon as possible.")
