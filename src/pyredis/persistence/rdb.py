@@ -288,10 +288,9 @@ class RDBSink:
 
 def aux_fields(server: Any, aof_base: bool = False) -> list[tuple[bytes, bytes]]:
     used = 0
-    fn = server.extensions.get("used_memory") if server is not None else None
-    if fn is not None:
+    if server is not None:
         try:
-            used = int(fn(server))
+            used = int(server.eviction.used_memory())
         except Exception:  # noqa: BLE001 - memory figures are informative only
             used = 0
     return [
@@ -315,15 +314,14 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     for k, v in aux_fields(server, aof_base):
         w(b"\xfa" + enc_str(k, comp) + enc_str(v, comp))
     if functions is None:
-        fn = server.extensions.get("rdb_functions")
-        functions = list(fn(server)) if fn is not None else []
+        functions = server.scripting.function_codes()
     for code in functions:
         w(b"\xf5" + enc_str(code, comp))
     if dbs is None:
         dbs = [(db.id, db.data, db.expires) for db in server.keyspace.dbs]
     save_lru = _lru_mode(cfg)
     idle_fn = _idle_getter(server) if save_lru == "lru" else None
-    freq_fn = server.extensions.get("lfu_freq") if save_lru == "lfu" else None
+    freq_fn = server.eviction.lfu_freq if save_lru == "lfu" else None
     encode = enc.encode
     done = 0
     delay = cfg.values.get("rdb-key-save-delay", 0) if hasattr(cfg, "values") else 0
@@ -397,13 +395,21 @@ def _idle_getter(server: Any) -> Callable[[Any, bytes], int] | None:
     return lambda db, key: int(now - db.lru.get(key, epoch))
 
 
+def _load_function(server: Any, code: bytes, replace: bool = False) -> None:
+    """Load a function library found in an RDB file (an existing library is an error unless *replace*)."""
+    from pyredis.commands.errors import CommandError
+
+    try:
+        server.scripting.load_library(code, replace)
+    except CommandError as e:
+        raise RDBError(e.message) from None
+
+
 def set_idle_freq(server: Any, db: Any, key: bytes, idle: int, freq: int) -> None:
     """Apply an IDLETIME/FREQ (RESTORE, RDB IDLE/FREQ opcodes) like ``objectSetLRUOrLFU``."""
     if "lfu" in server.config["maxmemory-policy"]:
         if freq >= 0:
-            fn = server.extensions.get("set_lfu_freq")
-            if fn is not None:
-                fn(db, key, freq)
+            server.eviction.set_lfu_freq(db, key, freq)
     elif idle >= 0 and hasattr(db, "lru"):
         server.keyspace.track_lru = True
         db.lru[key] = time.time() - idle
@@ -888,7 +894,7 @@ def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, int
         targets = [(db.data, db.expires) for db in ks.dbs]
     else:
         targets = into
-    load_fn = server.extensions.get("rdb_load_function")
+    load_fn = _load_function
     load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
     next_yield = pos + every if every else len(data) + 1
     try:
