@@ -29,10 +29,11 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=F
 class FrameError(Exception):
     """A client frame the gateway refuses; ``code`` is a Redis error code (ERR, NOAUTH, NOPERM...)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, fid: Any = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.fid = fid  # the frame's id, when it had a usable one
 
 
 def encode(obj: dict[str, Any]) -> bytes:
@@ -83,14 +84,14 @@ def parse(data: str | bytes) -> dict[str, Any]:
         raise FrameError("ERR", f"invalid JSON: {e}") from None
     if not isinstance(obj, dict):
         raise FrameError("ERR", "a frame must be a JSON object")
-    op = obj.get("op")
-    if not isinstance(op, str):
-        raise FrameError("ERR", "missing 'op'")
-    if op not in OPS:
-        raise FrameError("ERR", f"unknown op '{op[:64]}'")
     fid = obj.get("id")
     if fid is not None and not isinstance(fid, (str, int, float)) or isinstance(fid, bool):
         raise FrameError("ERR", "'id' must be a string or a number")
+    op = obj.get("op")
+    if not isinstance(op, str):
+        raise FrameError("ERR", "missing 'op'", fid)
+    if op not in OPS:
+        raise FrameError("ERR", f"unknown op '{op[:64]}'", fid)
     return obj
 
 

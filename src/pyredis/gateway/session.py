@@ -174,6 +174,8 @@ class GatewayClient(Client, asyncio.Protocol):
 
             result = dispatch(self, obj)
         except FrameError as e:
+            if e.fid is not None:
+                fid = e.fid
             self.server.count_error(f"{e.code} {e.message}")
             self.send_obj(frames.error(fid, e.code, e.message))
         except Exception as e:  # a bug costs one error frame, never the connection or the server
