@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, WrongType, syntax_error, wrong_args
 from pyredis.commands.registry import command
 from pyredis.commands.streams.common import (
     INVALID_ID,
     STREAM,
     _key_ready,
-    _ll,
     _must_obey,
     _now,
     _ull,
@@ -71,7 +71,7 @@ def _parse_trim_args(c, argv: list[bytes], xadd: bool) -> TrimArgs:
             elif more >= 2 and nxt == b"=":
                 i += 1
             if lo == b"maxlen":
-                v = _ll(argv[i + 1])
+                v = get_int(argv[i + 1])
                 if v < 0:
                     raise CommandError("ERR The MAXLEN argument must be >= 0.")
                 a.maxlen = v
@@ -81,7 +81,7 @@ def _parse_trim_args(c, argv: list[bytes], xadd: bool) -> TrimArgs:
             strategy = True
             a.arg_idx = i
         elif lo == b"limit" and more:
-            v = _ll(argv[i + 1])
+            v = get_int(argv[i + 1])
             if v < 0:
                 raise CommandError("ERR The LIMIT argument must be >= 0.")
             a.limit = v
@@ -296,7 +296,7 @@ def _range(c, argv, rev: bool):
     i, n = 4, len(argv)
     while i < n:
         if argv[i].lower() == b"count" and i + 1 < n:
-            count = _ll(argv[i + 1])
+            count = get_int(argv[i + 1])
             if count < 0:
                 count = 0
             i += 2

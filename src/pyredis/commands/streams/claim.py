@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import command
 from pyredis.commands.streams.common import (
     STREAM,
-    _ll,
     _nogroup,
     _now,
     _s,
@@ -66,7 +66,7 @@ def cmd_xclaim(c, argv):
     g = s.groups.get(gname) if s is not None else None
     if g is None:
         raise _nogroup(key, gname)
-    minidle = _ll(argv[4], "ERR Invalid min-idle-time argument for XCLAIM")
+    minidle = get_int(argv[4], "ERR Invalid min-idle-time argument for XCLAIM")
     if minidle < 0:
         minidle = 0
     n = len(argv)
@@ -92,13 +92,13 @@ def cmd_xclaim(c, argv):
             justid = True
         elif lo == b"idle" and more:
             j += 1
-            when = now - _ll(argv[j], "ERR Invalid IDLE option argument for XCLAIM")
+            when = now - get_int(argv[j], "ERR Invalid IDLE option argument for XCLAIM")
         elif lo == b"time" and more:
             j += 1
-            when = _ll(argv[j], "ERR Invalid TIME option argument for XCLAIM")
+            when = get_int(argv[j], "ERR Invalid TIME option argument for XCLAIM")
         elif lo == b"retrycount" and more:
             j += 1
-            retrycount = _ll(argv[j], "ERR Invalid RETRYCOUNT option argument for XCLAIM")
+            retrycount = get_int(argv[j], "ERR Invalid RETRYCOUNT option argument for XCLAIM")
         elif lo == b"lastid" and more:
             j += 1
             last_id = parse_strict_id(argv[j])
@@ -162,7 +162,7 @@ _AUTOCLAIM_ALLOC_LIMIT = 5497558138880
 @command("xautoclaim", -6, "write fast", 1, 1, 1)
 def cmd_xautoclaim(c, argv):
     key, gname, cname = argv[1], argv[2], argv[3]
-    minidle = _ll(argv[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")
+    minidle = get_int(argv[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")
     if minidle < 0:
         minidle = 0
     start = parse_start(argv[5])

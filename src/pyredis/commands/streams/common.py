@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyredis.commands.errors import NOT_INTEGER, CommandError, WrongType
+from pyredis.commands.args import typed_lookups
+from pyredis.commands.errors import CommandError
 from pyredis.engine import notify
 from pyredis.engine.stream import (
     MAX64,
@@ -99,11 +100,6 @@ def parse_end(b: bytes) -> int:
     return parse_id(b, MAX64)
 
 
-def _ll(b: bytes, msg: str = NOT_INTEGER) -> int:
-    v = parse_ll(b)
-    if v is None:
-        raise CommandError(msg)
-    return v
 
 
 def _signed64(v: int) -> int:
@@ -115,19 +111,8 @@ def _now(c) -> int:
     return c.server.keyspace.clock()
 
 
-def get_stream(c, key: bytes) -> StreamValue | None:
-    """The stream at *key* for reading (hit/miss stats), None if missing; WRONGTYPE otherwise."""
-    v = c.db.lookup_read(key)
-    if v is None or type(v) is StreamValue:
-        return v
-    raise WrongType()
-
-
-def get_stream_w(c, key: bytes) -> StreamValue | None:
-    v = c.db.get(key)
-    if v is None or type(v) is StreamValue:
-        return v
-    raise WrongType()
+#: The stream at a key for a read (hit/miss stats) / a write; None if missing, WRONGTYPE otherwise.
+get_stream, get_stream_w = typed_lookups(StreamValue)
 
 
 def entries_reply(items: list[tuple[int, list[bytes]]]) -> list:

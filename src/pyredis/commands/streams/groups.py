@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.commands.streams.common import (
     NO_SUCH_KEY,
     STREAM,
     _key_ready,
-    _ll,
     _nogroup,
     _nogroup_xgroup,
     _now,
@@ -42,7 +42,7 @@ def _subcmd_syntax(argv: list[bytes]) -> CommandError:
 
 
 def _entries_read_arg(b: bytes) -> int:
-    v = _ll(b)
+    v = get_int(b)
     if v < 0 and v != -1:
         raise CommandError("ERR value for ENTRIESREAD must be positive or -1")
     return v
@@ -174,7 +174,7 @@ def cmd_xsetid(c, argv):
         lo = argv[i].lower()
         more = n - 1 - i
         if lo == b"entriesadded" and more:
-            entries_added = _ll(argv[i + 1])
+            entries_added = get_int(argv[i + 1])
             if entries_added < 0:
                 raise CommandError("ERR entries_added must be positive")
         elif lo == b"maxdeletedid" and more:
@@ -236,11 +236,11 @@ def cmd_xpending(c, argv):
     if n >= 6:
         si = 3
         if argv[3].lower() == b"idle":
-            minidle = _ll(argv[4])
+            minidle = get_int(argv[4])
             if n < 8:
                 raise syntax_error()
             si = 5
-        count = _ll(argv[si + 2])
+        count = get_int(argv[si + 2])
         if count < 0:
             count = 0
         start = parse_start(argv[si])

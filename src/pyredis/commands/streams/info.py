@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import help_lines, subcommand
 from pyredis.commands.streams.common import (
     NO_SUCH_KEY,
-    _ll,
     _nogroup_xgroup,
     _now,
     _s,
@@ -53,7 +53,7 @@ def cmd_xinfo_stream(c, argv):
             full = True
         elif n == 6 and argv[3].lower() == b"full" and argv[4].lower() == b"count":
             full = True
-            count = _ll(argv[5])
+            count = get_int(argv[5])
             if count < 0:
                 count = 0
         else:

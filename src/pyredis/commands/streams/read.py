@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import command
 from pyredis.commands.streams.common import (
     STREAM,
-    _ll,
     _now,
     _s,
     _signed64,
@@ -75,7 +75,7 @@ def _parse_read(c, argv: list[bytes], xreadgroup: bool) -> ReadSpec:
             spec.timeout = t
         elif lo == b"count" and more:
             i += 1
-            cnt = _ll(argv[i])
+            cnt = get_int(argv[i])
             spec.count = cnt if cnt > 0 else 0
         elif lo == b"streams" and more:
             streams_at = i + 1

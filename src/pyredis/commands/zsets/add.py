@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sortedcontainers import SortedList
 
+from pyredis.commands.args import rank_range
 from pyredis.commands.errors import CommandError, WrongType, syntax_error
 from pyredis.commands.registry import command
 from pyredis.commands.zsets.common import (
@@ -295,17 +296,10 @@ def _zremrange(c, argv, kind: str):
         return 0
     llen = len(zs.d)
     if kind == "rank":
-        if start < 0:
-            start += llen
-        if end < 0:
-            end += llen
-        if start < 0:
-            start = 0
-        if start > end or start >= llen:
+        r = rank_range(start, end, llen)
+        if r is None:
             return 0
-        if end >= llen:
-            end = llen - 1
-        lo, hi = start, end + 1
+        lo, hi = r[0], r[1] + 1
         event = b"zremrangebyrank"
     elif kind == "score":
         lo, hi = zs.score_bounds(sr)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pyredis.commands.errors import NOT_FLOAT, NOT_INTEGER, CommandError, WrongType
+from pyredis.commands.args import typed_lookups
+from pyredis.commands.errors import NOT_FLOAT, NOT_INTEGER, CommandError
 from pyredis.engine import notify
 from pyredis.engine.zset import (
     ZSetValue,
@@ -44,20 +45,8 @@ def _limits(c) -> tuple[int, int]:
     return v["zset-max-listpack-entries"], v["zset-max-listpack-value"]
 
 
-def get_zset_read(c, key: bytes) -> ZSetValue | None:
-    """The sorted set at *key* for a read (hit/miss stats), None if missing; WRONGTYPE otherwise."""
-    v = c.db.lookup_read(key)
-    if v is None or type(v) is ZSetValue:
-        return v
-    raise WrongType()
-
-
-def get_zset_write(c, key: bytes) -> ZSetValue | None:
-    """The sorted set at *key* for a write, None if missing; WRONGTYPE otherwise."""
-    v = c.db.get(key)
-    if v is None or type(v) is ZSetValue:
-        return v
-    raise WrongType()
+#: The sorted set at a key for a read (hit/miss stats) / a write; None if missing, WRONGTYPE otherwise.
+get_zset_read, get_zset_write = typed_lookups(ZSetValue)
 
 
 def _score_arg(b: bytes) -> float:

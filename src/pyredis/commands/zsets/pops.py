@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from pyredis.commands.args import parse_mpop
 from pyredis.commands.errors import NOT_INTEGER, CommandError, syntax_error
 from pyredis.commands.registry import command
 from pyredis.commands.zsets.common import (
@@ -79,32 +80,8 @@ def cmd_zpopmax(c, argv):
 
 def parse_mpop_args(argv: list[bytes], numkeys_idx: int) -> tuple[list[bytes], bool, int]:
     """Parse ``numkeys key... MIN|MAX [COUNT n]`` (ZMPOP/BZMPOP); returns (keys, is_max, count)."""
-    numkeys = parse_ll(argv[numkeys_idx])
-    if numkeys is None or numkeys < 1:
-        raise CommandError("ERR numkeys should be greater than 0")
-    where_idx = numkeys_idx + numkeys + 1
-    n = len(argv)
-    if where_idx >= n:
-        raise syntax_error()
-    w = argv[where_idx].lower()
-    if w == b"min":
-        maximum = False
-    elif w == b"max":
-        maximum = True
-    else:
-        raise syntax_error()
-    count = -1
-    j = where_idx + 1
-    while j < n:
-        if count == -1 and argv[j].lower() == b"count" and j < n - 1:
-            j += 1
-            count = parse_ll(argv[j])
-            if count is None or count < 1:
-                raise CommandError("ERR count should be greater than 0")
-        else:
-            raise syntax_error()
-        j += 1
-    return argv[numkeys_idx + 1:where_idx], maximum, 1 if count == -1 else count
+    keys, side, count = parse_mpop(argv, numkeys_idx, (b"min", b"max"))
+    return keys, side == 1, count
 
 
 def mpop_keys(argv: list[bytes], numkeys_idx: int) -> list[int]:

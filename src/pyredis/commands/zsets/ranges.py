@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyredis.commands.args import rank_range
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import command
 from pyredis.commands.zsets.add import (
@@ -89,17 +90,11 @@ def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, ranget
         items = []
     elif rangetype == RANK:
         llen = len(zs.d)
-        if start < 0:
-            start += llen
-        if end < 0:
-            end += llen
-        if start < 0:
-            start = 0
-        if start > end or start >= llen:
+        r = rank_range(start, end, llen)
+        if r is None:
             items = []
         else:
-            if end >= llen:
-                end = llen - 1
+            start, end = r
             items = zs.sl[start:end + 1] if not rev else zs.sl[llen - 1 - end:llen - start][::-1]
     elif rangetype == SCORE:
         lo, hi = zs.score_bounds(sr)
