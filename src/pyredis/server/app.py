@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter_ns
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
@@ -38,6 +38,9 @@ from pyredis.server.pubsub import PubSub
 from pyredis.server.stats import Stats
 from pyredis.server.tracking import TrackingTable
 from pyredis.server.watch import discard, watch_db_hook
+
+if TYPE_CHECKING:
+    from pyredis.gateway import Gateway
 
 log = logging.getLogger("pyredis")
 
@@ -116,6 +119,8 @@ class Server:
         self.busy_script: Any = None
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
+        # Keyspace changes for the gateway's watchers, whatever notify-keyspace-events says.
+        self.key_tap: Callable[[int, bytes, bytes, int], None] | None = None
         self._compose()
 
     def _compose(self) -> None:
@@ -159,12 +164,12 @@ class Server:
         # Replace the placeholder type with the subsystem's class when it lands.
         self.replication: ReplicationPort | None = None  # master/replica links, backlog, PSYNC
         self.cluster: object | None = None  # cluster-enabled: slots, nodes, bus
-        self.gateway: object | None = None  # the WebSocket gateway
+        self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
         self.modules: object | None = None  # Python modules loaded with MODULE LOAD / loadmodule
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
-        self.keyspace.notify_flags = flags
+        self.keyspace.notify_flags = flags | (notify.ALL if self.key_tap is not None else 0)
 
     def _rebind_port(self, port: int) -> None:
         """CONFIG SET port: listen on the new port (synchronously, so errors reach the client)."""
@@ -248,7 +253,9 @@ class Server:
         return self.acl.requires_auth()
 
     def _notify(self, flag: int, event: bytes, key: bytes, dbid: int) -> None:
-        flags = self.keyspace.notify_flags
+        if self.key_tap is not None:
+            self.key_tap(flag, event, key, dbid)
+        flags = self.config.values["notify-keyspace-events"]
         if not (flags & flag) or self.pubsub is None:
             return
         if flags & notify.KEYSPACE:
@@ -450,6 +457,12 @@ class Server:
             self.unixsocket = path
             self.listeners.append(srv)
         self.port = port
+        from pyredis.gateway import Gateway, watch_config
+
+        watch_config(self)
+        if cfg["gateway-port"]:
+            self.gateway = Gateway(self)
+            await self.gateway.start()
         for hook in self.events.started:
             hook(self)
         self._schedule_cron()
@@ -515,6 +528,8 @@ class Server:
             self._cron_handle = None
         for srv in self.listeners:
             srv.close()
+        if self.gateway is not None:
+            self.gateway.stop()
         for c in list(self.clients.values()):
             c.close()
             c.schedule_flush()
