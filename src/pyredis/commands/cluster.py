@@ -10,6 +10,7 @@ from pyredis.cluster import gossip, replies
 from pyredis.cluster import messages as msg
 from pyredis.cluster.slots import CLUSTER_SLOTS, key_hash_slot
 from pyredis.cluster.state import TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE
+from pyredis.commands.debug import debug_subcommand
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import command, help_lines, metadata, subcommand
 from pyredis.protocol.numbers import parse_ll
@@ -421,4 +422,26 @@ def cmd_readwrite(c, argv):
 def cmd_asking(c, argv):
     _svc(c)
     c.cluster_asking = True
+    return OK
+
+
+@debug_subcommand("clusterlink")
+def _debug_clusterlink(c, argv):
+    """DEBUG CLUSTERLINK KILL <to|from|all> <node-id>."""
+    if len(argv) != 5 or argv[2].lower() != b"kill":
+        raise CommandError("ERR unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
+                           % argv[1].decode("utf-8", "replace"))
+    svc = c.server.cluster
+    if svc is None:
+        raise CommandError("ERR Debug option only available for cluster mode enabled setup!")
+    st = svc.state
+    n = _node_arg(st, argv[4])
+    direction = argv[3].lower()
+    links = {b"from": [n.inbound_link], b"to": [n.link], b"all": [n.link, n.inbound_link]}.get(direction)
+    if links is None:
+        c.write_error("ERR Unknown direction %s" % argv[3].decode("utf-8", "replace"))
+    else:
+        for link in links:
+            if link is not None:
+                st.free_link(link)
     return OK

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pyredis.cluster import gossip, nodesconf, routing
 from pyredis.cluster import messages as msg
 from pyredis.cluster.node import ClusterNode, mstime
-from pyredis.cluster.slots import SlotIndexedDict
+from pyredis.cluster.slots import SlotIndexedDict, key_hash_slot
 from pyredis.cluster.state import ClusterState
 
 if TYPE_CHECKING:
@@ -207,12 +207,39 @@ class ClusterService:
     def _cron(self) -> None:
         try:
             self.state.cron()
+            self.redirect_blocked_clients()
             self.before_sleep()
         except Exception:  # the cluster cron must keep running
             log.exception("cluster cron failed")
         loop = self.server.loop
         if loop is not None and not loop.is_closed():
             self._cron_handle = loop.call_later(0.1, self._cron)
+
+    def redirect_blocked_clients(self) -> None:
+        """clusterRedirectBlockedClientIfNeeded: unblock clients waiting on keys no longer served here."""
+        st = self.state
+        me = st.myself
+        for c in list(self.server.clients.values()):
+            b = c.blocked
+            keys = getattr(b, "keys", None)
+            if not keys or getattr(b, "client", None) is not c:
+                continue
+            err = None
+            if st.state != 0:
+                err = routing.redirect_error(st, None, 0, routing.DOWN_STATE)
+            else:
+                slot = key_hash_slot(keys[0])
+                node = st.slots[slot]
+                cmd = getattr(b, "cmd", None)
+                if (c.cluster_readonly and not (cmd is not None and cmd.write) and me.is_slave
+                        and me.slaveof is node):
+                    node = me
+                if node is not me and slot not in st.importing:
+                    err = routing.redirect_error(st, node, slot, routing.MOVED if node else routing.DOWN_UNBOUND)
+            if err is not None:
+                from pyredis.commands.blocking import unblock_client
+
+                unblock_client(c, error=err)
 
     def kick(self) -> None:
         """Run clusterBeforeSleep work soon (after the current batch of events)."""
