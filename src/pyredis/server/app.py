@@ -100,6 +100,10 @@ class Server:
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
         self.extensions: dict[str, Any] = {}
+        # The WebSocket gateway and web console (pyredis.gateway.Gateway) while gateway-port is set.
+        self.gateway: Any = None
+        # Keyspace changes for the gateway's watchers, whatever notify-keyspace-events says.
+        self.key_tap: Callable[[int, bytes, bytes, int], None] | None = None
         from pyredis.commands import setup_server
 
         setup_server(self)
@@ -111,7 +115,7 @@ class Server:
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
-        self.keyspace.notify_flags = flags
+        self.keyspace.notify_flags = flags | (notify.ALL if self.key_tap is not None else 0)
 
     def _rebind_port(self, port: int) -> None:
         """CONFIG SET port: listen on the new port (synchronously, so errors reach the client)."""
@@ -194,7 +198,9 @@ class Server:
         return bool(self.config["requirepass"])
 
     def _notify(self, flag: int, event: bytes, key: bytes, dbid: int) -> None:
-        flags = self.keyspace.notify_flags
+        if self.key_tap is not None:
+            self.key_tap(flag, event, key, dbid)
+        flags = self.config.values["notify-keyspace-events"]
         if not (flags & flag) or self.pubsub is None:
             return
         if flags & notify.KEYSPACE:
@@ -401,6 +407,11 @@ class Server:
         self.port = port
         if self.cluster is not None:
             await self.cluster.start()
+        if cfg["gateway-port"]:
+            from pyredis.gateway import Gateway
+
+            self.gateway = Gateway(self)
+            await self.gateway.start()
         for hook in self.extensions.get("on_start", ()):
             hook(self)
         self._schedule_cron()
@@ -468,6 +479,8 @@ class Server:
             self.cluster.stop()
         for srv in self.listeners:
             srv.close()
+        if self.gateway is not None:
+            self.gateway.stop()
         for c in list(self.clients.values()):
             c.close()
             c.schedule_flush()
