@@ -7,9 +7,7 @@ import threading
 import time
 
 import pytest
-
-from cluster_support import (create_cluster, info_field, nodes_view, redis_cli, start_node, stop_all,
-                             wait_for)
+from cluster_support import create_cluster, info_field, nodes_view, redis_cli, start_node, stop_all, wait_for
 
 redis = pytest.importorskip("redis")
 from redis.cluster import RedisCluster  # noqa: E402
