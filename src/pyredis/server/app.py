@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
@@ -22,6 +22,9 @@ from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from pyredis.server.config import Config
+
+if TYPE_CHECKING:
+    from pyredis.server.cluster import ClusterService
 
 log = logging.getLogger("pyredis")
 
@@ -104,6 +107,11 @@ class Server:
         from pyredis.commands import setup_server
 
         setup_server(self)
+        self.cluster: ClusterService | None = None  # cluster-enabled yes: the bus, node table and routing
+        if cfg["cluster-enabled"]:
+            from pyredis.server.cluster import ClusterService
+
+            self.cluster = ClusterService(self)
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
@@ -268,6 +276,8 @@ class Server:
             return False
         if c.acl_restricted and not self.extensions["acl_check"](c, cmd, argv):
             return False  # NOPERM (commands/acl.py)
+        if self.cluster is not None and not self.cluster.check_command(c, cmd, argv):
+            return False  # -MOVED / -ASK / -CROSSSLOT / -CLUSTERDOWN ...
         for check in self.extensions.get("pre_checks", ()):  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
@@ -395,6 +405,8 @@ class Server:
             self.unixsocket = path
             self.listeners.append(srv)
         self.port = port
+        if self.cluster is not None:
+            await self.cluster.start()
         if cfg["gateway-port"]:
             from pyredis.gateway import Gateway
 
@@ -463,6 +475,8 @@ class Server:
         if self._cron_handle is not None:
             self._cron_handle.cancel()
             self._cron_handle = None
+        if self.cluster is not None:
+            self.cluster.stop()
         for srv in self.listeners:
             srv.close()
         if self.gateway is not None:
