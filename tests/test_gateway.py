@@ -292,6 +292,29 @@ async def test_static_console_files_and_origins(gw):
         call(gw, "CONFIG", "SET", "gateway-allowed-origins", "")
 
 
+async def test_permessage_deflate(gw):
+    plain = await WS.open(gw.gport)  # gateway-compression no: the client's offer is declined
+    assert plain.conn.response.headers.get("Sec-WebSocket-Extensions") is None
+    call(gw, "CONFIG", "SET", "gateway-compression", "yes")
+    try:
+        ws = await WS.open(gw.gport)
+        ext = ws.conn.response.headers["Sec-WebSocket-Extensions"]
+        assert "permessage-deflate" in ext and "server_no_context_takeover" in ext
+        await ws.request("subscribe", channels=["z"])
+        await plain.request("subscribe", channels=["z"])
+        for i in range(3):  # one compressed frame shared by the compressed receivers
+            call(gw, "PUBLISH", "z", "hello compressed world %d " % i * 20)
+        for i in range(3):
+            expected = "hello compressed world %d " % i * 20
+            assert (await ws.next_push())["data"] == expected
+            assert (await plain.next_push())["data"] == expected
+        assert (await ws.request("ping", data="p" * 500))["pong"] == "p" * 500
+        await ws.close()
+    finally:
+        call(gw, "CONFIG", "SET", "gateway-compression", "no")
+    await plain.close()
+
+
 async def test_maxclients_counts_gateway_sessions(gw):
     before = int(call(gw, "INFO", "clients").split(b"connected_clients:")[1].split(b"\r\n")[0])
     ws = await WS.open(gw.gport)

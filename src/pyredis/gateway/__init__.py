@@ -42,7 +42,7 @@ class Gateway:
         self.watch = KeyWatch(self)
         self._frame_key: tuple[bytes, bytes] | None = None
         self._offset: int | None = None
-        self._frames: dict[tuple[bytes | None, bool], tuple[bytes, bytes]] = {}
+        self._frames: dict[tuple[bytes | None, bool, int], bytes] = {}
         cfg = server.config
         self.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
         server.pubsub.tap = self.published
@@ -125,7 +125,10 @@ class Gateway:
             return None
         from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
-        return [ServerPerMessageDeflateFactory()]
+        # No context takeover either way: a message is compressed once for all receivers, and no
+        # connection keeps a zlib stream (which would cost ~100 KiB each).
+        return [ServerPerMessageDeflateFactory(server_no_context_takeover=True, client_no_context_takeover=True,
+                                               compress_settings={"memLevel": 5})]
 
     def hard_frame_limit(self) -> int:
         """Frames up to 4 x gateway-max-frame get a JSON error; larger ones close the connection."""
@@ -138,17 +141,18 @@ class Gateway:
         self._frame_key = (channel, message)
         self._offset = self.history.add(channel, message) if not shard else None
 
-    def message_frame(self, pattern: bytes | None, channel: bytes, message: bytes,
-                      shard: bool) -> tuple[bytes, bytes]:
-        """(WebSocket frame, JSON payload) of the message being published, built once per kind."""
-        key = (pattern, shard)
+    def message_frame(self, pattern: bytes | None, channel: bytes, message: bytes, shard: bool,
+                      bits: int = 0) -> bytes:
+        """The WebSocket frame of the message being published, built once per kind: plain, or
+        compressed once for every permessage-deflate client (no context takeover, *bits* window)."""
+        key = (pattern, shard, bits)
         cur = self._frame_key
         if cur is None or cur[0] is not channel or cur[1] is not message:  # not seen by the tap
             self._frames, self._offset, self._frame_key = {}, None, (channel, message)
         f = self._frames.get(key)
         if f is None:
             payload = frames.encode(self.message_obj(pattern, channel, message, shard, self._offset))
-            f = self._frames[key] = (frames.ws_text(payload), payload)
+            f = self._frames[key] = frames.ws_deflated(payload, bits) if bits else frames.ws_text(payload)
         return f
 
     @staticmethod

@@ -192,6 +192,7 @@ def run(c: GatewayClient, argv: list[bytes]) -> Any:
     r = _runner(c)
     r.out.clear()
     c.server.execute(r, argv)
+    c.cmd = r.cmd  # CLIENT LIST shows the session's last command
     data = b"".join(r.out)
     r.out.clear()
     if r.blocked is not None:  # cannot happen for the commands allowed; never leave it waiting

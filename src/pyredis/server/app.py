@@ -41,6 +41,7 @@ from pyredis.server.watch import discard, watch_db_hook
 
 if TYPE_CHECKING:
     from pyredis.gateway import Gateway
+    from pyredis.server.cluster import ClusterService
 
 log = logging.getLogger("pyredis")
 
@@ -163,7 +164,11 @@ class Server:
         # or by its own enable function, wiring its listeners into ``self.events`` like the ones above.
         # Replace the placeholder type with the subsystem's class when it lands.
         self.replication: ReplicationPort | None = None  # master/replica links, backlog, PSYNC
-        self.cluster: object | None = None  # cluster-enabled: slots, nodes, bus
+        self.cluster: ClusterService | None = None  # cluster-enabled yes: the bus, node table and routing
+        if self.config["cluster-enabled"]:
+            from pyredis.server.cluster import ClusterService
+
+            self.cluster = ClusterService(self)
         self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
         self.modules: object | None = None  # Python modules loaded with MODULE LOAD / loadmodule
 
@@ -329,6 +334,8 @@ class Server:
             return False
         if c.acl_restricted and not self.acl.check(c, cmd, argv):
             return False  # NOPERM (server/acl_checks.py)
+        if self.cluster is not None and not self.cluster.check_command(c, cmd, argv):
+            return False  # -MOVED / -ASK / -CROSSSLOT / -CLUSTERDOWN ...
         for check in self.events.pre_checks:  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
@@ -457,6 +464,8 @@ class Server:
             self.unixsocket = path
             self.listeners.append(srv)
         self.port = port
+        if self.cluster is not None:
+            await self.cluster.start()
         from pyredis.gateway import Gateway, watch_config
 
         watch_config(self)
@@ -526,6 +535,8 @@ class Server:
         if self._cron_handle is not None:
             self._cron_handle.cancel()
             self._cron_handle = None
+        if self.cluster is not None:
+            self.cluster.stop()
         for srv in self.listeners:
             srv.close()
         if self.gateway is not None:
