@@ -45,14 +45,16 @@ cdef class Entry:
     """One fast command: its registry entry, Python fast handler, kind and per-batch counters."""
     cdef public object cmd
     cdef public object fn
+    cdef public object direct
     cdef public int arity
     cdef public int kind
     cdef long long calls
     cdef long long usec
 
-    def __init__(self, cmd, fn, int kind):
+    def __init__(self, cmd, fn, direct, int kind):
         self.cmd = cmd
         self.fn = fn
+        self.direct = direct
         self.arity = cmd.arity
         self.kind = kind
         self.calls = 0
@@ -60,13 +62,13 @@ cdef class Entry:
 
 
 def make_table(dict fast_table):
-    """Wrap ``fastpath.TABLE`` (name -> (command, handler)) into Entry objects, one per command."""
+    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct)) into Entry objects, one per command."""
     cdef dict out = {}
     cdef dict made = {}
-    for name, (cmd, fn) in fast_table.items():
+    for name, (cmd, fn, direct, _lo, _hi) in fast_table.items():
         ent = made.get(cmd.name)
         if ent is None:
-            ent = made[cmd.name] = Entry(cmd, fn, KINDS.get(cmd.name, K_PY))
+            ent = made[cmd.name] = Entry(cmd, fn, direct, KINDS.get(cmd.name, K_PY))
         out[name] = ent
     return out
 
@@ -411,17 +413,24 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
                     elif argc == 2:
                         put_bulk(&b, PyBytes_AS_STRING(argv[1]), PyBytes_GET_SIZE(argv[1]))
                         ok = True
-                elif kind == K_PY:
-                    flush(&b, out, st, srv, ks, c)
+                if kind == K_PY or (kind > 0 and not ok):
+                    # the Python fast handler, then the command's own handler (never declines)
                     if prop:
+                        flush(&b, out, st, srv, ks, c)
                         d0 = srv.dirty
-                    r = ent.fn(c, db, argv)
-                    if r is not None:
-                        ok = True
-                        if r:
-                            PyList_Append(out, r)
-                        if prop and (srv.dirty != d0 or c.repl is not None):
-                            srv.propagate(c, ent.cmd, argv)
+                    r = None
+                    if kind == K_PY:
+                        r = ent.fn(c, db, argv)
+                    if r is None:
+                        flush(&b, out, st, srv, ks, c)
+                        r = ent.direct(c, db, argv)
+                    if r:
+                        put(&b, PyBytes_AS_STRING(r), PyBytes_GET_SIZE(r))
+                    if prop and (srv.dirty != d0 or c.repl is not None):
+                        flush(&b, out, st, srv, ks, c)
+                        srv.propagate(c, ent.cmd, argv)
+                    ok = True
+                    kind = K_PY
                 if ok:
                     if prop and kind != K_PY and ent.cmd.write:
                         flush(&b, out, st, srv, ks, c)

@@ -12,11 +12,12 @@ full path would do beyond "run the handler, write the reply, count it" can happe
   again only after a command that went the full path (any full-path command may flip a switch);
   fast commands never flip one.
 * A fast handler ``fn(client, db, argv)`` returns the encoded reply (``bytes``) or ``None`` to
-  decline *before changing anything*; a declined command runs the full path. Handlers decline on
-  anything they do not handle identically: a TTL on a key, another type, an argument form they do
-  not parse, a possible error. Handlers marked ``direct`` instead call the command's own handler
-  (the full path minus ``execute``/``call`` bookkeeping, which the state above makes a no-op) and
-  write to ``client.out`` themselves, returning ``b""``.
+  decline *before changing anything*. Handlers decline on anything they do not handle identically:
+  a TTL on a key, another type, an argument form they do not parse, a possible error. A declined
+  command runs its ``direct`` handler: the command's own handler (the full path minus the
+  ``execute``/``call`` bookkeeping, which the state above makes a no-op, apart from the statistics
+  and propagation done here), writing to ``client.out`` itself and returning ``b""``. Only a wrong
+  arity (and commands outside the table) go through ``Server.execute``.
 * Per fast command: one ``perf_counter_ns`` call (the interval since the previous command ended,
   so commandstats ``usec`` and the slow log include the command's share of parsing; resolution
   1 µs per call, as ``Server.call``), ``calls``/``usec`` counted, propagation only when there is a
@@ -34,7 +35,12 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from pyredis.commands.errors import CommandError
+from pyredis.commands.lists import _clamp_range, bulk_array
 from pyredis.commands.registry import COMMANDS, Command
+from pyredis.engine.hash import HashValue
+from pyredis.engine.list import ListValue
+from pyredis.engine.set import SetValue
+from pyredis.engine.zset import ZSetValue, parse_score
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN
 from pyredis.protocol.types import NOREPLY
@@ -211,6 +217,172 @@ def fast_ping(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
     return None
 
 
+# -- containers: the common single-element forms; other forms run the command's own handler ------------
+def _lpush(c: Client, db: Database, argv: list[bytes], left: bool) -> bytes | None:
+    key = argv[1]
+    if len(argv) != 3 or (db.expires and key in db.expires):
+        return None
+    v = db.data.get(key)
+    if v is None:
+        v = db.data[key] = ListValue()
+    elif type(v) is not ListValue:
+        return None
+    if left:
+        v.appendleft(argv[2])
+    else:
+        v.append(argv[2])
+    c.server.dirty += 1
+    return _int(len(v))
+
+
+def fast_lpush(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    return _lpush(c, db, argv, True)
+
+
+def fast_rpush(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    return _lpush(c, db, argv, False)
+
+
+def _pop(c: Client, db: Database, argv: list[bytes], left: bool) -> bytes | None:
+    key = argv[1]
+    if len(argv) != 2 or (db.expires and key in db.expires):
+        return None
+    v = db.data.get(key)
+    if v is None:
+        return _NULL[c.resp]
+    if type(v) is not ListValue:
+        return None
+    x = v.popleft() if left else v.pop()
+    if not v:
+        del db.data[key]
+    c.server.dirty += 1
+    return _bulk(x)
+
+
+def fast_lpop(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    return _pop(c, db, argv, True)
+
+
+def fast_rpop(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    return _pop(c, db, argv, False)
+
+
+def fast_lrange(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    key = argv[1]
+    start = _strict_ll(argv[2])
+    stop = _strict_ll(argv[3])
+    if start is None or stop is None or (db.expires and key in db.expires):
+        return None
+    v = db.data.get(key)
+    if v is None:
+        db.keyspace.misses += 1
+        return b"*0\r\n"
+    if type(v) is not ListValue:
+        return None
+    db.keyspace.hits += 1
+    r = _clamp_range(start, stop, len(v))
+    if r is None:
+        return b"*0\r\n"
+    return bytes(bulk_array(v.range(r[0], r[1])))
+
+
+def fast_sadd(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    key = argv[1]
+    if len(argv) != 3 or (db.expires and key in db.expires):
+        return None
+    s = db.data.get(key)
+    if s is None:
+        s = SetValue()
+        s.big = False
+        db.data[key] = s
+    elif type(s) is not SetValue:
+        return None
+    m = argv[2]
+    if m in s:
+        return _INT[0]
+    s.add(m)
+    if s.pool is not None:
+        s.pool.append(m)
+    if not s.big:
+        s.after_add(c.server.config, argv[2:])
+    c.server.dirty += 1
+    return _INT[1]
+
+
+def fast_sismember(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    key = argv[1]
+    if db.expires and key in db.expires:
+        return None
+    s = db.data.get(key)
+    if s is None:
+        db.keyspace.misses += 1
+        return _INT[0]
+    if type(s) is not SetValue:
+        return None
+    db.keyspace.hits += 1
+    return _INT[1] if argv[2] in s else _INT[0]
+
+
+def fast_hset(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    key = argv[1]
+    if len(argv) != 4 or (db.expires and key in db.expires):
+        return None
+    h = db.data.get(key)
+    if h is None:
+        h = db.data[key] = HashValue()
+    elif type(h) is not HashValue:
+        return None
+    f = argv[2]
+    added = f not in h
+    h[f] = argv[3]
+    if not h.big:
+        cfg = c.server.config
+        h.check_lengths(cfg, argv[2:])
+        h.check_size(cfg)
+    c.server.dirty += 1
+    return _INT[1] if added else _INT[0]
+
+
+def fast_hget(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    key = argv[1]
+    if db.expires and key in db.expires:
+        return None
+    h = db.data.get(key)
+    if h is None:
+        db.keyspace.misses += 1
+        return _NULL[c.resp]
+    if type(h) is not HashValue:
+        return None
+    db.keyspace.hits += 1
+    v = h.get(argv[2])
+    return _NULL[c.resp] if v is None else _bulk(v)
+
+
+def fast_zadd(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    key = argv[1]
+    if len(argv) != 4 or (db.expires and key in db.expires):
+        return None
+    sc = parse_score(argv[2])
+    if sc is None:
+        return None
+    zs = db.data.get(key)
+    if zs is None:
+        zs = db.data[key] = ZSetValue()
+    elif type(zs) is not ZSetValue:
+        return None
+    m = argv[3]
+    cur = zs.d.get(m)
+    if cur is None:
+        v = c.server.config.values
+        zs.insert(m, sc, v["zset-max-listpack-entries"], v["zset-max-listpack-value"])
+        c.server.dirty += 1
+        return _INT[1]
+    if sc != cur:
+        zs.update(m, cur, sc)
+        c.server.dirty += 1
+    return _INT[0]
+
+
 # -- the others: the command's own handler without execute/call bookkeeping ----------------------------
 def direct(cmd: Command) -> FastFn:
     """A fast handler running *cmd*'s own handler (valid for commands that never flip a switch)."""
@@ -246,15 +418,17 @@ def direct(cmd: Command) -> FastFn:
 _HANDLERS: dict[str, FastFn | None] = {
     "get": fast_get, "set": fast_set, "incr": fast_incr, "decr": fast_decr, "incrby": fast_incrby,
     "decrby": fast_decrby, "mget": fast_mget, "mset": fast_mset, "exists": fast_exists, "ping": fast_ping,
-    "del": None, "lpush": None, "rpush": None, "lpop": None, "rpop": None, "lrange": None,
-    "sadd": None, "sismember": None, "hset": None, "hget": None, "zadd": None, "zscore": None,
+    "lpush": fast_lpush, "rpush": fast_rpush, "lpop": fast_lpop, "rpop": fast_rpop, "lrange": fast_lrange,
+    "sadd": fast_sadd, "sismember": fast_sismember, "hset": fast_hset, "hget": fast_hget, "zadd": fast_zadd,
+    "del": None, "zscore": None,
 }
 
-# Command name as sent (exact bytes, lower and upper case) -> (command, handler).
-TABLE: dict[bytes, tuple[Command, FastFn]] = {}
+# Command name as sent (exact bytes, lower and upper case) ->
+# (command, fast handler, direct handler, fewest arguments, most arguments).
+TABLE: dict[bytes, tuple[Command, FastFn, FastFn, int, int]] = {}
 
 
-def build_table() -> dict[bytes, tuple[Command, FastFn]]:
+def build_table() -> dict[bytes, tuple[Command, FastFn, FastFn, int, int]]:
     """Fill :data:`TABLE` from the command registry (after the command modules are loaded)."""
     if TABLE:
         return TABLE
@@ -262,15 +436,12 @@ def build_table() -> dict[bytes, tuple[Command, FastFn]]:
         cmd = COMMANDS.get(name)
         if cmd is None or cmd.handler is None:
             continue
-        ent = (cmd, fn if fn is not None else direct(cmd))
+        d = direct(cmd)
+        ar = cmd.arity
+        ent = (cmd, fn if fn is not None else d, d, ar if ar > 0 else -ar, ar if ar > 0 else 1 << 62)
         for form in (name, name.upper(), name.capitalize()):
             TABLE[form.encode()] = ent
     return TABLE
-
-
-def _arity_ok(cmd: Command, n: int) -> bool:
-    ar = cmd.arity
-    return not ((ar > 0 and n != ar) or n < -ar)
 
 
 def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
@@ -290,20 +461,20 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
         ent = table.get(argv[0])
         if ent is None:
             break
-        cmd, fn = ent
-        if not _arity_ok(cmd, len(argv)):
+        cmd, fn, fn_direct, lo, hi = ent
+        if not lo <= len(argv) <= hi:
             break
         if prop:
             d0 = srv.dirty
             r = fn(c, db, argv)
             if r is None:
-                break
+                r = fn_direct(c, db, argv)
             if srv.dirty != d0 or c.repl is not None:
                 srv.propagate(c, cmd, argv)
         else:
             r = fn(c, db, argv)
             if r is None:
-                break
+                r = fn_direct(c, db, argv)
         if r:
             out.append(r)
         t1 = perf_counter_ns()
