@@ -43,8 +43,16 @@ def enc(*args: bytes) -> bytes:
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
 
 
+def _reset_command_stats() -> None:
+    from pyredis.commands.registry import all_commands
+
+    for c in all_commands():  # the registry is process-wide: other tests' counts must not leak in
+        c.calls = c.usec = c.failed = c.rejected = 0
+
+
 def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> tuple:
     """Feed *chunks* to one connection of a fresh server in *mode*; return everything observable."""
+    _reset_command_stats()
     saved = _speedups.hotpath
     _speedups.hotpath = ACCEL if mode == "cython" else None
     fastpath.ENABLED = mode != "full"
@@ -72,10 +80,7 @@ def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> t
     finally:
         _speedups.hotpath = saved
         fastpath.ENABLED = True
-        from pyredis.commands.registry import all_commands
-
-        for c in all_commands():
-            c.calls = c.usec = c.failed = c.rejected = 0
+        _reset_command_stats()
 
 
 def assert_same(chunks: list[bytes], max_bulk: int | None = None) -> None:

@@ -12,6 +12,7 @@ is handed back, from its first byte, to the Python parser.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_Size
 from cpython.list cimport PyList_Append
+from cpython.set cimport PySet_Add, PySet_Contains
 from cpython.ref cimport PyObject
 from libc.stdio cimport snprintf
 from libc.stdlib cimport free, malloc, realloc
@@ -36,9 +37,25 @@ cdef enum:
     K_MSET = 8
     K_EXISTS = 9
     K_PING = 10
+    K_LPUSH = 11
+    K_RPUSH = 12
+    K_LPOP = 13
+    K_RPOP = 14
+    K_SADD = 15
+    K_SISMEMBER = 16
+    K_HSET = 17
+    K_HGET = 18
+    K_LRANGE = 19
 
 KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K_INCRBY,
-         "decrby": K_DECRBY, "mget": K_MGET, "mset": K_MSET, "exists": K_EXISTS, "ping": K_PING}
+         "decrby": K_DECRBY, "mget": K_MGET, "mset": K_MSET, "exists": K_EXISTS, "ping": K_PING,
+         "lpush": K_LPUSH, "rpush": K_RPUSH, "lpop": K_LPOP, "rpop": K_RPOP, "lrange": K_LRANGE}
+
+# The engine's value classes (set by make_table); the set and hash ones only when they are the
+# set/dict subclasses the native handlers assume, else those commands use the Python handlers.
+cdef object ListValue = None
+cdef object SetValue = None
+cdef object HashValue = None
 
 
 cdef class Entry:
@@ -61,10 +78,20 @@ cdef class Entry:
         self.usec = 0
 
 
-def make_table(dict fast_table):
-    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct)) into Entry objects, one per command."""
+def make_table(dict fast_table, list_cls, set_cls, hash_cls):
+    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct, ...)) into Entry objects, one per command."""
+    global ListValue, SetValue, HashValue
     cdef dict out = {}
     cdef dict made = {}
+    ListValue = list_cls
+    if issubclass(set_cls, set) and hasattr(set_cls, "pool") and hasattr(set_cls, "after_add"):
+        SetValue = set_cls
+        KINDS["sadd"] = K_SADD
+        KINDS["sismember"] = K_SISMEMBER
+    if issubclass(hash_cls, dict) and hasattr(hash_cls, "check_lengths") and hasattr(hash_cls, "check_size"):
+        HashValue = hash_cls
+        KINDS["hset"] = K_HSET
+        KINDS["hget"] = K_HGET
     for name, (cmd, fn, direct, _lo, _hi) in fast_table.items():
         ent = made.get(cmd.name)
         if ent is None:
@@ -187,6 +214,22 @@ def parse(bytes data, long long maxbulk=512 * 1024 * 1024):
         pos = q
 
 
+cdef inline Py_ssize_t clamp_range(long long start, long long stop, Py_ssize_t n, Py_ssize_t* a) noexcept:
+    """LRANGE's index clamping: the element count (0 when empty) and the first index in *a*."""
+    if start < 0:
+        start += n
+    if stop < 0:
+        stop += n
+    if start < 0:
+        start = 0
+    if start > stop or start >= n:
+        return 0
+    if stop >= n:
+        stop = n - 1
+    a[0] = start
+    return stop - start + 1
+
+
 cdef inline bint strict_ll(object b, long long* out) noexcept:
     """*b* is the canonical decimal of a 64-bit integer (what ``b"%d" % v`` makes)."""
     cdef const char* s = PyBytes_AS_STRING(b)
@@ -261,7 +304,7 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
     """
     cdef const char* p = PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-    cdef Py_ssize_t pos = 0, q = 0, argc, i
+    cdef Py_ssize_t pos = 0, q = 0, argc, i, q0 = 0
     cdef OutBuf b
     cdef _State st = _State()
     cdef Entry ent
@@ -413,6 +456,145 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
                     elif argc == 2:
                         put_bulk(&b, PyBytes_AS_STRING(argv[1]), PyBytes_GET_SIZE(argv[1]))
                         ok = True
+                elif kind == K_LPUSH or kind == K_RPUSH:
+                    key = argv[1]
+                    if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            v = ListValue()
+                            PyDict_SetItem(ddata, key, v)
+                            ok = True
+                        else:
+                            v = <object>vp
+                            ok = type(v) is ListValue
+                        if ok:
+                            if kind == K_LPUSH:
+                                v.appendleft(argv[2])
+                            else:
+                                v.append(argv[2])
+                            st.dirty += 1
+                            put_int(&b, 58, len(v))
+                elif kind == K_LPOP or kind == K_RPOP:
+                    key = argv[1]
+                    if argc == 2 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            if resp == 3:
+                                put(&b, "_\r\n", 3)
+                            else:
+                                put(&b, "$-1\r\n", 5)
+                            ok = True
+                        elif type(<object>vp) is ListValue:
+                            v = <object>vp
+                            x = v.popleft() if kind == K_LPOP else v.pop()
+                            if not v:
+                                del ddata[key]
+                            st.dirty += 1
+                            put_bulk(&b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x))
+                            ok = True
+                elif kind == K_LRANGE:
+                    key = argv[1]
+                    if (strict_ll(argv[2], &delta) and strict_ll(argv[3], &cur)
+                            and not (PyDict_Size(dexp) and key in dexp)):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            put(&b, "*0\r\n", 4)
+                            ok = True
+                        elif type(<object>vp) is ListValue:
+                            v = <object>vp
+                            st.hits += 1
+                            i = clamp_range(delta, cur, len(v), &q0)
+                            if i == 0:
+                                put(&b, "*0\r\n", 4)
+                            else:
+                                items = v.range(q0, q0 + i - 1)
+                                put_int(&b, 42, len(items))
+                                for x in items:
+                                    put_bulk(&b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x))
+                            ok = True
+                elif kind == K_SADD:
+                    key = argv[1]
+                    if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            v = SetValue()
+                            v.big = False
+                            PyDict_SetItem(ddata, key, v)
+                            ok = True
+                        else:
+                            v = <object>vp
+                            ok = type(v) is SetValue
+                        if ok:
+                            x = argv[2]
+                            if PySet_Contains(v, x):
+                                put(&b, ":0\r\n", 4)
+                            else:
+                                PySet_Add(v, x)
+                                pool = v.pool
+                                if pool is not None:
+                                    pool.append(x)
+                                if not v.big:
+                                    v.after_add(srv.config, argv[2:])
+                                st.dirty += 1
+                                put(&b, ":1\r\n", 4)
+                elif kind == K_SISMEMBER:
+                    key = argv[1]
+                    if not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            put(&b, ":0\r\n", 4)
+                            ok = True
+                        elif type(<object>vp) is SetValue:
+                            st.hits += 1
+                            if PySet_Contains(<object>vp, argv[2]):
+                                put(&b, ":1\r\n", 4)
+                            else:
+                                put(&b, ":0\r\n", 4)
+                            ok = True
+                elif kind == K_HSET:
+                    key = argv[1]
+                    if argc == 4 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            v = HashValue()
+                            PyDict_SetItem(ddata, key, v)
+                            ok = True
+                        else:
+                            v = <object>vp
+                            ok = type(v) is HashValue
+                        if ok:
+                            x = argv[2]
+                            added = PyDict_GetItem(v, x) == NULL
+                            PyDict_SetItem(v, x, argv[3])
+                            if not v.big:
+                                cfg = srv.config
+                                v.check_lengths(cfg, argv[2:])
+                                v.check_size(cfg)
+                            st.dirty += 1
+                            if added:
+                                put(&b, ":1\r\n", 4)
+                            else:
+                                put(&b, ":0\r\n", 4)
+                elif kind == K_HGET:
+                    key = argv[1]
+                    if not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            ok = True
+                        elif type(<object>vp) is HashValue:
+                            st.hits += 1
+                            vp = PyDict_GetItem(<object>vp, argv[2])
+                            ok = True
+                            if vp != NULL:
+                                put_bulk(&b, PyBytes_AS_STRING(<object>vp), PyBytes_GET_SIZE(<object>vp))
+                        if ok and vp == NULL:
+                            if resp == 3:
+                                put(&b, "_\r\n", 3)
+                            else:
+                                put(&b, "$-1\r\n", 5)
                 if kind == K_PY or (kind > 0 and not ok):
                     # the Python fast handler, then the command's own handler (never declines)
                     if prop:

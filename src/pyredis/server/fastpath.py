@@ -525,7 +525,7 @@ def accel_table() -> dict[bytes, Any]:
         from pyredis._speedups import hotpath
 
         assert hotpath is not None
-        _ACCEL_TABLE.update(hotpath.make_table(build_table()))
+        _ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue))
     return _ACCEL_TABLE
 
 
