@@ -38,6 +38,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
@@ -229,9 +236,11 @@ def run_mode(compress: bool, nclients: int, nprocs: int, step: float, rates: lis
 
         def phase(ph: int, rate: int) -> dict:
             nonlocal busy_rss
+            cpu0 = cpu_seconds(srv.pid)
             achieved = publish_phase(pub, ph, rate, step)
             busy_rss = max(busy_rss, rss_kib(srv.pid))
             time.sleep(1.0)  # let the tail arrive
+            cpu = cpu_seconds(srv.pid) - cpu0
             count, first, last, lats = 0, None, None, []
             for a in pipes:
                 a.send("report")
@@ -248,7 +257,8 @@ def run_mode(compress: bool, nclients: int, nprocs: int, step: float, rates: lis
             return {"rate": rate, "published_per_s": round(achieved), "expected": int(achieved * step) * nclients,
                     "delivered": count, "deliveries_per_s": round(count / span),
                     "p50_ms": round(lats[len(lats) // 2], 2) if lats else None,
-                    "p99_ms": round(lats[int(len(lats) * 0.99)], 2) if lats else None}
+                    "p99_ms": round(lats[int(len(lats) * 0.99)], 2) if lats else None,
+                    "server_cpu_s": round(cpu, 2), "server_cpu_us_per_delivery": round(cpu * 1e6 / max(count, 1), 2)}
 
         ph = 0
         best = 0
@@ -258,7 +268,8 @@ def run_mode(compress: bool, nclients: int, nprocs: int, step: float, rates: lis
             results.append(r)
             print(f"  [{'deflate' if compress else 'plain'}] offered {rate * nclients:>8}/s -> "
                   f"{r['deliveries_per_s']:>8}/s delivered ({r['delivered']}/{r['expected']}), "
-                  f"p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms", flush=True)
+                  f"p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms, server CPU {r['server_cpu_us_per_delivery']} us/delivery",
+                  flush=True)
             complete = r["delivered"] >= 0.98 * r["expected"]
             if complete:
                 best = max(best, r["deliveries_per_s"])
@@ -274,7 +285,10 @@ def run_mode(compress: bool, nclients: int, nprocs: int, step: float, rates: lis
         for p in procs:
             p.join(10)
         pub.close()
+        cpu_best = min((r["server_cpu_us_per_delivery"] for r in results if r["delivered"]), default=None)
         return {"compression": compress, "clients": nclients, "load_processes": nprocs,
+                "server_cpu_us_per_delivery_min": cpu_best,
+                "server_bound_deliveries_per_cpu_s": round(1e6 / cpu_best) if cpu_best else None,
                 "saturation_deliveries_per_s": best, "half_rate_deliveries_per_s": half * nclients,
                 "p50_ms_at_half": at_half["p50_ms"], "p99_ms_at_half": at_half["p99_ms"],
                 "rss_base_kib": base, "rss_idle_kib": idle, "rss_busy_kib": busy_rss,

@@ -514,3 +514,34 @@ async def test_paused_reader_hits_limit_others_keep_flowing(gw):
         if slow is not None:
             slow.close()
         call(gw, "CONFIG", "SET", "client-output-buffer-limit", "pubsub 33554432 8388608 60")
+
+
+# -- TLS -------------------------------------------------------------------------------------------------
+def test_gateway_tls(tmp_path):
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    srv, port = start_gateway_server("--gateway-tls", "yes", "--tls-cert-file", str(cert), "--tls-key-file", str(key))
+    try:
+        ctx = ssl.create_default_context(cafile=str(cert))
+        ctx.check_hostname = False
+
+        async def session():
+            from websockets.asyncio.client import connect
+
+            async with connect(f"wss://127.0.0.1:{port}/ws", ssl=ctx) as conn:
+                hello = json.loads(await conn.recv())
+                assert hello["type"] == "hello"
+                await conn.send(json.dumps({"op": "subscribe", "id": 1, "channels": ["tls"]}))
+                assert json.loads(await conn.recv())["ok"]
+                assert srv.client().call("PUBLISH", "tls", "secure") == b":1\r\n"
+                assert json.loads(await conn.recv())["data"] == "secure"
+
+        asyncio.run(session())
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=ctx, timeout=5) as r:
+            assert r.status == 200
+    finally:
+        srv.stop()

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from pyredis import REDIS_VERSION
+from pyredis import REDIS_VERSION, _speedups
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import COMMANDS, all_commands, command, help_lines, subcommand
@@ -61,7 +61,7 @@ def _server_section(srv) -> list:
         ("hz", cfg["hz"]), ("configured_hz", cfg["hz"]), ("lru_clock", int(now) & ((1 << 24) - 1)),
         ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""),
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
-        ("python_version", platform.python_version()),
+        ("python_version", platform.python_version()), ("pyredis_accelerator", _speedups.ACTIVE),
     ]
 
 

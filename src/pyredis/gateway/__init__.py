@@ -43,6 +43,7 @@ class Gateway:
         self._frame_key: tuple[bytes, bytes] | None = None
         self._offset: int | None = None
         self._frames: dict[tuple[bytes | None, bool, int], bytes] = {}
+        self._dirty: list[GatewayClient] = []  # sessions with queued frames, written at the end of the tick
         cfg = server.config
         self.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
         server.pubsub.tap = self.published
@@ -166,6 +167,17 @@ class Gateway:
         if offset is not None:
             obj["offset"] = offset_str(offset)
         return obj
+
+    def schedule_flush(self, c: GatewayClient) -> None:
+        if not self._dirty:
+            self.loop.call_soon(self._flush_all)
+        self._dirty.append(c)
+
+    def _flush_all(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        for c in dirty:
+            if c._flush_scheduled:
+                c.flush()
 
     # -- sessions --------------------------------------------------------------------------------
     def forget(self, c: GatewayClient) -> None:

@@ -224,9 +224,9 @@ class GatewayClient(Client, asyncio.Protocol):
     def _queued(self) -> None:
         if self.paused:
             self.check_limits()
-        elif not self._flush_scheduled:
+        elif not self._flush_scheduled:  # one write per client per loop tick, one callback for all
             self._flush_scheduled = True
-            self.gw.loop.call_soon(self.flush)
+            self.gw.schedule_flush(self)
 
     def _pull(self) -> None:
         for chunk in self.ws.data_to_send():
