@@ -963,7 +963,7 @@ def read_strings(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, b
     cdef const uint8_t* d = <const uint8_t*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
     cdef Py_ssize_t pos = r.pos, p, loaded = 0, expired = 0
-    cdef int64_t when
+    cdef int64_t when = 0
     cdef bint has_when
     cdef object key, val
     try:
