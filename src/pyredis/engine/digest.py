@@ -31,7 +31,7 @@ def value_digest(v: Any) -> bytes:
     elif hasattr(v, "items_ordered"):
         h = sha1()
         for m, score in v.items_ordered():
-            h.update(b"%d:%s%r" % (len(m), m, score).encode() if isinstance(m, str) else
+            h.update(("%d:%s%r" % (len(m), m, score)).encode() if isinstance(m, str) else
                      b"%d:" % len(m) + m + repr(score).encode())
         acc = h.digest()
     elif name == b"stream":

@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pyredis.commands.registry import TABLE, Command
 from pyredis.engine.glob import compile_glob
 from pyredis.gateway import frames, resp3
 from pyredis.gateway.frames import FrameError, reply, str_list
 from pyredis.gateway.history import offset_str, parse_offset
+from pyredis.gateway.perms import _lookup, acl_store, acl_user, allowed
 from pyredis.gateway.watch import Watch
 from pyredis.server.acl import ALLOWED, DENIED_CMD
 from pyredis.server.client import Client
 
 if TYPE_CHECKING:
     from pyredis.gateway.session import GatewayClient
-    from pyredis.server.acl import AclStore, User
+    from pyredis.server.acl import User
 
 _NOPERM = {
     DENIED_CMD: "this user has no permissions to run the '%s' command",
@@ -45,30 +45,6 @@ _QUERY_EXTRA = {
 
 
 # -- permissions -----------------------------------------------------------------------------------
-def acl_store(c: Client) -> AclStore:
-    return c.server.acl.store
-
-
-def acl_user(c: Client) -> User | None:
-    return acl_store(c).users.get(c.user)
-
-
-def _lookup(argv: list[bytes]) -> Command | None:
-    cmd = TABLE.get(argv[0].lower())
-    if cmd is not None and cmd.subcommands is not None and len(argv) > 1:
-        cmd = cmd.subcommands.get(argv[1].lower(), cmd)
-    return cmd
-
-
-def allowed(c: Client, argv: list[bytes]) -> bool:
-    """Whether the session's user may run *argv* (no ACL LOG entry)."""
-    if not c.acl_restricted:
-        return True
-    u = acl_user(c)
-    cmd = _lookup(argv)
-    return u is not None and cmd is not None and u.check(cmd, argv)[0] == ALLOWED
-
-
 def require(c: Client, argv: list[bytes]) -> None:
     """Raise NOPERM (and log it in the ACL LOG) unless the user may run *argv*."""
     if not c.acl_restricted:

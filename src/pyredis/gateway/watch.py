@@ -90,7 +90,7 @@ class KeyWatch:
         pending, self.pending = self.pending, {}
         if not self.clients:
             return
-        from pyredis.gateway.ops import acl_user, allowed
+        from pyredis.gateway.perms import acl_user, allowed
 
         for (dbid, key), events in pending.items():
             state: tuple[str, int] | None = None

@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         print(str(e), file=sys.stderr)
         sys.exit(1)
     setup_logging(cfg)
+    from pyredis.server import listener
     from pyredis.server.app import Server
 
     log = logging.getLogger("pyredis")
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
             except (NotImplementedError, RuntimeError):
                 pass
         try:
-            await server.start()
+            await listener.start(server)
         except OSError as e:
             log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting. ({e})")
             sys.exit(1)
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         await server.shutdown_event.wait()
         for hook in server.events.shutdown:
             hook(server)
-        await server.stop()
+        await listener.stop(server)
         log.warning("Redis is now ready to exit, bye bye...")
 
     try:
