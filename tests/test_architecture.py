@@ -181,9 +181,21 @@ def test_rules_catch_violations(tmp_path):
 
 
 def test_server_has_typed_subsystems():
+    from pyredis.persistence.manager import Persistence
+    from pyredis.scripting.engine import Scripting
+    from pyredis.server.acl_checks import Acl
     from pyredis.server.app import Server
+    from pyredis.server.blocking import BlockingState
+    from pyredis.server.events import Events
+    from pyredis.server.eviction import Evictor
+    from pyredis.server.monitor import Monitors
+    from pyredis.server.pubsub import PubSub
+    from pyredis.server.stats import Stats
+    from pyredis.server.tracking import TrackingTable
 
     srv = Server()
     assert not hasattr(srv, "extensions")
-    ann = Server._compose.__doc__ or ""
-    assert "one place" in ann
+    expected = {"events": Events, "stats": Stats, "pubsub": PubSub, "acl": Acl, "blocking": BlockingState,
+                "tracking": TrackingTable, "monitor": Monitors, "eviction": Evictor, "scripting": Scripting,
+                "persistence": Persistence}
+    assert {k: type(getattr(srv, k)) for k in expected} == expected
