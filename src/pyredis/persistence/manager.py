@@ -210,6 +210,7 @@ class Persistence:
         self.skip_checksum = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION
         self.rdb_last_cow = 0
         self.aof_last_cow = 0
+        self.last_aux: dict[bytes, bytes] = {}  # aux fields of the last RDB loaded (replication ids)
         self.rdb_done_hooks: list[Callable[[bool], None]] = []  # a BGSAVE ended (replication sends it)
 
     # -- installation -------------------------------------------------------------------------------
@@ -748,7 +749,7 @@ class Persistence:
         srv = self.server
         res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble, every=every,
                                        stats=self, check_crc=not self.skip_checksum)
-        aux = res.aux
+        aux = self.last_aux = res.aux
         if b"redis-ver" in aux:
             log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
         if b"ctime" in aux:

@@ -144,6 +144,30 @@ class Replication:
         log.info("MASTER MODE enabled (failover request from '%s')", client_info_line(c))
         return None
 
+    def on_ready(self, server: Any) -> None:
+        """Start-up, after the dataset loaded: the replicaof directive, ids restored from the RDB."""
+        cfg = self.server.config
+        target = (cfg["replicaof"] or "").split()
+        aux = getattr(self.persistence, "last_aux", {}) or {}
+        rid, roff, rdb = aux.get(b"repl-id"), aux.get(b"repl-offset"), aux.get(b"repl-stream-db")
+        valid = rid is not None and roff is not None and rdb is not None and \
+            not (self.persistence.aof.state if hasattr(self.persistence, "aof") else 0)
+        if len(target) == 2:
+            self.masterhost = target[0]
+            self.masterport = int(target[1])
+            self.server.keyspace.is_replica = True
+            self.replica.state = 1  # CONNECT: the cron connects
+            if valid:
+                self.replid = rid.decode()
+                self._offset = int(roff)
+                self.replica.cached = (self.replid, int(roff), int(rdb))
+            self.refresh_gate()
+        elif valid:
+            self.replid2 = rid.decode()
+            self.second_replid_offset = int(roff) + 1
+            self.create_backlog(int(roff))
+            self.master.no_replicas_since = time.time()
+
     # -- checks -----------------------------------------------------------------------------------------
     def refresh_gate(self) -> None:
         srv = self.server
@@ -278,8 +302,13 @@ def install(server: Server) -> Replication:
     ext = server.extensions
     ext.setdefault("on_disconnect", []).append(repl.on_disconnect)
     ext.setdefault("checks", []).append(repl.check)
-    server.config.on_change("min-replicas-to-write", lambda *_: repl.refresh_gate())
-    server.config.on_change("min-replicas-max-lag", lambda *_: repl.refresh_gate())
+    ext.setdefault("on_ready", []).append(repl.on_ready)
+    def min_replicas_changed(*_: object) -> None:
+        repl.refresh_good_replicas()
+        repl.refresh_gate()
+
+    server.config.on_change("min-replicas-to-write", min_replicas_changed)
+    server.config.on_change("min-replicas-max-lag", min_replicas_changed)
     server.config.on_change("repl-backlog-size", lambda v: repl.backlog.resize(v) if repl.backlog else None)
     repl.persistence.rdb_done_hooks.append(repl.master.bgsave_done)
     return repl

@@ -472,6 +472,7 @@ class MasterRole:
         link.ack_time = time.time()
         if link.start_on_ack and link.state == ONLINE:
             self.start_stream(link)
+        self.repl.refresh_good_replicas()
         if self.waiting:
             self.check_waiting()
 

@@ -425,8 +425,15 @@ class ReplicaRole:
         if first:
             self._apply(first)
         self.send_ack()
+        dbg = os.environ.get("PYREDIS_REPL_DEBUG")
+        last = time.time()
         while True:
             data = await reader.read(1 << 16)
+            if dbg:
+                now = time.time()
+                if now - last > 0.2:
+                    log.warning("DBG gap %.3f before %d bytes", now - last, len(data))
+                last = now
             if not data:
                 self.task = None
                 self.drop_link("Connection with master lost.")
