@@ -336,6 +336,8 @@ class Server:
         if not self.propagators:
             return
         cmds = repl if repl is not None else [argv]
+        if len(cmds) > 1 and not (c.in_exec or c.in_script) and cmds[0][0].upper() != b"MULTI":
+            cmds = [[b"MULTI"], *cmds, [b"EXEC"]]  # one command, several effects: a transaction
         for fn in self.propagators:
             for a in cmds:
                 fn(c.db.id, a)

@@ -168,8 +168,18 @@ class Replication:
             self.create_backlog(int(roff))
             self.master.no_replicas_since = time.time()
 
+    def on_shutdown(self, server: Any) -> None:
+        """Shutting down: close the master link for good (no reconnect)."""
+        host = self.masterhost
+        self.masterhost = None
+        self.replica.cancel()
+        self.masterhost = host
+
     # -- checks -----------------------------------------------------------------------------------------
     def refresh_gate(self) -> None:
+        from pyredis.server.cli import RedisFormatter
+
+        RedisFormatter.role = "S" if self.masterhost is not None else "M"
         srv = self.server
         cfg = srv.config
         need = self.masterhost is not None or bool(cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"])
@@ -303,6 +313,7 @@ def install(server: Server) -> Replication:
     ext.setdefault("on_disconnect", []).append(repl.on_disconnect)
     ext.setdefault("checks", []).append(repl.check)
     ext.setdefault("on_ready", []).append(repl.on_ready)
+    ext.setdefault("on_shutdown", []).append(repl.on_shutdown)
     def min_replicas_changed(*_: object) -> None:
         repl.refresh_good_replicas()
         repl.refresh_gate()

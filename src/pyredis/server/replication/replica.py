@@ -75,7 +75,6 @@ class ReplicaRole:
         self.transfer_read = 0
         self.transfer_lastio = 0.0
         self.pre_psync_master = False
-        self.failover_psync = False  # next PSYNC carries FAILOVER (FAILOVER TO)
 
     def connected(self) -> bool:
         return self.state == CONNECTED
@@ -184,7 +183,9 @@ class ReplicaRole:
                 log.warning("Master did not respond to command during SYNC handshake")
             self._link_failed()
         except Exception:  # noqa: BLE001 - a bug must not kill the replication loop
-            log.exception("replication link failed")
+            import traceback
+
+            log.warning("replication link failed: %s", traceback.format_exc().replace("\n", " | "))
             self._link_failed()
 
     def _link_failed(self) -> None:
@@ -259,13 +260,16 @@ class ReplicaRole:
             replid, off = "?", -1
             log.info("Partial resynchronization not possible (no cached master)")
         psync = [b"PSYNC", replid.encode(), b"%d" % off]
-        if self.failover_psync:
+        failing_over = self.repl.failover.state == 2  # FAILOVER_IN_PROGRESS
+        if failing_over:
             psync.append(b"FAILOVER")
         writer.write(encode_command(psync))
         while True:
             line = await self._readline(reader)
             if line:
                 break  # empty lines are keepalives sent before the reply
+        if failing_over:
+            self.repl.failover.psync_result(line.startswith((b"+FULLRESYNC", b"+CONTINUE")))
         if line.startswith(b"+FULLRESYNC"):
             parts = line.split()
             new_id = parts[1].decode() if len(parts) > 1 else "?"
@@ -294,8 +298,6 @@ class ReplicaRole:
                      line[1:].decode("utf-8", "replace"))
             raise LinkError
         else:
-            if line.startswith(b"-") and self.failover_psync:
-                log.warning("Failover target rejected psync request")
             log.warning("Unexpected reply to PSYNC from master: %s", line.decode("utf-8", "replace"))
             raise LinkError
 
@@ -421,7 +423,6 @@ class ReplicaRole:
 
     async def _stream(self, reader: asyncio.StreamReader, first: bytes) -> None:
         """Apply the command stream until the link drops."""
-        timeout = self.server.config["repl-timeout"]
         if first:
             self._apply(first)
         self.send_ack()
@@ -440,7 +441,6 @@ class ReplicaRole:
                 return
             self.last_io = time.time()
             self._apply(data)
-            del timeout
 
     def _apply(self, data: bytes) -> None:
         srv = self.server
