@@ -11,9 +11,18 @@ import time
 
 import pytest
 import redis
+from repl_support import (
+    assert_same_data,
+    link,
+    prepare_master,
+    start,
+    wait_for,
+    wait_synced,
+    write_everything,
+)
 
-from repl_support import assert_same_data, link, prepare_master, start, wait_for, wait_synced, write_everything
 from support import ServerProcess
+
 
 @pytest.fixture
 def nodes():
