@@ -44,6 +44,7 @@ class Replication:
         self.replica = ReplicaRole(self)
         self.failover = Failover(self)
         self._last_second = 0
+        self.replica_keys: set[tuple[int, bytes]] = set()  # written by clients of a writable replica
 
     @property
     def persistence(self) -> Any:
@@ -201,6 +202,11 @@ class Replication:
         srv = self.server
         cfg = srv.config
         if self.masterhost is not None:
+            srv.keyspace.replica_write = write = bool(cmd.write)
+            if write and len(self.replica_keys) < 100000:  # keys written here may need expiring here
+                keys = cmd.key_indexes(argv)
+                for i in keys:
+                    self.replica_keys.add((c.db.id, argv[i]))
             if not self.replica.connected() and not cfg["replica-serve-stale-data"] and not cmd.stale:
                 srv.reject(c, cmd, MASTERDOWN)
                 return False
@@ -221,8 +227,26 @@ class Replication:
         if now == self._last_second:
             return
         self._last_second = now
+        if self.replica_keys:
+            self._expire_replica_keys()
         self.replica.cron()
         self.master.cron()
+
+    def _expire_replica_keys(self) -> None:
+        """expireSlaveKeys: keys with a TTL created by a writable replica's clients expire here."""
+        ks = self.server.keyspace
+        now = ks.clock()
+        for dbid, key in list(self.replica_keys):
+            db = ks.dbs[dbid]
+            when = db.expires.get(key)
+            if when is None:
+                if key not in db.data or self.masterhost is None:
+                    self.replica_keys.discard((dbid, key))
+                continue
+            if when <= now:
+                db.data.pop(key, None)
+                db.expires.pop(key, None)
+                self.replica_keys.discard((dbid, key))
 
     def on_disconnect(self, c: Any) -> None:
         if getattr(c, "is_replica", False):

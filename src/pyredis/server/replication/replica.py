@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyredis.persistence.aof import encode_command
 from pyredis.server.client import REPLY_OFF, Client
@@ -205,7 +205,11 @@ class ReplicaRole:
 
     async def _readline(self, reader: asyncio.StreamReader) -> bytes:
         timeout = self.server.config["repl-timeout"]
-        line = await asyncio.wait_for(reader.readline(), timeout)
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("Timeout connecting to the MASTER...")
+            raise LinkError from None
         if not line:
             raise ConnectionResetError("connection closed")
         self.last_io = time.time()
@@ -302,25 +306,38 @@ class ReplicaRole:
             raise LinkError
 
     async def _full_sync(self, reader: asyncio.StreamReader, replid: str, offset: int) -> None:
-        repl = self.repl
         srv = self.server
         cfg = srv.config
         self.state = TRANSFER
         self.transfer_size = -1
         self.transfer_read = 0
         self.transfer_lastio = time.time()
+        mode = cfg["repl-diskless-load"]
+        diskless_load = mode == "swapdb" or (mode == "on-empty-db" and not any(db.data for db in srv.keyspace.dbs))
+        try:
+            rdb, payload, rest = await self._receive(reader, diskless_load)
+        finally:
+            if diskless_load:
+                self._loading(False)
+        self._install(rdb, diskless_load, mode == "swapdb", replid, offset)
+        await self._stream(reader, rest)
+
+    async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool) -> tuple[bytes, PayloadReader, bytes]:
+        """Read the ``$len`` / ``$EOF:`` payload; with a diskless load the replica is loading meanwhile."""
         payload = PayloadReader()
-        diskless_load = cfg["repl-diskless-load"] == "swapdb" or (
-            cfg["repl-diskless-load"] == "on-empty-db" and not any(db.data for db in srv.keyspace.dbs))
         announced = False
         rest: bytes | None = None
-        timeout = cfg["repl-timeout"]
+        timeout = self.server.config["repl-timeout"]
         while rest is None:
-            data = await asyncio.wait_for(reader.read(1 << 17), timeout)
+            try:
+                data = await asyncio.wait_for(reader.read(1 << 17), timeout)
+            except asyncio.TimeoutError:
+                log.warning("Timeout receiving bulk data from MASTER... If the problem persists try to set the "
+                            "'repl-timeout' parameter in redis.conf to a larger value.")
+                raise LinkError from None
             if not data:
                 raise ConnectionResetError("connection lost")
-            now = time.time()
-            self.last_io = self.transfer_lastio = now
+            self.last_io = self.transfer_lastio = time.time()
             try:
                 rest = payload.feed(data)
             except StreamError as e:
@@ -335,9 +352,34 @@ class ReplicaRole:
                 else:
                     log.info("MASTER <-> REPLICA sync: receiving %d bytes from master %s", payload.size, where)
                     self.transfer_size = payload.size
+                if diskless_load:
+                    log.info("MASTER <-> REPLICA sync: Loading DB in memory")
+                    self._loading(True)
             self.transfer_read = payload.read
-        rdb = payload.data()
+        return payload.data(), payload, rest
+
+    def _loading(self, on: bool) -> None:
+        """Clients get -LOADING while a diskless load runs (INFO loading:1)."""
+        srv = self.server
         pers = self.repl.persistence
+        checks = srv.extensions.setdefault("checks", [])
+        if on:
+            pers._begin_loading(0)
+            if pers._check_loading not in checks:
+                checks.insert(0, pers._check_loading)
+            srv.hold_gate("repl-loading", True)
+        else:
+            pers._end_loading()
+            if pers._check_loading in checks:
+                checks.remove(pers._check_loading)
+            srv.hold_gate("repl-loading", False)
+
+    def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int) -> None:
+        """Replace the dataset with the master's RDB (readSyncBulkPayload's second half)."""
+        repl = self.repl
+        srv = self.server
+        cfg = srv.config
+        pers = repl.persistence
         if pers.child is not None and not diskless_load:
             log.info("Replica is about to load the RDB file received from the master, but there is a pending RDB "
                      "child running. Killing process %d and removing its temp file to avoid any race",
@@ -356,42 +398,47 @@ class ReplicaRole:
                 log.warning("Failed trying to rename the temp DB into %s in MASTER <-> REPLICA synchronization: %s",
                             cfg["dbfilename"], e.strerror)
                 raise LinkError from None
-        log.info("MASTER <-> REPLICA sync: Flushing old data")
-        pers._empty_data(with_functions=True)
-        log.info("MASTER <-> REPLICA sync: Loading DB in memory")
         from pyredis.persistence.rdb import RDBError
 
-        try:
-            if diskless_load:
-                res_aux = self._load(rdb)
-            else:
-                res_aux = self._load(rdb)
-        except RDBError as e:
-            if diskless_load:
-                log.warning("Failed trying to load the MASTER synchronization DB from socket: %s", e)
-            else:
-                log.warning("Failed trying to load the MASTER synchronization DB from disk: %s", e)
+        aux: dict = {}
+        if swapdb and diskless_load:
+            tmpdbs: list = [({}, {}) for _ in srv.keyspace.dbs]
+            try:
+                aux = self._load(rdb, into=tmpdbs)
+            except RDBError as e:
+                log.warning("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
+                log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
+                del e
+                raise LinkError from None
+            log.info("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
+            for db, (d, e) in zip(srv.keyspace.dbs, tmpdbs, strict=True):
+                db.flush()
+                db.data.update(d)
+                db.expires.update(e)
+            log.info("MASTER <-> REPLICA sync: Discarding old DB in background")
+        else:
+            log.info("MASTER <-> REPLICA sync: Flushing old data")
             pers._empty_data(with_functions=True)
-            raise LinkError from None
-        if payload.eof_mark is not None and not diskless_load:
-            pass
-        dbid = 0
+            if not diskless_load:
+                log.info("MASTER <-> REPLICA sync: Loading DB in memory")
+            try:
+                aux = self._load(rdb)
+            except RDBError as e:
+                where = "socket" if diskless_load else "disk"
+                log.warning("Failed trying to load the MASTER synchronization DB from %s: %s", where, e)
+                pers._empty_data(with_functions=True)
+                raise LinkError from None
         try:
-            dbid = int(res_aux.get(b"repl-stream-db", b"0"))
+            dbid = int(aux.get(b"repl-stream-db", b"0"))
         except ValueError:
             dbid = 0
         repl.replid = replid
         repl.clear_replid2()
         repl.create_backlog(offset)
-        self.reploff = self.read_reploff = offset
         self._attach_master(dbid, offset)
         log.info("MASTER <-> REPLICA sync: Finished with success")
-        pers_restart = getattr(pers, "restart_aof_after_sync", None)
-        if pers_restart is not None:
-            pers_restart()
-        await self._stream(reader, rest)
 
-    def _load(self, rdb: bytes) -> dict:
+    def _load(self, rdb: bytes, into: list | None = None) -> dict:
         """Load the RDB (repl-stream-db and friends are returned from its aux fields)."""
         from pyredis.persistence.rdb import iter_load_rdb
 
@@ -399,7 +446,8 @@ class ReplicaRole:
         pers = self.repl.persistence
         pers._begin_loading(len(rdb))
         try:
-            gen = iter_load_rdb(srv, rdb, stats=pers, check_crc=not pers.skip_checksum, replace_functions=True)
+            gen = iter_load_rdb(srv, rdb, stats=pers, check_crc=not pers.skip_checksum, replace_functions=True,
+                                into=into)
             try:
                 while True:
                     next(gen)
@@ -457,6 +505,19 @@ class ReplicaRole:
             return
         raws = []
         execute = srv.execute
+        ks = srv.keyspace
+        ks.applying_master = True
+        try:
+            self._run_commands(m, cmds, raws, execute)
+        finally:
+            ks.applying_master = False
+        if raws:
+            self.repl.master.feed_raw(b"".join(raws))
+        srv.current_client = None
+        if srv.ready_keys:
+            srv.serve_blocked()
+
+    def _run_commands(self, m: MasterClient, cmds: list, raws: list, execute: Any) -> None:
         for argv, raw in cmds:
             if argv:
                 if argv[0].lower() == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
@@ -467,11 +528,6 @@ class ReplicaRole:
             raws.append(raw)
             if self.master is not m:
                 break
-        if raws:
-            self.repl.master.feed_raw(b"".join(raws))
-        srv.current_client = None
-        if srv.ready_keys:
-            srv.serve_blocked()
 
     def send_ack(self) -> None:
         w = self.writer
@@ -485,15 +541,7 @@ class ReplicaRole:
             return
         now = time.time()
         timeout = self.server.config["repl-timeout"]
-        if self.state in (CONNECTING, HANDSHAKE) and now - max(self.last_io, self.down_since) > timeout \
-                and self.last_io:
-            log.warning("Timeout connecting to the MASTER...")
-            self._abort_task()
-        elif self.state == TRANSFER and now - self.transfer_lastio > timeout:
-            log.warning("Timeout receiving bulk data from MASTER... If the problem persists try to set the "
-                        "'repl-timeout' parameter in redis.conf to a larger value.")
-            self._abort_task()
-        elif self.state == CONNECTED and now - self.last_io > timeout:
+        if self.state == CONNECTED and now - self.last_io > timeout:
             log.warning("MASTER timeout: no data nor PING received...")
             self.drop_link("Connection with master lost.")
             return
