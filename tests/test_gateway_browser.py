@@ -147,6 +147,23 @@ def test_command_console(page, server):
     shot(page, "console")
 
 
+def test_docs_javascript_snippet(page, server):
+    """The snippet in docs/gateway.md, run as written in the browser, receives published messages."""
+    with open(os.path.join(ROOT, "docs", "gateway.md")) as fh:
+        doc = fh.read()
+    snippet = doc.split("```js\n", 1)[1].split("```", 1)[0]
+    assert len(snippet.strip().splitlines()) <= 20
+    definition = snippet[: snippet.rindex("subscribe(")]  # the function, without the example call
+    page.evaluate("() => {" + definition + "window.got = []; subscribe('ws://' + location.host + '/ws', 'snippet', "
+                  "(data) => window.got.push(data), {user: 'web', password: 'webpw'}); }")
+    for _ in range(50):  # until the snippet's session has subscribed
+        if redis_cli(server, "PUBSUB", "NUMSUB", "snippet").splitlines()[-1] == "1":
+            break
+        page.wait_for_timeout(100)
+    assert redis_cli(server, "PUBLISH", "snippet", "from-the-docs") == "2"  # the snippet and the console
+    page.wait_for_function("() => window.got.includes('from-the-docs')")
+
+
 def test_metrics_slowlog_clients_views(page, server):
     expect = sync_api.expect
     page.click('#tabs button[data-view="metrics"]')
