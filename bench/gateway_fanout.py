@@ -108,17 +108,26 @@ class WSClient(asyncio.Protocol):
                 self.handshaken = True
                 buf = buf[end + 4 :]
                 self.send_json({"op": "subscribe", "id": 1, "channels": ["bench"]})
-            i = buf.find(b'"id":1')
-            if i < 0:
+            pos = 0
+            while len(buf) - pos >= 2 and not self.subscribed:  # hello, then the subscribe answer
+                ln, hl = buf[pos + 1] & 0x7F, 2
+                if ln == 126:
+                    if len(buf) - pos < 4:
+                        break
+                    ln, hl = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+                if len(buf) - pos < hl + ln:
+                    break
+                payload = buf[pos + hl : pos + hl + ln]
+                if buf[pos] & 0x40:
+                    payload = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+                pos += hl + ln
+                if payload.startswith(b'{"id":1,'):
+                    self.subscribed = True
+            if not self.subscribed:
                 self.buf = buf
                 return
-            end = buf.find(b"}", i) + 1
-            if not end:
-                self.buf = buf
-                return
-            self.subscribed = True
             self.ready.set_result(True)
-            data, self.buf = buf[end:], b""
+            data, self.buf = buf[pos:], b""
             if not data:
                 return
         now = time.time_ns()
