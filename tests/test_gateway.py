@@ -563,3 +563,33 @@ def test_gateway_tls(tmp_path):
             assert r.status == 200
     finally:
         srv.stop()
+
+
+def test_gateway_started_and_stopped_by_config_set():
+    from support import ServerProcess, free_port
+
+    srv = ServerProcess("pyredis")
+    try:
+        c = srv.client()
+        assert c.call("GATEWAY", "TOKEN", "default", "10") == b"-ERR the WebSocket gateway is off (set gateway-port)\r\n"
+        assert b"gateway_clients" not in c.call("INFO", "clients")
+        port = free_port()
+        assert c.call("CONFIG", "SET", "gateway-port", str(port)) == b"+OK\r\n"
+
+        async def session():
+            ws = await WS.open(port)
+            assert (await ws.request("subscribe", channels=["rt"]))["ok"]
+            assert c.call("PUBLISH", "rt", "up") == b":1\r\n"
+            assert (await ws.next_push())["data"] == "up"
+            assert c.call("CONFIG", "SET", "gateway-port", "0") == b"+OK\r\n"
+            with pytest.raises(ConnectionClosed) as e:
+                await ws.recv()
+            assert e.value.rcvd.code == 4000
+            with pytest.raises(OSError):
+                await WS.open(port)
+
+        asyncio.run(session())
+        assert c.call("PUBLISH", "rt", "down") == b":0\r\n"
+        assert c.call("PING") == b"+PONG\r\n"
+    finally:
+        srv.stop()
