@@ -166,10 +166,29 @@ class ClusterService:
         st.port, st.cport = self._port(), self._cport()
         st.myself.port, st.myself.cport = self._announced()
         st.update_myself_flags()
-        if cfg["cluster-announce-ip"]:
-            st.myself.ip = cfg["cluster-announce-ip"]
+        self._announce_ip = cfg["cluster-announce-ip"]
+        if self._announce_ip:
+            st.myself.ip = self._announce_ip
         st.myself.hostname = cfg["cluster-announce-hostname"] or ""
+        for name in ("cluster-announce-port", "cluster-announce-bus-port", "cluster-announce-tls-port",
+                     "cluster-announce-ip", "cluster-announce-hostname", "cluster-replica-no-failover"):
+            cfg.on_change(name, self._refresh_myself)
         server.hold_gate("cluster", True)
+
+    def _refresh_myself(self, _value: object = None) -> None:
+        """CONFIG SET of an announced endpoint or cluster-replica-no-failover updates myself at once."""
+        st = self.state
+        cfg = self.server.config
+        st.myself.port, st.myself.cport = self._announced_now()
+        ip = cfg["cluster-announce-ip"]
+        if ip:
+            st.myself.ip = ip
+        elif ip != self._announce_ip:
+            st.myself.ip = ""  # detect it again from the next MEET / PING
+        self._announce_ip = ip
+        st.myself.hostname = cfg["cluster-announce-hostname"] or ""
+        st.update_myself_flags()
+        self.kick()
 
     def _port(self) -> int:
         return self.server.config["port"]
