@@ -438,8 +438,17 @@ class ClusterService:
             c.cluster_asking = False
         if c.fake or getattr(c, "is_master", False):
             return True
-        if cmd.first == 0 and cmd.getkeys is None and name != "exec":
-            return True
+        first = cmd.first
+        if cmd.getkeys is None:
+            if first == 0:
+                if name != "exec":
+                    return True
+            elif first == cmd.last and first < len(argv):  # one key: served here in the common case
+                st = self.state
+                slot = key_hash_slot(argv[first])
+                if (st.slots[slot] is st.myself and st.state == 0 and slot not in st.migrating
+                        and slot not in st.importing):
+                    return True
         if name == "exec":
             if c.multi is None:
                 return True
