@@ -106,7 +106,7 @@ def _replybuffer(c, argv):
 
 @debug_subcommand("set-disable-deny-scripts")
 def _deny_scripts(c, argv):
-    c.server.extensions["disable_deny_scripts"] = bool(get_int(argv[2]))
+    c.server.scripting.disable_deny_scripts = bool(get_int(argv[2]))
     return OK
 
 

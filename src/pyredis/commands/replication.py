@@ -169,12 +169,6 @@ def cmd_failover(c, argv):
     return _repl(c).failover.command(c, argv)
 
 
-def setup(server) -> None:
-    from pyredis.server.replication import install
-
-    install(server)
-
-
 _MODULE_DENIED = ("ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
                   "you can run it from a local connection, otherwise you need to set this option in the "
                   "configuration file, and then restart the server.")

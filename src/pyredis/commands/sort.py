@@ -7,7 +7,7 @@ from typing import Any
 
 from pyredis.commands.errors import NOT_INTEGER, CommandError, WrongType, syntax_error
 from pyredis.commands.registry import command
-from pyredis.commands.zsets import _key_ready
+from pyredis.commands.zsets import key_ready
 from pyredis.engine import notify
 from pyredis.engine.zset import ZSetValue, _strtod
 from pyredis.protocol.numbers import parse_ll
@@ -103,11 +103,11 @@ def _sort_generic(c, argv: list[bytes], readonly: bool):
             sortby = argv[j + 1]
             if b"*" not in _cstr(sortby):
                 dontsort = True
-            elif (c.acl_restricted or c.in_script) and not c.server.extensions["acl_full_key_access"](c):
+            elif (c.acl_restricted or c.in_script) and not c.server.acl.full_key_access(c):
                 raise CommandError("ERR BY option of SORT denied due to insufficient ACL permissions.")
             j += 1
         elif o == b"get" and left >= 1:
-            if (c.acl_restricted or c.in_script) and not c.server.extensions["acl_full_key_access"](c):
+            if (c.acl_restricted or c.in_script) and not c.server.acl.full_key_access(c):
                 raise CommandError("ERR GET option of SORT denied due to insufficient ACL permissions.")
             getops.append(argv[j + 1])
             j += 1
@@ -205,7 +205,7 @@ def _sort_generic(c, argv: list[bytes], readonly: bool):
         db.set(storekey, ListValue(items))
         c.changed(storekey, notify.LIST, b"sortstore")
         c.server.dirty += len(items) - 1
-        _key_ready(c, storekey)
+        key_ready(c, storekey)
     elif db.delete(storekey):
         c.changed(storekey, notify.GENERIC, b"del")
     return len(items)

@@ -49,9 +49,28 @@ class Replication:
     @property
     def persistence(self) -> Any:
         """The persistence subsystem (BGSAVE, loading, the RDB path)."""
+        return self.server.persistence
+
+    def install(self) -> None:
+        """Plug into the one propagation path (with the AOF), the server's events and configuration."""
         srv = self.server
-        pers = getattr(srv, "persistence", None)
-        return pers if pers is not None else srv.extensions["persistence"]
+        ev = srv.events
+        srv.propagators.append(self.master.feed)
+        ev.cron.append(self.cron)
+        ev.client_disconnected.append(self.on_disconnect)
+        ev.checks.append(self.check)
+        ev.ready.append(self.on_ready)
+        ev.shutdown.append(self.on_shutdown)
+        cfg = srv.config
+
+        def min_replicas_changed(*_: object) -> None:
+            self.refresh_good_replicas()
+            self.refresh_gate()
+
+        cfg.on_change("min-replicas-to-write", min_replicas_changed)
+        cfg.on_change("min-replicas-max-lag", min_replicas_changed)
+        cfg.on_change("repl-backlog-size", lambda v: self.backlog.resize(v) if self.backlog else None)
+        self.persistence.rdb_done_hooks.append(self.master.bgsave_done)
 
     # -- ids and offset ---------------------------------------------------------------------------------
     @property
@@ -125,7 +144,7 @@ class Replication:
     def _unblock_all(self) -> None:
         """disconnectAllBlockedClients: blocked clients get -UNBLOCKED when the role changes."""
         try:
-            from pyredis.commands.blocking import unblock_client
+            from pyredis.server.blocking import unblock_client
         except ImportError:
             return
         for c in list(self.server.clients.values()):
@@ -325,25 +344,3 @@ class Replication:
             state = "none"
         return [b"slave", self.masterhost.encode(), self.masterport, state.encode(),
                 rep.reploff if rep.master is not None else -1]
-
-
-def install(server: Server) -> Replication:
-    """Create ``server.replication`` and plug it into propagation, the cron, checks and persistence."""
-    repl = Replication(server)
-    server.replication = repl  # type: ignore[attr-defined]
-    server.propagators.append(repl.master.feed)
-    server.cron_hooks.append(repl.cron)
-    ext = server.extensions
-    ext.setdefault("on_disconnect", []).append(repl.on_disconnect)
-    ext.setdefault("checks", []).append(repl.check)
-    ext.setdefault("on_ready", []).append(repl.on_ready)
-    ext.setdefault("on_shutdown", []).append(repl.on_shutdown)
-    def min_replicas_changed(*_: object) -> None:
-        repl.refresh_good_replicas()
-        repl.refresh_gate()
-
-    server.config.on_change("min-replicas-to-write", min_replicas_changed)
-    server.config.on_change("min-replicas-max-lag", min_replicas_changed)
-    server.config.on_change("repl-backlog-size", lambda v: repl.backlog.resize(v) if repl.backlog else None)
-    repl.persistence.rdb_done_hooks.append(repl.master.bgsave_done)
-    return repl

@@ -50,8 +50,7 @@ class Failover:
             if not srv.pause_all:
                 srv.pause_all = False
         srv.hold_gate("pause", True)
-        fn = srv.extensions.get("on_pause")
-        if fn is not None:
+        for fn in srv.events.paused:
             fn(srv)
         self.paused = True
 
@@ -61,8 +60,7 @@ class Failover:
         self.paused = False
         srv = self.repl.server
         srv.paused_until = 0.0
-        fn = srv.extensions.get("on_unpause")
-        if fn is not None:
+        for fn in srv.events.unpaused:
             fn(srv)
 
     # -- state changes ----------------------------------------------------------------------------------

@@ -362,7 +362,7 @@ class ReplicaRole:
         """Clients get -LOADING while a diskless load runs (INFO loading:1)."""
         srv = self.server
         pers = self.repl.persistence
-        checks = srv.extensions.setdefault("checks", [])
+        checks = srv.events.checks
         if on:
             pers._begin_loading(0)
             if pers._check_loading not in checks:
