@@ -58,7 +58,6 @@ class Replication:
         srv.propagators.append(self.master.feed)
         ev.cron.append(self.cron)
         ev.client_disconnected.append(self.on_disconnect)
-        ev.checks.append(self.check)
         ev.ready.append(self.on_ready)
         ev.shutdown.append(self.on_shutdown)
         cfg = srv.config
@@ -121,6 +120,7 @@ class Replication:
         self._unblock_all()
         self.masterhost = host
         self.masterport = port
+        self.server.config.values["replicaof"] = f"{host} {port}"  # CONFIG REWRITE keeps it
         self.server.keyspace.is_replica = True
         if was_master:
             self.replica.cached = None
@@ -133,6 +133,7 @@ class Replication:
         if self.masterhost is None:
             return
         self.masterhost = None
+        self.server.config.values["replicaof"] = ""
         self.replica.stop()
         self.shift_replid()
         self.master.disconnect_all()
@@ -203,6 +204,11 @@ class Replication:
         srv = self.server
         cfg = srv.config
         need = self.masterhost is not None or bool(cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"])
+        checks = srv.events.checks  # listening only while a replica or min-replicas-to-write is active
+        if need and self.check not in checks:
+            checks.append(self.check)
+        elif not need and self.check in checks:
+            checks.remove(self.check)
         srv.hold_gate("replication", need)
 
     def refresh_good_replicas(self) -> None:

@@ -294,6 +294,8 @@ class ReplicaRole:
                 log.warning("Master replication ID changed to %s", new)
                 repl.master.disconnect_all()
             self.cached = None
+            if repl.backlog is None:  # e.g. restarted from an RDB's replication fields
+                repl.create_backlog(cached_off)
             log.info("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
             self._attach_master(dbid, cached_off)
             await self._stream(reader, b"")
