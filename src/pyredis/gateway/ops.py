@@ -192,7 +192,7 @@ def run(c: GatewayClient, argv: list[bytes]) -> Any:
     r = _runner(c)
     r.out.clear()
     c.server.execute(r, argv)
-    c.cmd = r.cmd  # CLIENT LIST shows the session's last command
+    c.cmd, c.name, c.db = r.cmd, r.name, r.db  # CLIENT LIST shows the session's command, name and db
     data = b"".join(r.out)
     r.out.clear()
     if r.blocked is not None:  # cannot happen for the commands allowed; never leave it waiting
@@ -211,7 +211,7 @@ def _runner(c: GatewayClient) -> Client:
         r.resp = 3
         r.addr, r.laddr, r.flags_extra = c.addr, c.laddr, "G"
     r.user, r.authenticated, r.acl_restricted = c.user, c.authenticated, c.acl_restricted
-    r.name = c.name
+    r.name, r.db = c.name, c.db
     return r
 
 
