@@ -153,6 +153,9 @@ class ClusterService:
         self.links: set[BusLink] = set()
         self.listeners: list[asyncio.AbstractServer] = []
         self.state = st = ClusterState(cfg, self)
+        self._lock_fd = -1
+        if not self._lock_config():
+            raise SystemExit(1)
         self._kicked = False
         self._script_run: Any = None  # the script whose first key slot is _script_slot
         self._script_slot = -1
@@ -241,6 +244,7 @@ class ClusterService:
     def _cron(self) -> None:
         try:
             self.state.cron()
+            self._enforce_sendbuf_limit()
             self.redirect_blocked_clients()
             self.before_sleep()
         except Exception:  # the cluster cron must keep running
@@ -248,6 +252,20 @@ class ClusterService:
         loop = self.server.loop
         if loop is not None and not loop.is_closed():
             self._cron_handle = loop.call_later(0.1, self._cron)
+
+    def _enforce_sendbuf_limit(self) -> None:
+        """cluster-link-sendbuf-limit: free a link whose send buffer grew past the limit."""
+        limit = self.server.config["cluster-link-sendbuf-limit"]
+        if not limit:
+            return
+        st = self.state
+        for link in list(self.links):
+            if link.send_buffer_used() > limit:
+                name = link.node.name.decode() if link.node is not None else ""
+                log.warning("Freeing cluster link(%s node %s, used memory: %d) due to exceeding send buffer "
+                            "memory limit.", "from" if link.inbound else "to", name, link.send_buffer_used())
+                st.free_link(link)
+                st.links_limit_exceeded += 1
 
     def redirect_blocked_clients(self) -> None:
         """clusterRedirectBlockedClientIfNeeded: unblock clients waiting on keys no longer served here."""
@@ -415,6 +433,36 @@ class ClusterService:
 
     def write_config(self, text: str, fsync: bool) -> None:
         nodesconf.write(self.config_file, text, fsync)
+        self._lock_config()  # the lock follows the new file (written aside, then renamed over the old one)
+
+    def _lock_config(self) -> bool:
+        """clusterLockConfig: one node per nodes.conf, held with flock() while the process lives."""
+        import fcntl
+        import os
+
+        path = self.config_file
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            log.warning("Can't open %s in order to acquire a lock: %s", path, e.strerror)
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (11, 35):  # EWOULDBLOCK
+                if self._lock_fd != -1:
+                    return True  # our own (older) descriptor still holds it
+                log.warning("Sorry, the cluster configuration file %s is already used by a different Redis "
+                            "Cluster node. Please make sure that different nodes use different cluster "
+                            "configuration files.", path)
+            else:
+                log.warning("Impossible to lock %s: %s", path, e.strerror)
+            return False
+        if self._lock_fd != -1:
+            os.close(self._lock_fd)
+        self._lock_fd = fd
+        return True
 
     def flush_data(self) -> None:
         self.server.keyspace.flushall()
