@@ -334,8 +334,6 @@ class Server:
             return False
         if c.acl_restricted and not self.acl.check(c, cmd, argv):
             return False  # NOPERM (server/acl_checks.py)
-        if self.cluster is not None and not self.cluster.check_command(c, cmd, argv):
-            return False  # -MOVED / -ASK / -CROSSSLOT / -CLUSTERDOWN ...
         for check in self.events.pre_checks:  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False

@@ -176,6 +176,9 @@ class ClusterService:
         for name in ("cluster-announce-port", "cluster-announce-bus-port", "cluster-announce-tls-port",
                      "cluster-announce-ip", "cluster-announce-hostname", "cluster-replica-no-failover"):
             cfg.on_change(name, self._refresh_myself)
+        # The routing check (-MOVED, -ASK, ...) runs first among the pre-MULTI checks, before the OOM one,
+        # where processCommand does it; the gate sends every command through the slow path.
+        server.events.pre_checks.insert(0, self.check_command)
         server.hold_gate("cluster", True)
 
     def _refresh_myself(self, _value: object = None) -> None:
@@ -421,15 +424,21 @@ class ClusterService:
         return bool(ps.shard_channels) if shard else bool(ps.channels or ps.patterns)
 
     def pause_writes(self, until_ms: int) -> None:
+        """A master in a manual failover pauses writes (like CLIENT PAUSE WRITE) until *until_ms*."""
         srv = self.server
         until = until_ms / 1000
-        if until > srv.paused_until:
+        if until > srv.paused_until or srv.pause_all:
             srv.pause_all = srv.pause_all and srv.paused_until > time.time()
-            srv.paused_until = until
+            srv.paused_until = max(until, srv.paused_until)
         srv.hold_gate("pause", True)
+        for hook in srv.events.paused:
+            hook(srv)
 
     def unpause_writes(self) -> None:
-        self.server.paused_until = 0.0
+        srv = self.server
+        srv.paused_until = 0.0
+        for hook in srv.events.unpaused:
+            hook(srv)
 
     def write_config(self, text: str, fsync: bool) -> None:
         nodesconf.write(self.config_file, text, fsync)
