@@ -22,6 +22,7 @@ from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from pyredis.server.config import Config
+from pyredis.server.debugstate import DebugState
 
 log = logging.getLogger("pyredis")
 
@@ -97,6 +98,7 @@ class Server:
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
         self.extensions: dict[str, Any] = {}
+        self.debug = DebugState()  # switches set by DEBUG subcommands
         from pyredis.commands import setup_server
 
         setup_server(self)
@@ -400,6 +402,9 @@ class Server:
 
     def cron(self) -> None:
         """Periodic work (``hz`` times a second): active expiry, stats, client timeouts, hooks."""
+        if self.debug.pause_cron:  # DEBUG PAUSE-CRON 1
+            self._schedule_cron()
+            return
         self.cronloops += 1
         now = time.time()
         self.ops_samples.append((now, self.stat_commands))
