@@ -11,5 +11,10 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/d
         exit 1
     fi
 fi
-python -m pip install -q -e '.[test]'
+# The gateway console's browser tests: Debian's chromium, driven by Playwright (no `playwright install`).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+python -m pip install -q -e '.[test,browser]'
 exec python -m pytest -q "$@"

@@ -3,7 +3,7 @@
 Each subcommand is registered with :func:`debug_subcommand` together with the argument counts
 Redis accepts; any other count is the usual "unknown subcommand or wrong number of arguments"
 error, as in Redis.  Other modules add subcommands the same way (RELOAD and LOADAOF from
-persistence); the value inspectors (OBJECT, SDSLEN, HTSTATS, LISTPACK...) are in
+persistence, CLUSTERLINK from cluster); the value inspectors (OBJECT, SDSLEN, HTSTATS, LISTPACK...) are in
 :mod:`pyredis.commands.debug_inspect`.
 """
 
@@ -209,15 +209,6 @@ def _replybuffer(c, argv):
 def _drop_cluster_packet_filter(c, argv):
     c.server.debug.drop_cluster_packet_filter = _long_arg(argv[2])
     return OK
-
-
-@debug_subcommand("clusterlink", exactly(5))
-def _clusterlink(c, argv):
-    if argv[2].lower() != b"kill":
-        raise subcommand_error(argv)
-    if c.server.config["cluster-enabled"] not in ("yes", True):
-        raise CommandError("ERR Debug option only available for cluster mode enabled setup!")
-    raise CommandError("ERR Unknown node %s" % argv[4].decode("utf-8", "surrogateescape"))
 
 
 @debug_subcommand("change-repl-id", exactly(2))
