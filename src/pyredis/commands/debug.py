@@ -271,10 +271,9 @@ def _client_memory(cl) -> int:
 def _stringmatch_test(c, argv):
     """Fuzz the glob matcher with random patterns and strings (it must not fail)."""
     rnd = random.Random()
-    alphabet = b"*?[]^-\\abc"
-    for _ in range(1000):
-        pat = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(0, 32)))
-        s = bytes(rnd.randint(0, 255) for _ in range(rnd.randint(0, 32)))
+    for _ in range(2000):  # Redis runs 10M cycles of the same shape in C
+        s = bytes(rnd.randrange(128) for _ in range(rnd.randrange(32)))
+        pat = bytes(rnd.randrange(128) for _ in range(rnd.randrange(32)))
         compile_glob(pat)(s)
     return Status(b"Apparently Redis did not crash: test passed")
 
