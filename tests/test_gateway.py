@@ -292,6 +292,29 @@ async def test_static_console_files_and_origins(gw):
         call(gw, "CONFIG", "SET", "gateway-allowed-origins", "")
 
 
+async def test_permessage_deflate(gw):
+    plain = await WS.open(gw.gport)  # gateway-compression no: the client's offer is declined
+    assert plain.conn.response.headers.get("Sec-WebSocket-Extensions") is None
+    call(gw, "CONFIG", "SET", "gateway-compression", "yes")
+    try:
+        ws = await WS.open(gw.gport)
+        ext = ws.conn.response.headers["Sec-WebSocket-Extensions"]
+        assert "permessage-deflate" in ext and "server_no_context_takeover" in ext
+        await ws.request("subscribe", channels=["z"])
+        await plain.request("subscribe", channels=["z"])
+        for i in range(3):  # one compressed frame shared by the compressed receivers
+            call(gw, "PUBLISH", "z", "hello compressed world %d " % i * 20)
+        for i in range(3):
+            expected = "hello compressed world %d " % i * 20
+            assert (await ws.next_push())["data"] == expected
+            assert (await plain.next_push())["data"] == expected
+        assert (await ws.request("ping", data="p" * 500))["pong"] == "p" * 500
+        await ws.close()
+    finally:
+        call(gw, "CONFIG", "SET", "gateway-compression", "no")
+    await plain.close()
+
+
 async def test_maxclients_counts_gateway_sessions(gw):
     before = int(call(gw, "INFO", "clients").split(b"connected_clients:")[1].split(b"\r\n")[0])
     ws = await WS.open(gw.gport)
@@ -491,3 +514,34 @@ async def test_paused_reader_hits_limit_others_keep_flowing(gw):
         if slow is not None:
             slow.close()
         call(gw, "CONFIG", "SET", "client-output-buffer-limit", "pubsub 33554432 8388608 60")
+
+
+# -- TLS -------------------------------------------------------------------------------------------------
+def test_gateway_tls(tmp_path):
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    srv, port = start_gateway_server("--gateway-tls", "yes", "--tls-cert-file", str(cert), "--tls-key-file", str(key))
+    try:
+        ctx = ssl.create_default_context(cafile=str(cert))
+        ctx.check_hostname = False
+
+        async def session():
+            from websockets.asyncio.client import connect
+
+            async with connect(f"wss://127.0.0.1:{port}/ws", ssl=ctx) as conn:
+                hello = json.loads(await conn.recv())
+                assert hello["type"] == "hello"
+                await conn.send(json.dumps({"op": "subscribe", "id": 1, "channels": ["tls"]}))
+                assert json.loads(await conn.recv())["ok"]
+                assert srv.client().call("PUBLISH", "tls", "secure") == b":1\r\n"
+                assert json.loads(await conn.recv())["data"] == "secure"
+
+        asyncio.run(session())
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=ctx, timeout=5) as r:
+            assert r.status == 200
+    finally:
+        srv.stop()

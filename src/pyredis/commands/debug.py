@@ -173,7 +173,7 @@ def _pause_cron(c, argv):
 
 @debug_subcommand("set-disable-deny-scripts", exactly(3))
 def _deny_scripts(c, argv):
-    c.server.extensions["disable_deny_scripts"] = bool(atoi(argv[2]))
+    c.server.scripting.disable_deny_scripts = bool(atoi(argv[2]))
     return OK
 
 

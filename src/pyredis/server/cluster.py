@@ -237,7 +237,7 @@ class ClusterService:
                 if node is not me and slot not in st.importing:
                     err = routing.redirect_error(st, node, slot, routing.MOVED if node else routing.DOWN_UNBOUND)
             if err is not None:
-                from pyredis.commands.blocking import unblock_client
+                from pyredis.server.blocking import unblock_client
 
                 unblock_client(c, error=err)
 
