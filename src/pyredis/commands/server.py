@@ -71,7 +71,7 @@ def _clients_section(srv) -> list:
         ("maxclients", srv.config["maxclients"]), ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.count()),
         ("tracking_clients", len(srv.tracking.clients)), ("clients_in_timeout_table", 0),
-    ]
+    ] + ([("gateway_clients", len(srv.gateway.sessions()))] if srv.gateway is not None else [])
 
 
 def _memory_section(srv) -> list:

@@ -23,7 +23,7 @@ from pyredis.scripting.convert import parse_resp, raw_value
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
 from pyredis.scripting.luaargs import ScriptError
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
-from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_WRITES, valid_name
+from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
 
@@ -274,6 +274,8 @@ class Scripting:
         srv = self.server
         compat = bool(flags & EVAL_COMPAT)
         if not compat:
+            if flags & NO_CLUSTER and srv.cluster is not None:
+                raise CommandError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
             if not flags & (ALLOW_OOM | NO_WRITES) and self._oom():
                 raise CommandError(ERR_OOM_S)
             if not flags & NO_WRITES:
@@ -438,7 +440,7 @@ class Scripting:
             self._reject(cmd, err)
         cl = srv.cluster
         if cl is not None:
-            cerr = cl.script_check(run.caller, cmd, argv)
+            cerr = cl.script_check(run, cmd, argv)
             if cerr is not None:
                 self._reject(cmd, cerr.encode())
         fake = self.fake
