@@ -35,13 +35,21 @@ from pyredis.persistence.rdb_types import fast_builders, load_value
 log = logging.getLogger("pyredis")
 
 
+def _load_function(server: Any, code: bytes, replace: bool = False) -> None:
+    """Load a function library found in an RDB file (an existing library is an error unless *replace*)."""
+    from pyredis.commands.errors import CommandError
+
+    try:
+        server.scripting.load_library(code, replace)
+    except CommandError as e:
+        raise RDBError(e.message) from None
+
+
 def set_idle_freq(server: Any, db: Any, key: bytes, idle: int, freq: int) -> None:
     """Apply an IDLETIME/FREQ (RESTORE, RDB IDLE/FREQ opcodes) like ``objectSetLRUOrLFU``."""
     if "lfu" in server.config["maxmemory-policy"]:
         if freq >= 0:
-            fn = server.extensions.get("set_lfu_freq")
-            if fn is not None:
-                fn(db, key, freq)
+            server.eviction.set_lfu_freq(db, key, freq)
     elif idle >= 0 and hasattr(db, "lru"):
         server.keyspace.track_lru = True
         db.lru[key] = time.time() - idle
@@ -122,7 +130,7 @@ def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, int
         targets = [(db.data, db.expires) for db in ks.dbs]
     else:
         targets = into
-    load_fn = server.extensions.get("rdb_load_function")
+    load_fn = _load_function
     load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
     next_yield = pos + every if every else len(data) + 1
     try:

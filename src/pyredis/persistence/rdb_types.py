@@ -61,6 +61,8 @@ class Encoder:
         self.zset_value = v["zset-max-listpack-value"]
         self.stream_node_bytes = v["stream-node-max-bytes"]
         self.stream_node_entries = v["stream-node-max-entries"]
+        #: elements this long or longer get a plain quicklist node (DEBUG QUICKLIST-PACKED-THRESHOLD)
+        self.packed_threshold = PACKED_THRESHOLD
         self.by_type: dict[type, Callable[[Any], bytes]] = {}
         self._register_types()
 
@@ -119,8 +121,9 @@ class Encoder:
         size = 7
         entry = lp.lp_entry_py
         comp = self.compress
+        threshold = self.packed_threshold
         for item in v:
-            if len(item) >= PACKED_THRESHOLD:
+            if len(item) >= threshold:
                 if entries:
                     nodes.append(_LEN1[QUICKLIST_PACKED] + enc_str(_lp_from_entries(entries), comp))
                     entries, size = [], 7
