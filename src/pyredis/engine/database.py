@@ -96,6 +96,8 @@ class Database:
         if self.keyspace.notify_flags & notify.NEW:
             self.keyspace.notify(notify.NEW, b"new", key, self.id)
         self.data[key] = value
+        if self.keyspace.track_lru:  # a new key has just been accessed
+            self.lru[key] = time.time()
         if self.blocked and key in self.blocked:
             self.keyspace.key_ready(self, key)
 

@@ -75,6 +75,9 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     cfg = server.config
     sink = RDBSink(fh, cfg["rdbchecksum"])
     enc = Encoder(cfg, cfg["rdbcompression"])
+    debug = getattr(server, "debug", None)  # DebugState (absent on stand-in servers)
+    if debug is not None:
+        enc.packed_threshold = debug.packed_threshold
     comp = enc.compress
     w = sink.write
     w(b"REDIS%04d" % RDB_VERSION)

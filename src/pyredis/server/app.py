@@ -31,6 +31,7 @@ from pyredis.server.acl_checks import Acl
 from pyredis.server.blocking import BlockingState
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from pyredis.server.config import Config
+from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
 from pyredis.server.monitor import Monitors
@@ -126,6 +127,7 @@ class Server:
         self.events = ev = Events()
         self._after_command = ev.after_command  # the same list, one attribute load on the hot path
         self.stats = Stats()
+        self.debug = DebugState()  # switches set by DEBUG subcommands
         self.scan_cache = ScanCache()  # SCAN cursors over changing dicts
         self.pubsub = PubSub()
         self.acl = Acl(self)
@@ -328,8 +330,6 @@ class Server:
             return False
         if c.acl_restricted and not self.acl.check(c, cmd, argv):
             return False  # NOPERM (server/acl_checks.py)
-        if self.cluster is not None and not self.cluster.check_command(c, cmd, argv):
-            return False  # -MOVED / -ASK / -CROSSSLOT / -CLUSTERDOWN ...
         for check in self.events.pre_checks:  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
@@ -479,6 +479,9 @@ class Server:
 
     def cron(self) -> None:
         """Periodic work (``hz`` times a second): active expiry, stats, client timeouts, hooks."""
+        if self.debug.pause_cron:  # DEBUG PAUSE-CRON 1
+            self._schedule_cron()
+            return
         self.cronloops += 1
         now = time.time()
         self.ops_samples.append((now, self.stat_commands))

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigFileError as e:
         print(str(e), file=sys.stderr)
         sys.exit(1)
+    if cfg["dir"] and os.path.isdir(cfg["dir"]):  # like Redis: a relative logfile lives in dir
+        os.chdir(cfg["dir"])
     setup_logging(cfg)
     from pyredis.server.app import Server
 
@@ -97,8 +99,6 @@ def main(argv: list[str] | None = None) -> None:
     if not cfg.config_file:
         log.warning("Warning: no config file specified, using the default config. In order to specify a config "
                     "file use pyredis-server /path/to/redis.conf")
-    if cfg["dir"] and os.path.isdir(cfg["dir"]):
-        os.chdir(cfg["dir"])
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     server = Server(cfg)
