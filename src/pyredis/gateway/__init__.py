@@ -47,6 +47,8 @@ class Gateway:
         cfg = server.config
         self.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
         server.pubsub.tap = self.published
+        server.events.db_flushed.append(self.watch.flushed)
+        server.events.dbs_swapped.append(self.watch.swapped)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def bind(self, port: int) -> list[socket.socket]:
@@ -107,6 +109,11 @@ class Gateway:
                 c.transport.close()
         self.server.pubsub.tap = None
         self.server.key_tap = None
+        ev = self.server.events
+        if self.watch.flushed in ev.db_flushed:
+            ev.db_flushed.remove(self.watch.flushed)
+        if self.watch.swapped in ev.dbs_swapped:
+            ev.dbs_swapped.remove(self.watch.swapped)
 
     # -- configuration ---------------------------------------------------------------------------
     def origin_allowed(self, origin: str | None, host: str | None) -> bool:

@@ -24,7 +24,7 @@ class Loading:
         srv = self.server
         res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble, every=every,
                                        stats=self, check_crc=not self.skip_checksum)
-        aux = res.aux
+        aux = self.last_aux = res.aux
         if b"redis-ver" in aux:
             log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
         if b"ctime" in aux:

@@ -66,6 +66,8 @@ class Persistence(AofControl, Loading, Shutdown):
         self.skip_checksum = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION
         self.rdb_last_cow = 0
         self.aof_last_cow = 0
+        self.last_aux: dict[bytes, bytes] = {}  # aux fields of the last RDB loaded (replication ids)
+        self.rdb_done_hooks: list[Callable[[bool], None]] = []  # a BGSAVE ended (replication sends it)
 
     # -- installation -------------------------------------------------------------------------------
     def install(self) -> None:
@@ -265,6 +267,8 @@ class Persistence(AofControl, Loading, Shutdown):
                 self.lastbgsave_ok = False
         self.last_bgsave_time = int(time.time() - job.start)
         self._update_misconf()
+        for hook in self.rdb_done_hooks:
+            hook(ok)
 
     @staticmethod
     def _remove(path: str) -> None:
@@ -282,6 +286,9 @@ class Persistence(AofControl, Loading, Shutdown):
         if job.kind == CHILD_RDB:
             self._remove(self.temp_path(job.tmp_pid))
             log.warning("Background saving terminated by signal %d", _SIGUSR1)
+            self.child = None
+            for hook in self.rdb_done_hooks:
+                hook(False)
         else:
             self._remove(os.path.join(self.server.config["dir"], "temp-rewriteaof-bg-%d.aof" % job.tmp_pid))
             log.warning("Background AOF rewrite terminated by signal %d", _SIGUSR1)

@@ -60,7 +60,9 @@ def aux_fields(server: Any, aof_base: bool = False) -> list[tuple[bytes, bytes]]
             used = 0
     return [
         (b"redis-ver", REDIS_VERSION.encode()), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
-        (b"used-mem", b"%d" % used), (b"aof-base", b"1" if aof_base else b"0"),
+        (b"used-mem", b"%d" % used),
+        *(server.replication.rdb_aux() if getattr(server, "replication", None) is not None else ()),
+        (b"aof-base", b"1" if aof_base else b"0"),
     ]
 
 
@@ -73,6 +75,9 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     cfg = server.config
     sink = RDBSink(fh, cfg["rdbchecksum"])
     enc = Encoder(cfg, cfg["rdbcompression"])
+    debug = getattr(server, "debug", None)  # DebugState (absent on stand-in servers)
+    if debug is not None:
+        enc.packed_threshold = debug.packed_threshold
     comp = enc.compress
     w = sink.write
     w(b"REDIS%04d" % RDB_VERSION)

@@ -23,7 +23,7 @@ from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse
 from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
 from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
-from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_WRITES, valid_name
+from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
 
@@ -264,6 +264,8 @@ class Scripting:
         srv = self.server
         compat = bool(flags & EVAL_COMPAT)
         if not compat:
+            if flags & NO_CLUSTER and srv.cluster is not None:
+                raise CommandError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
             if not flags & (ALLOW_OOM | NO_WRITES) and self._oom():
                 raise CommandError(ERR_OOM_S)
             if not flags & NO_WRITES:
@@ -428,7 +430,7 @@ class Scripting:
             self._reject(cmd, err)
         cl = srv.cluster
         if cl is not None:
-            cerr = cl.script_check(run.caller, cmd, argv)
+            cerr = cl.script_check(run, cmd, argv)
             if cerr is not None:
                 self._reject(cmd, cerr.encode())
         fake = self.fake
