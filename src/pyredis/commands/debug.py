@@ -213,9 +213,13 @@ def _drop_cluster_packet_filter(c, argv):
 
 @debug_subcommand("change-repl-id", exactly(2))
 def _change_repl_id(c, argv):
-    # pyredis keeps its replication ID in run_id until a replication subsystem owns it
     log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
-    c.server.run_id = os.urandom(20).hex()
+    repl = getattr(c.server, "replication", None)  # the replication subsystem, where composed
+    if repl is not None:
+        repl.change_replid()
+        repl.clear_replid2()
+    else:  # without one, INFO reports run_id as the replication ID
+        c.server.run_id = os.urandom(20).hex()
     return OK
 
 
