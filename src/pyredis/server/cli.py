@@ -18,13 +18,15 @@ _MARKS = {logging.DEBUG: ".", 15: "-", logging.INFO: "*", logging.WARNING: "#", 
 
 
 class RedisFormatter(logging.Formatter):
-    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs."""
+    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs (S while a replica)."""
+
+    role = "M"
 
     def format(self, record: logging.LogRecord) -> str:
         t = time.localtime(record.created)
         ms = int(record.msecs)
         stamp = time.strftime("%d %b %Y %H:%M:%S", t)
-        return f"{os.getpid()}:M {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
+        return f"{os.getpid()}:{self.role} {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
 
 
 def setup_logging(cfg: Config) -> None:
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigFileError as e:
         print(str(e), file=sys.stderr)
         sys.exit(1)
+    if cfg["dir"] and os.path.isdir(cfg["dir"]):  # like Redis: a relative logfile lives in dir
+        os.chdir(cfg["dir"])
     setup_logging(cfg)
     from pyredis.server.app import Server
 
@@ -95,8 +99,6 @@ def main(argv: list[str] | None = None) -> None:
     if not cfg.config_file:
         log.warning("Warning: no config file specified, using the default config. In order to specify a config "
                     "file use pyredis-server /path/to/redis.conf")
-    if cfg["dir"] and os.path.isdir(cfg["dir"]):
-        os.chdir(cfg["dir"])
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     server = Server(cfg)

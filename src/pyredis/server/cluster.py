@@ -153,6 +153,9 @@ class ClusterService:
         self.links: set[BusLink] = set()
         self.listeners: list[asyncio.AbstractServer] = []
         self.state = st = ClusterState(cfg, self)
+        self._lock_fd = -1
+        if not self._lock_config():
+            raise SystemExit(1)
         self._kicked = False
         self._script_run: Any = None  # the script whose first key slot is _script_slot
         self._script_slot = -1
@@ -173,6 +176,9 @@ class ClusterService:
         for name in ("cluster-announce-port", "cluster-announce-bus-port", "cluster-announce-tls-port",
                      "cluster-announce-ip", "cluster-announce-hostname", "cluster-replica-no-failover"):
             cfg.on_change(name, self._refresh_myself)
+        # The routing check (-MOVED, -ASK, ...) runs first among the pre-MULTI checks, before the OOM one,
+        # where processCommand does it; the gate sends every command through the slow path.
+        server.events.pre_checks.insert(0, self.check_command)
         server.hold_gate("cluster", True)
 
     def _refresh_myself(self, _value: object = None) -> None:
@@ -241,6 +247,7 @@ class ClusterService:
     def _cron(self) -> None:
         try:
             self.state.cron()
+            self._enforce_sendbuf_limit()
             self.redirect_blocked_clients()
             self.before_sleep()
         except Exception:  # the cluster cron must keep running
@@ -248,6 +255,20 @@ class ClusterService:
         loop = self.server.loop
         if loop is not None and not loop.is_closed():
             self._cron_handle = loop.call_later(0.1, self._cron)
+
+    def _enforce_sendbuf_limit(self) -> None:
+        """cluster-link-sendbuf-limit: free a link whose send buffer grew past the limit."""
+        limit = self.server.config["cluster-link-sendbuf-limit"]
+        if not limit:
+            return
+        st = self.state
+        for link in list(self.links):
+            if link.send_buffer_used() > limit:
+                name = link.node.name.decode() if link.node is not None else ""
+                log.warning("Freeing cluster link(%s node %s, used memory: %d) due to exceeding send buffer "
+                            "memory limit.", "from" if link.inbound else "to", name, link.send_buffer_used())
+                st.free_link(link)
+                st.links_limit_exceeded += 1
 
     def redirect_blocked_clients(self) -> None:
         """clusterRedirectBlockedClientIfNeeded: unblock clients waiting on keys no longer served here."""
@@ -403,18 +424,54 @@ class ClusterService:
         return bool(ps.shard_channels) if shard else bool(ps.channels or ps.patterns)
 
     def pause_writes(self, until_ms: int) -> None:
+        """A master in a manual failover pauses writes (like CLIENT PAUSE WRITE) until *until_ms*."""
         srv = self.server
         until = until_ms / 1000
-        if until > srv.paused_until:
+        if until > srv.paused_until or srv.pause_all:
             srv.pause_all = srv.pause_all and srv.paused_until > time.time()
-            srv.paused_until = until
+            srv.paused_until = max(until, srv.paused_until)
         srv.hold_gate("pause", True)
+        for hook in srv.events.paused:
+            hook(srv)
 
     def unpause_writes(self) -> None:
-        self.server.paused_until = 0.0
+        srv = self.server
+        srv.paused_until = 0.0
+        for hook in srv.events.unpaused:
+            hook(srv)
 
     def write_config(self, text: str, fsync: bool) -> None:
         nodesconf.write(self.config_file, text, fsync)
+        self._lock_config()  # the lock follows the new file (written aside, then renamed over the old one)
+
+    def _lock_config(self) -> bool:
+        """clusterLockConfig: one node per nodes.conf, held with flock() while the process lives."""
+        import fcntl
+        import os
+
+        path = self.config_file
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            log.warning("Can't open %s in order to acquire a lock: %s", path, e.strerror)
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (11, 35):  # EWOULDBLOCK
+                if self._lock_fd != -1:
+                    return True  # our own (older) descriptor still holds it
+                log.warning("Sorry, the cluster configuration file %s is already used by a different Redis "
+                            "Cluster node. Please make sure that different nodes use different cluster "
+                            "configuration files.", path)
+            else:
+                log.warning("Impossible to lock %s: %s", path, e.strerror)
+            return False
+        if self._lock_fd != -1:
+            os.close(self._lock_fd)
+        self._lock_fd = fd
+        return True
 
     def flush_data(self) -> None:
         self.server.keyspace.flushall()
