@@ -226,6 +226,11 @@ async def test_command_and_query_ops(gw):
         assert (await ws.request("command", args=["ZSCORE", "c:z", "m"]))["result"] == 2.0
         r = await ws.request("query", args=["SLOWLOG", "GET"])
         assert isinstance(r["result"], list)
+        assert (await ws.request("command", args=["CLIENT", "SETNAME", "browser1"]))["result"] == "OK"
+        assert (await ws.request("query", args=["SELECT", "2"]))["result"] == "OK"
+        line = next(x for x in call(gw, "CLIENT", "LIST").decode().splitlines()
+                    if x.startswith(f"id={ws.hello['client_id']} "))
+        assert " name=browser1 " in line and " db=2 " in line and " cmd=select " in line
     finally:
         call(gw, "CONFIG", "SET", "gateway-commands", "no")
     await ws.close()

@@ -62,10 +62,10 @@ def test_gate_is_released_after_startup_loading(tmp_path):
 def test_composed_subsystems_are_typed_attributes(tmp_path):
     srv = _server(tmp_path)
     for name in ("keyspace", "pubsub", "blocking", "tracking", "monitor", "acl", "scripting", "persistence",
-                 "eviction", "stats", "events"):
+                 "eviction", "stats", "events", "replication"):
         assert getattr(srv, name) is not None, name
     assert not hasattr(srv, "extensions")
-    assert srv.replication is None and srv.cluster is None and srv.gateway is None and srv.modules is None
+    assert srv.cluster is None and srv.gateway is None and srv.modules is None
 
 
 def test_flush_and_reset_events_reach_listeners(tmp_path):

@@ -169,7 +169,7 @@ def lmpop_first(c, keys: list[bytes], left: bool, count: int) -> list | None:
         lst = lookup_list(c, key, True)
         if lst is not None:
             items = pop_from(c, key, lst, left, count)
-            c.repl = [[b"LPOP" if left else b"RPOP", key, b"%d" % count]]
+            c.repl = [[b"LPOP" if left else b"RPOP", key, b"%d" % min(count, len(items))]]
             return [key, items]
     return None
 

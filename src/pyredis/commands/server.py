@@ -122,7 +122,8 @@ def _stats_section(srv) -> list:
         ("total_net_repl_output_bytes", 0), ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"), ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"), ("rejected_connections", srv.stat_rejected_conn),
-        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", ks.expired_keys),
+        ("sync_full", srv.replication.stat_sync_full), ("sync_partial_ok", srv.replication.stat_sync_partial_ok),
+        ("sync_partial_err", srv.replication.stat_sync_partial_err), ("expired_keys", ks.expired_keys),
         ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", stats.evicted_keys),
         ("evicted_clients", 0), ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
@@ -145,13 +146,7 @@ def _stats_section(srv) -> list:
 
 
 def _replication_section(srv) -> list:
-    return [
-        ("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-        ("master_replid", srv.run_id), ("master_replid2", "0" * 40), ("master_repl_offset", 0),
-        ("second_repl_offset", -1), ("repl_backlog_active", 0),
-        ("repl_backlog_size", srv.config["repl-backlog-size"]), ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    return srv.replication.info()
 
 
 def _cpu_section(srv) -> list:

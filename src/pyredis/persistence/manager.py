@@ -205,6 +205,8 @@ class Persistence:
         self.skip_checksum = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION
         self.rdb_last_cow = 0
         self.aof_last_cow = 0
+        self.last_aux: dict[bytes, bytes] = {}  # aux fields of the last RDB loaded (replication ids)
+        self.rdb_done_hooks: list[Callable[[bool], None]] = []  # a BGSAVE ended (replication sends it)
 
     # -- installation -------------------------------------------------------------------------------
     def install(self) -> None:
@@ -404,6 +406,8 @@ class Persistence:
                 self.lastbgsave_ok = False
         self.last_bgsave_time = int(time.time() - job.start)
         self._update_misconf()
+        for hook in self.rdb_done_hooks:
+            hook(ok)
 
     @staticmethod
     def _remove(path: str) -> None:
@@ -421,6 +425,9 @@ class Persistence:
         if job.kind == CHILD_RDB:
             self._remove(self.temp_path(job.tmp_pid))
             log.warning("Background saving terminated by signal %d", _SIGUSR1)
+            self.child = None
+            for hook in self.rdb_done_hooks:
+                hook(False)
         else:
             self._remove(os.path.join(self.server.config["dir"], "temp-rewriteaof-bg-%d.aof" % job.tmp_pid))
             log.warning("Background AOF rewrite terminated by signal %d", _SIGUSR1)
@@ -736,7 +743,7 @@ class Persistence:
         srv = self.server
         res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble, every=every,
                                        stats=self, check_crc=not self.skip_checksum)
-        aux = res.aux
+        aux = self.last_aux = res.aux
         if b"redis-ver" in aux:
             log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
         if b"ctime" in aux:

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
@@ -36,6 +36,7 @@ from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
 from pyredis.server.monitor import Monitors
 from pyredis.server.pubsub import PubSub
+from pyredis.server.replication import Replication
 from pyredis.server.stats import Stats
 from pyredis.server.tracking import TrackingTable
 from pyredis.server.watch import discard, watch_db_hook
@@ -61,14 +62,6 @@ def unknown_command_message(argv: list[bytes]) -> str:
         args += "'%s' " % a[: 128 - len(args)].decode("utf-8", "surrogateescape")
     name = argv[0][:128].decode("utf-8", "surrogateescape")
     return f"ERR unknown command '{name}', with args beginning with: {args}"
-
-
-class ReplicationPort(Protocol):
-    """What the core asks of the replication subsystem (the 'repl' helper's class replaces this type)."""
-
-    def good_replicas(self) -> int:
-        """Replicas with a lag within ``min-replicas-max-lag`` (scripts' min-replicas-to-write check)."""
-        ...
 
 
 class Server:
@@ -145,6 +138,7 @@ class Server:
         self.scripting = Scripting(self)
         self.persistence = Persistence(self)
         self.persistence.install()
+        self.replication = repl = Replication(self)  # master/replica links, backlog, PSYNC, WAIT, FAILOVER
         self.keyspace.watch_db_hook = watch_db_hook
 
         ev.client_disconnected += [self.blocking.on_disconnect, self.monitor.remove, self.pubsub.remove_client,
@@ -160,12 +154,12 @@ class Server:
         ev.ready.append(self.persistence.on_ready)
         ev.shutdown.append(self.persistence.on_shutdown)
         ev.shutdown_signal.append(self.persistence.on_shutdown_signal)
+        repl.install()  # the propagation feed, its client/cron/check/ready/shutdown listeners
 
         # -- subsystems added by this wave -----------------------------------------------------------------
         # Each is None until enabled (by configuration or at start-up) and then set to its instance here
         # or by its own enable function, wiring its listeners into ``self.events`` like the ones above.
         # Replace the placeholder type with the subsystem's class when it lands.
-        self.replication: ReplicationPort | None = None  # master/replica links, backlog, PSYNC
         self.cluster: ClusterService | None = None  # cluster-enabled yes: the bus, node table and routing
         if self.config["cluster-enabled"]:
             from pyredis.server.cluster import ClusterService
@@ -411,6 +405,8 @@ class Server:
         if not self.propagators:
             return
         cmds = repl if repl is not None else [argv]
+        if len(cmds) > 1 and not (c.in_exec or c.in_script) and cmds[0][0].upper() != b"MULTI":
+            cmds = [[b"MULTI"], *cmds, [b"EXEC"]]  # one command, several effects: a transaction
         for fn in self.propagators:
             for a in cmds:
                 fn(c.db.id, a)

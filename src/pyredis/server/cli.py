@@ -18,13 +18,15 @@ _MARKS = {logging.DEBUG: ".", 15: "-", logging.INFO: "*", logging.WARNING: "#", 
 
 
 class RedisFormatter(logging.Formatter):
-    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs."""
+    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs (S while a replica)."""
+
+    role = "M"
 
     def format(self, record: logging.LogRecord) -> str:
         t = time.localtime(record.created)
         ms = int(record.msecs)
         stamp = time.strftime("%d %b %Y %H:%M:%S", t)
-        return f"{os.getpid()}:M {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
+        return f"{os.getpid()}:{self.role} {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
 
 
 def setup_logging(cfg: Config) -> None:
