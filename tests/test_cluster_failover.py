@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from cluster_support import create_cluster, info_field, redis_cli, start_node, stop_all, wait_for
 
 redis = pytest.importorskip("redis")
