@@ -28,6 +28,14 @@ def _add_replica(new, entry, master) -> None:
               "--cluster-master-id", _myid(master))
 
 
+def _key_of(master) -> str:
+    """A key written earlier (k:<i>) whose slot *master* owns."""
+    for i in range(500):
+        if not master.client().call("GET", f"k:{i}").startswith(b"-MOVED"):
+            return f"k:{i}"
+    raise AssertionError("no key on this master")
+
+
 def _linked(replica) -> bool:
     return b"master_link_status:up" in replica.client().call("INFO", "replication")
 
@@ -86,6 +94,15 @@ def test_failover_across_implementations():
         # every node, pyredis or redis-server, describes the same shards and (now non-empty) replicas
         wait_for(lambda: len({n.client().call("CLUSTER", "SLOTS") for n in nodes}) == 1
                  and p1.client().call("CLUSTER", "SLOTS").count(b"127.0.0.1") == 5, what="same CLUSTER SLOTS")
+        for replica, master in ((r4, p1), (p5, r2)):  # READONLY replicas serve reads, redirect writes
+            key = _key_of(master)
+            c = replica.client()
+            assert c.call("READONLY") == b"+OK\r\n"
+            assert c.call("GET", key) == master.client().call("GET", key)
+            assert c.call("SET", key, "x").startswith(b"-MOVED")
+            assert c.call("EVAL", "#!lua\nreturn redis.call('del', KEYS[1])", "1", key).startswith(b"-MOVED")
+            assert c.call("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", key) == (
+                master.client().call("GET", key))
         for dead, heir in ((p1, r4), (r2, p5)):
             dead.proc.kill()
             dead.proc.wait()
