@@ -179,7 +179,14 @@ class ClusterService:
         # The routing check (-MOVED, -ASK, ...) runs first among the pre-MULTI checks, before the OOM one,
         # where processCommand does it; the gate sends every command through the slow path.
         server.events.pre_checks.insert(0, self.check_command)
+        server.events.ready.append(self._verify_data)
         server.hold_gate("cluster", True)
+
+    def _verify_data(self, server: Server) -> None:
+        """verifyClusterConfigWithData: a cluster node keeps keys in database 0 only."""
+        if any(len(db) for db in server.keyspace.dbs[1:]):
+            log.warning("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.")
+            raise SystemExit(1)
 
     def _refresh_myself(self, _value: object = None) -> None:
         """CONFIG SET of an announced endpoint or cluster-replica-no-failover updates myself at once."""
