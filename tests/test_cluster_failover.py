@@ -60,6 +60,10 @@ def test_pyredis_cluster_with_replicas_created_by_redis_cli():
         replica = replicas[0]
         old_master = [n for n in nodes if _myid(n) == redis.Redis(port=replica.port).execute_command(
             "CLUSTER", "NODES").decode().split("myself,slave ", 1)[1].split()[0]][0]
+        # the master must know its replica before the MFSTART handshake (it ignores MFSTART otherwise)
+        rid = _myid(replica).encode()
+        wait_for(lambda: rid in old_master.client().call("CLUSTER", "REPLICAS", _myid(old_master)),
+                 what="the master's view of its replica")
         assert replica.client().call("CLUSTER", "FAILOVER") == b"+OK\r\n"
         wait_for(lambda: _role(replica) == b"master" and _role(old_master) == b"slave", what="manual failover")
         wait_for(lambda: all(info_field(n, "cluster_state") == "ok" for n in nodes), what="cluster_state:ok")
