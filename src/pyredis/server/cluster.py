@@ -15,6 +15,7 @@ from pyredis.cluster import messages as msg
 from pyredis.cluster.node import ClusterNode, mstime
 from pyredis.cluster.slots import SlotIndexedDict, key_hash_slot
 from pyredis.cluster.state import ClusterState
+from pyredis.server.watch import discard
 
 if TYPE_CHECKING:
     from pyredis.commands.registry import Command
@@ -539,8 +540,6 @@ class ClusterService:
         err = routing.redirect_error(st, n, slot, code)
         cmd.rejected += 1
         if name == "exec":
-            from pyredis.commands.transactions import discard
-
             discard(c)
         elif c.multi is not None:
             c.exec_abort = True
