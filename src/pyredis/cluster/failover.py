@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pyredis.cluster import gossip
 from pyredis.cluster import messages as msg
-from pyredis.cluster.node import mstime
+from pyredis.cluster.node import ClusterNode, bit_test, mstime
 from pyredis.cluster.slots import CLUSTER_SLOTS
 
 if TYPE_CHECKING:
@@ -25,6 +25,50 @@ _REASONS = {
     EXPIRED: "Failover attempt expired.",
     WAITING_VOTES: "Waiting for votes, but majority still not reached.",
 }
+
+
+def send_failover_auth_if_needed(st: ClusterState, node: ClusterNode, req: msg.Message) -> None:
+    """A master's vote for a replica asking to replace its failed master."""
+    me = st.myself
+    master = node.slaveof
+    force_ack = req.mflags0 & msg.FLAG0_FORCEACK
+    if me.is_slave or me.numslots == 0:
+        return
+    name = node.name.decode()
+    if req.current_epoch < st.current_epoch:
+        log.warning("Failover auth denied to %s: reqEpoch (%d) < curEpoch(%d)", name, req.current_epoch,
+                    st.current_epoch)
+        return
+    if st.last_vote_epoch == st.current_epoch:
+        log.warning("Failover auth denied to %s: already voted for epoch %d", name, st.current_epoch)
+        return
+    if node.is_master or master is None or (not master.failed and not force_ack):
+        if node.is_master:
+            log.warning("Failover auth denied to %s: it is a master node", name)
+        elif master is None:
+            log.warning("Failover auth denied to %s: I don't know its master", name)
+        else:
+            log.warning("Failover auth denied to %s: its master is up", name)
+        return
+    now = mstime()
+    if now - master.voted_time < st.node_timeout * 2:
+        log.warning("Failover auth denied to %s: can't vote about this master before %d milliseconds", name,
+                    st.node_timeout * 2 - (now - master.voted_time))
+        return
+    for j in range(CLUSTER_SLOTS):
+        if not bit_test(req.myslots, j) or st.slot_unclaimed(j):
+            continue
+        owner = st.slots[j]
+        if owner.config_epoch <= req.config_epoch:  # type: ignore[union-attr]
+            continue
+        log.warning("Failover auth denied to %s: slot %d epoch (%d) > reqEpoch (%d)", name, j,
+                    owner.config_epoch, req.config_epoch)  # type: ignore[union-attr]
+        return
+    st.last_vote_epoch = st.current_epoch
+    master.voted_time = mstime()
+    st.do_before_sleep(_SAVE | _FSYNC)
+    gossip.send_simple(st, node.link, msg.AUTH_ACK)
+    log.warning("Failover auth granted to %s for epoch %d", name, st.current_epoch)
 
 
 def slave_rank(st: ClusterState) -> int:

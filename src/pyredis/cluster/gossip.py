@@ -18,10 +18,8 @@ from pyredis.cluster.node import (
     PFAIL,
     SLAVE,
     ClusterNode,
-    bit_test,
     mstime,
 )
-from pyredis.cluster.slots import CLUSTER_SLOTS
 
 if TYPE_CHECKING:
     from pyredis.cluster.state import ClusterState
@@ -454,7 +452,7 @@ def process_packet(st: ClusterState, link: Any, buf: bytes) -> bool:
     elif t == msg.AUTH_REQUEST:
         if sender is None:
             return True
-        send_failover_auth_if_needed(st, sender, m)
+        st.handle_auth_request(sender, m)
     elif t == msg.AUTH_ACK:
         if sender is None:
             return True
@@ -496,47 +494,3 @@ def on_link_connected(st: ClusterState, link: Any) -> None:
     if old:
         node.ping_sent = old
     node.flags &= ~128
-
-
-def send_failover_auth_if_needed(st: ClusterState, node: ClusterNode, req: msg.Message) -> None:
-    """A master's vote for a replica asking to replace its failed master."""
-    me = st.myself
-    master = node.slaveof
-    force_ack = req.mflags0 & msg.FLAG0_FORCEACK
-    if me.is_slave or me.numslots == 0:
-        return
-    name = node.name.decode()
-    if req.current_epoch < st.current_epoch:
-        log.warning("Failover auth denied to %s: reqEpoch (%d) < curEpoch(%d)", name, req.current_epoch,
-                    st.current_epoch)
-        return
-    if st.last_vote_epoch == st.current_epoch:
-        log.warning("Failover auth denied to %s: already voted for epoch %d", name, st.current_epoch)
-        return
-    if node.is_master or master is None or (not master.failed and not force_ack):
-        if node.is_master:
-            log.warning("Failover auth denied to %s: it is a master node", name)
-        elif master is None:
-            log.warning("Failover auth denied to %s: I don't know its master", name)
-        else:
-            log.warning("Failover auth denied to %s: its master is up", name)
-        return
-    now = mstime()
-    if now - master.voted_time < st.node_timeout * 2:
-        log.warning("Failover auth denied to %s: can't vote about this master before %d milliseconds", name,
-                    st.node_timeout * 2 - (now - master.voted_time))
-        return
-    for j in range(CLUSTER_SLOTS):
-        if not bit_test(req.myslots, j) or st.slot_unclaimed(j):
-            continue
-        owner = st.slots[j]
-        if owner.config_epoch <= req.config_epoch:  # type: ignore[union-attr]
-            continue
-        log.warning("Failover auth denied to %s: slot %d epoch (%d) > reqEpoch (%d)", name, j,
-                    owner.config_epoch, req.config_epoch)  # type: ignore[union-attr]
-        return
-    st.last_vote_epoch = st.current_epoch
-    master.voted_time = mstime()
-    st.do_before_sleep(_SAVE | _FSYNC)
-    send_simple(st, node.link, msg.AUTH_ACK)
-    log.warning("Failover auth granted to %s for epoch %d", name, st.current_epoch)
