@@ -250,3 +250,17 @@ def test_info_reports_the_rdb_accelerator(pyr):
     assert m is not None
     disabled = os.environ.get("PYREDIS_NO_EXTENSIONS", "") not in ("", "0")
     assert m.group(1).decode() == ("python" if disabled else accel.ACTIVE)
+
+
+def test_memory_sampler_keeps_a_bounded_uniform_snapshot():
+    """The used_memory estimate samples from at most SNAPSHOT_LIMIT keys (no list of every key)."""
+    from pyredis.engine.memory import KeySampler, _pick
+
+    d = {b"k%d" % i: b"v" for i in range(20000)}
+    assert _pick(d, [0, 7, 19999]) == [b"k0", b"k7", b"k19999"]
+    s = KeySampler(100)
+    picks = s.sample(d, 50)
+    assert len(s.snap) == 100 and len(set(s.snap)) == 100 and all(k in d for k in picks)
+    full = KeySampler()
+    full.sample(d, 5)
+    assert len(full.snap) == len(d)  # eviction keeps drawing from every key
