@@ -8,13 +8,13 @@ under the server's lock; replies are RESP bytes produced by the real encoder.
 
 from __future__ import annotations
 
+import atexit
 import heapq
 import itertools
 import shutil
 import tempfile
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -106,8 +106,17 @@ class TimerQueue:
         return ran
 
 
-def _cleanup_dir(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+_server_ids = itertools.count(1)
+_DIR: list[str] = []
+
+
+def _shared_dir() -> str:
+    """A private temporary directory for this process's fake servers (removed at exit)."""
+    if not _DIR:
+        path = tempfile.mkdtemp(prefix="pyredis-fake-")
+        atexit.register(shutil.rmtree, path, True)
+        _DIR.append(path)
+    return _DIR[0]
 
 
 class FakeServer:
@@ -135,7 +144,6 @@ class FakeServer:
         self.dirty_clients: dict[EngineClient, None] = {}
         self.waiters = 0
         self.timer_listeners: list[Callable[[float], None]] = []
-        self._dir: str | None = None
 
     @classmethod
     def get_server(cls, key: str, **kwargs: Any) -> FakeServer:
@@ -163,9 +171,10 @@ class FakeServer:
         from pyredis.server.config import Config
 
         cfg = Config()
-        self._dir = tempfile.mkdtemp(prefix="pyredis-fake-")
-        weakref.finalize(self, _cleanup_dir, self._dir)
-        cfg.set("dir", self._dir)
+        n = next(_server_ids)
+        cfg.set("dir", _shared_dir())  # one directory per process; file names per server
+        cfg.set("dbfilename", f"dump-{n}.rdb")
+        cfg.set("appenddirname", f"appendonlydir-{n}")
         cfg.set("save", "")
         cfg.set("appendonly", "no")
         for k, v in self.config.items():
@@ -185,7 +194,7 @@ class FakeServer:
     def after(self) -> None:
         """End of an operation (lock held): run due callbacks, wake whoever got output."""
         loop = self.loop
-        if loop._soon or loop._timers:
+        if loop._soon or (loop._timers and loop._timers[0].when <= time.monotonic()):
             loop.run_ready()
         if self.dirty_clients:
             dirty = list(self.dirty_clients)

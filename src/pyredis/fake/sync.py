@@ -6,12 +6,14 @@ redis-py's own parser reads the reply bytes pyredis's encoder produced.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import time
 from typing import Any
 
 import redis
 from redis._parsers.hiredis import _HiredisParser
+from redis.client import PubSub
 from redis.connection import Connection, ConnectionPool, HiredisRespSerializer
 
 from pyredis.fake.engine import EngineClient, FakeServer
@@ -66,7 +68,22 @@ class FakeSocket:
 
     def send_argv(self, argv: list[bytes]) -> None:
         """Run one command given as its arguments (what the parser would make of the packed bytes)."""
-        self.send_batch((argv,))
+        fs = self.fserver
+        c = self.client
+        if c.closed:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+        with fs.lock:
+            if c.pending or c.blocked is not None:
+                c.pending.append(argv)
+            elif not c.close_asap:
+                fs.server.execute(c, argv)
+            fs.after()
+            if c.out and not self._rest:
+                conn = self.conn
+                if conn is not None:
+                    parser = conn._parser
+                    if parser.__class__ is _HiredisParser and parser._reader is not None:
+                        parser._reader.feed(c.take_output())
 
     def send_batch(self, batch: Any) -> None:
         """Run commands given as argument lists, in one go."""
@@ -104,6 +121,8 @@ class FakeSocket:
         deadline = None if timeout is None else time.monotonic() + timeout
         with fs.lock:
             while True:
+                if c.out:
+                    return c.take_output()
                 fs.after()
                 if c.out:
                     return c.take_output()
@@ -187,6 +206,16 @@ def command_argv(conn: Any, args: tuple) -> list[bytes] | None:
     return argv
 
 
+_push_log = logging.getLogger("push_response")
+
+
+def _log_push(response: Any) -> Any:
+    """redis-py's default RESP3 pub/sub push handler, without formatting a disabled debug line."""
+    if _push_log.isEnabledFor(logging.DEBUG):
+        _push_log.debug("Push response: " + str(response))
+    return response
+
+
 class FakeConnection(Connection):
     """A redis-py ``Connection`` on a :class:`FakeServer` (no socket)."""
 
@@ -243,6 +272,12 @@ class FakeConnection(Connection):
             return
         super().send_packed_command(command, check_health)
 
+    def on_connect_check_health(self, check_health: bool = True) -> None:
+        super().on_connect_check_health(check_health)
+        parser = self._parser
+        if getattr(parser, "pubsub_push_handler_func", None) == getattr(parser, "handle_pubsub_push_response", 0):
+            parser.pubsub_push_handler_func = _log_push  # same debug line, formatted only when enabled
+
     def _host_error(self) -> str:
         return "pyredis.fake"
 
@@ -259,6 +294,10 @@ class FakeConnection(Connection):
         reader = getattr(parser, "_reader", None)
         if reader is not None and hasattr(reader, "has_data"):  # hiredis: no poll() on a fake fd
             if reader.has_data():
+                return True
+            sock = self._sock
+            if sock._rest or sock.client.out:  # replies waiting: straight into the reader
+                reader.feed(sock._read(1 << 30))
                 return True
             return bool(parser.read_from_socket(timeout=timeout, raise_on_timeout=False))
         return parser.can_read(timeout)
@@ -339,6 +378,22 @@ def _default_driver_info(kwargs: dict[str, Any]) -> None:
     kwargs["driver_info"] = _DRIVER_INFO[0]
 
 
+class FakePubSub(PubSub):
+    """redis-py's ``PubSub``; reads skip the retry wrapper unless the connection fails."""
+
+    def _execute(self, conn: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        if conn.should_reconnect() or conn.__class__ is not FakeConnection:
+            return super()._execute(conn, command, *args, **kwargs)
+        try:
+            return command(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            retries = getattr(conn.retry, "_retries", 0)
+            if not retries or not isinstance(e, conn.retry._supported_errors):
+                raise
+            self._reconnect(conn)  # then redis-py's retrying path, as a socket client would
+            return super()._execute(conn, command, *args, **kwargs)
+
+
 class _FakeMixin:
     def __init__(self, *args: Any, server: FakeServer | None = None, **kwargs: Any) -> None:
         if args:  # Redis(host, port, db, password, ...) positionally: only db/password matter here
@@ -364,6 +419,11 @@ class _FakeMixin:
         return cls(connection_pool=FakeConnectionPool(connection_class=FakeConnection, server=server, **ck))
 
 
+    def pubsub(self, **kwargs: Any) -> FakePubSub:
+        """A :class:`FakePubSub` on this client's pool (redis-py's ``Redis.pubsub``)."""
+        return FakePubSub(self.connection_pool, event_dispatcher=self._event_dispatcher,  # type: ignore[attr-defined]
+                          **kwargs)
+
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Run a command on a pooled fake connection (redis-py's path minus socket bookkeeping)."""
         pool = self.connection_pool
@@ -383,10 +443,20 @@ class _FakeMixin:
             sock = conn._sock
             if sock is None:
                 conn.connect()
+                sock = conn._sock
             elif sock._rest or sock.client.out or sock.client.closed:
                 conn.disconnect()
                 conn.connect()
-            conn.send_command(*args)
+                sock = conn._sock
+            argv = command_argv(conn, args) if not conn.health_check_interval else None
+            if argv is None:
+                conn.send_command(*args)
+            else:
+                try:
+                    sock.send_argv(argv)
+                except OSError:
+                    conn.disconnect()
+                    raise redis.ConnectionError("Error while writing to pyredis.fake: connection closed") from None
             return self.parse_response(conn, args[0], **options)  # type: ignore[attr-defined]
         except (redis.ConnectionError, redis.TimeoutError):
             conn.disconnect()
