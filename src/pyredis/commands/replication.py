@@ -1,12 +1,11 @@
-"""Replication and module commands of a standalone master: ROLE, WAIT, REPLICAOF/SLAVEOF NO ONE,
-FAILOVER, MODULE. pyredis has no replicas and loads no modules; replies are redis-server's for that
-situation."""
+"""Replication commands of a standalone master: ROLE, WAIT, REPLICAOF/SLAVEOF NO ONE, FAILOVER.
+pyredis has no replicas; replies are redis-server's for that situation. (MODULE is commands/module.py.)"""
 
 from __future__ import annotations
 
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
-from pyredis.commands.registry import command, help_lines, subcommand
+from pyredis.commands.registry import command
 from pyredis.protocol.types import OK
 
 
@@ -58,41 +57,3 @@ def cmd_failover(c, argv):
     if len(argv) == 2 and argv[1].lower() == b"abort":
         raise CommandError("ERR No failover in progress.")
     raise CommandError("ERR FAILOVER requires connected replicas.")
-
-
-_MODULE_DENIED = ("ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
-                  "you can run it from a local connection, otherwise you need to set this option in the "
-                  "configuration file, and then restart the server.")
-
-
-@subcommand("module", "list", 2, "admin noscript")
-def cmd_module_list(c, argv):
-    return []
-
-
-def _module_change(c, argv):
-    if c.server.config["enable-module-command"] == "no":
-        raise CommandError(_MODULE_DENIED)
-    raise CommandError("ERR Error loading the extension. Please check the server logs.")
-
-
-@subcommand("module", "load", -3, "admin noscript no_async_loading")
-def cmd_module_load(c, argv):
-    return _module_change(c, argv)
-
-
-@subcommand("module", "loadex", -3, "admin noscript no_async_loading")
-def cmd_module_loadex(c, argv):
-    return _module_change(c, argv)
-
-
-@subcommand("module", "unload", 3, "admin noscript no_async_loading")
-def cmd_module_unload(c, argv):
-    if c.server.config["enable-module-command"] == "no":
-        raise CommandError(_MODULE_DENIED)
-    raise CommandError("ERR Error unloading module: no such module with that name")
-
-
-@subcommand("module", "help", 2, "loading stale")
-def cmd_module_help(c, argv):
-    return help_lines("module")

@@ -20,6 +20,9 @@ def value_digest(v: Any) -> bytes:
     """The 20-byte digest of one value."""
     if type(v) is bytes:
         return sha1(b"string\0" + v).digest()
+    module_digest = getattr(v, "module_digest", None)  # a module type (pyredis.modules)
+    if module_digest is not None:
+        return module_digest()
     name = v.TYPE_NAME
     acc = ZERO
     if isinstance(v, dict):

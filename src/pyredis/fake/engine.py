@@ -50,10 +50,13 @@ class TimerQueue:
     under the server's lock — the same ordering an event loop gives, without a thread of its own.
     """
 
-    def __init__(self, on_timer: Callable[[float], None]) -> None:
+    def __init__(self, on_timer: Callable[[float], None], threadsafe: Callable[..., None],
+                 owner: Callable[[], bool]) -> None:
         self._soon: deque[_Handle] = deque()
         self._timers: list[_Handle] = []
         self._on_timer = on_timer  # told about every new timer (wakes waiters, async loops)
+        self.call_soon_threadsafe = threadsafe  # from any thread: run soon, wake waiters
+        self.owner_thread = owner  # whether this thread is inside the server now
 
     def time(self) -> float:
         return time.monotonic()
@@ -65,8 +68,6 @@ class TimerQueue:
         h = _Handle(0.0, fn, args)
         self._soon.append(h)
         return h
-
-    call_soon_threadsafe = call_soon
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> _Handle:
         return self.call_at(time.monotonic() + max(0.0, delay), fn, *args)
@@ -140,7 +141,7 @@ class FakeServer:
         self.cond = threading.Condition(self.lock)
         self.connected = True
         self._server: Any = None
-        self.loop = TimerQueue(self._timer_added)
+        self.loop = TimerQueue(self._timer_added, self._call_soon_threadsafe, self.lock._is_owned)
         self.dirty_clients: dict[EngineClient, None] = {}
         self.waiters = 0
         self.timer_listeners: list[Callable[[float], None]] = []
@@ -184,6 +185,14 @@ class FakeServer:
         srv.port = 6379
         srv._schedule_cron()  # the cron runs on the timer queue (active expiry, client timeouts)
         return srv
+
+    def _call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self.lock._is_owned():  # inside the server already: runs when the current operation ends
+            self.loop.call_soon(fn, *args)
+            return
+        with self.lock:
+            self.loop.call_soon(fn, *args)
+            self.after()
 
     def _timer_added(self, when: float) -> None:
         if self.waiters:
