@@ -322,7 +322,7 @@ class FakeConnectionPool(ConnectionPool):
             sock = conn._sock
             if sock is None:
                 conn.connect()
-            elif sock.has_data() or sock.client.closed:  # unread replies or a closed client: start over
+            elif sock.has_data() or sock.client.closed or sock.client.close_asap:  # unread replies or a closed client
                 conn.disconnect()
                 conn.connect()
         except BaseException:
@@ -444,7 +444,7 @@ class _FakeMixin:
             if sock is None:
                 conn.connect()
                 sock = conn._sock
-            elif sock._rest or sock.client.out or sock.client.closed:
+            elif sock._rest or sock.client.out or sock.client.closed or sock.client.close_asap:
                 conn.disconnect()
                 conn.connect()
                 sock = conn._sock

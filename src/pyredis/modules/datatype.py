@@ -276,6 +276,12 @@ def load_module_value(reader: Any) -> ModuleValue:
     tid = reader.length()
     dt = type_by_id(tid)
     name, encver = decode_type_id(tid)
+    if dt is not None:
+        from pyredis.modules.manager import types_loaded_for
+
+        loaded = types_loaded_for(reader.config)
+        if loaded is not None and name not in loaded:  # another server of this process has it, not this one
+            dt = None
     if dt is None:
         raise reader.fail(f"The RDB file contains module data I can't load: no matching module type '{name}'")
     if dt.rdb_load is None:

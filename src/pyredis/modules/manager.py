@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -99,12 +100,13 @@ class _Dispatcher:
         return None
 
     def info_entry(self, cmd: Command) -> list:
-        from pyredis.server.acl import command_categories
+        from pyredis.server.acl import CATEGORIES, command_categories
 
         flags = [Status(f.encode()) for f in _SHOWN_FLAGS if f in cmd.flags]
         if cmd.getkeys is not None and b"movablekeys" not in flags:
             flags.append(Status(b"movablekeys"))
-        cats = sorted(command_categories(cmd))
+        have = command_categories(cmd)
+        cats = [x for x in CATEGORIES if x in have]
         specs = []
         if cmd.first:
             last = cmd.last if cmd.last < 0 else cmd.last - cmd.first
@@ -211,7 +213,42 @@ class Timers:
 
 
 _counter = itertools.count(1)
-_table_lock = threading.Lock()
+_table_lock = threading.RLock()
+# Each server's config -> names of the module types it loaded (RDB/RESTORE of other types fail there).
+_types_of_config: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _drop_command(name: str) -> None:
+    """One server less has command *name*; the last one removes it from the table."""
+    with _table_lock:
+        cmd = COMMANDS.get(name)
+        if cmd is None or not isinstance(cmd.handler, _Dispatcher):
+            return
+        cmd.handler.users -= 1
+        if cmd.handler.users <= 0:
+            del COMMANDS[name]
+            TABLE.pop(name.encode(), None)
+            TABLE.pop(name.encode().upper(), None)
+
+
+def _release_all(held: dict[str, list]) -> None:
+    """Give back what a server held (it unloaded everything, or was garbage collected)."""
+    for name in held["commands"]:
+        _drop_command(name)
+    for dt in held["types"]:
+        unregister_type(dt)
+    for pymod in held["files"]:
+        _release_file(pymod)
+    for v in held.values():
+        v.clear()
+
+
+def types_loaded_for(config: Any) -> set[str] | None:
+    """Names of the module types loaded by the server owning *config* (None: unknown config)."""
+    try:
+        return _types_of_config.get(config)
+    except TypeError:  # not a server's Config (a plain mapping)
+        return None
 
 
 class ModuleManager:
@@ -220,12 +257,14 @@ class ModuleManager:
     _all: list[Any] = []  # weak references to every manager (COMMAND DOCS looks the spec up)
 
     def __init__(self, server: Any) -> None:
-        import weakref
-
         self.server = server
         self.modules: dict[str, Module] = {}
         self.commands: dict[str, tuple[CommandSpec, Module]] = {}
         self.timers = Timers(server)
+        # What this server holds in the process-wide tables, released when it goes away.
+        self._held: dict[str, list] = {"commands": [], "types": [], "files": []}
+        weakref.finalize(self, _release_all, self._held)
+        _types_of_config[server.config] = self._types = set()
         ModuleManager._all.append(weakref.ref(self))
 
     @classmethod
@@ -244,6 +283,15 @@ class ModuleManager:
             raise
         except Exception as e:  # noqa: BLE001 - any import failure is a load failure
             raise ModuleLoadError(f"Module {path} failed to load: {type(e).__name__}: {e}") from e
+        try:
+            module = self._load(pymod, stem, path, args)
+        except BaseException:
+            _release_file(pymod)
+            raise
+        self._held["files"].append(pymod)
+        return module
+
+    def _load(self, pymod: ModuleType, stem: str, path: str, args: list[bytes]) -> Module:
         name = str(getattr(pymod, "MODULE_NAME", stem))
         if name in self.modules:
             raise ModuleLoadError(f"Module {path} initialization failed. Module not loaded "
@@ -292,11 +340,15 @@ class ModuleManager:
                         from None
                 dt.module = module
                 done_types.append(dt)
+                self._held["types"].append(dt)
+                self._types.add(dt.name)
             for spec in specs:
                 self._add_command(module, spec)
                 done_cmds.append(spec.name)
         except ModuleLoadError:
             for dt in done_types:
+                self._held["types"].remove(dt)
+                self._types.discard(dt.name)
                 unregister_type(dt)
             for name in done_cmds:
                 self._remove_command(name)
@@ -324,25 +376,25 @@ class ModuleManager:
                 _acl_add(cmd)
             self.commands[spec.name] = (spec, module)
             module.commands[spec.name] = spec
+            self._held["commands"].append(spec.name)
 
     def _remove_command(self, name: str) -> None:
-        with _table_lock:
-            self.commands.pop(name, None)
-            cmd = COMMANDS.get(name)
-            if cmd is None or not isinstance(cmd.handler, _Dispatcher):
-                return
-            cmd.handler.users -= 1
-            if cmd.handler.users <= 0:
-                del COMMANDS[name]
-                TABLE.pop(name.encode(), None)
-                TABLE.pop(name.encode().upper(), None)
+        self.commands.pop(name, None)
+        try:
+            self._held["commands"].remove(name)
+        except ValueError:
+            return
+        _drop_command(name)
 
     def _unregister(self, module: Module) -> None:
         for name in list(module.commands):
             self._remove_command(name)
         module.commands.clear()
         for dt in module.types:
-            unregister_type(dt)
+            self._types.discard(dt.name)
+            if dt in self._held["types"]:
+                self._held["types"].remove(dt)
+                unregister_type(dt)
 
     # -- unloading ---------------------------------------------------------------------------------------
     def unload(self, name: str) -> None:
@@ -369,6 +421,8 @@ class ModuleManager:
                 raise CommandError("ERR Error unloading module: operation not possible.")
         self._unregister(module)
         del self.modules[name]
+        self._held["files"].remove(module.pymod)
+        _release_file(module.pymod)
         log.info("Module %s unloaded", name)
 
     def _type_in_use(self, module: Module) -> bool:
@@ -392,6 +446,7 @@ class ModuleManager:
         for module in list(self.modules.values()):
             self._unregister(module)
         self.modules.clear()
+        _release_all(self._held)
 
     # -- introspection -----------------------------------------------------------------------------------
     def list_reply(self) -> list:
@@ -405,6 +460,21 @@ class ModuleManager:
                 for m in self.modules.values()]
 
 
+# Module files imported by the servers of this process: one module object per file while some
+# server has it loaded (so its data types are the same objects everywhere), re-imported afterwards.
+_files: dict[str, list[Any]] = {}  # realpath -> [module object, servers holding it]
+
+
+def _release_file(pymod: ModuleType) -> None:
+    with _table_lock:
+        for key, entry in list(_files.items()):
+            if entry[0] is pymod:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del _files[key]
+                    sys.modules.pop(pymod.__name__, None)
+
+
 def _import(path: str) -> tuple[ModuleType, str]:
     """Import a module file or a dotted module path; (module object, default module name)."""
     if path.endswith(".py") or os.sep in path or os.path.exists(path):
@@ -412,6 +482,12 @@ def _import(path: str) -> tuple[ModuleType, str]:
             raise ModuleLoadError(f"Module {path} failed to load: {path}: cannot open shared object file: "
                                   "No such file or directory")
         stem = os.path.splitext(os.path.basename(path))[0]
+        real = os.path.realpath(path)
+        with _table_lock:
+            entry = _files.get(real)
+            if entry is not None:
+                entry[1] += 1
+                return entry[0], stem
         unique = f"pyredis_module_{stem}_{next(_counter)}"
         spec = importlib.util.spec_from_file_location(unique, path)
         if spec is None or spec.loader is None:
@@ -423,6 +499,8 @@ def _import(path: str) -> tuple[ModuleType, str]:
         except BaseException:
             sys.modules.pop(unique, None)
             raise
+        with _table_lock:
+            _files[real] = [pymod, 1]
         return pymod, stem
     pymod = importlib.import_module(path)
     return pymod, path.rsplit(".", 1)[-1]
