@@ -1,7 +1,12 @@
 """Persistence benchmark: SAVE and load time for N keys of mixed types, and redis-benchmark
 throughput while a BGSAVE runs vs idle, pyredis against redis-server in one run.
 
-    python bench/persistence_bench.py [--keys 1000000] [--requests 200000]
+    python bench/persistence_bench.py [--keys 1000000] [--requests 200000] [--repeat 3]
+        [--port-base N] [--dataset PATH] [--skip-throughput]
+
+``--repeat`` runs SAVE and the start-up load that many times on each server and reports the
+medians (the machine may be shared); ``--dataset`` keeps the generated dump file at PATH and
+reuses it on the next run; ``--port-base`` uses fixed ports from N instead of free ones.
 
 The dataset (strings, integers, small lists/hashes/sets/zsets, a few streams, some TTLs) is built
 once on redis-server and saved; pyredis then starts on that very dump file, so both servers hold
@@ -25,7 +30,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+_PORT_BASE = [0]
+
+
 def free_port() -> int:
+    if _PORT_BASE[0]:
+        _PORT_BASE[0] += 1
+        return _PORT_BASE[0]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -154,41 +165,138 @@ def benchmark(srv: Server, requests: int, during_bgsave: bool) -> dict[str, floa
     return res
 
 
+def key_payloads(path: str) -> tuple[dict, dict]:
+    """``{(db, key): raw bytes of the key's value record}`` and the aux fields of an RDB file.
+
+    Used to compare two dumps record by record: the aux fields (ctime, used-mem) always differ,
+    and the key order follows each server's dict order.
+    """
+    sys.path.insert(0, os.path.join(ROOT, "src"))
+    from pyredis.persistence.rdb_format import (
+        OP_AUX,
+        OP_EOF,
+        OP_EXPIRETIME_MS,
+        OP_RESIZEDB,
+        OP_SELECTDB,
+        Reader,
+    )
+    from pyredis.persistence.rdb_types import load_value
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    cfg = {"list-max-listpack-size": -2, "zset-max-listpack-entries": 128, "zset-max-listpack-value": 64,
+           "hash-max-listpack-entries": 128, "hash-max-listpack-value": 64, "set-max-intset-entries": 512}
+
+    class _Cfg(dict):
+        values = cfg
+
+    r = Reader(data, _Cfg(cfg), 9)
+    out: dict = {}
+    aux: dict = {}
+    db = 0
+    start = r.pos
+    while True:
+        t = r.byte()
+        if t == OP_EOF:
+            break
+        if t == OP_AUX:
+            k = r.string()
+            aux[k] = r.string()
+        elif t == OP_SELECTDB:
+            db = r.length()
+        elif t == OP_RESIZEDB:
+            r.length()
+            r.length()
+        elif t == OP_EXPIRETIME_MS:
+            r.ms_time()
+            continue
+        else:
+            key = r.string()
+            load_value(r, t)
+            out[(db, key)] = data[start : r.pos]
+        start = r.pos
+    return out, aux
+
+
+def compare_files(a: str, b: str) -> str:
+    """How many key records of two dumps are byte-identical (and which types differ)."""
+    ka, _ = key_payloads(a)
+    kb, _ = key_payloads(b)
+    same = sum(1 for k, v in ka.items() if kb.get(k) == v)
+    diff_types: dict[int, int] = {}
+    for k, v in ka.items():
+        if kb.get(k) != v:
+            diff_types[v[0]] = diff_types.get(v[0], 0) + 1
+    return (f"{same} of {len(ka)} key records byte-identical ({len(kb)} in the other file); "
+            f"differing by RDB type byte: {diff_types}")
+
+
+def median(xs: list[float]) -> float:
+    ys = sorted(xs)
+    return ys[len(ys) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--port-base", type=int, default=0)
+    ap.add_argument("--dataset", default="")
+    ap.add_argument("--skip-throughput", action="store_true")
     args = ap.parse_args()
+    _PORT_BASE[0] = args.port_base
     base = tempfile.mkdtemp(prefix="pyredis-persist-bench-")
     rdir, pdir = os.path.join(base, "redis"), os.path.join(base, "pyredis")
     os.makedirs(rdir)
     os.makedirs(pdir)
     results: dict[str, dict] = {"redis-server": {}, "pyredis": {}}
+    runs: dict[str, dict[str, list[float]]] = {"redis-server": {"save": [], "load": []},
+                                              "pyredis": {"save": [], "load": []}}
     try:
-        print(f"building {args.keys} keys on redis-server ...", flush=True)
-        r = Server("redis", rdir, [])
-        build_dataset(r, args.keys)
-        dbsize = int(r.call("DBSIZE"))
-        results["redis-server"]["save_s"], size = timed_save(r)
-        results["redis-server"]["file_mb"] = size / 1e6
-        r.stop()
+        if args.dataset and os.path.exists(args.dataset):
+            shutil.copy(args.dataset, os.path.join(rdir, "dump.rdb"))
+        else:
+            print(f"building {args.keys} keys on redis-server ...", flush=True)
+            r = Server("redis", rdir, [])
+            build_dataset(r, args.keys)
+            r.call("SAVE")
+            r.stop()
+            if args.dataset:
+                shutil.copy(os.path.join(rdir, "dump.rdb"), args.dataset)
         shutil.copy(os.path.join(rdir, "dump.rdb"), os.path.join(pdir, "dump.rdb"))
-        r = Server("redis", rdir, [])
-        results["redis-server"]["load_s"] = r.load_seconds()
-        p = Server("pyredis", pdir, [])
-        results["pyredis"]["load_s"] = p.load_seconds()
-        assert int(p.call("DBSIZE")) == dbsize, "pyredis loaded a different number of keys"
-        results["pyredis"]["save_s"], size = timed_save(p)
-        results["pyredis"]["file_mb"] = size / 1e6
-        for name, srv in (("redis-server", r), ("pyredis", p)):
+        srv: dict[str, Server] = {}
+        for i in range(args.repeat):
+            for name, kind, d in (("redis-server", "redis", rdir), ("pyredis", "pyredis", pdir)):
+                if i:
+                    srv[name].stop()
+                print(f"run {i + 1}: {name} load + SAVE ...", flush=True)
+                s = srv[name] = Server(kind, d, [])
+                runs[name]["load"].append(s.load_seconds() or 0.0)
+                t, size = timed_save(s)
+                runs[name]["save"].append(t)
+                results[name]["file_mb"] = size / 1e6
+        dbsize = int(srv["redis-server"].call("DBSIZE"))
+        assert int(srv["pyredis"].call("DBSIZE")) == dbsize, "pyredis loaded a different number of keys"
+        for name in results:
+            results[name]["save_s"] = median(runs[name]["save"])
+            results[name]["load_s"] = median(runs[name]["load"])
+        try:
+            identical = compare_files(os.path.join(rdir, "dump.rdb"), os.path.join(pdir, "dump.rdb"))
+        except Exception as e:  # noqa: BLE001 - a report line, not the benchmark
+            identical = f"not compared: {e!r}"
+        for name, s in srv.items():
+            if args.skip_throughput:
+                results[name]["idle"] = results[name]["bgsave"] = {"bgsaves": 0}
+                continue
             print(f"redis-benchmark on {name} ...", flush=True)
-            results[name]["idle"] = benchmark(srv, args.requests, False)
-            results[name]["bgsave"] = benchmark(srv, args.requests, True)
-        r.stop()
-        p.stop()
+            results[name]["idle"] = benchmark(s, args.requests, False)
+            results[name]["bgsave"] = benchmark(s, args.requests, True)
+        for s in srv.values():
+            s.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    print(f"\n{args.keys} keys of mixed types (dbsize {dbsize})")
+    print(f"\n{args.keys} keys of mixed types (dbsize {dbsize}); medians of {args.repeat} runs")
     print(f"{'':14}{'SAVE s':>9}{'file MB':>9}{'load s':>9}{'SET idle':>11}{'SET bgsave':>12}"
           f"{'GET idle':>11}{'GET bgsave':>12}{'bgsaves':>9}")
     for name, res in results.items():
@@ -196,6 +304,11 @@ def main() -> None:
         print(f"{name:14}{res['save_s']:9.2f}{res['file_mb']:9.1f}{res['load_s'] or 0:9.2f}"
               f"{idle.get('SET', 0):11.0f}{bg.get('SET', 0):12.0f}{idle.get('GET', 0):11.0f}"
               f"{bg.get('GET', 0):12.0f}{bg['bgsaves']:9d}")
+    rs, ps = results["redis-server"], results["pyredis"]
+    print(f"ratios pyredis/redis: SAVE {ps['save_s'] / rs['save_s']:.2f}x, load {ps['load_s'] / rs['load_s']:.2f}x, "
+          f"file size {ps['file_mb'] / rs['file_mb']:.4f}x")
+    print("all runs:", runs)
+    print("files:", identical)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from pyredis.commands.registry import all_commands, metadata
 load_all()
 
 # Commands pyredis offers that redis-server 7.0 does not have (newer Redis versions).
-NEWER_THAN_7_0 = {"client|setinfo", "client|no-touch"}
+NEWER_THAN_7_0 = {"client|setinfo", "client|no-touch",
+                  "gateway", "gateway|token", "gateway|help"}  # the last ones: pyredis's own
 
 # Flags Redis adds itself (not declared by command implementations) or module-only.
 _DERIVED = {"movablekeys", "module", "module_getkeys", "module_no_cluster"}

@@ -74,6 +74,19 @@ class CachePlans:
         raws = yield Cmd(("HMGET", self.key, *fields))
         return [(False, None) if r is None else (True, self.serializer.loads(r)) for r in raws]
 
+    def parameters(self) -> dict[str, Any]:
+        """What ``cache_parameters()`` returns (the ``functools.lru_cache`` shape)."""
+        return {"maxsize": None, "typed": False, "key": self.key, "timeout": self.timeout}
+
+    def decorate(self, wrapper: Any, func: Any, cache_info: Callable[[], Any], cache_clear: Callable[[], Any]) -> Any:
+        """Give *wrapper* (sync or async) the ``lru_cache``-like attributes."""
+        wrapper.__bypass__ = func
+        wrapper.cache = self
+        wrapper.cache_info = cache_info
+        wrapper.cache_clear = cache_clear
+        wrapper.cache_parameters = self.parameters
+        return wrapper
+
 
 def default_key(func: Callable[..., Any]) -> str:
     return f"redis_cache:{func.__module__}.{func.__qualname__}"
@@ -107,19 +120,10 @@ def redis_cache(
                 run(cache._p_store([(field, value)]))
             return value
 
-        wrapper.__bypass__ = func  # type: ignore[attr-defined]
-        wrapper.cache = cache  # type: ignore[attr-defined]
-        wrapper.cache_info = lambda: CacheInfo(  # type: ignore[attr-defined]
-            cache.hits, cache.misses, None, run(cache._p_size())
-        )
-        wrapper.cache_clear = lambda: run(cache._p_clear())  # type: ignore[attr-defined]
-        wrapper.cache_parameters = lambda: {
-            "maxsize": None,
-            "typed": False,
-            "key": cache.key,
-            "timeout": timeout,
-        }  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        def cache_info() -> CacheInfo:
+            return CacheInfo(cache.hits, cache.misses, None, run(cache._p_size()))
+
+        return cache.decorate(wrapper, func, cache_info, lambda: run(cache._p_clear()))
 
     return decorator
 

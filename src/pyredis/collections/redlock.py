@@ -59,6 +59,18 @@ class RedlockPlans:
         #: True when background renewal found the lock lost (expired or taken).
         self.lost = False
 
+    def sibling_options(self, blocking: bool, timeout: float) -> dict[str, Any]:
+        """Keyword arguments for a new lock on the same masters with this one's settings
+        (what ``synchronize`` creates per call)."""
+        return {
+            "masters": self.masters,
+            "auto_release_time": self.auto_release_time,
+            "num_extensions": self.num_extensions,
+            "auto_renew": self.auto_renew,
+            "context_manager_blocking": blocking,
+            "context_manager_timeout": timeout,
+        }
+
     @property
     def _ms(self) -> int:
         return int(self.auto_release_time * 1000)
@@ -218,15 +230,7 @@ def synchronize(
     def decorator(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            lock = Redlock(
-                key=key,
-                masters=template.masters,
-                auto_release_time=template.auto_release_time,
-                num_extensions=template.num_extensions,
-                auto_renew=template.auto_renew,
-                context_manager_blocking=blocking,
-                context_manager_timeout=timeout,
-            )
+            lock = Redlock(key=key, **template.sibling_options(blocking, timeout))
             with lock:
                 return func(*args, **kwargs)
 

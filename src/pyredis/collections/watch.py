@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,21 @@ def event_from(message: dict[str, Any] | None, key: str, db: int) -> ChangeEvent
     return ChangeEvent(key=key, op=text(message["data"]), db=db, time=time.time())
 
 
+def poll_events(
+    key: str, db: int, timeout: float | None
+) -> Generator[float | None, dict[str, Any] | None, ChangeEvent | None]:
+    """Sans-I/O wait for the next event of *key*: yields how long to wait for a pub/sub message
+    (None: forever), receives the message (or None), returns the event or None on timeout."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        event = event_from((yield left), key, db)
+        if event is not None:
+            return event
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+
+
 class Watcher:
     """Iterator of :class:`ChangeEvent` for one key; a context manager that unsubscribes.
 
@@ -95,14 +111,13 @@ class Watcher:
 
     def get(self, timeout: float | None = None) -> ChangeEvent | None:
         """The next event, or None when ``timeout`` seconds pass without one."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            event = event_from(self._pubsub.get_message(timeout=left), self.key, self.db)
-            if event is not None:
-                return event
-            if deadline is not None and time.monotonic() >= deadline:
-                return None
+        poll = poll_events(self.key, self.db, timeout)
+        try:
+            left = next(poll)
+            while True:
+                left = poll.send(self._pubsub.get_message(timeout=left))
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
 
     def __iter__(self) -> Watcher:
         return self

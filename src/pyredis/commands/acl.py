@@ -189,8 +189,12 @@ class AclHooks:
             if c.user != user.name:
                 continue
             c.acl_restricted = not user.unrestricted
+            if c.resp == 0:  # a WebSocket gateway session loses only what it may no longer have
+                continue
             if (c.channels or c.patterns or c.shard_channels) and not _channels_still_allowed(user, c):
                 self.kill(c, current)
+        if srv.gateway is not None:
+            srv.gateway.acl_changed(user)
 
     def kill_user_clients(self, names: set[bytes], current=None) -> None:
         for c in list(self.server.clients.values()):

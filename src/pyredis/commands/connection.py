@@ -124,6 +124,8 @@ def cmd_select(c, argv):
     idx = parse_ll(argv[1])
     if idx is None or idx > 2147483647 or idx < -2147483648:
         raise CommandError("ERR value is not an integer or out of range")
+    if c.server.cluster is not None and idx != 0:
+        raise CommandError("ERR SELECT is not allowed in cluster mode")
     dbs = c.server.keyspace.dbs
     if idx < 0 or idx >= len(dbs):
         raise CommandError(INVALID_DB)

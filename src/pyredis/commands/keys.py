@@ -151,6 +151,8 @@ def cmd_copy(c, argv):
         else:
             raise syntax_error()
         i += 1
+    if c.server.cluster is not None and (c.db.id != 0 or dstdb.id != 0):
+        raise CommandError("ERR Copying to another database is not allowed in cluster mode")
     if src == dst and dstdb is c.db:
         raise CommandError("ERR source and destination objects are the same")
     v = c.db.get(src)
@@ -170,6 +172,8 @@ def cmd_copy(c, argv):
 
 @command("move", 3, "write fast", 1, 1, 1)
 def cmd_move(c, argv):
+    if c.server.cluster is not None:
+        raise CommandError("ERR MOVE is not allowed in cluster mode")
     key = argv[1]
     src = c.db
     dst = _target_db(c, _db_index(c, argv[2]))
@@ -191,6 +195,8 @@ def cmd_move(c, argv):
 
 @command("swapdb", 3, "write fast")
 def cmd_swapdb(c, argv):
+    if c.server.cluster is not None:
+        raise CommandError("ERR SWAPDB is not allowed in cluster mode")
     a = _db_index(c, argv[1], "ERR invalid first DB index")
     b = _db_index(c, argv[2], "ERR invalid second DB index")
     n = len(c.server.keyspace.dbs)

@@ -140,12 +140,19 @@ def cmd_sunsubscribe(c, argv):
 @command("publish", 3, "pubsub loading stale fast")
 def cmd_publish(c, argv):
     n = c.server.pubsub.publish(argv[1], argv[2])
+    cl = c.server.cluster
+    if cl is not None:
+        cl.propagate_publish(argv[1], argv[2], False)
     return n
 
 
 @command("spublish", 3, "pubsub loading stale fast", 1, 1, 1)
 def cmd_spublish(c, argv):
-    return c.server.pubsub.spublish(argv[1], argv[2])
+    n = c.server.pubsub.spublish(argv[1], argv[2])
+    cl = c.server.cluster
+    if cl is not None:
+        cl.propagate_publish(argv[1], argv[2], True)
+    return n
 
 
 def _bad_args(name: bytes) -> CommandError:

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from pyredis import REDIS_VERSION
+from pyredis import REDIS_VERSION, _speedups
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import COMMANDS, all_commands, command, help_lines, subcommand
@@ -52,7 +52,7 @@ def _server_section(srv) -> list:
     cfg = srv.config
     return [
         ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"), ("redis_git_dirty", 0),
-        ("redis_build_id", "pyredis"), ("redis_mode", "standalone"),
+        ("redis_build_id", "pyredis"), ("redis_mode", "cluster" if srv.cluster is not None else "standalone"),
         ("os", f"{platform.system()} {platform.release()} {platform.machine()}"), ("arch_bits", 64),
         ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"),
         ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"), ("process_id", os.getpid()),
@@ -61,7 +61,7 @@ def _server_section(srv) -> list:
         ("hz", cfg["hz"]), ("configured_hz", cfg["hz"]), ("lru_clock", int(now) & ((1 << 24) - 1)),
         ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""),
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
-        ("python_version", platform.python_version()),
+        ("python_version", platform.python_version()), ("pyredis_accelerator", _speedups.ACTIVE),
     ]
 
 
@@ -69,7 +69,7 @@ def _clients_section(srv) -> list:
     blocked = srv.extensions.get("blocked_clients")
     tracking = srv.extensions.get("tracking_clients")
     return [
-        ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
+        ("connected_clients", len(srv.clients)), ("cluster_connections", srv.cluster.connections() if srv.cluster is not None else 0),
         ("maxclients", srv.config["maxclients"]), ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0), ("blocked_clients", blocked(srv) if blocked else 0),
         ("tracking_clients", tracking(srv) if tracking else 0), ("clients_in_timeout_table", 0),
@@ -219,7 +219,7 @@ SECTIONS: dict[str, InfoSection] = {
     "persistence": _persistence_section, "stats": _stats_section, "replication": _replication_section,
     "cpu": _cpu_section, "modules": lambda srv: srv.modules.info_lines(), "commandstats": _commandstats_section,
     "errorstats": _errorstats_section, "latencystats": _latencystats_section,
-    "cluster": lambda srv: [("cluster_enabled", 0)], "keyspace": _keyspace_section,
+    "cluster": lambda srv: [("cluster_enabled", int(srv.cluster is not None))], "keyspace": _keyspace_section,
 }
 
 

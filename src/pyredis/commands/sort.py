@@ -7,7 +7,7 @@ from typing import Any
 
 from pyredis.commands.errors import NOT_INTEGER, CommandError, WrongType, syntax_error
 from pyredis.commands.registry import command
-from pyredis.commands.zsets import _key_ready
+from pyredis.commands.zsets import key_ready
 from pyredis.engine import notify
 from pyredis.engine.zset import ZSetValue, _strtod
 from pyredis.protocol.numbers import parse_ll
@@ -205,7 +205,7 @@ def _sort_generic(c, argv: list[bytes], readonly: bool):
         db.set(storekey, ListValue(items))
         c.changed(storekey, notify.LIST, b"sortstore")
         c.server.dirty += len(items) - 1
-        _key_ready(c, storekey)
+        key_ready(c, storekey)
     elif db.delete(storekey):
         c.changed(storekey, notify.GENERIC, b"del")
     return len(items)

@@ -146,7 +146,7 @@ class Database:
     def flush(self) -> int:
         n = len(self.data)
         old_data, old_expires = self.data, self.expires
-        self.data = {}
+        self.data = type(old_data)()  # a cluster node's db 0 keeps its per-slot index
         self.expires = {}
         self.lru = type(self.lru)()  # keeps an LFU access clock (commands/eviction.py)
         self._expire_scan = []

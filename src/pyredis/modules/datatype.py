@@ -145,7 +145,7 @@ class ModuleValue:
     # -- persistence hooks (called by persistence/rdb.py and rewrite.py) ------------------------------
     def rdb_encode(self, compress: bool = True) -> bytes:
         """Type byte + module id + the saved values + EOF, as ``rdbSaveObject`` writes them."""
-        from pyredis.persistence.rdb import enc_len
+        from pyredis.persistence.rdb_format import enc_len
 
         dt = self.dtype
         if dt.rdb_save is None:
@@ -188,7 +188,7 @@ class RDBSaveIO:
         self._compress = compress
 
     def save_unsigned(self, v: int) -> None:
-        from pyredis.persistence.rdb import enc_len
+        from pyredis.persistence.rdb_format import enc_len
 
         self._parts.append(enc_len(OPCODE_UINT) + enc_len(v & 0xFFFFFFFFFFFFFFFF))
 
@@ -196,19 +196,19 @@ class RDBSaveIO:
         self.save_unsigned(v & 0xFFFFFFFFFFFFFFFF)
 
     def save_string(self, s: bytes | str) -> None:
-        from pyredis.persistence.rdb import enc_len, enc_str
+        from pyredis.persistence.rdb_format import enc_len, enc_str
 
         if isinstance(s, str):
             s = s.encode()
         self._parts.append(enc_len(OPCODE_STRING) + enc_str(bytes(s), self._compress))
 
     def save_double(self, v: float) -> None:
-        from pyredis.persistence.rdb import enc_len
+        from pyredis.persistence.rdb_format import enc_len
 
         self._parts.append(enc_len(OPCODE_DOUBLE) + struct.pack("<d", v))
 
     def save_float(self, v: float) -> None:
-        from pyredis.persistence.rdb import enc_len
+        from pyredis.persistence.rdb_format import enc_len
 
         self._parts.append(enc_len(OPCODE_FLOAT) + struct.pack("<f", v))
 
@@ -224,7 +224,7 @@ class _BytesSource:
     """A minimal reader over bytes with the interface :class:`RDBLoadIO` needs."""
 
     def __init__(self, data: bytes) -> None:
-        from pyredis.persistence.rdb import Reader
+        from pyredis.persistence.rdb_format import Reader
 
         self.r = Reader(data, {})
 

@@ -911,7 +911,7 @@ class Persistence:
         every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
         checks = srv.extensions.setdefault("checks", [])
         checks.insert(0, self._check_loading)
-        srv.gate = True
+        srv.hold_gate("loading", True)
         ok = True
         try:
             for _ in self._startup_steps(every):
@@ -923,6 +923,7 @@ class Persistence:
             self._end_loading()
             if self._check_loading in checks:
                 checks.remove(self._check_loading)
+            srv.hold_gate("loading", False)
         if not ok:
             raise SystemExit(1)
         srv.dirty = 0

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyredis.persistence import listpack as lp
-from pyredis.persistence.rdb import RDBError, Reader, enc_len, enc_str
+from pyredis.persistence.rdb_format import RDBError, Reader, enc_len, enc_str
 
 MAX64 = (1 << 64) - 1
 F_DELETED, F_SAMEFIELDS = 1, 2

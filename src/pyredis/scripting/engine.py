@@ -440,6 +440,11 @@ class Scripting:
             err = acl(run.caller, cmd, argv)
             if err is not None:
                 self._reject(cmd, err)
+        cl = srv.cluster
+        if cl is not None:
+            cerr = cl.script_check(run.caller, cmd, argv)
+            if cerr is not None:
+                self._reject(cmd, cerr.encode())
         fake = self.fake
         fake.cmd = cmd
         if cmd.write:

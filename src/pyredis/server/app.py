@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
@@ -22,6 +22,9 @@ from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from pyredis.server.config import Config
+
+if TYPE_CHECKING:
+    from pyredis.server.cluster import ClusterService
 
 log = logging.getLogger("pyredis")
 
@@ -97,13 +100,22 @@ class Server:
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
         self.extensions: dict[str, Any] = {}
+        # The WebSocket gateway and web console (pyredis.gateway.Gateway) while gateway-port is set.
+        self.gateway: Any = None
+        # Keyspace changes for the gateway's watchers, whatever notify-keyspace-events says.
+        self.key_tap: Callable[[int, bytes, bytes, int], None] | None = None
         from pyredis.commands import setup_server
 
         setup_server(self)
+        self.cluster: ClusterService | None = None  # cluster-enabled yes: the bus, node table and routing
+        if cfg["cluster-enabled"]:
+            from pyredis.server.cluster import ClusterService
+
+            self.cluster = ClusterService(self)
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
-        self.keyspace.notify_flags = flags
+        self.keyspace.notify_flags = flags | (notify.ALL if self.key_tap is not None else 0)
 
     def _rebind_port(self, port: int) -> None:
         """CONFIG SET port: listen on the new port (synchronously, so errors reach the client)."""
@@ -186,7 +198,9 @@ class Server:
         return bool(self.config["requirepass"])
 
     def _notify(self, flag: int, event: bytes, key: bytes, dbid: int) -> None:
-        flags = self.keyspace.notify_flags
+        if self.key_tap is not None:
+            self.key_tap(flag, event, key, dbid)
+        flags = self.config.values["notify-keyspace-events"]
         if not (flags & flag) or self.pubsub is None:
             return
         if flags & notify.KEYSPACE:
@@ -262,6 +276,8 @@ class Server:
             return False
         if c.acl_restricted and not self.extensions["acl_check"](c, cmd, argv):
             return False  # NOPERM (commands/acl.py)
+        if self.cluster is not None and not self.cluster.check_command(c, cmd, argv):
+            return False  # -MOVED / -ASK / -CROSSSLOT / -CLUSTERDOWN ...
         for check in self.extensions.get("pre_checks", ()):  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
@@ -389,6 +405,13 @@ class Server:
             self.unixsocket = path
             self.listeners.append(srv)
         self.port = port
+        if self.cluster is not None:
+            await self.cluster.start()
+        if cfg["gateway-port"]:
+            from pyredis.gateway import Gateway
+
+            self.gateway = Gateway(self)
+            await self.gateway.start()
         for hook in self.extensions.get("on_start", ()):
             hook(self)
         self._schedule_cron()
@@ -452,8 +475,12 @@ class Server:
         if self._cron_handle is not None:
             self._cron_handle.cancel()
             self._cron_handle = None
+        if self.cluster is not None:
+            self.cluster.stop()
         for srv in self.listeners:
             srv.close()
+        if self.gateway is not None:
+            self.gateway.stop()
         for c in list(self.clients.values()):
             c.close()
             c.schedule_flush()

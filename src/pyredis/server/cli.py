@@ -112,11 +112,12 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as e:
             log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting. ({e})")
             sys.exit(1)
+        mode = "cluster" if server.cluster is not None else "standalone"
         if cfg["always-show-logo"]:  # the banner names the PID (the Redis test suite waits for it)
-            log.info(f"\n    pyredis {REDIS_VERSION} (Redis-compatible) 64 bit\n    Running in standalone mode\n"
+            log.info(f"\n    pyredis {REDIS_VERSION} (Redis-compatible) 64 bit\n    Running in {mode} mode\n"
                      f"    Port: {server.port}\n    PID: {os.getpid()}\n")
         else:
-            log.info(f"Running mode=standalone, port={server.port}.")
+            log.info(f"Running mode={mode}, port={server.port}.")
         log.info("Server initialized")
         for hook in server.extensions.get("on_ready", ()):
             pending = hook(server)

@@ -23,6 +23,8 @@ class Client:
     """
 
     fake = True  # not backed by a socket (script caller, AOF loader)
+    cluster_asking = False  # ASKING was sent (one-shot)
+    cluster_readonly = False  # READONLY: reads served by a replica of the slot's master
 
     def __init__(self, server: Server, cid: int = 0) -> None:
         self.server = server

@@ -81,7 +81,7 @@ _MEMORY = {
     "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "repl-backlog-size",
     "auto-aof-rewrite-min-size", "active-defrag-ignore-bytes", "stream-node-max-bytes",
     "hll-sparse-max-bytes", "hash-max-listpack-value", "zset-max-listpack-value",
-    "cluster-link-sendbuf-limit", "maxmemory-clients",
+    "cluster-link-sendbuf-limit", "maxmemory-clients", "gateway-max-frame",
 }
 
 # Valid ranges, as redis-server 7.0 reports them in its CONFIG SET errors.
@@ -103,6 +103,7 @@ _RANGES = {
     "databases": (1, 2147483647), "timeout": (0, 2147483647), "tcp-keepalive": (0, 2147483647),
     "list-max-listpack-size": (-5, 2147483647), "slowlog-max-len": (0, 2147483647), "tcp-backlog": (0, 2147483647),
     "io-threads": (1, 128), "tls-port": (0, 65535), "proto-max-bulk-len": (1048576, 2**63 - 1),
+    "gateway-port": (0, 65535), "gateway-history-maxlen": (0, 2**31 - 1), "gateway-max-frame": (256, 2**31 - 1),
 }
 
 _IMMUTABLE = {
@@ -180,6 +181,8 @@ tls-prefer-server-ciphers=no|tls-protocols=|tls-replication=no|tls-session-cache
 tls-session-cache-timeout=300|tls-session-caching=yes|tracking-table-max-keys=1000000|unixsocket=
 unixsocketperm=0|zset-max-listpack-entries=128|zset-max-listpack-value=64
 key-load-delay=0|rdb-key-save-delay=0|loading-process-events-interval-bytes=2097152|use-exit-on-panic=no
+gateway-port=0|gateway-bind=127.0.0.1|gateway-tls=no|gateway-allowed-origins=|gateway-commands=no
+gateway-history-channels=|gateway-history-maxlen=1000|gateway-max-frame=1048576|gateway-compression=no
 """
 
 # Accepted by CONFIG GET <name> and CONFIG SET, but not listed by CONFIG GET patterns (debug knobs).

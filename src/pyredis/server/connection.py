@@ -9,7 +9,9 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from pyredis import _speedups
 from pyredis.protocol.parser import ProtocolError, RequestParser
+from pyredis.server import fastpath
 from pyredis.server.client import Client
 
 if TYPE_CHECKING:
@@ -80,6 +82,14 @@ class Connection(Client, asyncio.Protocol):
             self.qbuf_peak = size
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
             self.qbuf_alloc = max(size, 20474)
+        accel = _speedups.hotpath
+        if (accel is not None and not self.pending and parser.idle() and fastpath.allowed(srv, self)):
+            pos = accel.run_batch(self, data, fastpath.accel_table(), fastpath.fallback, parser.max_bulk_len)
+            if pos == len(data):
+                parser.skipped()
+                self.flush()
+                return
+            data = data[pos:]
         try:
             cmds = parser.feed(data)
             err = None
@@ -92,14 +102,7 @@ class Connection(Client, asyncio.Protocol):
         if self.pending or self.blocked is not None:
             self.pending.extend(cmds)
         else:
-            execute = srv.execute
-            for i, argv in enumerate(cmds):
-                if self.close_asap:
-                    break
-                execute(self, argv)
-                if self.blocked is not None:
-                    self.pending.extend(cmds[i + 1 :])
-                    break
+            fastpath.run_commands(self, cmds)
         if err is not None:
             self.write_error("ERR " + err)
             self.close_asap = True

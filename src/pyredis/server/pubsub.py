@@ -40,6 +40,9 @@ class PubSub:
         # Called with each receiver after a message was appended to its buffer
         # (the server installs the output-buffer-limit check here).
         self.on_deliver: Callable[[Client], None] | None = None
+        # The WebSocket gateway's tap (pyredis.gateway.Gateway.published): sees every message first
+        # (history, offsets). Gateway clients (``resp == 0``) get ``deliver(kind, pattern, channel, msg)``.
+        self.tap: Callable[[bytes, bytes, bool], None] | None = None
 
     # -- subscriptions --------------------------------------------------------------------------
     def subscribe(self, c: Client, channel: bytes) -> bool:
@@ -119,26 +122,31 @@ class PubSub:
     def publish(self, channel: bytes, message: bytes) -> int:
         """Deliver *message* to subscribers of *channel* and of every matching pattern."""
         n = 0
+        if self.tap is not None:
+            self.tap(channel, message, False)
         subs = self.channels.get(channel)
         tail: bytes | None = None
         if subs:
             tail = _bulk(channel) + _bulk(message)
-            n += self._fan_out(subs, _MESSAGE + tail)
+            n += self._fan_out(subs, _MESSAGE + tail, 3, channel, message)
         if self.patterns:
             for pattern, (match, psubs) in list(self.patterns.items()):
                 if match(channel):
                     if tail is None:
                         tail = _bulk(channel) + _bulk(message)
-                    n += self._fan_out(psubs, _PMESSAGE + _bulk(pattern) + tail, 4)
+                    n += self._fan_out(psubs, _PMESSAGE + _bulk(pattern) + tail, 4, channel, message, pattern)
         return n
 
     def spublish(self, channel: bytes, message: bytes) -> int:
+        if self.tap is not None:
+            self.tap(channel, message, True)
         subs = self.shard_channels.get(channel)
         if not subs:
             return 0
-        return self._fan_out(subs, _SMESSAGE + _bulk(channel) + _bulk(message))
+        return self._fan_out(subs, _SMESSAGE + _bulk(channel) + _bulk(message), 3, channel, message, None, True)
 
-    def _fan_out(self, subs: dict[Client, None], body: bytes, nparts: int = 3) -> int:
+    def _fan_out(self, subs: dict[Client, None], body: bytes, nparts: int, channel: bytes, message: bytes,
+                 pattern: bytes | None = None, shard: bool = False) -> int:
         resp2 = resp3 = b""
         hook = self.on_deliver
         receivers = list(subs)
@@ -147,10 +155,13 @@ class PubSub:
                 if not resp3:
                     resp3 = b">%d\r\n%s" % (nparts, body)
                 c.out.append(resp3)
-            else:
+            elif c.resp == 2:
                 if not resp2:
                     resp2 = b"*%d\r\n%s" % (nparts, body)
                 c.out.append(resp2)
+            else:  # a WebSocket gateway client: JSON frames, its own queue and limits
+                c.deliver(pattern, channel, message, shard)  # type: ignore[attr-defined]
+                continue
             c.schedule_flush()
             if hook is not None:
                 hook(c)

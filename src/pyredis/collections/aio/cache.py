@@ -43,17 +43,7 @@ def redis_cache(
         async def cache_clear() -> None:
             await run(cache._p_clear())
 
-        wrapper.__bypass__ = func  # type: ignore[attr-defined]
-        wrapper.cache = cache  # type: ignore[attr-defined]
-        wrapper.cache_info = cache_info  # type: ignore[attr-defined]
-        wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
-        wrapper.cache_parameters = lambda: {
-            "maxsize": None,
-            "typed": False,
-            "key": cache.key,
-            "timeout": timeout,
-        }  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return cache.decorate(wrapper, func, cache_info, cache_clear)  # type: ignore[no-any-return]
 
     return decorator
 

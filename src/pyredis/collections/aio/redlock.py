@@ -89,15 +89,7 @@ def synchronize(
     def decorator(func: F) -> F:
         @functools.wraps(func)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            lock = AsyncRedlock(
-                key=key,
-                masters=template.masters,
-                auto_release_time=template.auto_release_time,
-                num_extensions=template.num_extensions,
-                auto_renew=template.auto_renew,
-                context_manager_blocking=blocking,
-                context_manager_timeout=timeout,
-            )
+            lock = AsyncRedlock(key=key, **template.sibling_options(blocking, timeout))
             async with lock:
                 return await func(*args, **kwargs)
 

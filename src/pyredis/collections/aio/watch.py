@@ -7,7 +7,12 @@ from typing import Any
 
 from pyredis.collections.aio import driver
 from pyredis.collections.base import client_db
-from pyredis.collections.watch import ChangeEvent, channel_for, event_from, plan_enable_notifications
+from pyredis.collections.watch import (
+    ChangeEvent,
+    channel_for,
+    plan_enable_notifications,
+    poll_events,
+)
 
 
 class AsyncWatcher:
@@ -43,15 +48,13 @@ class AsyncWatcher:
     async def get(self, timeout: float | None = None) -> ChangeEvent | None:
         """The next event, or None when ``timeout`` seconds pass without one."""
         await self.start()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            msg = await self._pubsub.get_message(timeout=left)
-            event = event_from(msg, self.key, self.db)
-            if event is not None:
-                return event
-            if deadline is not None and time.monotonic() >= deadline:
-                return None
+        poll = poll_events(self.key, self.db, timeout)
+        try:
+            left = next(poll)
+            while True:
+                left = poll.send(await self._pubsub.get_message(timeout=left))
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
 
     def __aiter__(self) -> AsyncWatcher:
         return self

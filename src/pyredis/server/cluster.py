@@ -1,0 +1,428 @@
+"""The cluster subsystem of a server (``server.cluster``): the bus listener and links (asyncio), the
+host side of :mod:`pyredis.cluster` (keyspace, replication, pub/sub, nodes.conf), and the routing check
+run before every command while ``cluster-enabled`` is on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from pyredis.cluster import gossip, nodesconf, routing
+from pyredis.cluster import messages as msg
+from pyredis.cluster.node import ClusterNode, mstime
+from pyredis.cluster.slots import SlotIndexedDict, key_hash_slot
+from pyredis.cluster.state import ClusterState
+
+if TYPE_CHECKING:
+    from pyredis.commands.registry import Command
+    from pyredis.server.app import Server
+    from pyredis.server.client import Client
+
+log = logging.getLogger("pyredis")
+
+
+class BusLink(asyncio.Protocol):
+    """One cluster bus connection (clusterLink): framing of whole messages, a send buffer."""
+
+    def __init__(self, svc: ClusterService, node: ClusterNode | None) -> None:
+        self.svc = svc
+        self.node = node
+        self.inbound = node is None
+        self.ctime = mstime()
+        self.transport: asyncio.Transport | None = None
+        self.pending: list[bytes] = []
+        self.buf = bytearray()
+        self.closed = False
+        self.task: asyncio.Task | None = None
+
+    # -- the interface ClusterState uses ---------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self.transport is None:
+            self.pending.append(data)
+        else:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+        elif self.task is not None:
+            self.task.cancel()
+        self.svc.links.discard(self)
+
+    def local_ip(self) -> str:
+        return _ip(self.transport.get_extra_info("sockname")) if self.transport else ""
+
+    def peer_ip(self) -> str:
+        return _ip(self.transport.get_extra_info("peername")) if self.transport else ""
+
+    def events(self) -> str:
+        return "r" + ("w" if self.send_buffer_used() else "")
+
+    def send_buffer_used(self) -> int:
+        if self.transport is None:
+            return sum(map(len, self.pending))
+        return self.transport.get_write_buffer_size()
+
+    def send_buffer_allocated(self) -> int:
+        return max(self.send_buffer_used(), 1024)
+
+    # -- asyncio -----------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        if self.closed:
+            transport.abort()
+            return
+        self.svc.links.add(self)
+        for d in self.pending:
+            transport.write(d)  # type: ignore[attr-defined]
+        self.pending.clear()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        st = self.svc.state
+        while not self.closed and len(buf) >= 8:
+            try:
+                totlen = msg.frame_length(bytes(buf[:8]))
+            except msg.DecodeError as e:
+                log.warning("%s", e)
+                st.free_link(self)
+                return
+            if len(buf) < totlen:
+                break
+            frame = bytes(buf[:totlen])
+            del buf[:totlen]
+            if not gossip.process_packet(st, self, frame):
+                break
+        self.svc.kick()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed:
+            self.svc.state.free_link(self)
+            self.svc.kick()
+
+
+def _ip(addr: Any) -> str:
+    if not addr:
+        return ""
+    ip = addr[0]
+    if ip.startswith("::ffff:") and "." in ip:
+        ip = ip[7:]
+    return ip
+
+
+class ClusterService:
+    """``server.cluster``: the node's :class:`ClusterState` plus its network and server glue."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        cfg = server.config
+        self.config_file = cfg["cluster-config-file"]
+        db0 = server.keyspace.dbs[0]
+        data = SlotIndexedDict()
+        data.update(db0.data)
+        db0.data = data
+        self.db0 = db0
+        self.links: set[BusLink] = set()
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.state = st = ClusterState(cfg, self)
+        self._kicked = False
+        self._cron_handle: asyncio.TimerHandle | None = None
+        if not nodesconf.load(st, self.config_file):
+            st.create_myself()
+            st.port = self._port()
+            st.cport = self._cport()
+            st.myself.port, st.myself.cport = self._announced()
+            st.save_config_or_die(True)
+        st.port, st.cport = self._port(), self._cport()
+        st.myself.port, st.myself.cport = self._announced()
+        st.update_myself_flags()
+        if cfg["cluster-announce-ip"]:
+            st.myself.ip = cfg["cluster-announce-ip"]
+        st.myself.hostname = cfg["cluster-announce-hostname"] or ""
+        server.hold_gate("cluster", True)
+
+    def _port(self) -> int:
+        return self.server.config["port"]
+
+    def _cport(self) -> int:
+        return self.server.config["cluster-port"] or self._port() + 10000
+
+    def _announced(self) -> tuple[int, int]:
+        cfg = self.server.config
+        return cfg["cluster-announce-port"] or self._port(), cfg["cluster-announce-bus-port"] or self._cport()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        srv = self.server
+        loop = asyncio.get_running_loop()
+        st = self.state
+        st.port = srv.port
+        st.cport = srv.config["cluster-port"] or srv.port + 10000
+        st.myself.port, st.myself.cport = self._announced_now()
+        for b in srv.config["bind"]:
+            optional = b.startswith("-")
+            h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
+            try:
+                lst = await loop.create_server(lambda: BusLink(self, None), h, st.cport, reuse_address=True)
+            except OSError:
+                if optional:
+                    continue
+                log.warning("Failed listening on port %d (cluster), aborting.", st.cport)
+                raise SystemExit(1) from None
+            self.listeners.append(lst)
+        self._cron_handle = loop.call_later(0.1, self._cron)
+
+    def _announced_now(self) -> tuple[int, int]:
+        cfg = self.server.config
+        return cfg["cluster-announce-port"] or self.state.port, cfg["cluster-announce-bus-port"] or self.state.cport
+
+    def stop(self) -> None:
+        if self._cron_handle is not None:
+            self._cron_handle.cancel()
+        for lst in self.listeners:
+            lst.close()
+        for link in list(self.links):
+            link.close()
+        try:
+            if self.state.todo & 4:
+                self.state.save_config(True)
+        except OSError:
+            pass
+
+    def _cron(self) -> None:
+        try:
+            self.state.cron()
+            self.redirect_blocked_clients()
+            self.before_sleep()
+        except Exception:  # the cluster cron must keep running
+            log.exception("cluster cron failed")
+        loop = self.server.loop
+        if loop is not None and not loop.is_closed():
+            self._cron_handle = loop.call_later(0.1, self._cron)
+
+    def redirect_blocked_clients(self) -> None:
+        """clusterRedirectBlockedClientIfNeeded: unblock clients waiting on keys no longer served here."""
+        st = self.state
+        me = st.myself
+        for c in list(self.server.clients.values()):
+            b = c.blocked
+            keys = getattr(b, "keys", None)
+            if not keys or getattr(b, "client", None) is not c:
+                continue
+            err = None
+            if st.state != 0:
+                err = routing.redirect_error(st, None, 0, routing.DOWN_STATE)
+            else:
+                slot = key_hash_slot(keys[0])
+                node = st.slots[slot]
+                cmd = getattr(b, "cmd", None)
+                if (c.cluster_readonly and not (cmd is not None and cmd.write) and me.is_slave
+                        and me.slaveof is node):
+                    node = me
+                if node is not me and slot not in st.importing:
+                    err = routing.redirect_error(st, node, slot, routing.MOVED if node else routing.DOWN_UNBOUND)
+            if err is not None:
+                from pyredis.commands.blocking import unblock_client
+
+                unblock_client(c, error=err)
+
+    def kick(self) -> None:
+        """Run clusterBeforeSleep work soon (after the current batch of events)."""
+        if self.state.todo and not self._kicked and self.server.loop is not None:
+            self._kicked = True
+            self.server.loop.call_soon(self.before_sleep)
+
+    def before_sleep(self) -> None:
+        self._kicked = False
+        if self.state.todo:
+            self.state.before_sleep()
+
+    # -- Host interface ----------------------------------------------------------------------------
+    def connect(self, node: ClusterNode) -> BusLink | None:
+        loop = self.server.loop
+        if loop is None:
+            return None
+        link = BusLink(self, node)
+
+        async def go() -> None:
+            try:
+                await asyncio.wait_for(loop.create_connection(lambda: link, node.ip, node.cport),
+                                       max(self.state.node_timeout / 1000, 1.0))
+            except (OSError, asyncio.TimeoutError) as e:
+                log.log(15, "Connection with Node %s at %s:%d failed: %s", node.name.decode(), node.ip,
+                        node.cport, e)
+                if not link.closed:
+                    self.state.free_link(link)
+                return
+            except asyncio.CancelledError:
+                return
+            if not link.closed:
+                gossip.on_link_connected(self.state, link)
+            self.kick()
+
+        link.task = loop.create_task(go())
+        return link
+
+    def count_keys_in_slot(self, slot: int) -> int:
+        data = self.db0.data
+        return data.count_in_slot(slot) if isinstance(data, SlotIndexedDict) else 0
+
+    def keys_in_slot(self, slot: int, count: int) -> list[bytes]:
+        data = self.db0.data
+        return data.keys_in_slot(slot, count) if isinstance(data, SlotIndexedDict) else []
+
+    def delete_keys_in_slot(self, slot: int) -> int:
+        keys = self.keys_in_slot(slot, 1 << 62)
+        srv = self.server
+        for k in keys:
+            self.db0.delete(k)
+            self.db0.signal_modified(k)
+            for fn in srv.propagators:
+                fn(0, [b"DEL", k])
+        return len(keys)
+
+    def remove_channels_in_slot(self, slot: int) -> None:
+        ps = self.server.pubsub
+        if ps is None or not ps.shard_channels:
+            return
+        from pyredis.cluster.slots import key_hash_slot
+
+        for ch in [ch for ch in ps.shard_channels if key_hash_slot(ch) == slot]:
+            for c in list(ps.shard_channels.get(ch, ())):
+                ps.sunsubscribe(c, ch)
+                c.shard_channels.discard(ch)
+                from pyredis.server.pubsub import subscription_reply
+
+                c.out.append(subscription_reply(b"sunsubscribe", ch, len(c.shard_channels), c.resp))
+                c.schedule_flush()
+
+    def repl_offset(self) -> int:
+        repl = getattr(self.server, "replication", None)
+        if repl is None:
+            return 0
+        fn = getattr(repl, "cluster_offset", None)
+        return int(fn()) if fn is not None else 0
+
+    def set_master(self, ip: str, port: int) -> None:
+        repl = getattr(self.server, "replication", None)
+        fn = getattr(repl, "set_master", None) if repl is not None else None
+        if fn is not None:
+            fn(ip, port)
+        else:
+            log.warning("Replication is not available: cannot replicate %s:%d", ip, port)
+
+    def unset_master(self) -> None:
+        repl = getattr(self.server, "replication", None)
+        fn = getattr(repl, "unset_master", None) if repl is not None else None
+        if fn is not None:
+            fn()
+
+    def master_link(self) -> tuple[bool, float, float]:
+        repl = getattr(self.server, "replication", None)
+        fn = getattr(repl, "master_link_info", None) if repl is not None else None
+        if fn is not None:
+            return fn()
+        return False, 0.0, time.time()
+
+    def publish(self, channel: bytes, message: bytes, shard: bool) -> None:
+        ps = self.server.pubsub
+        if ps is not None:
+            (ps.spublish if shard else ps.publish)(channel, message)
+
+    def has_subscribers(self, shard: bool) -> bool:
+        ps = self.server.pubsub
+        if ps is None:
+            return False
+        return bool(ps.shard_channels) if shard else bool(ps.channels or ps.patterns)
+
+    def pause_writes(self, until_ms: int) -> None:
+        srv = self.server
+        until = until_ms / 1000
+        if until > srv.paused_until:
+            srv.pause_all = srv.pause_all and srv.paused_until > time.time()
+            srv.paused_until = until
+        srv.hold_gate("pause", True)
+
+    def unpause_writes(self) -> None:
+        self.server.paused_until = 0.0
+
+    def write_config(self, text: str, fsync: bool) -> None:
+        nodesconf.write(self.config_file, text, fsync)
+
+    def flush_data(self) -> None:
+        self.server.keyspace.flushall()
+
+    # -- client side -------------------------------------------------------------------------------
+    def propagate_publish(self, channel: bytes, message: bytes, sharded: bool) -> None:
+        gossip.propagate_publish(self.state, channel, message, sharded)
+
+    def _exists(self, key: bytes) -> bool:
+        db = self.db0
+        if key not in db.data:
+            return False
+        w = db.expires.get(key)
+        return w is None or w > db.keyspace.clock()
+
+    def check_command(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
+        """The routing check of processCommand; False when the client got a redirection."""
+        asking = c.cluster_asking
+        name = cmd.parent.name if cmd.parent is not None else cmd.name
+        if asking and name not in ("asking", "multi") and (c.multi is None or name == "exec"):
+            c.cluster_asking = False
+        if c.fake or getattr(c, "is_master_link", False):
+            return True
+        if cmd.first == 0 and cmd.getkeys is None and name != "exec":
+            return True
+        if name == "exec":
+            if c.multi is None:
+                return True
+            cmds: list = c.multi
+            exec_write = any(m.write for m, _ in cmds)
+        else:
+            cmds = [(cmd, argv)]
+            exec_write = False
+        st = self.state
+        n, code, slot = routing.get_node_by_query(st, cmd, cmds, asking, c.cluster_readonly, self._exists,
+                                                  exec_write)
+        if n is st.myself:
+            return True
+        err = routing.redirect_error(st, n, slot, code)
+        cmd.rejected += 1
+        if name == "exec":
+            from pyredis.commands.transactions import discard
+
+            discard(c)
+        elif c.multi is not None:
+            c.exec_abort = True
+        c.write_error(err)
+        return False
+
+    def script_check(self, caller: Client, cmd: Command, argv: list[bytes]) -> str | None:
+        """scriptVerifyClusterState: the error for a script command touching a key that is not local."""
+        if caller.fake or getattr(caller, "is_master_link", False):
+            return None
+        st = self.state
+        n, code, _slot = routing.get_node_by_query(st, cmd, [(cmd, argv)], caller.cluster_asking,
+                                                   caller.cluster_readonly, self._exists)
+        if n is not st.myself:
+            return routing.script_error(code)
+        return None
+
+    def connections(self) -> int:
+        """INFO cluster_connections: bus links plus listeners (getClusterConnectionsCount)."""
+        return len(self.links) + len(self.listeners)
