@@ -21,6 +21,7 @@ _LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
 
 
 def _allowed(c) -> None:
+    """LOAD, LOADEX and UNLOAD are protected (``enable-module-command``); LIST and HELP are not."""
     mode = c.server.config["enable-module-command"]
     if mode == "yes":
         return
@@ -41,7 +42,6 @@ def _load(c, path: bytes, args: list[bytes]) -> object:
 
 @subcommand("module", "list", 2, "admin noscript")
 def cmd_module_list(c, argv):
-    _allowed(c)
     return c.server.modules.list_reply()
 
 
@@ -83,7 +83,6 @@ def cmd_module_unload(c, argv):
 
 @subcommand("module", "help", 2, "loading stale")
 def cmd_module_help(c, argv):
-    _allowed(c)
     return help_lines("module")
 
 
