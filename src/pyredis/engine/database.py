@@ -88,6 +88,8 @@ class Database:
         if self.keyspace.notify_flags & notify.NEW:
             self.keyspace.notify(notify.NEW, b"new", key, self.id)
         self.data[key] = value
+        if self.keyspace.track_lru:  # a new key has just been accessed
+            self.lru[key] = time.time()
         if self.blocked and key in self.blocked:
             self.keyspace.key_ready(self, key)
 
@@ -148,7 +150,7 @@ class Database:
         old_data, old_expires = self.data, self.expires
         self.data = type(old_data)()  # a cluster node's db 0 keeps its per-slot index
         self.expires = {}
-        self.lru = type(self.lru)()  # keeps an LFU access clock (commands/eviction.py)
+        self.lru = type(self.lru)()  # keeps an LFU access clock (server/eviction.py)
         self._expire_scan = []
         if self.watched:
             self.keyspace.touch_watched_db(self, old_data, old_expires)
@@ -191,12 +193,12 @@ class Keyspace:
         self.is_replica = False
         self.track_lru = False  # switched on by the first OBJECT IDLETIME
         self.lru_epoch = time.time()
-        self.expire_paused = False  # CLIENT PAUSE holds expiry (commands/blocking.py)
+        self.expire_paused = False  # CLIENT PAUSE holds expiry (server/blocking.py)
         # Hooks installed by the server.
         self.notify: Callable[[int, bytes, bytes, int], None] = lambda flag, event, key, dbid: None
         self.propagate_del: Callable[[Database, bytes], None] = lambda db, key: None
         self.tracking_hook: Callable[[Database, bytes], None] | None = None
-        # A key some client is blocked on was created (BLPOP & co., see commands/blocking.py).
+        # A key some client is blocked on was created (BLPOP & co., see server/blocking.py).
         self.key_ready: Callable[[Database, bytes], None] = lambda db, key: None
         # Replaces the default WATCH invalidation of touch_watched_db (commands/transactions.py).
         self.watch_db_hook: Callable[[Database, dict, dict], None] | None = None

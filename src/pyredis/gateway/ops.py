@@ -46,7 +46,7 @@ _QUERY_EXTRA = {
 
 # -- permissions -----------------------------------------------------------------------------------
 def acl_store(c: Client) -> AclStore:
-    return c.server.extensions["acl"]
+    return c.server.acl.store
 
 
 def acl_user(c: Client) -> User | None:
@@ -81,8 +81,7 @@ def require(c: Client, argv: list[bytes]) -> None:
     kind, pos = u.check(cmd, argv)
     if kind == ALLOWED:
         return
-    hooks = c.server.extensions["acl_hooks"]
-    hooks.log_denial(c, kind, b"toplevel", cmd.fullname.encode() if kind == DENIED_CMD else argv[pos],
+    c.server.acl.log_denial(c, kind, b"toplevel", cmd.fullname.encode() if kind == DENIED_CMD else argv[pos],
                      c.user, cmd, argv)
     raise FrameError("NOPERM", _NOPERM[kind] % cmd.fullname if kind == DENIED_CMD else _NOPERM[kind])
 
@@ -103,8 +102,7 @@ def op_auth(c: GatewayClient, obj: dict[str, Any]) -> dict[str, Any]:
     else:
         name = frames.arg_bytes(obj.get("user", "default"), "user")
         password = frames.arg_bytes(obj.get("password", ""), "password")
-        hooks = c.server.extensions["acl_hooks"]
-        if not hooks.authenticate(c, name, password, b"AUTH"):
+        if not c.server.acl.authenticate(c, name, password, b"AUTH"):
             raise FrameError("WRONGPASS", "invalid username-password pair or user is disabled.")
         u = store.users[name]
     c.user = u.name

@@ -164,11 +164,13 @@ class ModuleValue:
         dt = self.dtype
         return int(dt.mem_usage(self.value)) if dt.mem_usage is not None else 0
 
-    def module_digest(self) -> bytes:
+    def module_digest(self) -> bytes | None:
+        """What the type's digest callback accumulated (``md.x``), None without a callback."""
+        if self.dtype.digest is None:
+            return None
         md = Digest()
-        if self.dtype.digest is not None:
-            self.dtype.digest(md, self.value)
-        return sha1(self.TYPE_NAME + b"\0" + md.x).digest()
+        self.dtype.digest(md, self.value)
+        return md.x
 
     def __del__(self) -> None:
         free = self.dtype.free
@@ -326,20 +328,27 @@ def _arg(a: Any) -> bytes:
 
 
 class Digest:
-    """DEBUG DIGEST's accumulator (``RedisModule_DigestAdd*`` / ``DigestEndSequence``)."""
+    """DEBUG DIGEST's accumulator (``RedisModule_DigestAdd*`` / ``DigestEndSequence``), computed as
+    Redis does: an element mixes into ``o`` (``o = SHA1(o ^ SHA1(element))``), the end of a
+    sequence xors ``SHA1(o)`` into ``x`` and clears ``o``."""
 
     def __init__(self) -> None:
-        self.o = bytes(20)
-        self.x = bytes(20)
+        self._o = 0
+        self._x = 0
 
     def add_string_buffer(self, s: bytes | str) -> None:
         if isinstance(s, str):
             s = s.encode()
-        self.o = sha1(self.o + s).digest()
+        h = int.from_bytes(sha1(s).digest(), "big")
+        self._o = int.from_bytes(sha1((self._o ^ h).to_bytes(20, "big")).digest(), "big")
 
     def add_long_long(self, v: int) -> None:
         self.add_string_buffer(b"%d" % v)
 
     def end_sequence(self) -> None:
-        self.x = bytes(a ^ b for a, b in zip(self.x, self.o, strict=True))
-        self.o = bytes(20)
+        self._x ^= int.from_bytes(sha1(self._o.to_bytes(20, "big")).digest(), "big")
+        self._o = 0
+
+    @property
+    def x(self) -> bytes:
+        return self._x.to_bytes(20, "big")

@@ -119,14 +119,14 @@ def main(argv: list[str] | None = None) -> None:
         else:
             log.info(f"Running mode={mode}, port={server.port}.")
         log.info("Server initialized")
-        for hook in server.extensions.get("on_ready", ()):
+        for hook in server.events.ready:
             pending = hook(server)
             if asyncio.iscoroutine(pending):  # e.g. loading the dataset while answering -LOADING
                 await pending
         log.info("Ready to accept connections")
         assert server.shutdown_event is not None
         await server.shutdown_event.wait()
-        for hook in server.extensions.get("on_shutdown", ()):
+        for hook in server.events.shutdown:
             hook(server)
         await server.stop()
         log.warning("Redis is now ready to exit, bye bye...")
@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> None:
 def _on_signal(server, sig: int) -> None:
     name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
     logging.getLogger("pyredis").warning(f"Received {name} scheduling shutdown...")
-    prepare = server.extensions.get("on_shutdown_signal")
-    if prepare is not None and not prepare(server, sig):  # e.g. the final save failed: keep running
-        return
+    for prepare in server.events.shutdown_signal:
+        if not prepare(server, sig):  # e.g. the final save failed: keep running
+            return
     server.request_shutdown()
 
 

@@ -337,6 +337,10 @@ $("events-pause").addEventListener("click", () => { eventsPaused = !eventsPaused
 $("events-clear").addEventListener("click", () => { $("events-body").textContent = ""; });
 
 pushHandlers.push((f) => {
+  if (f.type === "flush" || f.type === "swapdb") {
+    if (f.db === null || f.db === keys.db) scanKeys(true);
+    onEvent({ type: "key", db: f.db === null ? "*" : f.db, key: "(all keys)", event: f.type === "flush" ? "flushed" : "swapped with db" + f.other });
+  }
   if (f.type === "key") onKeyEvent(f);
   if (f.type === "key" || f.type === "message" || f.type === "pmessage" || f.type === "smessage") onEvent(f);
   if (f.type === "revoked") $("events-note").textContent = "permissions changed: " + JSON.stringify(f);
