@@ -1,6 +1,7 @@
-"""MODULE LOAD / LOADEX / LIST / UNLOAD / HELP, and the ``loadmodule`` directives at start-up.
+"""MODULE LOAD / LOADEX / LIST / UNLOAD / HELP.
 
-The modules subsystem itself is :mod:`pyredis.modules` (``server.modules``).
+The modules subsystem itself is :mod:`pyredis.modules` (``server.modules``, which also loads the
+``loadmodule`` directives when the server is composed).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import logging
 
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import help_lines, subcommand
-from pyredis.modules.manager import ModuleLoadError, ModuleManager
+from pyredis.modules.manager import ModuleLoadError
 from pyredis.protocol.types import OK
 
 log = logging.getLogger("pyredis")
@@ -84,16 +85,3 @@ def cmd_module_unload(c, argv):
 @subcommand("module", "help", 2, "loading stale")
 def cmd_module_help(c, argv):
     return help_lines("module")
-
-
-def setup(server) -> None:
-    """Create ``server.modules`` and load the ``loadmodule`` directives (a failure stops start-up)."""
-    server.modules = mgr = ModuleManager(server)
-    for directive in getattr(server.config, "module_directives", ()):
-        path = directive[0].decode("utf-8", "surrogateescape")
-        try:
-            mgr.load(path, list(directive[1:]))
-        except ModuleLoadError as e:
-            log.warning("%s", e)
-            log.warning("Can't load module from %s: server aborting", path)
-            raise SystemExit(1) from None

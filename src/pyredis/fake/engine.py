@@ -321,5 +321,5 @@ class EngineClient(Client):
 
 def disconnected(server: Any, c: Client) -> None:
     """Run the server's client-disconnect hooks for *c*."""
-    for hook in server.extensions.get("on_disconnect", ()):
+    for hook in server.events.client_disconnected:
         hook(c)

@@ -1,5 +1,5 @@
 """``ctx.block``: blocking module commands on the server's blocking machinery
-(commands/blocking.py), woken by keys or by the module (``BlockedClient.unblock``)."""
+(server/blocking.py), woken by keys or by the module (``BlockedClient.unblock``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pyredis.commands.blocking import block_for_keys, unblock_client
 from pyredis.commands.errors import CommandError
 from pyredis.modules.api import ModuleError
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY
+from pyredis.server.blocking import block_for_keys, unblock_client
 
 __all__ = ["BlockedClient", "block"]
 

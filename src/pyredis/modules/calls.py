@@ -59,7 +59,7 @@ def run_command(ctx: Any, argv: list[bytes]) -> Any:
         cmd.calls += 1
         cmd.usec += (perf_counter_ns() - t0) // 1000
     c.repl = None  # the module command propagates as a whole (verbatim or ctx.replicate)
-    hooks = srv.call_hooks
+    hooks = srv.events.after_command
     if hooks:
         for hook in hooks:
             hook(c, cmd, argv)

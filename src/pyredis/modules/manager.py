@@ -195,7 +195,7 @@ class Timers:
             except Exception:  # noqa: BLE001 - a failing timer must not stop the loop
                 log.exception("module timer callback failed")
             if self.server.ready_keys:
-                self.server.serve_blocked()
+                self.server.blocking.serve_ready()
 
         handle = loop.call_later(max(0, ms) / 1000.0, fire)
         self.pending[tid] = (handle, module, data)
@@ -266,6 +266,17 @@ class ModuleManager:
         weakref.finalize(self, _release_all, self._held)
         _types_of_config[server.config] = self._types = set()
         ModuleManager._all.append(weakref.ref(self))
+
+    def load_directives(self) -> None:
+        """Load the ``loadmodule`` directives of the configuration (a failure stops start-up)."""
+        for directive in getattr(self.server.config, "module_directives", ()):
+            path = directive[0].decode("utf-8", "surrogateescape")
+            try:
+                self.load(path, list(directive[1:]))
+            except ModuleLoadError as e:
+                log.warning("%s", e)
+                log.warning("Can't load module from %s: server aborting", path)
+                raise SystemExit(1) from None
 
     @classmethod
     def instances(cls) -> list[ModuleManager]:
