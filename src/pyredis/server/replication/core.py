@@ -39,6 +39,7 @@ class Replication:
         self.stat_sync_full = 0
         self.stat_sync_partial_ok = 0
         self.stat_sync_partial_err = 0
+        self.stat_unexpected_error_replies = 0
         self.good_replicas_count = 0
         self.master = MasterRole(self)
         self.replica = ReplicaRole(self)
