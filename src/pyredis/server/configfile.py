@@ -60,7 +60,7 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
         if cname is None:
             raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
         d = DIRECTIVES[cname]
-        if not d.multi_arg and len(values) != 1:
+        if not d.multi_arg and len(values) != (2 if cname == "replicaof" else 1):  # replicaof <host> <port>
             raise _fatal(lineno, line, "wrong number of arguments")
         raw = " ".join(values)
         if cname == "save":

@@ -204,13 +204,14 @@ class Replication:
         RedisFormatter.role = "S" if self.masterhost is not None else "M"
         srv = self.server
         cfg = srv.config
-        need = self.masterhost is not None or bool(cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"])
-        checks = srv.events.checks  # listening only while a replica or min-replicas-to-write is active
+        gate = self.masterhost is not None or bool(cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"])
+        need = gate or bool(self.master.replicas)  # replicas' own commands are checked (acl_restricted path)
+        checks = srv.events.checks  # listening only while a replica, replicas or min-replicas are active
         if need and self.check not in checks:
             checks.append(self.check)
         elif not need and self.check in checks:
             checks.remove(self.check)
-        srv.hold_gate("replication", need)
+        srv.hold_gate("replication", gate)
 
     def refresh_good_replicas(self) -> None:
         lag = self.server.config["min-replicas-max-lag"]
@@ -225,6 +226,8 @@ class Replication:
         """READONLY / MASTERDOWN / NOREPLICAS refusals (processCommand)."""
         if getattr(c, "is_master", False):
             return True
+        if getattr(c, "is_replica", False):
+            return self.master.replica_command(c, cmd)
         srv = self.server
         cfg = srv.config
         if self.masterhost is not None:

@@ -201,7 +201,8 @@ class ReplicaRole:
                 self.drop_link("Connection with master lost.")
                 return
             if self.state == CONNECTING:
-                log.warning("Unable to connect to MASTER: %s", e)
+                msg = e.strerror if isinstance(e, OSError) and e.strerror else "Connection timed out"
+                log.warning("Error condition on socket for SYNC: %s", msg)
             elif self.state == TRANSFER:
                 log.warning("I/O error trying to sync with MASTER: %s",
                             "connection lost" if isinstance(e, asyncio.IncompleteReadError) else e)
