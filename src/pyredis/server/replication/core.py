@@ -61,6 +61,7 @@ class Replication:
         ev.client_disconnected.append(self.on_disconnect)
         ev.ready.append(self.on_ready)
         ev.shutdown.append(self.on_shutdown)
+        ev.stats_reset.append(self.reset_stats)
         cfg = srv.config
 
         def min_replicas_changed(*_: object) -> None:
@@ -165,6 +166,11 @@ class Replication:
 
         log.info("MASTER MODE enabled (failover request from '%s')", client_info_line(c))
         return None
+
+    def reset_stats(self, server: Any) -> None:
+        """CONFIG RESETSTAT: sync_full / sync_partial_ok / sync_partial_err / unexpected_error_replies."""
+        self.stat_sync_full = self.stat_sync_partial_ok = self.stat_sync_partial_err = 0
+        self.stat_unexpected_error_replies = 0
 
     def on_ready(self, server: Any) -> None:
         """Start-up, after the dataset loaded: the replicaof directive, ids restored from the RDB."""
