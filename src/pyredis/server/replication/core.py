@@ -162,7 +162,7 @@ class Replication:
         if replid.decode("utf-8", "replace") != self.replid:
             return "ERR PSYNC FAILOVER replid must match my replid."
         self.unset_master()
-        from pyredis.commands.connection import client_info_line
+        from pyredis.server.client import client_info_line
 
         log.info("MASTER MODE enabled (failover request from '%s')", client_info_line(c))
         return None
@@ -205,7 +205,7 @@ class Replication:
 
     # -- checks -----------------------------------------------------------------------------------------
     def refresh_gate(self) -> None:
-        from pyredis.server.cli import RedisFormatter
+        from pyredis.server.logfmt import RedisFormatter
 
         RedisFormatter.role = "S" if self.masterhost is not None else "M"
         srv = self.server

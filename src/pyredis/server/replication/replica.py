@@ -544,7 +544,7 @@ class ReplicaRole:
             self.repl.master.feed_raw(b"".join(raws))
         srv.current_client = None
         if srv.ready_keys:
-            srv.serve_blocked()
+            srv.blocking.serve_ready()
 
     def _run_commands(self, m: MasterClient, cmds: list, raws: list, execute: Any) -> None:
         for argv, raw in cmds:
