@@ -125,13 +125,15 @@ def test_lp_decode_corrupt(items, where, byte):
 
 
 @SETTINGS
-@given(st.lists(strings, max_size=60), st.sampled_from([-2, -1, 1, 3, 128]), st.booleans())
-def test_quicklist(items, fill, comp):
+@given(st.lists(strings, max_size=60), st.sampled_from([-2, -1, 1, 3, 128]), st.booleans(),
+       st.sampled_from([1 << 30, 10]))
+def test_quicklist(items, fill, comp, threshold):
     cfg = _Cfg(CFG)
     cfg.values = dict(CFG, **{"list-max-listpack-size": fill})
     enc = Encoder(cfg, comp)
+    enc.packed_threshold = threshold  # DEBUG QUICKLIST-PACKED-THRESHOLD
     max_bytes, max_count = (4096 << (-fill - 1), 1 << 62) if fill < 0 else (8192, fill)
-    assert fast.quicklist_nodes(items, max_bytes, max_count, comp, 1 << 30) == \
+    assert fast.quicklist_nodes(items, max_bytes, max_count, comp, threshold) == \
         enc.enc_list_py(items, max_bytes, max_count)
 
 
@@ -206,12 +208,59 @@ def test_loader_uses_fast_path_and_agrees(monkeypatch):
         if i % 7 == 0:
             db.expires[b"s%d" % i] = 4_000_000_000_000 + i
     db.data[b"n"] = b"12345"
+    from pyredis.engine.hash import HashValue
+    from pyredis.engine.list import ListValue
+    from pyredis.engine.set import SetValue
+    from pyredis.engine.types import encoding_of
+    from pyredis.engine.zset import ZSetValue
+
+    for i in range(300):
+        db.data[b"h%d" % i] = h = HashValue({b"f%d" % j: b"v" * (i % 90) + b"%d" % j for j in range(i % 9 + 1)})
+        h.update_encoding(srv.config)
+        db.data[b"si%d" % i] = SetValue.build([b"%d" % (j * 1000 - 7) for j in range(i % 7 + 1)], srv.config)
+        db.data[b"ss%d" % i] = SetValue.build([b"m%d" % j for j in range(i % 7 + 1)], srv.config)
+        db.data[b"z%d" % i] = ZSetValue.from_pairs([(b"m%d" % j, j * 0.25 - 1) for j in range(i % 6 + 1)], 128, 64)
+        db.data[b"l%d" % i] = ListValue([b"%d" % j if j % 2 else b"item%d" % j for j in range(i % 11 + 1)])
+        if i % 5 == 0:
+            db.expires[b"h%d" % i] = 1000 + i  # already expired: skipped by the loader
     image = rdb_writer.rdb_bytes(srv)
     results = []
     for use_fast in (True, False):
         monkeypatch.setattr(rdb_reader, "_fast", fast if use_fast else None)
         s2 = Server()
         res = rdb_reader.load_rdb_bytes(s2, image)
-        results.append((res.keys_loaded, dict(s2.keyspace.dbs[0].data), dict(s2.keyspace.dbs[0].expires)))
+        got = s2.keyspace.dbs[0]
+        norm = {k: (type(v).__name__, encoding_of(v, s2.config), list(v.sl) if isinstance(v, ZSetValue) else
+                    sorted(v) if isinstance(v, SetValue) else list(v.items()) if isinstance(v, dict) else
+                    v if isinstance(v, bytes) else list(v)) for k, v in got.data.items()}
+        results.append((res.keys_loaded, res.keys_expired, norm, dict(got.expires)))
     assert results[0] == results[1]
-    assert results[0][1] == db.data
+    assert results[0][0] == len(db.data) - 60 and results[0][1] == 60
+
+
+def test_info_reports_the_rdb_accelerator(pyr):
+    """INFO server names the RDB codec implementation the server runs (same rule as accel.py)."""
+    import os
+    import re
+
+    from pyredis.persistence import accel
+
+    info = pyr.call("INFO", "server")
+    m = re.search(rb"pyredis_rdb_accelerator:(\w+)", info)
+    assert m is not None
+    disabled = os.environ.get("PYREDIS_NO_EXTENSIONS", "") not in ("", "0")
+    assert m.group(1).decode() == ("python" if disabled else accel.ACTIVE)
+
+
+def test_memory_sampler_keeps_a_bounded_uniform_snapshot():
+    """The used_memory estimate samples from at most SNAPSHOT_LIMIT keys (no list of every key)."""
+    from pyredis.engine.memory import KeySampler, _pick
+
+    d = {b"k%d" % i: b"v" for i in range(20000)}
+    assert _pick(d, [0, 7, 19999]) == [b"k0", b"k7", b"k19999"]
+    s = KeySampler(100)
+    picks = s.sample(d, 50)
+    assert len(s.snap) == 100 and len(set(s.snap)) == 100 and all(k in d for k in picks)
+    full = KeySampler()
+    full.sample(d, 5)
+    assert len(full.snap) == len(d)  # eviction keeps drawing from every key

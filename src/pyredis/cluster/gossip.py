@@ -304,6 +304,9 @@ def process_packet(st: ClusterState, link: Any, buf: bytes) -> bool:
     t = int.from_bytes(buf[12:14], "big") if len(buf) >= 14 else -1
     if 0 <= t < msg.TYPE_COUNT:
         st.stats_received[t] += 1
+    if t == st.drop_packet_filter and len(buf) >= 10 and buf[8:10] == b"\0\1":
+        log.warning("Dropping packet that matches debug drop filter")
+        return True
     try:
         m = msg.decode(buf)
     except msg.DecodeError as e:
@@ -449,9 +452,7 @@ def process_packet(st: ClusterState, link: Any, buf: bytes) -> bool:
     elif t == msg.AUTH_REQUEST:
         if sender is None:
             return True
-        from pyredis.cluster.failover import send_failover_auth_if_needed
-
-        send_failover_auth_if_needed(st, sender, m)
+        st.handle_auth_request(sender, m)
     elif t == msg.AUTH_ACK:
         if sender is None:
             return True

@@ -445,3 +445,4 @@ def _debug_clusterlink(c, argv):
             if link is not None:
                 st.free_link(link)
     return OK
+

@@ -14,6 +14,7 @@ from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import COMMANDS, all_commands, command, help_lines, subcommand
 from pyredis.engine.glob import compile_glob
+from pyredis.persistence import accel as rdb_accel
 from pyredis.protocol.types import NOREPLY, OK, MapReply, Status, Verbatim
 from pyredis.server.config import DIRECTIVES, ConfigError, canonical
 
@@ -62,6 +63,7 @@ def _server_section(srv) -> list:
         ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""),
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
         ("python_version", platform.python_version()), ("pyredis_accelerator", _speedups.ACTIVE),
+        ("pyredis_rdb_accelerator", rdb_accel.ACTIVE),
     ]
 
 
@@ -122,7 +124,8 @@ def _stats_section(srv) -> list:
         ("total_net_repl_output_bytes", 0), ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"), ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"), ("rejected_connections", srv.stat_rejected_conn),
-        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", ks.expired_keys),
+        ("sync_full", srv.replication.stat_sync_full), ("sync_partial_ok", srv.replication.stat_sync_partial_ok),
+        ("sync_partial_err", srv.replication.stat_sync_partial_err), ("expired_keys", ks.expired_keys),
         ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", stats.evicted_keys),
         ("evicted_clients", 0), ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
@@ -137,7 +140,7 @@ def _stats_section(srv) -> list:
         ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(tt.table)), ("tracking_total_items", tt.total_items()),
         ("tracking_total_prefixes", len(tt.prefixes)),
-        ("unexpected_error_replies", 0), ("total_error_replies", srv.stat_errors),
+        ("unexpected_error_replies", srv.replication.stat_unexpected_error_replies), ("total_error_replies", srv.stat_errors),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.stat_commands),
         ("total_writes_processed", srv.stat_commands), ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
@@ -145,13 +148,7 @@ def _stats_section(srv) -> list:
 
 
 def _replication_section(srv) -> list:
-    return [
-        ("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-        ("master_replid", srv.run_id), ("master_replid2", "0" * 40), ("master_repl_offset", 0),
-        ("second_repl_offset", -1), ("repl_backlog_active", 0),
-        ("repl_backlog_size", srv.config["repl-backlog-size"]), ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    return srv.replication.info()
 
 
 def _cpu_section(srv) -> list:

@@ -38,7 +38,15 @@ class Database:
                 if self.keyspace.expire_enabled():
                     self.expire_now(key)
                     return None
-                if self.keyspace.expire_paused:  # CLIENT PAUSE: logically expired, not deleted
+                ks = self.keyspace
+                if ks.expire_paused:  # CLIENT PAUSE: logically expired, not deleted
+                    return None
+                if ks.is_replica and not ks.applying_master:
+                    # A replica keeps expired keys for its master's DEL; its own clients do not see them,
+                    # and a write on a writable replica deletes them (expireIfNeeded's force flag).
+                    if ks.replica_write and not ks.loading:
+                        self.data.pop(key, None)
+                        self.expires.pop(key, None)
                     return None
         return v
 
@@ -194,6 +202,10 @@ class Keyspace:
         self.track_lru = False  # switched on by the first OBJECT IDLETIME
         self.lru_epoch = time.time()
         self.expire_paused = False  # CLIENT PAUSE holds expiry (server/blocking.py)
+        # Replica expiry rules (server/replication): the master's stream sees expired keys as present;
+        # a write command of a replica's own client deletes the expired keys it touches.
+        self.applying_master = False
+        self.replica_write = False
         # Hooks installed by the server.
         self.notify: Callable[[int, bytes, bytes, int], None] = lambda flag, event, key, dbid: None
         self.propagate_del: Callable[[Database, bytes], None] = lambda db, key: None

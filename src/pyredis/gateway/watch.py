@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis.engine.glob import compile_glob
 from pyredis.gateway import frames, resp3
+from pyredis.gateway.perms import acl_user, allowed
 from pyredis.server.client import Client
 
 if TYPE_CHECKING:
@@ -109,8 +110,6 @@ class KeyWatch:
         pending, self.pending = self.pending, {}
         if not self.clients:
             return
-        from pyredis.gateway.ops import acl_user, allowed
-
         for (dbid, key), events in pending.items():
             state: tuple[str, int] | None = None
             cache: dict[tuple[bool, bool], bytes] = {}

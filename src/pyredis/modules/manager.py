@@ -100,7 +100,7 @@ class _Dispatcher:
         return None
 
     def info_entry(self, cmd: Command) -> list:
-        from pyredis.server.acl import CATEGORIES, command_categories
+        from pyredis.server.acl_rules import CATEGORIES, command_categories
 
         flags = [Status(f.encode()) for f in _SHOWN_FLAGS if f in cmd.flags]
         if cmd.getkeys is not None and b"movablekeys" not in flags:
@@ -520,7 +520,7 @@ def _import(path: str) -> tuple[ModuleType, str]:
 def _acl_add(cmd: Command) -> None:
     """Give a new command its ACL bit (users allowed every command get it, as in Redis)."""
     try:
-        from pyredis.server.acl import add_command
+        from pyredis.server.acl_rules import add_command
     except ImportError:  # an ACL layer without dynamic commands
         return
     add_command(cmd)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-_ABI = 1
+_ABI = 2
 
 
 def _load() -> ModuleType | None:
@@ -29,4 +29,4 @@ def _load() -> ModuleType | None:
 
 fast: ModuleType | None = _load()
 
-ACTIVE = "compiled" if fast is not None else "pure-python"
+ACTIVE = "cython" if fast is not None else "python"  # INFO server: pyredis_rdb_accelerator

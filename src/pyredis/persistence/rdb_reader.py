@@ -30,7 +30,7 @@ from pyredis.persistence.rdb_format import (
     _unpack_Q,
     key_delay,
 )
-from pyredis.persistence.rdb_types import load_value
+from pyredis.persistence.rdb_types import fast_builders, load_value
 
 log = logging.getLogger("pyredis")
 
@@ -165,7 +165,8 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
     now = int(time.time() * 1000)
     expire: int | None = None
     idle = freq = -1
-    fast_strings = _fast.read_strings if _fast is not None and on_key is None and not load_delay else None
+    fast_records = _fast.read_records if _fast is not None and on_key is None and not load_delay else None
+    builders = fast_builders(server.config) if fast_records is not None else None
     while True:
         if r.pos >= next_yield:
             if stats is not None:
@@ -173,8 +174,8 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
             yield r.pos
             next_yield = r.pos + every
             now = int(time.time() * 1000)
-        if fast_strings is not None and expire is None and idle < 0 and freq < 0:
-            loaded, expired = fast_strings(r, cur_data, cur_exp, next_yield, now, skip_expired)
+        if fast_records is not None and expire is None and idle < 0 and freq < 0:
+            loaded, expired = fast_records(r, cur_data, cur_exp, next_yield, now, skip_expired, builders)
             if loaded or expired:
                 res.keys_loaded += loaded
                 res.keys_expired += expired

@@ -60,7 +60,9 @@ def aux_fields(server: Any, aof_base: bool = False) -> list[tuple[bytes, bytes]]
             used = 0
     return [
         (b"redis-ver", REDIS_VERSION.encode()), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
-        (b"used-mem", b"%d" % used), (b"aof-base", b"1" if aof_base else b"0"),
+        (b"used-mem", b"%d" % used),
+        *(server.replication.rdb_aux() if getattr(server, "replication", None) is not None else ()),
+        (b"aof-base", b"1" if aof_base else b"0"),
     ]
 
 

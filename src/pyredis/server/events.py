@@ -64,7 +64,8 @@ class Events:
         self.shutdown_signal: list[Callable[[Server, int], bool]] = []
         # CONFIG RESETSTAT. Listeners: none beyond the server's own counters (Stats.reset).
         self.stats_reset: list[ServerHook] = []
-        # Slow-path checks before MULTI queueing (Server.check_state). Listener: eviction (OOM).
+        # Slow-path checks before MULTI queueing (Server.check_state). Listeners: cluster (routing: -MOVED,
+        # -ASK, ..., first), eviction (OOM).
         self.pre_checks: list[Check] = []
         # Slow-path checks after MULTI queueing, right before the command runs.
         # Listeners (while active): blocking (CLIENT PAUSE), persistence (LOADING, MISCONF).

@@ -127,6 +127,7 @@ for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("c
 
 async function startLive() {
   stopTimers();
+  keys.db = -1;  // a new session starts in db 0: select the chosen db again
   await setupKeys();
   try { await rpc("psubscribe", { patterns: ["*"] }); $("events-note").textContent = ""; }
   catch (e) { $("events-note").textContent = "pub/sub: " + e.code + " " + e.message; }
