@@ -183,8 +183,18 @@ class FakeServer:
         srv = Server(cfg)
         srv.loop = self.loop
         srv.port = 6379
-        srv._schedule_cron()  # the cron runs on the timer queue (active expiry, client timeouts)
+        self._schedule_cron(srv)  # the cron runs on the timer queue (active expiry, client timeouts)
         return srv
+
+    def _schedule_cron(self, srv: Any) -> None:
+        hz = min(max(srv.config["hz"], 1), 500)  # Redis clamps hz to 1..500
+        self.loop.call_later(1.0 / hz, self._tick, srv)
+
+    def _tick(self, srv: Any) -> None:
+        try:
+            srv.cron()
+        finally:
+            self._schedule_cron(srv)
 
     def _call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
         if self.lock._is_owned():  # inside the server already: runs when the current operation ends
