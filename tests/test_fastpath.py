@@ -183,6 +183,42 @@ def test_parsers_agree(parts):
     assert (cmds + rest, err) == (ref, ref_err)
 
 
+@pytest.mark.skipif(ACCEL is None, reason="accelerator not built")
+def test_compiled_allowed_matches_python():
+    """The accelerator's copy of the "fast path allowed" state agrees with fastpath.allowed."""
+    from pyredis.server.client import Client
+
+    srv = Server()
+    c = Client(srv, 1)
+    flips = [
+        (srv, "gate", True), (srv.keyspace, "notify_flags", 1), (srv.keyspace, "track_lru", True),
+        (srv.keyspace, "frozen_time", 1), (srv.keyspace, "loading", True), (c, "multi", []),
+        (c, "authenticated", False), (c, "acl_restricted", True), (c, "reply_mode", 1), (c, "tracking", object()),
+        (c, "blocked", object()), (c, "close_asap", True), (c, "in_exec", True), (c, "in_script", True),
+        (srv.keyspace, "tracking_hook", print),
+    ]
+    assert fastpath.allowed(srv, c) and ACCEL.fast_allowed(srv, c)
+    for obj, attr, value in flips:
+        old = getattr(obj, attr)
+        setattr(obj, attr, value)
+        assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c), attr
+        setattr(obj, attr, old)
+    for container in (srv.ready_keys, srv.call_hooks):
+        container.append(1)
+        assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+        container.pop()
+    c.db.watched[b"k"] = [c]
+    assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+    del c.db.watched[b"k"]
+    c.db.blocked[b"k"] = [c]
+    assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+    del c.db.blocked[b"k"]
+    c.channels.add(b"ch")
+    assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+    c.resp = 3
+    assert fastpath.allowed(srv, c) and ACCEL.fast_allowed(srv, c)
+
+
 def test_info_reports_accelerator():
     from pyredis.commands.server import _server_section
 

@@ -295,12 +295,29 @@ cdef int flush(OutBuf* b, list out, _State st, object srv, object ks, object c) 
     return 0
 
 
-def run_batch(object c, bytes data, dict table, object fallback, long long maxbulk):
+cdef bint allowed(object srv, object c) except -1:
+    """``pyredis.server.fastpath.allowed`` (keep the two identical), minus its test switch."""
+    ks = srv.keyspace
+    db = c.db
+    return (not srv.gate and not srv.call_hooks and not srv.ready_keys and not ks.notify_flags
+            and ks.tracking_hook is None and not ks.track_lru and ks.frozen_time is None and not ks.loading
+            and c.multi is None and c.authenticated and not c.acl_restricted and not c.reply_mode
+            and c.tracking is None and c.blocked is None and not c.close_asap and not c.in_exec
+            and not c.in_script and not db.watched and not db.blocked
+            and not (c.resp == 2 and (c.channels or c.patterns or c.shard_channels)))
+
+
+def fast_allowed(srv, c):
+    """The compiled ``allowed`` (for tests comparing it with the Python one)."""
+    return allowed(srv, c)
+
+
+def run_batch(object c, bytes data, dict table, object execute, long long maxbulk):
     """Run the requests in *data* for client *c*; returns the offset of the first byte not consumed.
 
-    Precondition: ``fastpath.allowed(server, c)`` and an empty query buffer. Commands this loop
-    does not finish run through ``fallback(c, argv)`` (the full path), which returns whether the
-    fast loop may go on; when it may not, the offset after that command is returned.
+    Precondition: an empty query buffer. Returns 0 at once unless the fast path is allowed.
+    Commands this loop does not finish run through ``execute(c, argv)`` (the full path); when the
+    fast path is no longer allowed after one, the offset after that command is returned.
     """
     cdef const char* p = PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
@@ -312,17 +329,19 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
     cdef PyObject* vp
     cdef long long t0, t1, dt, delta, cur, slow, hits, misses
     cdef int kind, ar, resp
-    cdef bint ok, cont
+    cdef bint ok
     cdef char numbuf[24]
     cdef int nlen
     cdef list argv, out
     cdef dict ddata, dexp
+    srv = c.server
+    if not allowed(srv, c):
+        return 0
     b.p = NULL
     b.n = 0
     b.cap = 0
     st.touched = []
     st.last = None
-    srv = c.server
     srv.current_client = c
     out = c.out
     db = c.db
@@ -332,7 +351,6 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
     resp = c.resp
     prop = srv.propagators
     slow = srv.slow_threshold
-    cont = True
     try:
         t0 = now_ns()
         while pos < n:
@@ -631,8 +649,8 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
             pos = q
             if not ok:
                 flush(&b, out, st, srv, ks, c)
-                cont = fallback(c, argv)
-                if not cont:
+                execute(c, argv)
+                if not allowed(srv, c):
                     break
                 db = c.db
                 ddata = db.data

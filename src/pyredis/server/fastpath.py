@@ -65,7 +65,10 @@ _HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
 def allowed(srv: Server, c: Client) -> bool:
-    """True while running commands through the fast handlers is equivalent to the full path."""
+    """True while running commands through the fast handlers is equivalent to the full path.
+
+    The accelerator has the same function compiled (``_hotpath.allowed``): change both together.
+    """
     ks = srv.keyspace
     db = c.db
     return (ENABLED and not srv.gate and not srv.call_hooks and not srv.ready_keys and not ks.notify_flags
@@ -516,21 +519,16 @@ def run_commands(c: Any, cmds: list[list[bytes]]) -> None:
             return
 
 
-_ACCEL_TABLE: dict[bytes, Any] = {}
+ACCEL_TABLE: dict[bytes, Any] = {}
 
 
 def accel_table() -> dict[bytes, Any]:
     """:data:`TABLE` wrapped for the accelerator (built on first use)."""
-    if not _ACCEL_TABLE:
+    if not ACCEL_TABLE:
         from pyredis._speedups import hotpath
 
         assert hotpath is not None
-        _ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue))
-    return _ACCEL_TABLE
+        ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue))
+    return ACCEL_TABLE
 
 
-def fallback(c: Any, argv: list[bytes]) -> bool:
-    """The accelerator's exit to the full path: run *argv*; may the fast loop go on afterwards?"""
-    srv = c.server
-    srv.execute(c, argv)
-    return allowed(srv, c)
