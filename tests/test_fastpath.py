@@ -94,7 +94,7 @@ def assert_same(chunks: list[bytes], max_bulk: int | None = None) -> None:
 # -- command generators ---------------------------------------------------------------------------------
 KEYS = [b"k1", b"k2", b"n", b"l", b"s", b"h", b"z", b"K1"]
 VALS = [b"", b"v", b"0", b"1", b"-1", b"007", b"9223372036854775807", b"-9223372036854775808",
-        b"12345678901234567890", b"x" * 40, b"\r\n", b"3.5", b"-0", b"+1"]
+        b"12345678901234567890", b"x" * 40, b"y" * 70, b"\r\n", b"3.5", b"-0", b"+1", b"inf"]
 NAMES = [b"GET", b"get", b"Get", b"gEt", b"SET", b"set", b"INCR", b"DECR", b"INCRBY", b"DECRBY", b"MGET",
          b"MSET", b"EXISTS", b"DEL", b"PING", b"LPUSH", b"RPUSH", b"LPOP", b"RPOP", b"LRANGE", b"SADD",
          b"SISMEMBER", b"HSET", b"HGET", b"ZADD", b"ZSCORE", b"ECHO", b"TYPE"]
@@ -106,8 +106,9 @@ SWITCHES = [
     [b"SET", b"k2", b"v", b"EX", b"100"], [b"PERSIST", b"k1"], [b"FLUSHDB"], [b"SUBSCRIBE", b"ch"],
     [b"UNSUBSCRIBE"], [b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"],
     [b"CONFIG", b"SET", b"notify-keyspace-events", b""], [b"OBJECT", b"FREQ", b"k1"],
-    [b"DBSIZE"], [b"SET", b"k1", b"v", b"GET"], [b"QUIT"],
-]
+    [b"DBSIZE"], [b"SET", b"k1", b"v", b"GET"], [b"QUIT"], [b"CONFIG", b"SET", b"hash-max-listpack-entries", b"2"],
+    [b"CONFIG", b"SET", b"set-max-intset-entries", b"2"], [b"CONFIG", b"SET", b"zset-max-listpack-entries", b"1"],
+] + [[b"OBJECT", b"ENCODING", k] for k in (b"l", b"s", b"h", b"z", b"n", b"k1")]
 
 argv_fast = st.builds(lambda name, args: [name] + args, st.sampled_from(NAMES),
                       st.lists(st.sampled_from(KEYS + VALS), max_size=5))

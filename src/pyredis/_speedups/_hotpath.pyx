@@ -327,7 +327,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     cdef Entry ent
     cdef PyObject* ob
     cdef PyObject* vp
-    cdef long long t0, t1, dt, delta, cur, slow, hits, misses
+    cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim
     cdef int kind, ar, resp
     cdef bint ok
     cdef char numbuf[24]
@@ -586,10 +586,12 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             x = argv[2]
                             added = PyDict_GetItem(v, x) == NULL
                             PyDict_SetItem(v, x, argv[3])
-                            if not v.big:
-                                cfg = srv.config
-                                v.check_lengths(cfg, argv[2:])
-                                v.check_size(cfg)
+                            if not v.big:  # HashValue.check_lengths + check_size, inlined
+                                cfgv = srv.config.values
+                                lim = cfgv["hash-max-listpack-value"]
+                                if (PyBytes_GET_SIZE(x) > lim or PyBytes_GET_SIZE(argv[3]) > lim
+                                        or len(v) > cfgv["hash-max-listpack-entries"]):
+                                    v.big = True
                             st.dirty += 1
                             if added:
                                 put(&b, ":1\r\n", 4)
