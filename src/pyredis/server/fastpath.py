@@ -448,49 +448,64 @@ def build_table() -> dict[bytes, tuple[Command, FastFn, FastFn, int, int]]:
 
 
 def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
-    """Run commands from index *i* through fast handlers until one declines; returns its index."""
+    """Run commands from index *i* through fast handlers until one declines; returns its index.
+
+    ``calls``/``usec`` are added to a command once per run of consecutive calls of it.
+    """
     srv = c.server
     srv.current_client = c
     db = c.db
     out = c.out
-    table = TABLE
+    append = out.append
+    get = TABLE.get
     prop = srv.propagators
     slow = srv.slow_threshold
+    clock = perf_counter_ns
     n = len(cmds)
     last = None
-    t0 = perf_counter_ns()
-    while i < n:
-        argv = cmds[i]
-        ent = table.get(argv[0])
-        if ent is None:
-            break
-        cmd, fn, fn_direct, lo, hi = ent
-        if not lo <= len(argv) <= hi:
-            break
-        if prop:
-            d0 = srv.dirty
-            r = fn(c, db, argv)
-            if r is None:
-                r = fn_direct(c, db, argv)
-            if srv.dirty != d0 or c.repl is not None:
-                srv.propagate(c, cmd, argv)
-        else:
-            r = fn(c, db, argv)
-            if r is None:
-                r = fn_direct(c, db, argv)
-        if r:
-            out.append(r)
-        t1 = perf_counter_ns()
-        dt = (t1 - t0) // 1000
-        t0 = t1
-        cmd.calls += 1
-        cmd.usec += dt
-        if dt >= slow:
-            srv.slow_command(c, cmd, argv, dt)
-        last = cmd
-        i += 1
-    if last is not None:
-        c.cmd = last
+    calls = usec = 0
+    t0 = clock()
+    try:
+        while i < n:
+            argv = cmds[i]
+            ent = get(argv[0])
+            if ent is None:
+                break
+            cmd, fn, fn_direct, lo, hi = ent
+            if not lo <= len(argv) <= hi:
+                break
+            if prop:
+                d0 = srv.dirty
+                r = fn(c, db, argv)
+                if r is None:
+                    r = fn_direct(c, db, argv)
+                if srv.dirty != d0 or c.repl is not None:
+                    srv.propagate(c, cmd, argv)
+            else:
+                r = fn(c, db, argv)
+                if r is None:
+                    r = fn_direct(c, db, argv)
+            if r:
+                append(r)
+            t1 = clock()
+            dt = (t1 - t0) // 1000
+            t0 = t1
+            if cmd is not last:
+                if last is not None:
+                    last.calls += calls
+                    last.usec += usec
+                last = cmd
+                calls = usec = 0
+            calls += 1
+            usec += dt
+            if dt >= slow:
+                srv.slow_command(c, cmd, argv, dt)
+            i += 1
+    finally:
+        if last is not None:
+            last.calls += calls
+            last.usec += usec
+            c.cmd = last
     return i
 
 
