@@ -16,6 +16,7 @@ from setuptools.command.build_ext import build_ext
 # Dotted module names; the source of "pyredis._speedups._hotpath" is src/pyredis/_speedups/_hotpath.pyx.
 EXTENSIONS = [
     "pyredis._speedups._hotpath",
+    "pyredis.persistence._rdbfast",  # RDB codecs (CRC64, LZF, listpacks, records); see persistence/accel.py
 ]
 
 

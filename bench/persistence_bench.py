@@ -90,8 +90,8 @@ class Server:
 
     def load_seconds(self) -> float | None:
         with open(self.logfile, errors="replace") as fh:
-            m = re.search(r"DB loaded from disk: ([0-9.]+) seconds", fh.read())
-        return float(m.group(1)) if m else None
+            found = re.findall(r"DB loaded from disk: ([0-9.]+) seconds", fh.read())
+        return float(found[-1]) if found else None  # the log file is appended to on each start
 
     def stop(self) -> None:
         try:

@@ -3,12 +3,14 @@ and DUMP payloads."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import struct
 import time
 from collections.abc import Callable
 from typing import Any
 
+from pyredis.persistence.accel import fast as _fast
 from pyredis.persistence.crc64 import crc64
 from pyredis.persistence.rdb_format import (
     OP_AUX,
@@ -78,9 +80,21 @@ def iter_load_rdb(server: Any, data: bytes, *, check_crc: bool = True, skip_expi
                   every: int = 0, stats: Any = None):
     """Generator form of :func:`load_rdb_bytes`: yields the offset reached every *every* bytes
     (0: never) so that a caller can serve clients meanwhile; returns the LoadResult."""
+    gen = _load_rdb(server, data, check_crc, skip_expired, into, pos, replace_functions, on_key, every, stats)
+    was_gc = gc.isenabled()
     try:
-        return (yield from _load_rdb(server, data, check_crc, skip_expired, into, pos, replace_functions,
-                                     on_key, every, stats))
+        while True:
+            # Loading makes no reference cycles: the collector would only rescan the growing
+            # keyspace again and again. It runs as usual while the caller serves clients.
+            gc.disable()
+            try:
+                offset = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                if was_gc:
+                    gc.enable()
+            yield offset
     except RDBError as e:
         if not hasattr(e, "offset"):
             e.offset = pos  # type: ignore[attr-defined]
@@ -143,6 +157,7 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
     now = int(time.time() * 1000)
     expire: int | None = None
     idle = freq = -1
+    fast_strings = _fast.read_strings if _fast is not None and on_key is None and not load_delay else None
     while True:
         if r.pos >= next_yield:
             if stats is not None:
@@ -150,6 +165,12 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
             yield r.pos
             next_yield = r.pos + every
             now = int(time.time() * 1000)
+        if fast_strings is not None and expire is None and idle < 0 and freq < 0:
+            loaded, expired = fast_strings(r, cur_data, cur_exp, next_yield, now, skip_expired)
+            if loaded or expired:
+                res.keys_loaded += loaded
+                res.keys_expired += expired
+                continue
         t = r.byte()
         if t == OP_EXPIRETIME_MS:
             expire = r.ms_time()

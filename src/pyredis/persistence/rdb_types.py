@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyredis.persistence import listpack as lp
+from pyredis.persistence.accel import fast as _fast
 from pyredis.persistence.rdb_format import (
     _LEN1,
     PACKED_THRESHOLD,
@@ -107,10 +108,16 @@ class Encoder:
         else:
             max_bytes = 8192
             max_count = max(fill, 1)
+        if _fast is not None:
+            return _fast.quicklist_nodes(v, max_bytes, max_count, self.compress, PACKED_THRESHOLD)
+        return self.enc_list_py(v, max_bytes, max_count)
+
+    def enc_list_py(self, v: Iterable[bytes], max_bytes: int, max_count: int) -> bytes:
+        """The pure-Python quicklist writer (the reference of ``_rdbfast.quicklist_nodes``)."""
         nodes: list[bytes] = []
         entries: list[bytes] = []
         size = 7
-        entry = lp.lp_entry
+        entry = lp.lp_entry_py
         comp = self.compress
         for item in v:
             if len(item) >= PACKED_THRESHOLD:
@@ -133,11 +140,7 @@ class Encoder:
     def enc_hash(self, v: dict) -> bytes:
         comp = self.compress
         if not getattr(v, "big", True):
-            flat: list[bytes] = []
-            for k, val in v.items():
-                flat.append(k)
-                flat.append(val)
-            return b"\x10" + enc_str(lp.lp_encode(flat), comp)
+            return b"\x10" + enc_str(lp.lp_encode_pairs(v), comp)
         parts = [b"\x04", enc_len(len(v))]
         for k, val in v.items():
             parts.append(enc_str(k, comp))
