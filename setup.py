@@ -27,7 +27,7 @@ def _notice(why: str) -> None:
     if _noticed:  # one line: the first reason
         return
     _noticed.append(why)
-    print(f"pyredis: building without the compiled accelerator ({why}); the pure-Python server is used",
+    print(f"pyredis: compiled accelerator not built ({why}); its pure-Python code is used instead",
           file=sys.stderr)
 
 
