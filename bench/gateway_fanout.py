@@ -54,16 +54,33 @@ def rss_kib(pid: int) -> int:
 
 
 # -- load clients ------------------------------------------------------------------------------------
-class WSClient(asyncio.Protocol):
-    """A subscriber: counts messages per phase and keeps latency samples."""
+def frame_of(payload: bytes) -> bytes:
+    n = len(payload)
+    return (bytes([0x81, n]) if n < 126 else b"\x81\x7e" + n.to_bytes(2, "big")) + payload
 
-    def __init__(self, stats: dict, compress: bool, ready: asyncio.Future) -> None:
-        self.stats = stats
+
+FRAME_LEN = 0  # size of one plain message frame (fixed: fixed-width phase and timestamp)
+
+
+def message_json(phase: int, ts: int) -> bytes:
+    data = (b"%02d:%d:" % (phase, ts) + b"x" * PAYLOAD)[:PAYLOAD]
+    return b'{"type":"message","channel":"bench","data":"%s"}' % data
+
+
+class WSClient(asyncio.Protocol):
+    """A subscriber. Plain frames all have one size, so it counts bytes and reads the timestamp of
+    the first whole frame in each chunk (the oldest: a conservative latency sample); compressed
+    frames are walked header by header and every 8th is inflated for its timestamp."""
+
+    def __init__(self, stats: list, compress: bool, ready: asyncio.Future) -> None:
+        self.stats = stats  # [bytes or frames, latency samples]
         self.buf = b""
         self.handshaken = False
+        self.subscribed = False
         self.compress = compress
-        self.inflater = zlib.decompressobj(-15) if compress else None
         self.ready = ready
+        self.total = 0
+        self.nframes = 0
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport) -> None:
@@ -77,69 +94,82 @@ class WSClient(asyncio.Protocol):
         payload = json.dumps(obj).encode()
         mask = os.urandom(4)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        n = len(payload)
-        head = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0xFE]) + n.to_bytes(2, "big")
-        self.transport.write(head + mask + masked)
+        self.transport.write(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
 
     def data_received(self, data: bytes) -> None:
-        buf = self.buf + data
-        if not self.handshaken:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
+        if not self.subscribed:
+            buf = self.buf + data
+            if not self.handshaken:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    self.buf = buf
+                    return
+                assert buf.startswith(b"HTTP/1.1 101"), buf[:100]
+                self.handshaken = True
+                buf = buf[end + 4 :]
+                self.send_json({"op": "subscribe", "id": 1, "channels": ["bench"]})
+            pos = 0
+            while len(buf) - pos >= 2 and not self.subscribed:  # hello, then the subscribe answer
+                ln, hl = buf[pos + 1] & 0x7F, 2
+                if ln == 126:
+                    if len(buf) - pos < 4:
+                        break
+                    ln, hl = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+                if len(buf) - pos < hl + ln:
+                    break
+                payload = buf[pos + hl : pos + hl + ln]
+                if buf[pos] & 0x40:
+                    payload = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+                pos += hl + ln
+                if payload.startswith(b'{"id":1,'):
+                    self.subscribed = True
+            if not self.subscribed:
                 self.buf = buf
                 return
-            assert buf.startswith(b"HTTP/1.1 101"), buf[:100]
-            self.handshaken = True
-            buf = buf[end + 4 :]
-            self.send_json({"op": "subscribe", "id": 1, "channels": ["bench"]})
-        pos = 0
-        n = len(buf)
+            self.ready.set_result(True)
+            data, self.buf = buf[pos:], b""
+            if not data:
+                return
         now = time.time_ns()
-        stats = self.stats
+        if not self.compress:
+            before = self.total
+            self.total += len(data)
+            first = (-before) % FRAME_LEN  # where the first whole frame starts in data
+            self.stats[0] += len(data)
+            if first + FRAME_LEN <= len(data):
+                frame = data[first : first + FRAME_LEN]
+                j = frame.index(b'"data":"') + 11
+                self.stats[1].append((now - int(frame[j : j + 19])) / 1e6)
+            return
+        buf = self.buf + data
+        pos, n = 0, len(buf)
         while n - pos >= 2:
-            b0, b1 = buf[pos], buf[pos + 1] & 0x7F
+            ln = buf[pos + 1] & 0x7F
             hl = 2
-            if b1 == 126:
+            if ln == 126:
                 if n - pos < 4:
                     break
-                b1 = int.from_bytes(buf[pos + 2 : pos + 4], "big")
-                hl = 4
-            elif b1 == 127:
-                if n - pos < 10:
-                    break
-                b1 = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                hl = 10
-            if n - pos < hl + b1:
+                ln, hl = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            if n - pos < hl + ln:
                 break
-            payload = buf[pos + hl : pos + hl + b1]
-            pos += hl + b1
-            if b0 & 0x40 and self.inflater is not None:
-                payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
-            if b'"id":1' in payload and not self.ready.done():
-                self.ready.set_result(True)
-                continue
-            i = payload.find(b'"data":"')
-            if i < 0:
-                continue
-            phase, _, rest = payload[i + 8 :].partition(b":")
-            ts = rest[: rest.index(b":")]
-            ph = int(phase)
-            entry = stats.get(ph)
-            if entry is None:
-                entry = stats[ph] = [0, now, now, []]
-            entry[0] += 1
-            entry[2] = now
-            if entry[0] % 7 == 0:
-                entry[3].append((now - int(ts)) / 1e6)
+            self.nframes += 1
+            self.stats[0] += 1
+            if self.nframes % 8 == 1:
+                payload = zlib.decompressobj(-15).decompress(buf[pos + hl : pos + hl + ln] + b"\x00\x00\xff\xff")
+                j = payload.index(b'"data":"') + 11
+                self.stats[1].append((now - int(payload[j : j + 19])) / 1e6)
+            pos += hl + ln
         self.buf = buf[pos:]
 
 
 def load_process(port: int, nclients: int, compress: bool, conn) -> None:
     """One load generator: *nclients* subscribers; reports its stats when told to stop."""
+    global FRAME_LEN
+    FRAME_LEN = len(frame_of(message_json(10, time.time_ns())))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        stats: dict = {}
+        stats: list = [0, []]
         readies = []
         for _ in range(nclients):
             fut = loop.create_future()
@@ -150,8 +180,9 @@ def load_process(port: int, nclients: int, compress: bool, conn) -> None:
         while True:
             cmd = await loop.run_in_executor(None, conn.recv)
             if cmd == "report":
-                conn.send({k: (v[0], v[1], v[2], v[3]) for k, v in stats.items()})
-                stats.clear()
+                count = stats[0] // FRAME_LEN if not compress else stats[0]
+                conn.send((count, stats[1]))
+                stats[0], stats[1] = 0, []
             elif cmd == "stop":
                 return
 
@@ -174,8 +205,7 @@ def publish_phase(sock: socket.socket, phase: int, rate: int, seconds: float) ->
         due = int((now - t0) * rate) + 1
         batch = []
         while sent < due:
-            head = b"%d:%d:" % (phase, time.time_ns())
-            data = (head + pad)[:PAYLOAD]
+            data = (b"%02d:%d:" % (phase, time.time_ns()) + pad)[:PAYLOAD]
             batch.append(b"*3\r\n$7\r\nPUBLISH\r\n$5\r\nbench\r\n$%d\r\n%s\r\n" % (len(data), data))
             sent += 1
         if batch:
@@ -241,26 +271,23 @@ def run_mode(compress: bool, nclients: int, nprocs: int, step: float, rates: lis
             busy_rss = max(busy_rss, rss_kib(srv.pid))
             time.sleep(1.0)  # let the tail arrive
             cpu = cpu_seconds(srv.pid) - cpu0
-            count, first, last, lats = 0, None, None, []
+            count, lats = 0, []
             for a in pipes:
                 a.send("report")
-                rep = a.recv()
-                for _ph, (c, f, la, samples) in rep.items():
-                    if _ph != ph:
-                        continue
-                    count += c
-                    first = f if first is None else min(first, f)
-                    last = la if last is None else max(last, la)
-                    lats.extend(samples)
-            span = max((last - first) / 1e9, 1e-9) if first else 1.0
+                c, samples = a.recv()
+                count += c
+                lats.extend(samples)
             lats.sort()
+            # deliveries over the publishing time plus the time the last ones needed to arrive
+            tail = lats[-1] / 1000 if lats else 0.0
+            span = step + min(tail, 1.0)
             return {"rate": rate, "published_per_s": round(achieved), "expected": int(achieved * step) * nclients,
                     "delivered": count, "deliveries_per_s": round(count / span),
                     "p50_ms": round(lats[len(lats) // 2], 2) if lats else None,
                     "p99_ms": round(lats[int(len(lats) * 0.99)], 2) if lats else None,
                     "server_cpu_s": round(cpu, 2), "server_cpu_us_per_delivery": round(cpu * 1e6 / max(count, 1), 2)}
 
-        ph = 0
+        ph = 9
         best = 0
         for rate in rates:
             ph += 1

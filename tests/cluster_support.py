@@ -33,8 +33,8 @@ def cluster_port(taken: set[int]) -> int:
 
 def start_node(kind: str, taken: set[int], timeout_ms: int = 2000, extra: tuple[str, ...] = ()) -> ServerProcess:
     port = cluster_port(taken)
-    return ServerProcess(kind, ["--cluster-enabled", "yes", "--cluster-node-timeout", str(timeout_ms), *extra],
-                         port=port)
+    return ServerProcess(kind, ["--cluster-enabled", "yes", "--cluster-node-timeout", str(timeout_ms),
+                                "--logfile", "node.log", *extra], port=port)
 
 
 def redis_cli(*args: str, timeout: float = 120) -> str:

@@ -86,6 +86,8 @@ def test_slot_index_follows_writes():
     d.pop(b"{a}1")
     del d[b"b"]
     assert d.count_in_slot(s) == 1 and d.count_in_slot(key_hash_slot(b"b")) == 0
+    dict.__setitem__(d, b"{a}3", 3)  # as a compiled loader would: the index notices and rebuilds
+    assert d.count_in_slot(s) == 2 and set(d.keys_in_slot(s, 5)) == {b"{a}2", b"{a}3"}
 
 
 class _Host:

@@ -169,6 +169,22 @@ async def test_watch_key_events_ttl_value_coalesced(gw):
     await ws.close()
 
 
+async def test_watch_flush_and_swapdb_frames(gw):
+    ws = await WS.open(gw.gport)
+    await ws.request("watch", keys=["*"], db=5)
+    call(gw, "SELECT", "5")
+    call(gw, "SET", "x", "1")
+    assert (await ws.next_push())["key"] == "x"
+    call(gw, "FLUSHDB")
+    assert await ws.next_push() == {"type": "flush", "db": 5}
+    call(gw, "SELECT", "0")
+    call(gw, "SWAPDB", "5", "6")
+    assert await ws.next_push() == {"type": "swapdb", "db": 5, "other": 6}
+    call(gw, "FLUSHALL")
+    assert await ws.next_push() == {"type": "flush", "db": None}
+    await ws.close()
+
+
 async def test_watch_db_filter_and_select(gw):
     ws = await WS.open(gw.gport)
     await ws.request("watch", keys=["*"], db=3)
@@ -210,6 +226,11 @@ async def test_command_and_query_ops(gw):
         assert (await ws.request("command", args=["ZSCORE", "c:z", "m"]))["result"] == 2.0
         r = await ws.request("query", args=["SLOWLOG", "GET"])
         assert isinstance(r["result"], list)
+        assert (await ws.request("command", args=["CLIENT", "SETNAME", "browser1"]))["result"] == "OK"
+        assert (await ws.request("query", args=["SELECT", "2"]))["result"] == "OK"
+        line = next(x for x in call(gw, "CLIENT", "LIST").decode().splitlines()
+                    if x.startswith(f"id={ws.hello['client_id']} "))
+        assert " name=browser1 " in line and " db=2 " in line and " cmd=select " in line
     finally:
         call(gw, "CONFIG", "SET", "gateway-commands", "no")
     await ws.close()
@@ -318,8 +339,10 @@ async def test_permessage_deflate(gw):
 async def test_maxclients_counts_gateway_sessions(gw):
     before = int(call(gw, "INFO", "clients").split(b"connected_clients:")[1].split(b"\r\n")[0])
     ws = await WS.open(gw.gport)
-    after = int(call(gw, "INFO", "clients").split(b"connected_clients:")[1].split(b"\r\n")[0])
+    info = call(gw, "INFO", "clients")
+    after = int(info.split(b"connected_clients:")[1].split(b"\r\n")[0])
     assert after == before + 1
+    assert b"gateway_clients:1\r\n" in info
     call(gw, "CONFIG", "SET", "maxclients", str(after))
     try:
         with pytest.raises(InvalidStatus) as e:
@@ -543,5 +566,35 @@ def test_gateway_tls(tmp_path):
         asyncio.run(session())
         with urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=ctx, timeout=5) as r:
             assert r.status == 200
+    finally:
+        srv.stop()
+
+
+def test_gateway_started_and_stopped_by_config_set():
+    from support import ServerProcess, free_port
+
+    srv = ServerProcess("pyredis")
+    try:
+        c = srv.client()
+        assert c.call("GATEWAY", "TOKEN", "default", "10") == b"-ERR the WebSocket gateway is off (set gateway-port)\r\n"
+        assert b"gateway_clients" not in c.call("INFO", "clients")
+        port = free_port()
+        assert c.call("CONFIG", "SET", "gateway-port", str(port)) == b"+OK\r\n"
+
+        async def session():
+            ws = await WS.open(port)
+            assert (await ws.request("subscribe", channels=["rt"]))["ok"]
+            assert c.call("PUBLISH", "rt", "up") == b":1\r\n"
+            assert (await ws.next_push())["data"] == "up"
+            assert c.call("CONFIG", "SET", "gateway-port", "0") == b"+OK\r\n"
+            with pytest.raises(ConnectionClosed) as e:
+                await ws.recv()
+            assert e.value.rcvd.code == 4000
+            with pytest.raises(OSError):
+                await WS.open(port)
+
+        asyncio.run(session())
+        assert c.call("PUBLISH", "rt", "down") == b":0\r\n"
+        assert c.call("PING") == b"+PONG\r\n"
     finally:
         srv.stop()

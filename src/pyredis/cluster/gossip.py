@@ -18,10 +18,8 @@ from pyredis.cluster.node import (
     PFAIL,
     SLAVE,
     ClusterNode,
-    bit_test,
     mstime,
 )
-from pyredis.cluster.slots import CLUSTER_SLOTS
 
 if TYPE_CHECKING:
     from pyredis.cluster.state import ClusterState
@@ -236,26 +234,38 @@ def update_slots_config_with(st: ClusterState, sender: ClusterNode, sender_epoch
     dirty: list[int] = []
     sender_slots = migrated_ours = 0
     newmaster = None
-    for j in range(CLUSTER_SLOTS):
-        owner = st.slots[j]
-        if bit_test(slots, j):
-            sender_slots += 1
-            if owner is sender:
-                st.owner_not_claiming[j >> 3] &= ~(1 << (j & 7)) & 0xFF
-                continue
-            if j in st.importing:
-                continue
-            if st.slot_unclaimed(j) or owner.config_epoch < sender_epoch:  # type: ignore[union-attr]
-                if owner is me and sender is not me and st.host.count_keys_in_slot(j):
-                    dirty.append(j)
-                if owner is curmaster and owner is not None:
-                    newmaster = sender
-                    migrated_ours += 1
-                st.del_slot(j)
-                st.add_slot(sender, j)
-                st.do_before_sleep(_SAVE | _UPDATE | _FSYNC)
-        elif owner is sender:
-            st.owner_not_claiming[j >> 3] |= 1 << (j & 7)
+    owned = sender.slots
+    onc = st.owner_not_claiming
+    for i in range(len(slots)):
+        c = slots[i]
+        if c:
+            sender_slots += bin(c).count("1")
+        o = owned[i]
+        if c == o:  # every claimed slot here is already the sender's, and it owns nothing else here
+            if c and onc[i] & c:
+                onc[i] &= ~c & 0xFF
+            continue
+        for b in range(8):
+            j = i * 8 + b
+            bit = 1 << b
+            owner = st.slots[j]
+            if c & bit:
+                if owner is sender:
+                    onc[i] &= ~bit & 0xFF
+                    continue
+                if j in st.importing:
+                    continue
+                if st.slot_unclaimed(j) or owner.config_epoch < sender_epoch:  # type: ignore[union-attr]
+                    if owner is me and sender is not me and st.host.count_keys_in_slot(j):
+                        dirty.append(j)
+                    if owner is curmaster and owner is not None:
+                        newmaster = sender
+                        migrated_ours += 1
+                    st.del_slot(j)
+                    st.add_slot(sender, j)
+                    st.do_before_sleep(_SAVE | _UPDATE | _FSYNC)
+            elif owner is sender:
+                onc[i] |= bit
     if (newmaster is not None and curmaster is not None and curmaster.numslots == 0
             and (st.cfg["cluster-allow-replica-migration"] or sender_slots == migrated_ours)):
         log.warning("Configuration change detected. Reconfiguring myself as a replica of %s", sender.name.decode())
@@ -271,11 +281,32 @@ def update_slots_config_with(st: ClusterState, sender: ClusterNode, sender_epoch
             st.host.delete_keys_in_slot(j)
 
 
+def _newer_owner(st: ClusterState, sender: ClusterNode, claimed: bytes, epoch: int) -> ClusterNode | None:
+    """The first owner, with a greater config epoch, of a slot *sender* claims but does not own."""
+    owned = sender.slots
+    for i in range(len(claimed)):
+        extra = claimed[i] & ~owned[i]
+        if not extra:
+            continue
+        for b in range(8):
+            if extra & (1 << b):
+                j = i * 8 + b
+                owner = st.slots[j]
+                if owner is None or owner is sender or st.slot_unclaimed(j):
+                    continue
+                if owner.config_epoch > epoch:
+                    return owner
+    return None
+
+
 def process_packet(st: ClusterState, link: Any, buf: bytes) -> bool:
     """Handle one whole message from *link*; False when the link was freed meanwhile."""
     t = int.from_bytes(buf[12:14], "big") if len(buf) >= 14 else -1
     if 0 <= t < msg.TYPE_COUNT:
         st.stats_received[t] += 1
+    if t == st.drop_packet_filter and len(buf) >= 10 and buf[8:10] == b"\0\1":
+        log.warning("Dropping packet that matches debug drop filter")
+        return True
     try:
         m = msg.decode(buf)
     except msg.DecodeError as e:
@@ -389,16 +420,11 @@ def process_packet(st: ClusterState, link: Any, buf: bytes) -> bool:
         if sender is not None and sender.is_master and dirty_slots:
             update_slots_config_with(st, sender, sender_config_epoch, m.myslots)
         if sender is not None and dirty_slots:
-            for j in range(CLUSTER_SLOTS):
-                if bit_test(m.myslots, j):
-                    owner = st.slots[j]
-                    if owner is sender or st.slot_unclaimed(j):
-                        continue
-                    if owner.config_epoch > sender_config_epoch:  # type: ignore[union-attr]
-                        log.log(VERBOSE, "Node %s has old slots configuration, sending an UPDATE message about %s",
-                                sender.name.decode(), owner.name.decode())  # type: ignore[union-attr]
-                        send_update(st, sender.link, owner)  # type: ignore[arg-type]
-                        break
+            owner = _newer_owner(st, sender, m.myslots, sender_config_epoch)
+            if owner is not None:
+                log.log(VERBOSE, "Node %s has old slots configuration, sending an UPDATE message about %s",
+                        sender.name.decode(), owner.name.decode())
+                send_update(st, sender.link, owner)
         if (sender is not None and me.is_master and sender.is_master
                 and sender_config_epoch == me.config_epoch):
             st.handle_epoch_collision(sender)

@@ -28,11 +28,12 @@ class SlotIndexedDict(dict):
     Used only when ``cluster-enabled`` is on, so standalone servers keep a plain dict.
     """
 
-    __slots__ = ("by_slot",)
+    __slots__ = ("by_slot", "indexed")
 
     def __init__(self) -> None:
         super().__init__()
         self.by_slot: dict[int, dict[bytes, None]] = {}
+        self.indexed = 0  # keys in by_slot: differs from len(self) if C code bypassed these methods
 
     def _index(self, key: bytes) -> None:
         slot = key_hash_slot(key)
@@ -41,14 +42,24 @@ class SlotIndexedDict(dict):
             self.by_slot[slot] = {key: None}
         else:
             keys[key] = None
+        self.indexed += 1
 
     def _unindex(self, key: bytes) -> None:
         slot = key_hash_slot(key)
         keys = self.by_slot.get(slot)
-        if keys is not None:
-            keys.pop(key, None)
+        if keys is not None and key in keys:
+            del keys[key]
+            self.indexed -= 1
             if not keys:
                 del self.by_slot[slot]
+
+    def _check(self) -> None:
+        """Rebuild the index if keys were added or removed behind its back (a compiled loader)."""
+        if self.indexed != len(self):
+            self.by_slot.clear()
+            self.indexed = 0
+            for k in dict.keys(self):
+                self._index(k)
 
     def __setitem__(self, key, value) -> None:
         if key not in self:
@@ -81,13 +92,16 @@ class SlotIndexedDict(dict):
     def clear(self) -> None:
         dict.clear(self)
         self.by_slot.clear()
+        self.indexed = 0
 
     def count_in_slot(self, slot: int) -> int:
+        self._check()
         keys = self.by_slot.get(slot)
         return len(keys) if keys else 0
 
     def keys_in_slot(self, slot: int, count: int) -> list[bytes]:
         """Up to *count* keys of *slot*, the most recently added first (as Redis lists them)."""
+        self._check()
         keys = self.by_slot.get(slot)
         if not keys or count <= 0:
             return []

@@ -89,6 +89,7 @@ class ClusterState:
         self.stats_pfail_nodes = 0
         self.links_limit_exceeded = 0
         self.pings_sent = 0
+        self.drop_packet_filter = -1  # DEBUG DROP-CLUSTER-PACKET-FILTER <type>
         self.iteration = 0
         # elections (replica side)
         self.failover_auth_time = 0

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pyredis.gateway import frames
 from pyredis.gateway.history import History, offset_str
 from pyredis.gateway.watch import KeyWatch
+from pyredis.server.config import ConfigError
 
 if TYPE_CHECKING:
     from pyredis.gateway.session import GatewayClient
@@ -46,6 +47,8 @@ class Gateway:
         cfg = server.config
         self.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
         server.pubsub.tap = self.published
+        server.events.db_flushed.append(self.watch.flushed)
+        server.events.dbs_swapped.append(self.watch.swapped)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def bind(self, port: int) -> list[socket.socket]:
@@ -106,6 +109,11 @@ class Gateway:
                 c.transport.close()
         self.server.pubsub.tap = None
         self.server.key_tap = None
+        ev = self.server.events
+        if self.watch.flushed in ev.db_flushed:
+            ev.db_flushed.remove(self.watch.flushed)
+        if self.watch.swapped in ev.dbs_swapped:
+            ev.dbs_swapped.remove(self.watch.swapped)
 
     # -- configuration ---------------------------------------------------------------------------
     def origin_allowed(self, origin: str | None, host: str | None) -> bool:
@@ -213,3 +221,41 @@ class Gateway:
             del self.tokens[token]
             return None
         return entry[0]
+
+
+def _port_changed(server: Server, port: int) -> None:
+    """CONFIG SET gateway-port: start, move or stop the gateway (bind errors reach the client)."""
+    loop = server.loop
+    if loop is None:
+        return
+    gw = server.gateway
+    if port == 0:
+        if gw is not None:
+            gw.stop()
+            server.gateway = None
+        return
+    new = gw if gw is not None else Gateway(server)
+    try:
+        socks = new.bind(port)
+    except OSError as e:
+        if gw is None:
+            server.pubsub.tap = None
+        raise ConfigError(f"Unable to listen on this port: {e.strerror}") from None
+    new.stop_listening()
+    server.gateway = new
+    loop.create_task(new.serve(socks))
+
+
+def _history_changed(server: Server, _value: object) -> None:
+    gw = server.gateway
+    if gw is not None:
+        cfg = server.config
+        gw.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
+
+
+def watch_config(server: Server) -> None:
+    """Follow CONFIG SET gateway-port / gateway-history-* (called when the server starts listening)."""
+    cfg = server.config
+    cfg.on_change("gateway-port", lambda v: _port_changed(server, v))
+    cfg.on_change("gateway-history-channels", lambda v: _history_changed(server, v))
+    cfg.on_change("gateway-history-maxlen", lambda v: _history_changed(server, v))

@@ -21,6 +21,7 @@ from websockets.server import ServerProtocol
 
 from pyredis.gateway import frames, static
 from pyredis.gateway.frames import FrameError
+from pyredis.gateway.ops import dispatch
 from pyredis.server.client import Client
 
 if TYPE_CHECKING:
@@ -173,8 +174,6 @@ class GatewayClient(Client, asyncio.Protocol):
         try:
             obj = frames.parse(bytes(data))
             fid = obj.get("id")
-            from pyredis.gateway.ops import dispatch
-
             result = dispatch(self, obj)
         except FrameError as e:
             if e.fid is not None:

@@ -19,7 +19,7 @@ from libc.string cimport memcmp, memcpy, memset
 from pyredis.persistence.codec_errors import BlobError, LZFError
 
 # Bumped whenever a function's contract changes: accel.py ignores a stale build.
-ABI = 1
+ABI = 2
 
 
 # ================================================================================================
@@ -344,6 +344,23 @@ cdef inline bint _parse_ll(const uint8_t* p, Py_ssize_t n, int64_t* out) noexcep
     else:
         out[0] = <int64_t>v
     return True
+
+
+cdef object _ll_bytes(int64_t v):
+    """The decimal form of *v* as bytes (what ``b"%d" % v`` gives)."""
+    cdef char tmp[24]
+    cdef int i = 23, neg = v < 0
+    cdef uint64_t u = (<uint64_t>0 - <uint64_t>v) if neg else <uint64_t>v
+    if u == 0:
+        return b"0"
+    while u:
+        i -= 1
+        tmp[i] = <char>(48 + u % 10)
+        u //= 10
+    if neg:
+        i -= 1
+        tmp[i] = 45
+    return PyBytes_FromStringAndSize(tmp + i, 23 - i)
 
 
 # ================================================================================================
@@ -781,13 +798,20 @@ def lp_decode(blob, bint ints=False):
     """Elements of a listpack (validated: never reads out of bounds; BlobError when malformed)."""
     if type(blob) is not bytes:
         blob = bytes(blob)
-    cdef const uint8_t* d = <const uint8_t*>PyBytes_AS_STRING(blob)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(blob), p, end, ln, sl, used
+    cdef list out = []
+    _lp_decode_into(<const uint8_t*>PyBytes_AS_STRING(blob), PyBytes_GET_SIZE(blob), out, ints, NULL)
+    return out
+
+
+cdef int _lp_decode_into(const uint8_t* d, Py_ssize_t n, list out, bint ints, Py_ssize_t* maxlen) except -1:
+    """Append the elements of the listpack d[:n] to *out*; *maxlen* (optional) gets the longest
+    element's length (integers: their decimal length)."""
+    cdef Py_ssize_t p, end, ln, sl, used, before = len(out), longest = 0
     cdef uint32_t total, count
     cdef uint8_t c
     cdef int64_t iv
     cdef bint isint
-    cdef list out = []
+    cdef object item
     if n < 7:
         raise BlobError("listpack too short")
     total = d[0] | (<uint32_t>d[1] << 8) | (<uint32_t>d[2] << 16) | (<uint32_t>d[3] << 24)
@@ -843,18 +867,29 @@ def lp_decode(blob, bint ints=False):
                 iv = _le(d + p + 1, ln - 1)
             if ints:
                 out.append(iv)
+                if maxlen != NULL:
+                    item = _ll_bytes(iv)
+                    if PyBytes_GET_SIZE(item) > longest:
+                        longest = PyBytes_GET_SIZE(item)
             else:
-                out.append(b"%d" % iv)
+                item = _ll_bytes(iv)
+                if PyBytes_GET_SIZE(item) > longest:
+                    longest = PyBytes_GET_SIZE(item)
+                out.append(item)
         else:
             out.append(PyBytes_FromStringAndSize(<const char*>d + p + ln - sl, sl))
+            if sl > longest:
+                longest = sl
         if not _backlen_ok(d + p + ln, end - (p + ln), ln, &used):
             raise BlobError("bad listpack entry back length")
         p += ln + used
     if p != end:
         raise BlobError("listpack entries overrun")
-    if count != 65535 and count != len(out):
+    if count != 65535 and count != len(out) - before:
         raise BlobError("listpack count mismatch")
-    return out
+    if maxlen != NULL and longest > maxlen[0]:
+        maxlen[0] = longest
+    return 0
 
 
 # ================================================================================================
@@ -919,19 +954,19 @@ cdef object _rd_str(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p):
             return None
         iv = <signed char>d[q]
         p[0] = q + 1
-        return b"%d" % iv
+        return _ll_bytes(iv)
     if ln == 1:
         if q + 2 > n:
             return None
         iv = _le(d + q, 2)
         p[0] = q + 2
-        return b"%d" % iv
+        return _ll_bytes(iv)
     if ln == 2:
         if q + 4 > n:
             return None
         iv = _le(d + q, 4)
         p[0] = q + 4
-        return b"%d" % iv
+        return _ll_bytes(iv)
     if ln == 3:
         clen = _rd_len(d, n, p, &enc)
         if clen < 0 or enc:
@@ -951,13 +986,103 @@ cdef object _rd_str(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p):
     return None
 
 
-def read_strings(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, bint skip_expired):
-    """Load consecutive plain string records (optionally preceded by an EXPIRETIME_MS opcode)
-    from ``r.data`` at ``r.pos`` into *cur_data* / *cur_exp*, up to offset *stop*.
+cdef object _rd_value(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p, int t, dict builders):
+    """A compact collection (hash/zset listpack, intset, quicklist 2) built by builders[t](items,
+    longest); None when the record is not one this handles or anything is off."""
+    cdef object blob, b
+    cdef list items = []
+    cdef Py_ssize_t longest = 0, nodes, k, q
+    cdef bint enc
+    cdef int container
+    cdef uint32_t width, count, j
+    cdef const uint8_t* bp
+    cdef Py_ssize_t bn
+    cdef int64_t iv, prev_iv = 0
+    fn = builders.get(t)
+    if fn is None:
+        return None
+    try:
+        if t == 2:  # a set as a plain list of strings
+            nodes = _rd_len(d, n, p, &enc)
+            if nodes <= 0 or enc:
+                return None
+            for k in range(nodes):
+                blob = _rd_str(d, n, p)
+                if blob is None:
+                    return None
+                items.append(blob)
+        elif t == 18:  # quicklist 2: nodes of (container, string)
+            nodes = _rd_len(d, n, p, &enc)
+            if nodes < 0 or enc:
+                return None
+            for k in range(nodes):
+                container = _rd_len(d, n, p, &enc)
+                if enc or container != 2:
+                    return None
+                blob = _rd_str(d, n, p)
+                if blob is None:
+                    return None
+                bp = <const uint8_t*>PyBytes_AS_STRING(blob)
+                bn = PyBytes_GET_SIZE(blob)
+                q = len(items)
+                _lp_decode_into(bp, bn, items, False, NULL)
+                if len(items) == q:
+                    return None  # an empty node: the Python loader decides
+        else:
+            blob = _rd_str(d, n, p)
+            if blob is None:
+                return None
+            bp = <const uint8_t*>PyBytes_AS_STRING(blob)
+            bn = PyBytes_GET_SIZE(blob)
+            if t == 11:  # intset
+                if bn < 8:
+                    return None
+                width = bp[0] | (<uint32_t>bp[1] << 8) | (<uint32_t>bp[2] << 16) | (<uint32_t>bp[3] << 24)
+                count = bp[4] | (<uint32_t>bp[5] << 8) | (<uint32_t>bp[6] << 16) | (<uint32_t>bp[7] << 24)
+                if (width != 2 and width != 4 and width != 8) or bn != 8 + <Py_ssize_t>width * count:
+                    return None
+                for j in range(count):
+                    iv = _le(bp + 8 + j * width, width)
+                    if j and iv <= prev_iv:
+                        return None
+                    prev_iv = iv
+                    items.append(_ll_bytes(iv))
+            elif t == 17:  # zset listpack: member, score pairs
+                _lp_decode_into(bp, bn, items, True, NULL)
+                if len(items) % 2:
+                    return None
+                pairs = []
+                for k in range(0, len(items), 2):
+                    m = items[k]
+                    if type(m) is int:
+                        m = b"%d" % m
+                    if PyBytes_GET_SIZE(m) > longest:
+                        longest = PyBytes_GET_SIZE(m)  # members only
+                    sc = items[k + 1]
+                    sc = float(sc)
+                    if sc != sc:
+                        return None
+                    pairs.append((m, sc))
+                items = pairs
+            else:  # 16: hash listpack
+                _lp_decode_into(bp, bn, items, False, &longest)
+        if not items:
+            return None
+        return fn(items, longest)
+    except Exception:  # noqa - the Python loader re-reads the record and reports the problem
+        return None
+
+
+def read_records(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, bint skip_expired,
+                 dict builders=None):
+    """Load consecutive records (optionally preceded by an EXPIRETIME_MS opcode) from ``r.data``
+    at ``r.pos`` into *cur_data* / *cur_exp*, up to offset *stop*: plain strings, and with
+    *builders* (``{type: fn(items, longest) -> value}``) the compact collections of
+    :func:`_rd_value`.
 
     Stops before the first record it does not handle (another type or opcode, a duplicate key,
-    anything malformed: the Python loop then reports it) and advances ``r.pos`` past what it
-    loaded. Returns ``(loaded, expired)``.
+    an empty collection, anything malformed: the Python loop then loads or reports it) and
+    advances ``r.pos`` past what it loaded. Returns ``(loaded, expired)``.
     """
     cdef bytes data = r.data
     cdef const uint8_t* d = <const uint8_t*>PyBytes_AS_STRING(data)
@@ -965,24 +1090,29 @@ def read_strings(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, b
     cdef Py_ssize_t pos = r.pos, p, loaded = 0, expired = 0
     cdef int64_t when = 0
     cdef bint has_when
+    cdef int t
     cdef object key, val
     try:
         while pos < stop and pos < n:
             p = pos
             has_when = False
             if d[p] == 0xFC:
-                if p + 10 > n or d[p + 9] != 0:
+                if p + 10 > n:
                     break
                 when = _le(d + p + 1, 8)
                 has_when = True
                 p += 9
-            if d[p] != 0:
+            t = d[p]
+            if t != 0 and builders is None:
                 break
             p += 1
             key = _rd_str(d, n, &p)
             if key is None:
                 break
-            val = _rd_str(d, n, &p)
+            if t == 0:
+                val = _rd_str(d, n, &p)
+            else:
+                val = _rd_value(d, n, &p, t, builders)
             if val is None:
                 break
             if has_when and skip_expired and when < now:
@@ -999,3 +1129,8 @@ def read_strings(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, b
     finally:
         r.pos = pos
     return loaded, expired
+
+
+def read_strings(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, bint skip_expired):
+    """:func:`read_records` for plain string records only."""
+    return read_records(r, cur_data, cur_exp, stop, now, skip_expired, None)

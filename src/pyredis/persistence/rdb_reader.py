@@ -30,18 +30,26 @@ from pyredis.persistence.rdb_format import (
     _unpack_Q,
     key_delay,
 )
-from pyredis.persistence.rdb_types import load_value
+from pyredis.persistence.rdb_types import fast_builders, load_value
 
 log = logging.getLogger("pyredis")
+
+
+def _load_function(server: Any, code: bytes, replace: bool = False) -> None:
+    """Load a function library found in an RDB file (an existing library is an error unless *replace*)."""
+    from pyredis.commands.errors import CommandError
+
+    try:
+        server.scripting.load_library(code, replace)
+    except CommandError as e:
+        raise RDBError(e.message) from None
 
 
 def set_idle_freq(server: Any, db: Any, key: bytes, idle: int, freq: int) -> None:
     """Apply an IDLETIME/FREQ (RESTORE, RDB IDLE/FREQ opcodes) like ``objectSetLRUOrLFU``."""
     if "lfu" in server.config["maxmemory-policy"]:
         if freq >= 0:
-            fn = server.extensions.get("set_lfu_freq")
-            if fn is not None:
-                fn(db, key, freq)
+            server.eviction.set_lfu_freq(db, key, freq)
     elif idle >= 0 and hasattr(db, "lru"):
         server.keyspace.track_lru = True
         db.lru[key] = time.time() - idle
@@ -122,7 +130,7 @@ def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, int
         targets = [(db.data, db.expires) for db in ks.dbs]
     else:
         targets = into
-    load_fn = server.extensions.get("rdb_load_function")
+    load_fn = _load_function
     load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
     next_yield = pos + every if every else len(data) + 1
     try:
@@ -157,7 +165,8 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
     now = int(time.time() * 1000)
     expire: int | None = None
     idle = freq = -1
-    fast_strings = _fast.read_strings if _fast is not None and on_key is None and not load_delay else None
+    fast_records = _fast.read_records if _fast is not None and on_key is None and not load_delay else None
+    builders = fast_builders(server.config) if fast_records is not None else None
     while True:
         if r.pos >= next_yield:
             if stats is not None:
@@ -165,8 +174,8 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
             yield r.pos
             next_yield = r.pos + every
             now = int(time.time() * 1000)
-        if fast_strings is not None and expire is None and idle < 0 and freq < 0:
-            loaded, expired = fast_strings(r, cur_data, cur_exp, next_yield, now, skip_expired)
+        if fast_records is not None and expire is None and idle < 0 and freq < 0:
+            loaded, expired = fast_records(r, cur_data, cur_exp, next_yield, now, skip_expired, builders)
             if loaded or expired:
                 res.keys_loaded += loaded
                 res.keys_expired += expired

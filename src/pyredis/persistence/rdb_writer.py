@@ -53,15 +53,16 @@ class RDBSink:
 
 def aux_fields(server: Any, aof_base: bool = False) -> list[tuple[bytes, bytes]]:
     used = 0
-    fn = server.extensions.get("used_memory") if server is not None else None
-    if fn is not None:
+    if server is not None:
         try:
-            used = int(fn(server))
+            used = int(server.eviction.used_memory())
         except Exception:  # noqa: BLE001 - memory figures are informative only
             used = 0
     return [
         (b"redis-ver", REDIS_VERSION.encode()), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
-        (b"used-mem", b"%d" % used), (b"aof-base", b"1" if aof_base else b"0"),
+        (b"used-mem", b"%d" % used),
+        *(server.replication.rdb_aux() if getattr(server, "replication", None) is not None else ()),
+        (b"aof-base", b"1" if aof_base else b"0"),
     ]
 
 
@@ -74,21 +75,23 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     cfg = server.config
     sink = RDBSink(fh, cfg["rdbchecksum"])
     enc = Encoder(cfg, cfg["rdbcompression"])
+    debug = getattr(server, "debug", None)  # DebugState (absent on stand-in servers)
+    if debug is not None:
+        enc.packed_threshold = debug.packed_threshold
     comp = enc.compress
     w = sink.write
     w(b"REDIS%04d" % RDB_VERSION)
     for k, v in aux_fields(server, aof_base):
         w(b"\xfa" + enc_str(k, comp) + enc_str(v, comp))
     if functions is None:
-        fn = server.extensions.get("rdb_functions")
-        functions = list(fn(server)) if fn is not None else []
+        functions = server.scripting.function_codes()
     for code in functions:
         w(b"\xf5" + enc_str(code, comp))
     if dbs is None:
         dbs = [(db.id, db.data, db.expires) for db in server.keyspace.dbs]
     save_lru = _lru_mode(cfg)
     idle_fn = _idle_getter(server) if save_lru == "lru" else None
-    freq_fn = server.extensions.get("lfu_freq") if save_lru == "lfu" else None
+    freq_fn = server.eviction.lfu_freq if save_lru == "lfu" else None
     encode = enc.encode
     done = 0
     delay = cfg.values.get("rdb-key-save-delay", 0) if hasattr(cfg, "values") else 0

@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyredis")
 
 
+_ALLOW_CROSS_SLOT, _EVAL_COMPAT = 16, 32  # script flags (pyredis.scripting.shebang)
+
+
+def _declared_slot(argv: list[bytes]) -> int:
+    """The slot of the first key an EVAL/FCALL declares, -1 without keys."""
+    try:
+        if int(argv[2]) > 0:
+            return key_hash_slot(argv[3])
+    except (IndexError, ValueError):
+        pass
+    return -1
+
+
 class BusLink(asyncio.Protocol):
     """One cluster bus connection (clusterLink): framing of whole messages, a send buffer."""
 
@@ -140,7 +153,12 @@ class ClusterService:
         self.links: set[BusLink] = set()
         self.listeners: list[asyncio.AbstractServer] = []
         self.state = st = ClusterState(cfg, self)
+        self._lock_fd = -1
+        if not self._lock_config():
+            raise SystemExit(1)
         self._kicked = False
+        self._script_run: Any = None  # the script whose first key slot is _script_slot
+        self._script_slot = -1
         self._cron_handle: asyncio.TimerHandle | None = None
         if not nodesconf.load(st, self.config_file):
             st.create_myself()
@@ -151,10 +169,32 @@ class ClusterService:
         st.port, st.cport = self._port(), self._cport()
         st.myself.port, st.myself.cport = self._announced()
         st.update_myself_flags()
-        if cfg["cluster-announce-ip"]:
-            st.myself.ip = cfg["cluster-announce-ip"]
+        self._announce_ip = cfg["cluster-announce-ip"]
+        if self._announce_ip:
+            st.myself.ip = self._announce_ip
         st.myself.hostname = cfg["cluster-announce-hostname"] or ""
+        for name in ("cluster-announce-port", "cluster-announce-bus-port", "cluster-announce-tls-port",
+                     "cluster-announce-ip", "cluster-announce-hostname", "cluster-replica-no-failover"):
+            cfg.on_change(name, self._refresh_myself)
+        # The routing check (-MOVED, -ASK, ...) runs first among the pre-MULTI checks, before the OOM one,
+        # where processCommand does it; the gate sends every command through the slow path.
+        server.events.pre_checks.insert(0, self.check_command)
         server.hold_gate("cluster", True)
+
+    def _refresh_myself(self, _value: object = None) -> None:
+        """CONFIG SET of an announced endpoint or cluster-replica-no-failover updates myself at once."""
+        st = self.state
+        cfg = self.server.config
+        st.myself.port, st.myself.cport = self._announced_now()
+        ip = cfg["cluster-announce-ip"]
+        if ip:
+            st.myself.ip = ip
+        elif ip != self._announce_ip:
+            st.myself.ip = ""  # detect it again from the next MEET / PING
+        self._announce_ip = ip
+        st.myself.hostname = cfg["cluster-announce-hostname"] or ""
+        st.update_myself_flags()
+        self.kick()
 
     def _port(self) -> int:
         return self.server.config["port"]
@@ -207,6 +247,7 @@ class ClusterService:
     def _cron(self) -> None:
         try:
             self.state.cron()
+            self._enforce_sendbuf_limit()
             self.redirect_blocked_clients()
             self.before_sleep()
         except Exception:  # the cluster cron must keep running
@@ -214,6 +255,20 @@ class ClusterService:
         loop = self.server.loop
         if loop is not None and not loop.is_closed():
             self._cron_handle = loop.call_later(0.1, self._cron)
+
+    def _enforce_sendbuf_limit(self) -> None:
+        """cluster-link-sendbuf-limit: free a link whose send buffer grew past the limit."""
+        limit = self.server.config["cluster-link-sendbuf-limit"]
+        if not limit:
+            return
+        st = self.state
+        for link in list(self.links):
+            if link.send_buffer_used() > limit:
+                name = link.node.name.decode() if link.node is not None else ""
+                log.warning("Freeing cluster link(%s node %s, used memory: %d) due to exceeding send buffer "
+                            "memory limit.", "from" if link.inbound else "to", name, link.send_buffer_used())
+                st.free_link(link)
+                st.links_limit_exceeded += 1
 
     def redirect_blocked_clients(self) -> None:
         """clusterRedirectBlockedClientIfNeeded: unblock clients waiting on keys no longer served here."""
@@ -237,7 +292,7 @@ class ClusterService:
                 if node is not me and slot not in st.importing:
                     err = routing.redirect_error(st, node, slot, routing.MOVED if node else routing.DOWN_UNBOUND)
             if err is not None:
-                from pyredis.commands.blocking import unblock_client
+                from pyredis.server.blocking import unblock_client
 
                 unblock_client(c, error=err)
 
@@ -311,33 +366,51 @@ class ClusterService:
                 c.out.append(subscription_reply(b"sunsubscribe", ch, len(c.shard_channels), c.resp))
                 c.schedule_flush()
 
+    def _repl(self) -> Any:
+        return getattr(self.server, "replication", None)
+
     def repl_offset(self) -> int:
-        repl = getattr(self.server, "replication", None)
+        """master_repl_offset for a master, the processed offset (replicationGetSlaveOffset) for a replica."""
+        repl = self._repl()
         if repl is None:
             return 0
-        fn = getattr(repl, "cluster_offset", None)
-        return int(fn()) if fn is not None else 0
+        if getattr(repl, "masterhost", None) is not None:
+            replica = getattr(repl, "replica", None)
+            if replica is None:
+                return 0
+            if getattr(replica, "master", None) is not None:
+                return int(replica.reploff)
+            cached = getattr(replica, "cached", None)
+            return int(cached[1]) if cached else 0
+        return int(getattr(repl, "offset", 0))
 
     def set_master(self, ip: str, port: int) -> None:
-        repl = getattr(self.server, "replication", None)
-        fn = getattr(repl, "set_master", None) if repl is not None else None
-        if fn is not None:
-            fn(ip, port)
-        else:
+        repl = self._repl()
+        if repl is None:
             log.warning("Replication is not available: cannot replicate %s:%d", ip, port)
+            return
+        repl.set_master(ip, port)
+
+    def ensure_master(self, ip: str, port: int) -> None:
+        """clusterCron: a replica without a replication master (after a restart) connects to its master."""
+        repl = self._repl()
+        if repl is not None and getattr(repl, "masterhost", None) is None:
+            repl.set_master(ip, port)
 
     def unset_master(self) -> None:
-        repl = getattr(self.server, "replication", None)
-        fn = getattr(repl, "unset_master", None) if repl is not None else None
-        if fn is not None:
-            fn()
+        repl = self._repl()
+        if repl is not None:
+            repl.unset_master()
 
     def master_link(self) -> tuple[bool, float, float]:
-        repl = getattr(self.server, "replication", None)
-        fn = getattr(repl, "master_link_info", None) if repl is not None else None
-        if fn is not None:
-            return fn()
-        return False, 0.0, time.time()
+        """(link up, last interaction with the master, down since) for the data age of elections."""
+        replica = getattr(self._repl(), "replica", None)
+        if replica is None:
+            return False, 0.0, time.time()
+        connected = bool(replica.connected())
+        m = getattr(replica, "master", None)
+        last = getattr(m, "last_interaction", 0.0) if m is not None else 0.0
+        return connected, last, getattr(replica, "down_since", 0.0) or time.time()
 
     def publish(self, channel: bytes, message: bytes, shard: bool) -> None:
         ps = self.server.pubsub
@@ -351,18 +424,54 @@ class ClusterService:
         return bool(ps.shard_channels) if shard else bool(ps.channels or ps.patterns)
 
     def pause_writes(self, until_ms: int) -> None:
+        """A master in a manual failover pauses writes (like CLIENT PAUSE WRITE) until *until_ms*."""
         srv = self.server
         until = until_ms / 1000
-        if until > srv.paused_until:
+        if until > srv.paused_until or srv.pause_all:
             srv.pause_all = srv.pause_all and srv.paused_until > time.time()
-            srv.paused_until = until
+            srv.paused_until = max(until, srv.paused_until)
         srv.hold_gate("pause", True)
+        for hook in srv.events.paused:
+            hook(srv)
 
     def unpause_writes(self) -> None:
-        self.server.paused_until = 0.0
+        srv = self.server
+        srv.paused_until = 0.0
+        for hook in srv.events.unpaused:
+            hook(srv)
 
     def write_config(self, text: str, fsync: bool) -> None:
         nodesconf.write(self.config_file, text, fsync)
+        self._lock_config()  # the lock follows the new file (written aside, then renamed over the old one)
+
+    def _lock_config(self) -> bool:
+        """clusterLockConfig: one node per nodes.conf, held with flock() while the process lives."""
+        import fcntl
+        import os
+
+        path = self.config_file
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            log.warning("Can't open %s in order to acquire a lock: %s", path, e.strerror)
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (11, 35):  # EWOULDBLOCK
+                if self._lock_fd != -1:
+                    return True  # our own (older) descriptor still holds it
+                log.warning("Sorry, the cluster configuration file %s is already used by a different Redis "
+                            "Cluster node. Please make sure that different nodes use different cluster "
+                            "configuration files.", path)
+            else:
+                log.warning("Impossible to lock %s: %s", path, e.strerror)
+            return False
+        if self._lock_fd != -1:
+            os.close(self._lock_fd)
+        self._lock_fd = fd
+        return True
 
     def flush_data(self) -> None:
         self.server.keyspace.flushall()
@@ -384,10 +493,19 @@ class ClusterService:
         name = cmd.parent.name if cmd.parent is not None else cmd.name
         if asking and name not in ("asking", "multi") and (c.multi is None or name == "exec"):
             c.cluster_asking = False
-        if c.fake or getattr(c, "is_master_link", False):
+        if c.fake or getattr(c, "is_master", False):
             return True
-        if cmd.first == 0 and cmd.getkeys is None and name != "exec":
-            return True
+        first = cmd.first
+        if cmd.getkeys is None:
+            if first == 0:
+                if name != "exec":
+                    return True
+            elif first == cmd.last and first < len(argv):  # one key: served here in the common case
+                st = self.state
+                slot = key_hash_slot(argv[first])
+                if (st.slots[slot] is st.myself and st.state == 0 and slot not in st.migrating
+                        and slot not in st.importing):
+                    return True
         if name == "exec":
             if c.multi is None:
                 return True
@@ -412,15 +530,25 @@ class ClusterService:
         c.write_error(err)
         return False
 
-    def script_check(self, caller: Client, cmd: Command, argv: list[bytes]) -> str | None:
-        """scriptVerifyClusterState: the error for a script command touching a key that is not local."""
-        if caller.fake or getattr(caller, "is_master_link", False):
+    def script_check(self, run: Any, cmd: Command, argv: list[bytes]) -> str | None:
+        """scriptVerifyClusterState: the error for a script command touching a key that is not local, or
+        (without allow-cross-slot-keys) keys of another slot than the script's."""
+        caller = run.caller
+        if caller.fake or getattr(caller, "is_master", False):
             return None
         st = self.state
-        n, code, _slot = routing.get_node_by_query(st, cmd, [(cmd, argv)], caller.cluster_asking,
-                                                   caller.cluster_readonly, self._exists)
+        n, code, slot = routing.get_node_by_query(st, cmd, [(cmd, argv)], caller.cluster_asking,
+                                                  caller.cluster_readonly, self._exists)
         if n is not st.myself:
             return routing.script_error(code)
+        if slot != -1 and not run.flags & (_ALLOW_CROSS_SLOT | _EVAL_COMPAT):
+            if self._script_run is not run:
+                self._script_run = run
+                self._script_slot = _declared_slot(run.argv)
+            if self._script_slot == -1:
+                self._script_slot = slot
+            elif self._script_slot != slot:
+                return "ERR Script attempted to access keys that do not hash to the same slot"
         return None
 
     def connections(self) -> int:

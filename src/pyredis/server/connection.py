@@ -13,6 +13,7 @@ from pyredis import _speedups
 from pyredis.protocol.parser import ProtocolError, RequestParser
 from pyredis.server import fastpath
 from pyredis.server.client import Client
+from pyredis.server.pubsub import check_output_limits
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
@@ -65,11 +66,13 @@ class Connection(Client, asyncio.Protocol):
         srv.stat_connections += 1
         srv.clients[self.id] = self
         self.parser.auth_required = not self.authenticated
+        for hook in srv.events.client_connected:
+            hook(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.clients.pop(self.id, None)
-        for hook in self.server.extensions.get("on_disconnect", ()):
+        for hook in self.server.events.client_disconnected:
             hook(self)
 
     def data_received(self, data: bytes) -> None:
@@ -130,8 +133,7 @@ class Connection(Client, asyncio.Protocol):
                 hook()
             t.write(data)
             if t.get_write_buffer_size():  # the peer is not reading fast enough
-                obuf_check = self.server.extensions.get("obuf_check")
-                if obuf_check is not None and not obuf_check(self, t.get_write_buffer_size()):
+                if not check_output_limits(self, t.get_write_buffer_size()):
                     return
         if self.close_asap:
             self.closed = True

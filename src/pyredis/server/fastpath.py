@@ -71,7 +71,7 @@ def allowed(srv: Server, c: Client) -> bool:
     """
     ks = srv.keyspace
     db = c.db
-    return (ENABLED and not srv.gate and not srv.call_hooks and not srv.ready_keys and not ks.notify_flags
+    return (ENABLED and not srv.gate and not srv.events.after_command and not srv.ready_keys and not ks.notify_flags
             and ks.tracking_hook is None and not ks.track_lru and ks.frozen_time is None and not ks.loading
             and c.multi is None and c.authenticated and not c.acl_restricted and not c.reply_mode
             and c.tracking is None and c.blocked is None and not c.close_asap and not c.in_exec

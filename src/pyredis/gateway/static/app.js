@@ -127,6 +127,7 @@ for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("c
 
 async function startLive() {
   stopTimers();
+  keys.db = -1;  // a new session starts in db 0: select the chosen db again
   await setupKeys();
   try { await rpc("psubscribe", { patterns: ["*"] }); $("events-note").textContent = ""; }
   catch (e) { $("events-note").textContent = "pub/sub: " + e.code + " " + e.message; }
@@ -337,6 +338,10 @@ $("events-pause").addEventListener("click", () => { eventsPaused = !eventsPaused
 $("events-clear").addEventListener("click", () => { $("events-body").textContent = ""; });
 
 pushHandlers.push((f) => {
+  if (f.type === "flush" || f.type === "swapdb") {
+    if (f.db === null || f.db === keys.db) scanKeys(true);
+    onEvent({ type: "key", db: f.db === null ? "*" : f.db, key: "(all keys)", event: f.type === "flush" ? "flushed" : "swapped with db" + f.other });
+  }
   if (f.type === "key") onKeyEvent(f);
   if (f.type === "key" || f.type === "message" || f.type === "pmessage" || f.type === "smessage") onEvent(f);
   if (f.type === "revoked") $("events-note").textContent = "permissions changed: " + JSON.stringify(f);
