@@ -50,8 +50,18 @@ def _reset_command_stats() -> None:
         c.calls = c.usec = c.failed = c.rejected = 0
 
 
-def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> tuple:
-    """Feed *chunks* to one connection of a fresh server in *mode*; return everything observable."""
+def _untimed(argv: list[bytes]) -> list[bytes]:
+    """Absolute expiry times (which depend on the clock) replaced by a placeholder."""
+    out = list(argv)
+    for i in range(1, len(out)):
+        if out[i - 1].upper() in (b"PXAT", b"EXAT") or (i == 2 and out[0].upper() in (b"PEXPIREAT", b"EXPIREAT")):
+            out[i] = b"<time>"
+    return out
+
+
+def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None, record: bool = False) -> tuple:
+    """Feed *chunks* to one connection of a fresh server in *mode*; return everything observable
+    (with *record*, also what was propagated to a propagation target)."""
     _reset_command_stats()
     saved = _speedups.hotpath
     _speedups.hotpath = ACCEL if mode == "cython" else None
@@ -60,6 +70,9 @@ def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> t
         srv = Server()
         if max_bulk is not None:
             srv.config.values["proto-max-bulk-len"] = max_bulk
+        propagated: list = []
+        if record:
+            srv.propagators.append(lambda dbid, argv: propagated.append((dbid, _untimed(argv))))
         conn = Connection(srv)
         t = FakeTransport()
         conn.connection_made(t)
@@ -76,17 +89,17 @@ def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> t
                        if c.calls or c.failed or c.rejected)
         state = (conn.db.id, conn.multi is not None, conn.reply_mode, conn.close_asap, conn.closed,
                  len(conn.pending), conn.parser.buffered, t.closed)
-        return bytes(t.data), dbs, calls, (ks.hits, ks.misses, srv.dirty, srv.stat_errors), state
+        return bytes(t.data), dbs, calls, (ks.hits, ks.misses, srv.dirty, srv.stat_errors), state, propagated
     finally:
         _speedups.hotpath = saved
         fastpath.ENABLED = True
         _reset_command_stats()
 
 
-def assert_same(chunks: list[bytes], max_bulk: int | None = None) -> None:
-    ref = run_stream("full", chunks, max_bulk)
+def assert_same(chunks: list[bytes], max_bulk: int | None = None, record: bool = False) -> None:
+    ref = run_stream("full", chunks, max_bulk, record)
     for mode in MODES[1:]:
-        got = run_stream(mode, chunks, max_bulk)
+        got = run_stream(mode, chunks, max_bulk, record)
         assert got[0] == ref[0], f"{mode}: replies differ"
         assert got == ref, mode
 
@@ -129,6 +142,27 @@ def _splits(data: bytes, cuts: list[int]) -> list[bytes]:
 @given(streams, st.lists(st.integers(min_value=0, max_value=10_000), max_size=4))
 def test_batch_paths_agree(data, cuts):
     assert_same(_splits(data, cuts))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams)
+def test_propagation_agrees(data):
+    """With a propagation target (AOF, replicas), the same commands reach it on every path."""
+    assert_same([data], record=True)
+
+
+def test_propagating_only_with_a_live_target():
+    srv = Server()
+    repl = srv.replication
+    assert srv.propagators and not fastpath.propagating(srv)  # the replication feed, nothing to feed
+    repl.create_backlog()
+    assert fastpath.propagating(srv)
+    repl.masterhost = "127.0.0.1"  # a replica: its master's stream is proxied, not fed
+    assert not fastpath.propagating(srv)
+    repl.masterhost = None
+    repl.backlog = None
+    srv.propagators.append(lambda dbid, argv: None)  # e.g. the AOF
+    assert fastpath.propagating(srv)
 
 
 def test_split_at_every_byte():
@@ -204,7 +238,7 @@ def test_compiled_allowed_matches_python():
         setattr(obj, attr, value)
         assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c), attr
         setattr(obj, attr, old)
-    for container in (srv.ready_keys, srv.call_hooks):
+    for container in (srv.ready_keys, srv.events.after_command):
         container.append(1)
         assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
         container.pop()

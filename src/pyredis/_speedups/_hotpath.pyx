@@ -20,7 +20,7 @@ from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
-ABI = 1
+ABI = 2
 
 DEF MAX_ARGS = 1048576
 DEF LLMAX = 9223372036854775807
@@ -299,7 +299,7 @@ cdef bint allowed(object srv, object c) except -1:
     """``pyredis.server.fastpath.allowed`` (keep the two identical), minus its test switch."""
     ks = srv.keyspace
     db = c.db
-    return (not srv.gate and not srv.call_hooks and not srv.ready_keys and not ks.notify_flags
+    return (not srv.gate and not srv._after_command and not srv.ready_keys and not ks.notify_flags
             and ks.tracking_hook is None and not ks.track_lru and ks.frozen_time is None and not ks.loading
             and c.multi is None and c.authenticated and not c.acl_restricted and not c.reply_mode
             and c.tracking is None and c.blocked is None and not c.close_asap and not c.in_exec
@@ -312,12 +312,13 @@ def fast_allowed(srv, c):
     return allowed(srv, c)
 
 
-def run_batch(object c, bytes data, dict table, object execute, long long maxbulk):
+def run_batch(object c, bytes data, dict table, object execute, long long maxbulk, object propagating):
     """Run the requests in *data* for client *c*; returns the offset of the first byte not consumed.
 
     Precondition: an empty query buffer. Returns 0 at once unless the fast path is allowed.
     Commands this loop does not finish run through ``execute(c, argv)`` (the full path); when the
     fast path is no longer allowed after one, the offset after that command is returned.
+    ``propagating(server)`` says whether writes must be propagated (``fastpath.propagating``).
     """
     cdef const char* p = PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
@@ -327,7 +328,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     cdef Entry ent
     cdef PyObject* ob
     cdef PyObject* vp
-    cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim
+    cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim, dirty0
     cdef int kind, ar, resp
     cdef bint ok
     cdef char numbuf[24]
@@ -349,7 +350,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     dexp = db.expires
     ks = db.keyspace
     resp = c.resp
-    prop = srv.propagators
+    prop = propagating(srv)
     slow = srv.slow_threshold
     try:
         t0 = now_ns()
@@ -366,6 +367,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                 kind = ent.kind
                 if (ar > 0 and argc != ar) or argc < -ar:
                     kind = -1
+                dirty0 = st.dirty
                 if kind == K_GET:
                     key = argv[1]
                     if not (PyDict_Size(dexp) and key in dexp):
@@ -634,7 +636,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                     ok = True
                     kind = K_PY
                 if ok:
-                    if prop and kind != K_PY and ent.cmd.write:
+                    if prop and kind != K_PY and st.dirty != dirty0:
                         flush(&b, out, st, srv, ks, c)
                         srv.propagate(c, ent.cmd, argv)
                     t1 = now_ns()
@@ -658,7 +660,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                 ddata = db.data
                 dexp = db.expires
                 resp = c.resp
-                prop = srv.propagators
+                prop = propagating(srv)
                 slow = srv.slow_threshold
                 t0 = now_ns()
         flush(&b, out, st, srv, ks, c)

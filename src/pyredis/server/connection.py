@@ -88,7 +88,7 @@ class Connection(Client, asyncio.Protocol):
         accel = _speedups.hotpath
         if accel is not None and not self.pending and parser.idle() and fastpath.ENABLED:
             pos = accel.run_batch(self, data, fastpath.ACCEL_TABLE or fastpath.accel_table(), srv.execute,
-                                  parser.max_bulk_len)
+                                  parser.max_bulk_len, fastpath.propagating)
             if pos == len(data):
                 parser.skipped()
                 self.flush()

@@ -71,12 +71,30 @@ def allowed(srv: Server, c: Client) -> bool:
     """
     ks = srv.keyspace
     db = c.db
-    return (ENABLED and not srv.gate and not srv.events.after_command and not srv.ready_keys and not ks.notify_flags
+    return (ENABLED and not srv.gate and not srv._after_command and not srv.ready_keys and not ks.notify_flags
             and ks.tracking_hook is None and not ks.track_lru and ks.frozen_time is None and not ks.loading
             and c.multi is None and c.authenticated and not c.acl_restricted and not c.reply_mode
             and c.tracking is None and c.blocked is None and not c.close_asap and not c.in_exec
             and not c.in_script and not db.watched and not db.blocked
             and not (c.resp == 2 and (c.channels or c.patterns or c.shard_channels)))
+
+
+def propagating(srv: Server) -> bool:
+    """Is there a live propagation target? (The AOF, another target, or replicas being fed.)
+
+    The replication feed stays registered in ``Server.propagators`` while it has nothing to feed
+    (no backlog, or this server is a replica); calling it then does nothing, so the fast path skips
+    it. Evaluated per batch and after every full-path command, like :func:`allowed`.
+    """
+    props = srv.propagators
+    if not props:
+        return False
+    repl = srv.replication
+    feed = repl.master.feed if repl is not None else None
+    for fn in props:
+        if fn != feed:
+            return True
+    return repl.backlog is not None and repl.masterhost is None
 
 
 def _strict_ll(b: bytes) -> int | None:
@@ -458,7 +476,7 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
     out = c.out
     append = out.append
     get = TABLE.get
-    prop = srv.propagators
+    prop = propagating(srv)
     slow = srv.slow_threshold
     clock = perf_counter_ns
     n = len(cmds)
