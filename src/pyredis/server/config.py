@@ -319,12 +319,21 @@ def canonical(name: str) -> str | None:
     return ALIAS_OF.get(n)
 
 
+def _valid_announced_hostname(v: str) -> None:
+    """isValidAnnouncedHostname: under 256 characters of [A-Za-z0-9.-]."""
+    if len(v) >= 256:
+        raise ConfigError("Hostnames must be less than 256 characters")
+    if any(not (c.isascii() and (c.isalnum() or c in "-.")) for c in v):
+        raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
+
+
 class Config:
     """The running configuration. ``cfg[name]`` gives the parsed value of a directive."""
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.listeners: dict[str, list[Callable[[Any], None]]] = {}
+        self.listeners["cluster-announce-hostname"] = [_valid_announced_hostname]
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
@@ -355,14 +364,14 @@ class Config:
                 raise ConfigError(f"argument must be between {d.lo} and {d.hi} inclusive")
             return v
         if kind == MEM:
-            v = parse_memory(raw)
-            if v is None:
+            mem = parse_memory(raw)
+            if mem is None:
                 raise ConfigError("argument must be a memory value")
-            if v < 0 and d.name != "maxmemory":
+            if mem < 0 and d.name != "maxmemory":
                 raise ConfigError("argument must be a memory value")
-            if not d.lo <= v <= d.hi:
+            if not d.lo <= mem <= d.hi:
                 raise ConfigError(f"argument must be between {d.lo} and {d.hi} inclusive")
-            return v
+            return mem
         if kind == ENUM:
             low = raw.lower()
             if low not in d.choices:
@@ -407,9 +416,3 @@ class Config:
         out = [n for n in DIRECTIVES if n not in HIDDEN]
         out.extend(ALIAS_OF)
         return out
-
-    def load_lines(self, text: str, source: str = "") -> None:
-        """Apply a redis.conf text; errors raise ConfigError carrying the line number."""
-        from pyredis.server.configfile import apply_config_text
-
-        apply_config_text(self, text, source)
