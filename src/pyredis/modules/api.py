@@ -10,7 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CommandSpec", "ModuleError", "command", "translate_flags"]
+__all__ = ["CommandSpec", "ModuleError", "command", "translate_flags", "unknown_command_message"]
+
+
+def unknown_command_message(argv: list[bytes]) -> str:
+    """Redis's unknown-command error (as server/app.py words it; kept here to stay below the server)."""
+    args = ""
+    for a in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += "'%s' " % a[: 128 - len(args)].decode("utf-8", "surrogateescape")
+    name = argv[0][:128].decode("utf-8", "surrogateescape")
+    return f"ERR unknown command '{name}', with args beginning with: {args}"
 
 
 class ModuleError(Exception):

@@ -81,8 +81,7 @@ def block(ctx: Any, keys: list[bytes], timeout_ms: int, on_ready: Callable[[Any]
           on_timeout: Callable[[Any], Any] | None) -> Any:
     """Block ``ctx.client`` and return its :class:`BlockedClient` (the dispatcher then sends no reply
     now; where blocking is impossible — MULTI, scripts, ``ctx.call`` — the timeout reply is sent)."""
-    from pyredis.modules.context import Context
-
+    Context = type(ctx)  # noqa: N806 - the context class, without importing it (no import circle)
     c = ctx.client
     module = ctx.module
     argv = ctx.argv

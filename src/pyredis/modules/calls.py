@@ -41,7 +41,7 @@ def run_command(ctx: Any, argv: list[bytes]) -> Any:
         elif cmd.handler is None:
             cmd = None
     if cmd is None or cmd.handler is None:
-        from pyredis.server.app import unknown_command_message
+        from pyredis.modules.api import unknown_command_message
 
         raise ModuleError(unknown_command_message(argv))
     ar = cmd.arity

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import weakref
 from collections.abc import Callable
 from hashlib import sha1
 from typing import Any
@@ -105,6 +106,18 @@ def unregister_type(dt: DataType) -> None:
                 del _by_name[dt.name]
             else:
                 _by_name[dt.name] = (dt, cur[1] - 1)
+
+
+# Each server's config -> names of the module types it loaded (RDB/RESTORE of other types fail there).
+_types_of_config: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def types_loaded_for(config: Any) -> set[str] | None:
+    """Names of the module types loaded by the server owning *config* (None: unknown config)."""
+    try:
+        return _types_of_config.get(config)
+    except TypeError:  # not a server's Config (a plain mapping)
+        return None
 
 
 def type_by_name(name: str) -> DataType | None:
@@ -279,8 +292,6 @@ def load_module_value(reader: Any) -> ModuleValue:
     dt = type_by_id(tid)
     name, encver = decode_type_id(tid)
     if dt is not None:
-        from pyredis.modules.manager import types_loaded_for
-
         loaded = types_loaded_for(reader.config)
         if loaded is not None and name not in loaded:  # another server of this process has it, not this one
             dt = None

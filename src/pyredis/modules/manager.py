@@ -23,7 +23,7 @@ from typing import Any
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import COMMANDS, FLAG_NAMES, TABLE, Command
 from pyredis.modules.api import CommandSpec, ModuleError, translate_flags
-from pyredis.modules.datatype import DataType, ModuleValue, register_type, unregister_type
+from pyredis.modules.datatype import DataType, ModuleValue, _types_of_config, register_type, unregister_type
 from pyredis.protocol.types import NOREPLY, Double, MapReply, SetReply, Status
 
 __all__ = ["Module", "ModuleLoadError", "ModuleManager"]
@@ -65,7 +65,7 @@ class _Dispatcher:
         mgr: ModuleManager | None = getattr(c.server, "modules", None)
         entry = mgr.commands.get(self.name) if mgr is not None else None
         if entry is None:
-            from pyredis.server.app import unknown_command_message
+            from pyredis.modules.api import unknown_command_message
 
             raise CommandError(unknown_command_message(argv))
         spec, module = entry
@@ -214,10 +214,6 @@ class Timers:
 
 _counter = itertools.count(1)
 _table_lock = threading.RLock()
-# Each server's config -> names of the module types it loaded (RDB/RESTORE of other types fail there).
-_types_of_config: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-
-
 def _drop_command(name: str) -> None:
     """One server less has command *name*; the last one removes it from the table."""
     with _table_lock:
@@ -241,14 +237,6 @@ def _release_all(held: dict[str, list]) -> None:
         _release_file(pymod)
     for v in held.values():
         v.clear()
-
-
-def types_loaded_for(config: Any) -> set[str] | None:
-    """Names of the module types loaded by the server owning *config* (None: unknown config)."""
-    try:
-        return _types_of_config.get(config)
-    except TypeError:  # not a server's Config (a plain mapping)
-        return None
 
 
 class ModuleManager:
