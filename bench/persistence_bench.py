@@ -88,10 +88,16 @@ class Server:
         finally:
             r.close()
 
+    def cpu(self) -> float:
+        """utime + stime of the server process so far (seconds)."""
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def load_seconds(self) -> float | None:
         with open(self.logfile, errors="replace") as fh:
-            m = re.search(r"DB loaded from disk: ([0-9.]+) seconds", fh.read())
-        return float(m.group(1)) if m else None
+            found = re.findall(r"DB loaded from disk: ([0-9.]+) seconds", fh.read())
+        return float(found[-1]) if found else None  # the log file is appended to on each start
 
     def stop(self) -> None:
         try:
@@ -139,10 +145,23 @@ def build_dataset(srv: Server, n: int, seed: int = 1) -> None:
     r.close()
 
 
-def timed_save(srv: Server) -> tuple[float, int]:
+def timed_save(srv: Server) -> tuple[float, float, int]:
+    """Wall seconds, server CPU seconds and file size of one SAVE."""
+    c = srv.cpu()
     t = time.time()
     srv.call("SAVE")
-    return time.time() - t, os.path.getsize(os.path.join(srv.dir, "dump.rdb"))
+    return time.time() - t, srv.cpu() - c, os.path.getsize(os.path.join(srv.dir, "dump.rdb"))
+
+
+def startup_cpu(kind: str, base: str) -> float:
+    """CPU seconds a server spends starting with nothing to load (subtracted from load CPU)."""
+    d = os.path.join(base, f"empty-{kind}")
+    os.makedirs(d, exist_ok=True)
+    s = Server(kind, d, [])
+    try:
+        return s.cpu()
+    finally:
+        s.stop()
 
 
 def benchmark(srv: Server, requests: int, during_bgsave: bool) -> dict[str, float]:
@@ -251,8 +270,8 @@ def main() -> None:
     os.makedirs(rdir)
     os.makedirs(pdir)
     results: dict[str, dict] = {"redis-server": {}, "pyredis": {}}
-    runs: dict[str, dict[str, list[float]]] = {"redis-server": {"save": [], "load": []},
-                                              "pyredis": {"save": [], "load": []}}
+    runs: dict[str, dict[str, list[float]]] = {
+        name: {"save": [], "load": [], "save_cpu": [], "load_cpu": []} for name in ("redis-server", "pyredis")}
     try:
         if args.dataset and os.path.exists(args.dataset):
             shutil.copy(args.dataset, os.path.join(rdir, "dump.rdb"))
@@ -266,6 +285,7 @@ def main() -> None:
                 shutil.copy(os.path.join(rdir, "dump.rdb"), args.dataset)
         shutil.copy(os.path.join(rdir, "dump.rdb"), os.path.join(pdir, "dump.rdb"))
         srv: dict[str, Server] = {}
+        idle_cpu = {"redis-server": startup_cpu("redis", base), "pyredis": startup_cpu("pyredis", base)}
         for i in range(args.repeat):
             for name, kind, d in (("redis-server", "redis", rdir), ("pyredis", "pyredis", pdir)):
                 if i:
@@ -273,14 +293,18 @@ def main() -> None:
                 print(f"run {i + 1}: {name} load + SAVE ...", flush=True)
                 s = srv[name] = Server(kind, d, [])
                 runs[name]["load"].append(s.load_seconds() or 0.0)
-                t, size = timed_save(s)
+                runs[name]["load_cpu"].append(s.cpu() - idle_cpu[name])
+                t, c, size = timed_save(s)
                 runs[name]["save"].append(t)
+                runs[name]["save_cpu"].append(c)
                 results[name]["file_mb"] = size / 1e6
         dbsize = int(srv["redis-server"].call("DBSIZE"))
         assert int(srv["pyredis"].call("DBSIZE")) == dbsize, "pyredis loaded a different number of keys"
         for name in results:
             results[name]["save_s"] = median(runs[name]["save"])
             results[name]["load_s"] = median(runs[name]["load"])
+            results[name]["save_cpu"] = median(runs[name]["save_cpu"])
+            results[name]["load_cpu"] = median(runs[name]["load_cpu"])
         try:
             identical = compare_files(os.path.join(rdir, "dump.rdb"), os.path.join(pdir, "dump.rdb"))
         except Exception as e:  # noqa: BLE001 - a report line, not the benchmark
@@ -297,15 +321,17 @@ def main() -> None:
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(f"\n{args.keys} keys of mixed types (dbsize {dbsize}); medians of {args.repeat} runs")
-    print(f"{'':14}{'SAVE s':>9}{'file MB':>9}{'load s':>9}{'SET idle':>11}{'SET bgsave':>12}"
-          f"{'GET idle':>11}{'GET bgsave':>12}{'bgsaves':>9}")
+    print(f"{'':14}{'SAVE s':>9}{'SAVE cpu':>9}{'file MB':>9}{'load s':>9}{'load cpu':>9}{'SET idle':>11}"
+          f"{'SET bgsave':>12}{'GET idle':>11}{'GET bgsave':>12}{'bgsaves':>9}")
     for name, res in results.items():
         idle, bg = res["idle"], res["bgsave"]
-        print(f"{name:14}{res['save_s']:9.2f}{res['file_mb']:9.1f}{res['load_s'] or 0:9.2f}"
+        print(f"{name:14}{res['save_s']:9.2f}{res['save_cpu']:9.2f}{res['file_mb']:9.1f}{res['load_s'] or 0:9.2f}"
+              f"{res['load_cpu']:9.2f}"
               f"{idle.get('SET', 0):11.0f}{bg.get('SET', 0):12.0f}{idle.get('GET', 0):11.0f}"
               f"{bg.get('GET', 0):12.0f}{bg['bgsaves']:9d}")
     rs, ps = results["redis-server"], results["pyredis"]
-    print(f"ratios pyredis/redis: SAVE {ps['save_s'] / rs['save_s']:.2f}x, load {ps['load_s'] / rs['load_s']:.2f}x, "
+    print(f"ratios pyredis/redis: SAVE {ps['save_s'] / rs['save_s']:.2f}x (cpu {ps['save_cpu'] / rs['save_cpu']:.2f}x), "
+          f"load {ps['load_s'] / rs['load_s']:.2f}x (cpu {ps['load_cpu'] / rs['load_cpu']:.2f}x), "
           f"file size {ps['file_mb'] / rs['file_mb']:.4f}x")
     print("all runs:", runs)
     print("files:", identical)

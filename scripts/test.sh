@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the tests need (redis-server for differential tests, Python deps) and run the whole suite.
+# Install what the tests need (redis-server for differential tests, Python deps) and run the whole suite
+# twice: with the compiled accelerator (when the install built it) and with the pure-Python fallback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then
@@ -17,4 +18,11 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 python -m pip install -q -e '.[test,browser]'
-exec python -m pytest -q "$@"
+# The first run uses whatever the install built (the accelerator, or pure Python without a compiler).
+mode=$(PYTHONPATH=src python -c 'from pyredis import _speedups; print(_speedups.ACTIVE)')
+echo "== test suite, hot path: $mode"
+python -m pytest -q "$@"
+if [ "$mode" != python ]; then
+    echo "== test suite, hot path: python (PYREDIS_NO_EXTENSIONS=1)"
+    PYREDIS_NO_EXTENSIONS=1 python -m pytest -q "$@"
+fi

@@ -169,6 +169,22 @@ async def test_watch_key_events_ttl_value_coalesced(gw):
     await ws.close()
 
 
+async def test_watch_flush_and_swapdb_frames(gw):
+    ws = await WS.open(gw.gport)
+    await ws.request("watch", keys=["*"], db=5)
+    call(gw, "SELECT", "5")
+    call(gw, "SET", "x", "1")
+    assert (await ws.next_push())["key"] == "x"
+    call(gw, "FLUSHDB")
+    assert await ws.next_push() == {"type": "flush", "db": 5}
+    call(gw, "SELECT", "0")
+    call(gw, "SWAPDB", "5", "6")
+    assert await ws.next_push() == {"type": "swapdb", "db": 5, "other": 6}
+    call(gw, "FLUSHALL")
+    assert await ws.next_push() == {"type": "flush", "db": None}
+    await ws.close()
+
+
 async def test_watch_db_filter_and_select(gw):
     ws = await WS.open(gw.gport)
     await ws.request("watch", keys=["*"], db=3)
@@ -210,6 +226,11 @@ async def test_command_and_query_ops(gw):
         assert (await ws.request("command", args=["ZSCORE", "c:z", "m"]))["result"] == 2.0
         r = await ws.request("query", args=["SLOWLOG", "GET"])
         assert isinstance(r["result"], list)
+        assert (await ws.request("command", args=["CLIENT", "SETNAME", "browser1"]))["result"] == "OK"
+        assert (await ws.request("query", args=["SELECT", "2"]))["result"] == "OK"
+        line = next(x for x in call(gw, "CLIENT", "LIST").decode().splitlines()
+                    if x.startswith(f"id={ws.hello['client_id']} "))
+        assert " name=browser1 " in line and " db=2 " in line and " cmd=select " in line
     finally:
         call(gw, "CONFIG", "SET", "gateway-commands", "no")
     await ws.close()
@@ -292,11 +313,36 @@ async def test_static_console_files_and_origins(gw):
         call(gw, "CONFIG", "SET", "gateway-allowed-origins", "")
 
 
+async def test_permessage_deflate(gw):
+    plain = await WS.open(gw.gport)  # gateway-compression no: the client's offer is declined
+    assert plain.conn.response.headers.get("Sec-WebSocket-Extensions") is None
+    call(gw, "CONFIG", "SET", "gateway-compression", "yes")
+    try:
+        ws = await WS.open(gw.gport)
+        ext = ws.conn.response.headers["Sec-WebSocket-Extensions"]
+        assert "permessage-deflate" in ext and "server_no_context_takeover" in ext
+        await ws.request("subscribe", channels=["z"])
+        await plain.request("subscribe", channels=["z"])
+        for i in range(3):  # one compressed frame shared by the compressed receivers
+            call(gw, "PUBLISH", "z", "hello compressed world %d " % i * 20)
+        for i in range(3):
+            expected = "hello compressed world %d " % i * 20
+            assert (await ws.next_push())["data"] == expected
+            assert (await plain.next_push())["data"] == expected
+        assert (await ws.request("ping", data="p" * 500))["pong"] == "p" * 500
+        await ws.close()
+    finally:
+        call(gw, "CONFIG", "SET", "gateway-compression", "no")
+    await plain.close()
+
+
 async def test_maxclients_counts_gateway_sessions(gw):
     before = int(call(gw, "INFO", "clients").split(b"connected_clients:")[1].split(b"\r\n")[0])
     ws = await WS.open(gw.gport)
-    after = int(call(gw, "INFO", "clients").split(b"connected_clients:")[1].split(b"\r\n")[0])
+    info = call(gw, "INFO", "clients")
+    after = int(info.split(b"connected_clients:")[1].split(b"\r\n")[0])
     assert after == before + 1
+    assert b"gateway_clients:1\r\n" in info
     call(gw, "CONFIG", "SET", "maxclients", str(after))
     try:
         with pytest.raises(InvalidStatus) as e:
@@ -491,3 +537,64 @@ async def test_paused_reader_hits_limit_others_keep_flowing(gw):
         if slow is not None:
             slow.close()
         call(gw, "CONFIG", "SET", "client-output-buffer-limit", "pubsub 33554432 8388608 60")
+
+
+# -- TLS -------------------------------------------------------------------------------------------------
+def test_gateway_tls(tmp_path):
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    srv, port = start_gateway_server("--gateway-tls", "yes", "--tls-cert-file", str(cert), "--tls-key-file", str(key))
+    try:
+        ctx = ssl.create_default_context(cafile=str(cert))
+        ctx.check_hostname = False
+
+        async def session():
+            from websockets.asyncio.client import connect
+
+            async with connect(f"wss://127.0.0.1:{port}/ws", ssl=ctx) as conn:
+                hello = json.loads(await conn.recv())
+                assert hello["type"] == "hello"
+                await conn.send(json.dumps({"op": "subscribe", "id": 1, "channels": ["tls"]}))
+                assert json.loads(await conn.recv())["ok"]
+                assert srv.client().call("PUBLISH", "tls", "secure") == b":1\r\n"
+                assert json.loads(await conn.recv())["data"] == "secure"
+
+        asyncio.run(session())
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=ctx, timeout=5) as r:
+            assert r.status == 200
+    finally:
+        srv.stop()
+
+
+def test_gateway_started_and_stopped_by_config_set():
+    from support import ServerProcess, free_port
+
+    srv = ServerProcess("pyredis")
+    try:
+        c = srv.client()
+        assert c.call("GATEWAY", "TOKEN", "default", "10") == b"-ERR the WebSocket gateway is off (set gateway-port)\r\n"
+        assert b"gateway_clients" not in c.call("INFO", "clients")
+        port = free_port()
+        assert c.call("CONFIG", "SET", "gateway-port", str(port)) == b"+OK\r\n"
+
+        async def session():
+            ws = await WS.open(port)
+            assert (await ws.request("subscribe", channels=["rt"]))["ok"]
+            assert c.call("PUBLISH", "rt", "up") == b":1\r\n"
+            assert (await ws.next_push())["data"] == "up"
+            assert c.call("CONFIG", "SET", "gateway-port", "0") == b"+OK\r\n"
+            with pytest.raises(ConnectionClosed) as e:
+                await ws.recv()
+            assert e.value.rcvd.code == 4000
+            with pytest.raises(OSError):
+                await WS.open(port)
+
+        asyncio.run(session())
+        assert c.call("PUBLISH", "rt", "down") == b":0\r\n"
+        assert c.call("PING") == b"+PONG\r\n"
+    finally:
+        srv.stop()

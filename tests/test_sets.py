@@ -415,7 +415,8 @@ def test_propagation():
     assert len(props[1]) == 1 and props[1][0][:2] == [b"SREM", b"s"]
     assert len(props[2]) == 1 and props[2][0][:2] == [b"SREM", b"s"]
     _, props = pyredis_events([["SADD", "s", "1", "2", "3", "4"], ["SPOP", "s", "3"]])
-    assert [p[:2] for p in props[1]] == [[b"SREM", b"s"]] * 3 and len({p[2] for p in props[1]}) == 3
+    assert props[1][0] == [b"MULTI"] and props[1][-1] == [b"EXEC"]  # several effects: a transaction
+    assert [p[:2] for p in props[1][1:-1]] == [[b"SREM", b"s"]] * 3 and len({p[2] for p in props[1][1:-1]}) == 3
 
 
 def test_keyspace_hits_misses(diff):

@@ -1202,7 +1202,8 @@ def test_propagation():
         3: [["XADD", "s", "MINID", "=", "1-1", "7-1", "a", "1"]],
         4: [["XTRIM", "s", "MAXLEN", "=", "0"]],
         5: [["XGROUP", "CREATE", "s", "g", "0"]],
-        10: [["XGROUP", "CREATECONSUMER", "s", "g", "c2"], ["XGROUP", "SETID", "s", "g", "10-2", "ENTRIESREAD", "6"]],
+        10: [["MULTI"], ["XGROUP", "CREATECONSUMER", "s", "g", "c2"],
+             ["XGROUP", "SETID", "s", "g", "10-2", "ENTRIESREAD", "6"], ["EXEC"]],
         11: [],
         12: [["XDEL", "s", "10-3"]],
         13: [],
@@ -1238,6 +1239,10 @@ def test_propagation():
         return out
 
     got = [[shape(a) for a in p] for p in props]
+    for effects in got:  # a command with several effects propagates them as a transaction
+        if len(effects) > 1:
+            assert effects[0] == ["MULTI"] and effects[-1] == ["EXEC"]
+            effects[:] = effects[1:-1]
     assert got[4] == [["XCLAIM", "x", "g", "alice", "0", f"{i}-1", "TIME", "T", "RETRYCOUNT", "1", "FORCE", "JUSTID",
                        "LASTID", f"{i}-1"] for i in (1, 2, 3)]
     assert got[6] == [

@@ -1,7 +1,7 @@
 """Command families, one module each; importing a module registers its commands.
 
-A module may define ``setup(server)``, called once per :class:`~pyredis.server.app.Server` to install
-state or hooks the family needs (pub/sub registry, blocking machinery, persistence...).
+Commands are thin: parse arguments, call a server subsystem (``c.server.<name>``) or the engine,
+return a reply. Server machinery lives in ``pyredis.server`` (composed in ``Server.__init__``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from types import ModuleType
-from typing import Any
 
 _loaded: list[ModuleType] = []
 
@@ -22,11 +21,3 @@ def load_all() -> list[ModuleType]:
                 continue
             _loaded.append(importlib.import_module(f"{__name__}.{info.name}"))
     return _loaded
-
-
-def setup_server(server: Any) -> None:
-    """Run each command module's ``setup(server)`` hook."""
-    for mod in load_all():
-        fn = getattr(mod, "setup", None)
-        if fn is not None:
-            fn(server)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from pyredis import REDIS_VERSION
@@ -10,9 +9,8 @@ from pyredis.commands.args import get_int
 from pyredis.commands.errors import INVALID_DB, CommandError, syntax_error
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.protocol.numbers import parse_ll
-from pyredis.protocol.parser import _wire_size as wire_size
 from pyredis.protocol.types import NOREPLY, OK, PONG, MapReply, Raw, Status, Verbatim
-from pyredis.server.client import REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
+from pyredis.server.client import REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, client_info_line
 
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 
@@ -41,15 +39,7 @@ def cmd_quit(c, argv):
 
 def check_password(c, user: bytes, password: bytes, argv0: bytes = b"AUTH") -> bool:
     """Check credentials against ACL users (if the ACL module is present) or requirepass."""
-    acl = c.server.extensions.get("acl_authenticate")
-    if acl is not None:
-        return acl(c, user, password, argv0)  # argv0: the command as typed, for the ACL log
-    required = c.server.config["requirepass"]
-    if user != b"default":
-        return False
-    if not required:
-        return True
-    return hmac.compare_digest(password, required.encode("utf-8", "surrogateescape"))
+    return c.server.acl.authenticate(c, user, password, argv0)  # argv0: the command as typed, for the ACL log
 
 
 def _authenticated(c, user: bytes) -> None:
@@ -65,8 +55,7 @@ def cmd_auth(c, argv):
     if len(argv) > 3:
         raise syntax_error()
     if len(argv) == 2:
-        nopass = c.server.extensions.get("acl_default_nopass")  # the default user has "nopass" (ACL)
-        if nopass() if nopass is not None else not c.server.config["requirepass"]:
+        if c.server.acl.default_nopass():
             raise CommandError("ERR AUTH <password> called without any password configured for the default "
                                "user. Are you sure your configuration is correct?")
         user, password = b"default", argv[1]
@@ -124,6 +113,8 @@ def cmd_select(c, argv):
     idx = parse_ll(argv[1])
     if idx is None or idx > 2147483647 or idx < -2147483648:
         raise CommandError("ERR value is not an integer or out of range")
+    if c.server.cluster is not None and idx != 0:
+        raise CommandError("ERR SELECT is not allowed in cluster mode")
     dbs = c.server.keyspace.dbs
     if idx < 0 or idx >= len(dbs):
         raise CommandError(INVALID_DB)
@@ -133,7 +124,7 @@ def cmd_select(c, argv):
 
 @command("reset", 1, "noscript loading stale fast no_auth allow_busy")
 def cmd_reset(c, argv):
-    for hook in c.server.extensions.get("on_reset", ()):
+    for hook in c.server.events.client_reset:
         hook(c)
     c.multi = None
     c.exec_abort = False
@@ -144,12 +135,11 @@ def cmd_reset(c, argv):
     c.no_evict = False
     c.no_touch = False
     c.monitor = False
-    if c.server.requires_auth() or "acl_authenticate" in c.server.extensions:
-        c.authenticated = not c.server.requires_auth()
-        c.user = b"default"
-        parser = getattr(c, "parser", None)
-        if parser is not None:
-            parser.auth_required = not c.authenticated
+    c.authenticated = not c.server.requires_auth()
+    c.user = b"default"
+    parser = getattr(c, "parser", None)
+    if parser is not None:
+        parser.auth_required = not c.authenticated
     return Raw(b"+RESET\r\n")
 
 
@@ -168,28 +158,6 @@ def client_type(c) -> str:
     if c.channels or c.patterns or c.shard_channels:
         return "pubsub"
     return "normal"
-
-
-def client_info_line(c, now: float | None = None, argv: list[bytes] | None = None) -> str:
-    """One CLIENT LIST line, in redis-server 7.0's field order."""
-    now = now or time.time()
-    qbuf = c.query_buffer_size() if hasattr(c, "query_buffer_size") else 0
-    alloc = c.query_buffer_alloc() if hasattr(c, "query_buffer_alloc") else 0
-    if argv is not None:  # the caller: Redis still holds the command being executed in its buffer
-        qbuf += wire_size(argv)
-    omem = c.pending_output()
-    cmd = c.cmd.fullname if c.cmd is not None else "NULL"
-    multi = len(c.multi) if c.multi is not None else -1
-    redir = c.tracking.redirect if c.tracking is not None and hasattr(c.tracking, "redirect") else -1
-    name = (c.name or b"").decode("utf-8", "replace")
-    return (
-        f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} age={int(now - c.created)} "
-        f"idle={int(now - c.last_interaction)} flags={c.flags_string()} db={c.db.id} sub={len(c.channels)} "
-        f"psub={len(c.patterns)} ssub={len(c.shard_channels)} multi={multi} qbuf={qbuf} "
-        f"qbuf-free={max(0, alloc - qbuf)} argv-mem={sum(len(a) for a in argv) if argv else 0} multi-mem=0 rbs=16384 rbp=16384 "
-        f"obl={min(omem, 16384)} oll={1 if omem > 16384 else 0} omem={omem} tot-mem={22000 + qbuf + omem} "
-        f"events=r cmd={cmd} user={c.user.decode('utf-8', 'replace')} redir={redir} resp={c.resp}"
-    )
 
 
 @subcommand("client", "id", 2, "noscript loading stale")
@@ -298,7 +266,7 @@ def cmd_client_kill(c, argv):
         elif opt == b"laddr":
             filters.append(lambda x, a=sval: x.laddr == a)
         elif opt == b"user":
-            users = c.server.extensions.get("acl_users", lambda: [b"default"])()
+            users = c.server.acl.users()
             if val not in users:
                 raise CommandError(f"ERR No such user '{sval}'")
             filters.append(lambda x, u=val: x.user == u)
@@ -386,9 +354,8 @@ def cmd_client_pause(c, argv):
         srv.pause_all = pause_all or (srv.pause_all and srv.paused_until > time.time())
         srv.paused_until = max(until, srv.paused_until)
     srv.hold_gate("pause", True)
-    pause = srv.extensions.get("on_pause")
-    if pause is not None:
-        pause(srv)
+    for hook in srv.events.paused:
+        hook(srv)
     return OK
 
 
@@ -396,9 +363,8 @@ def cmd_client_pause(c, argv):
 def cmd_client_unpause(c, argv):
     srv = c.server
     srv.paused_until = 0.0
-    unpause = srv.extensions.get("on_unpause")
-    if unpause is not None:
-        unpause(srv)
+    for hook in srv.events.unpaused:
+        hook(srv)
     return OK
 
 

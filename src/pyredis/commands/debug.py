@@ -1,32 +1,73 @@
-"""DEBUG (enabled by ``enable-debug-command``): the subcommands the Redis test suite uses.
+"""DEBUG (enabled by ``enable-debug-command``): redis-server 7.0's subcommands, replies and errors.
 
-Other modules add subcommands with :func:`debug_subcommand` (e.g. RELOAD from persistence).
+Each subcommand is registered with :func:`debug_subcommand` together with the argument counts
+Redis accepts; any other count is the usual "unknown subcommand or wrong number of arguments"
+error, as in Redis.  Other modules add subcommands the same way (RELOAD and LOADAOF from
+persistence, CLUSTERLINK from cluster); the value inspectors (OBJECT, SDSLEN, HTSTATS, LISTPACK...) are in
+:mod:`pyredis.commands.debug_inspect`.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import random
 import time
 from collections.abc import Callable
 
-from pyredis.commands.args import get_int
+from pyredis.commands.debug_help import DEBUG_HELP
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import command
-from pyredis.engine.types import encoding_of
-from pyredis.protocol.numbers import parse_float
-from pyredis.protocol.types import OK, Status
+from pyredis.engine.digest import ZERO, dataset_digest, value_digest
+from pyredis.engine.glob import compile_glob
+from pyredis.engine.lowlevel import STRUCT_SIZES
+from pyredis.protocol.numbers import parse_ll
+from pyredis.protocol.types import (
+    OK,
+    BigNumber,
+    Double,
+    ErrorReply,
+    MapReply,
+    Raw,
+    SetReply,
+    Status,
+    Verbatim,
+)
+from pyredis.server.config import parse_memory
+from pyredis.server.debugstate import DEFAULT_PACKED_THRESHOLD, DEFAULT_PEAK_RESET_TIME
+
+log = logging.getLogger("pyredis")
 
 DebugHandler = Callable[..., object]
-_DEBUG: dict[bytes, DebugHandler] = {}
+_DEBUG: dict[bytes, tuple[DebugHandler, Callable[[int], bool] | None]] = {}
 
 
-def debug_subcommand(name: str) -> Callable[[DebugHandler], DebugHandler]:
-    """Register ``handler(c, argv)`` for ``DEBUG <name> ...``."""
+def debug_subcommand(name: str, argc: Callable[[int], bool] | None = None) -> Callable[[DebugHandler], DebugHandler]:
+    """Register ``handler(c, argv)`` for ``DEBUG <name> ...``.
+
+    *argc* tells which ``len(argv)`` Redis accepts (None: the handler checks); others get
+    :func:`subcommand_error`.
+    """
 
     def deco(fn: DebugHandler) -> DebugHandler:
-        _DEBUG[name.lower().encode()] = fn
+        _DEBUG[name.lower().encode()] = (fn, argc)
         return fn
 
     return deco
+
+
+def exactly(n: int) -> Callable[[int], bool]:
+    return lambda argc: argc == n
+
+
+def at_least(n: int) -> Callable[[int], bool]:
+    return lambda argc: argc >= n
+
+
+def subcommand_error(argv: list[bytes]) -> CommandError:
+    """Redis's ``addReplySubcommandSyntaxError`` for DEBUG."""
+    sub = argv[1][:128].decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
+    return CommandError(f"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try DEBUG HELP.")
 
 
 def debug_allowed(c) -> bool:
@@ -44,151 +85,281 @@ def cmd_debug(c, argv):
         raise CommandError("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
                            "\"local\", you can run it from a local connection, otherwise you need to set this "
                            "option in the configuration file, and then restart the server.")
-    sub = argv[1].lower()
-    fn = _DEBUG.get(sub)
-    if fn is None:
-        raise CommandError("ERR unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
-                           % argv[1].decode("utf-8", "replace"))
-    return fn(c, argv)
+    entry = _DEBUG.get(argv[1].lower())
+    if entry is None or (entry[1] is not None and not entry[1](len(argv))):
+        raise subcommand_error(argv)
+    return entry[0](c, argv)
 
 
-@debug_subcommand("sleep")
-def _sleep(c, argv):
-    secs = parse_float(argv[2]) if len(argv) > 2 else 0.0
-    time.sleep(max(secs or 0.0, 0.0))
-    return OK
+# -- C-style number parsing (Redis uses atoi/strtod for these arguments) --------------------------
+def atoi(b: bytes) -> int:
+    """C ``atoi``: optional blanks and sign, then digits; 0 when there are none."""
+    s = b.lstrip(b" \t\n\v\f\r")
+    sign = 1
+    if s[:1] in (b"+", b"-"):
+        sign = -1 if s[:1] == b"-" else 1
+        s = s[1:]
+    n = 0
+    for ch in s:
+        if not 48 <= ch <= 57:
+            break
+        n = n * 10 + ch - 48
+    n = (sign * n) & 0xFFFFFFFF
+    return n - (1 << 32) if n >> 31 else n
 
 
-@debug_subcommand("set-active-expire")
-def _set_active_expire(c, argv):
-    c.server.keyspace.active_expire_enabled = bool(get_int(argv[2]))
-    return OK
+def strtod_prefix(b: bytes) -> float:
+    """C ``strtod`` ignoring the end pointer: the longest leading number, 0.0 when none."""
+    s = b.lstrip(b" \t\n\v\f\r").decode("ascii", "replace")
+    for end in range(len(s), 0, -1):
+        try:
+            return float(s[:end])
+        except ValueError:
+            continue
+    return 0.0
 
 
-@debug_subcommand("object")
-def _object(c, argv):
-    v = c.db.data.get(argv[2])  # like Redis: DEBUG OBJECT does not expire the key
+def _long_arg(b: bytes) -> int:
+    v = parse_ll(b)
     if v is None:
-        raise CommandError("ERR no such key")
-    enc = encoding_of(v, c.server.config).decode()
-    extra = ""
-    if hasattr(v, "debug_info"):
-        extra = " " + v.debug_info(c.server.config)
-    size = len(v) if type(v) is bytes else 0
-    return Status(f"Value at:0x7f0000000000 refcount:1 encoding:{enc} serializedlength:{size} "
-                  f"lru:0 lru_seconds_idle:0{extra}".encode())
+        raise CommandError("ERR value is not an integer or out of range")
+    return v
 
 
-@debug_subcommand("change-repl-id")
-def _change_repl_id(c, argv):
-    return OK
+# -- HELP, ERROR, LOG, LEAK, SLEEP -------------------------------------------------------------------
+@debug_subcommand("help", exactly(2))
+def _help(c, argv):
+    return [Status(line.encode()) for line in DEBUG_HELP]
 
 
-@debug_subcommand("quicklist-packed-threshold")
-def _qlpt(c, argv):
-    return OK
+@debug_subcommand("error", exactly(3))
+def _error(c, argv):
+    # the string is the whole error, code included; no errorstats (Redis writes it raw)
+    return ErrorReply(argv[2].replace(b"\r", b" ").replace(b"\n", b" "))
 
 
-@debug_subcommand("listpack")
-def _listpack(c, argv):
-    return Status(b"OK")
-
-
-@debug_subcommand("stringmatch-len")
-def _stringmatch_len(c, argv):
-    return Status(b"OK")
-
-
-@debug_subcommand("replybuffer")
-def _replybuffer(c, argv):
-    return OK
-
-
-@debug_subcommand("set-disable-deny-scripts")
-def _deny_scripts(c, argv):
-    c.server.extensions["disable_deny_scripts"] = bool(get_int(argv[2]))
-    return OK
-
-
-@debug_subcommand("log")
+@debug_subcommand("log", exactly(3))
 def _log(c, argv):
-    import logging
-
-    logging.getLogger("pyredis").warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))
+    log.warning("DEBUG LOG: %s", argv[2].split(b"\0", 1)[0].decode("utf-8", "replace"))
     return OK
 
 
-@debug_subcommand("jmap")
-def _jmap(c, argv):
+@debug_subcommand("leak", exactly(3))
+def _leak(c, argv):
+    c.server.debug.leaked.append(bytes(argv[2]))
     return OK
 
 
-@debug_subcommand("protocol")
+@debug_subcommand("sleep", exactly(3))
+def _sleep(c, argv):
+    usec = int(strtod_prefix(argv[2]) * 1000000)
+    if usec > 0:
+        time.sleep(usec / 1000000)
+    return OK
+
+
+# -- switches ------------------------------------------------------------------------------------------
+@debug_subcommand("set-active-expire", exactly(3))
+def _set_active_expire(c, argv):
+    c.server.keyspace.active_expire_enabled = bool(atoi(argv[2]))
+    return OK
+
+
+@debug_subcommand("pause-cron", exactly(3))
+def _pause_cron(c, argv):
+    c.server.debug.pause_cron = bool(atoi(argv[2]))
+    return OK
+
+
+@debug_subcommand("set-disable-deny-scripts", exactly(3))
+def _deny_scripts(c, argv):
+    c.server.scripting.disable_deny_scripts = bool(atoi(argv[2]))
+    return OK
+
+
+@debug_subcommand("quicklist-packed-threshold", exactly(3))
+def _qlpt(c, argv):
+    sz = parse_memory(argv[2].decode("latin-1"))
+    if sz is None or sz < 0 or sz > (1 << 32) - (1 << 20):
+        raise CommandError("ERR argument must be a memory value bigger than 1 and smaller than 4gb")
+    c.server.debug.packed_threshold = sz or DEFAULT_PACKED_THRESHOLD
+    return OK
+
+
+@debug_subcommand("replybuffer", exactly(4))
+def _replybuffer(c, argv):
+    what, arg = argv[2].lower(), argv[3]
+    state = c.server.debug
+    if what == b"peak-reset-time":
+        lo = arg.lower()
+        if lo == b"never":
+            state.reply_peak_reset_time = -1
+        elif lo == b"reset":
+            state.reply_peak_reset_time = DEFAULT_PEAK_RESET_TIME
+        else:
+            state.reply_peak_reset_time = _long_arg(arg)
+    elif what == b"resizing":
+        state.reply_buffer_resizing = bool(atoi(arg))
+    else:
+        raise subcommand_error(argv)
+    return OK
+
+
+@debug_subcommand("drop-cluster-packet-filter", exactly(3))
+def _drop_cluster_packet_filter(c, argv):
+    c.server.debug.drop_cluster_packet_filter = _long_arg(argv[2])
+    return OK
+
+
+@debug_subcommand("change-repl-id", exactly(2))
+def _change_repl_id(c, argv):
+    # pyredis keeps its replication ID in run_id until a replication subsystem owns it
+    log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
+    c.server.run_id = os.urandom(20).hex()
+    return OK
+
+
+@debug_subcommand("replicate", at_least(3))
+def _replicate(c, argv):
+    # replicas only (not the AOF): nothing to feed until pyredis has replicas
+    return OK
+
+
+# -- allocator / low-level reports -------------------------------------------------------------------
+@debug_subcommand("structsize", exactly(2))
+def _structsize(c, argv):
+    return STRUCT_SIZES.encode()
+
+
+@debug_subcommand("mallctl", at_least(3))
+def _mallctl(c, argv):
+    # pyredis does not run on jemalloc: every mallctl name is unknown (ENOENT), as Redis reports it
+    raise CommandError("ERR No such file or directory")
+
+
+debug_subcommand("mallctl-str", at_least(3))(_mallctl)
+
+
+@debug_subcommand("client-eviction", exactly(2))
+def _client_eviction(c, argv):
+    srv = c.server
+    if not srv.config.values["maxmemory-clients"][0]:
+        raise CommandError("ERR maxmemory-clients is disabled.")
+    lo, hi = 15, 33  # CLIENT_MEM_USAGE_BUCKET_MIN_LOG / MAX_LOG
+    buckets = [[0, 0] for _ in range(hi - lo + 1)]
+    for cl in list(srv.clients.values()):
+        mem = _client_memory(cl)
+        bits = max(lo, min(hi, mem.bit_length()))
+        b = buckets[bits - lo]
+        b[0] += mem
+        b[1] += 1
+    out = []
+    for j, (mem, n) in enumerate(buckets):
+        head = "bucket          0" if j == 0 else "bucket %10d" % (1 << (j - 1 + lo))
+        tail = "+            : " if j == len(buckets) - 1 else " - %10d: " % ((1 << (j + lo)) - 1)
+        out.append(f"{head}{tail}tot-mem: {mem:10d}, clients: {n}\n")
+    return Verbatim("".join(out).encode())
+
+
+def _client_memory(cl) -> int:
+    """The memory CLIENT LIST reports as tot-mem for *cl*."""
+    qbuf = cl.query_buffer_size() if hasattr(cl, "query_buffer_size") else 0
+    return 22000 + qbuf + cl.pending_output()
+
+
+@debug_subcommand("stringmatch-test", exactly(2))
+def _stringmatch_test(c, argv):
+    """Fuzz the glob matcher with random patterns and strings (it must not fail)."""
+    rnd = random.Random()
+    for _ in range(2000):  # Redis runs 10M cycles of the same shape in C
+        s = bytes(rnd.randrange(128) for _ in range(rnd.randrange(32)))
+        pat = bytes(rnd.randrange(128) for _ in range(rnd.randrange(32)))
+        compile_glob(pat)(s)
+    return Status(b"Apparently Redis did not crash: test passed")
+
+
+# -- PROTOCOL -------------------------------------------------------------------------------------------
+_ATTRIB3 = (b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
+            b"$39\r\nSome real reply following the attribute\r\n")
+_PUSH3 = b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n$40\r\nSome real reply following the push reply\r\n"
+
+
+@debug_subcommand("protocol", exactly(3))
 def _protocol(c, argv):
-    from pyredis.protocol.types import BigNumber, Double, MapReply, SetReply, Verbatim
-
     kind = argv[2].lower()
-    table = {
-        b"string": lambda: b"Hello World",
-        b"integer": lambda: 12345,
-        b"double": lambda: Double(3.141),
-        b"bignum": lambda: BigNumber(1234567999999999999999999999999999999),
-        b"null": lambda: None,
-        b"array": lambda: [0, 1, 2],
-        b"set": lambda: SetReply([0, 1, 2]),
-        b"map": lambda: MapReply([0, False, 1, True, 2, False]),
-        b"attrib": lambda: b"Some real reply following the attribute",
-        b"push": lambda: None,
-        b"true": lambda: True,
-        b"false": lambda: False,
-        b"verbatim": lambda: Verbatim(b"This is a verbatim\nstring"),
-    }
-    fn = table.get(kind)
-    if fn is None:
-        raise CommandError("ERR Wrong protocol type name. Please use one of the following: string|integer|"
-                           "double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
-    return fn()
+    if kind == b"string":
+        return b"Hello World"
+    if kind == b"integer":
+        return 12345
+    if kind == b"double":
+        return Double(3.141)
+    if kind == b"bignum":
+        return BigNumber(1234567999999999999999999999999999999)
+    if kind == b"null":
+        return None
+    if kind == b"array":
+        return [0, 1, 2]
+    if kind == b"set":
+        return SetReply([0, 1, 2])
+    if kind == b"map":
+        return MapReply([0, False, 1, True, 2, False])
+    if kind == b"attrib":
+        return Raw(_ATTRIB3) if c.resp >= 3 else b"Some real reply following the attribute"
+    if kind == b"push":
+        if c.resp < 3:
+            raise CommandError("ERR RESP2 is not supported by this command")
+        return Raw(_PUSH3)
+    if kind == b"true":
+        return True
+    if kind == b"false":
+        return False
+    if kind == b"verbatim":
+        return Verbatim(b"This is a verbatim\nstring")
+    raise CommandError("ERR Wrong protocol type name. Please use one of the following: string|integer|"
+                       "double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
 
 
-@debug_subcommand("digest")
+# -- DIGEST, DIGEST-VALUE, POPULATE ---------------------------------------------------------------------
+@debug_subcommand("digest", exactly(2))
 def _digest(c, argv):
-    from pyredis.engine.digest import dataset_digest
-
     return Status(dataset_digest(c.server.keyspace).encode())
 
 
-@debug_subcommand("digest-value")
+@debug_subcommand("digest-value", at_least(2))
 def _digest_value(c, argv):
-    from pyredis.engine.digest import value_digest
-
+    db = c.db
     out = []
     for key in argv[2:]:
-        v = c.db.get(key)
-        out.append(Status(b"0" * 40 if v is None else value_digest(v).hex().encode()))
+        v = db.data.get(key)  # like Redis: logically expired keys still have a digest
+        d = ZERO if v is None else value_digest(v, key in db.expires)
+        out.append(Status(d.hex().encode()))
     return out
 
 
-@debug_subcommand("populate")
+def _positive_long(b: bytes) -> int:
+    v = parse_ll(b)
+    if v is None or v < 0:
+        raise CommandError("ERR value is out of range, must be positive")
+    return v
+
+
+@debug_subcommand("populate", lambda argc: 3 <= argc <= 5)
 def _populate(c, argv):
-    """DEBUG POPULATE count [prefix] [size]: create keys prefix:N = value:N (padded to size)."""
-    if len(argv) < 3 or len(argv) > 5:
-        raise CommandError("ERR wrong number of arguments for 'debug|populate' command")
-    count = get_int(argv[2])
-    if count < 0:
-        raise CommandError("ERR count must be a positive integer")
+    """DEBUG POPULATE count [prefix] [size]: keys prefix:N = value:N (cut or zero-padded to size).
+
+    Like Redis it neither propagates nor counts as a change (``dirty``), and skips existing keys.
+    """
+    count = _positive_long(argv[2])
+    size = _positive_long(argv[4]) if len(argv) == 5 else 0
     prefix = argv[3] if len(argv) > 3 else b"key"
-    size = get_int(argv[4]) if len(argv) > 4 else 0
-    if size < 0:
-        raise CommandError("ERR size must be a positive integer")
     db = c.db
-    data = db.data
     for i in range(count):
         key = b"%s:%d" % (prefix, i)
-        if key in data:
+        if db.get(key) is not None:
             continue
         val = b"value:%d" % i
         if size:
             val = val[:size].ljust(size, b"\0")
-        data[key] = val
-    c.server.dirty += count
+        db.add(key, val)
+        db.signal_modified(key)
     return OK

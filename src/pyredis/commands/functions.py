@@ -7,7 +7,6 @@ from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.commands.scripting import script_keys
 from pyredis.engine.glob import glob_match
 from pyredis.protocol.types import OK, MapReply, SetReply, Status
-from pyredis.scripting import engine as scripting
 from pyredis.scripting.run import BUSY_EVAL
 from pyredis.scripting.shebang import flag_names
 
@@ -21,12 +20,12 @@ def _syntax(argv: list[bytes]) -> CommandError:
 
 @command("fcall", -3, _FLAGS, getkeys=script_keys)
 def cmd_fcall(c, argv):
-    return scripting.get(c.server).fcall(c, argv, False)
+    return c.server.scripting.fcall(c, argv, False)
 
 
 @command("fcall_ro", -3, "readonly " + _FLAGS, getkeys=script_keys)
 def cmd_fcall_ro(c, argv):
-    return scripting.get(c.server).fcall(c, argv, True)
+    return c.server.scripting.fcall(c, argv, True)
 
 
 @subcommand("function", "load", -3, "write denyoom noscript")
@@ -37,14 +36,14 @@ def cmd_function_load(c, argv):
             replace = True
         else:
             raise CommandError("ERR Unknown option given: %s" % opt.decode("utf-8", "surrogateescape"))
-    name = scripting.get(c.server).load_library(argv[-1], replace)
+    name = c.server.scripting.load_library(argv[-1], replace)
     c.server.dirty += 1
     return name
 
 
 @subcommand("function", "delete", 3, "write noscript")
 def cmd_function_delete(c, argv):
-    scripting.get(c.server).delete_library(argv[2])
+    c.server.scripting.delete_library(argv[2])
     c.server.dirty += 1
     return OK
 
@@ -55,7 +54,7 @@ def cmd_function_flush(c, argv):
         raise _syntax(argv)
     if len(argv) == 3 and argv[2].lower() not in (b"sync", b"async"):
         raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-    scripting.get(c.server).flush_functions()
+    c.server.scripting.flush_functions()
     c.server.dirty += 1
     return OK
 
@@ -78,7 +77,7 @@ def cmd_function_list(c, argv):
             raise CommandError("ERR Unknown argument %s" % argv[i].decode("utf-8", "surrogateescape"))
         i += 1
     out = []
-    for lib in scripting.get(c.server).libraries.values():
+    for lib in c.server.scripting.libraries.values():
         if pattern is not None and not glob_match(pattern, lib.name):
             continue
         funcs = [MapReply([b"name", fi.name, b"description", fi.description, b"flags",
@@ -93,7 +92,7 @@ def cmd_function_list(c, argv):
 
 @subcommand("function", "dump", 2, "noscript")
 def cmd_function_dump(c, argv):
-    return scripting.get(c.server).dump()
+    return c.server.scripting.dump()
 
 
 @subcommand("function", "restore", -3, "write denyoom noscript")
@@ -105,14 +104,14 @@ def cmd_function_restore(c, argv):
         policy = argv[3].lower()
         if policy not in (b"flush", b"append", b"replace"):
             raise CommandError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
-    scripting.get(c.server).restore(argv[2], policy)
+    c.server.scripting.restore(argv[2], policy)
     c.server.dirty += 1
     return OK
 
 
 @subcommand("function", "stats", 2, "noscript allow_busy")
 def cmd_function_stats(c, argv):
-    s = scripting.get(c.server)
+    s = c.server.scripting
     run = s.run
     if run is not None and run.is_eval:
         raise CommandError(BUSY_EVAL)
@@ -126,26 +125,10 @@ def cmd_function_stats(c, argv):
 
 @subcommand("function", "kill", 2, "noscript allow_busy")
 def cmd_function_kill(c, argv):
-    scripting.get(c.server).kill(c, functions=True)
+    c.server.scripting.kill(c, functions=True)
     return OK
 
 
 @subcommand("function", "help", 2, "loading stale")
 def cmd_function_help(c, argv):
     return help_lines("function")
-
-
-def _rdb_load_function(srv, code: bytes, replace: bool = False) -> None:
-    """Load a library found in an RDB file (an existing library is an error unless *replace*)."""
-    from pyredis.persistence.rdb import RDBError
-
-    try:
-        scripting.get(srv).load_library(code, replace)
-    except CommandError as e:
-        raise RDBError(e.message) from None
-
-
-def setup(server) -> None:
-    server.extensions["rdb_functions"] = lambda srv: [lib.code for lib in scripting.get(srv).libraries.values()]
-    server.extensions["rdb_load_function"] = _rdb_load_function
-    server.extensions["functions_clear"] = lambda srv: scripting.get(srv).flush_functions()

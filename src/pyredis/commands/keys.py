@@ -9,16 +9,11 @@ from pyredis.commands.errors import INVALID_DB, NO_SUCH_KEY, CommandError, synta
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.engine import notify
 from pyredis.engine.glob import compile_glob
-from pyredis.engine.scan import ScanCache
 from pyredis.engine.types import OBJ_SHARED_INTEGERS, copy_value, encoding_of
 from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN, parse_ll
 from pyredis.protocol.types import OK, Status
 
 GENERIC = notify.GENERIC
-
-
-def setup(server) -> None:
-    server.extensions["scan_cache"] = ScanCache()
 
 
 LAZYFREE_THRESHOLD = 64
@@ -38,7 +33,7 @@ def free_effort(v) -> int:
 
 
 def count_lazyfree(server, n: int) -> None:
-    server.extensions["lazyfreed_objects"] = server.extensions.get("lazyfreed_objects", 0) + n
+    server.stats.lazyfreed_objects += n
 
 
 def delete_keys(c, keys: list[bytes], lazy: bool = False) -> int:
@@ -151,6 +146,8 @@ def cmd_copy(c, argv):
         else:
             raise syntax_error()
         i += 1
+    if c.server.cluster is not None and (c.db.id != 0 or dstdb.id != 0):
+        raise CommandError("ERR Copying to another database is not allowed in cluster mode")
     if src == dst and dstdb is c.db:
         raise CommandError("ERR source and destination objects are the same")
     v = c.db.get(src)
@@ -170,6 +167,8 @@ def cmd_copy(c, argv):
 
 @command("move", 3, "write fast", 1, 1, 1)
 def cmd_move(c, argv):
+    if c.server.cluster is not None:
+        raise CommandError("ERR MOVE is not allowed in cluster mode")
     key = argv[1]
     src = c.db
     dst = _target_db(c, _db_index(c, argv[2]))
@@ -191,6 +190,8 @@ def cmd_move(c, argv):
 
 @command("swapdb", 3, "write fast")
 def cmd_swapdb(c, argv):
+    if c.server.cluster is not None:
+        raise CommandError("ERR SWAPDB is not allowed in cluster mode")
     a = _db_index(c, argv[1], "ERR invalid first DB index")
     b = _db_index(c, argv[2], "ERR invalid second DB index")
     n = len(c.server.keyspace.dbs)
@@ -199,7 +200,7 @@ def cmd_swapdb(c, argv):
     if a != b:
         c.server.keyspace.swap(a, b)
         c.server.dirty += 1
-        for hook in c.server.extensions.get("on_swapdb", ()):
+        for hook in c.server.events.dbs_swapped:
             hook(a, b)
     return OK
 
@@ -275,7 +276,7 @@ def parse_scan_options(argv: list[bytes], start: int, allow_type: bool = False, 
 
 def scan_page(c, owner, cursor: int, count: int, elements, alive) -> tuple[int, list[bytes]]:
     """One page of a SCAN-family iteration over *owner* (see :mod:`pyredis.engine.scan`)."""
-    return c.server.extensions["scan_cache"].page(owner, cursor, count, elements, alive)
+    return c.server.scan_cache.page(owner, cursor, count, elements, alive)
 
 
 @command("scan", -2, "readonly")
@@ -461,7 +462,7 @@ def cmd_object_freq(c, argv):
         raise CommandError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
                            "that when switching between policies at runtime LRU and LFU data will take some time "
                            "to adjust.")
-    return c.server.extensions.get("lfu_freq", lambda db, key: 0)(c.db, argv[2])
+    return c.server.eviction.lfu_freq(c.db, argv[2])
 
 
 @subcommand("object", "help", 2, "loading stale")
@@ -494,7 +495,7 @@ def cmd_flushdb(c, argv):
     if lazy and n:
         count_lazyfree(c.server, n)
     c.server.dirty += max(n, 1)
-    for hook in c.server.extensions.get("on_flush", ()):
+    for hook in c.server.events.db_flushed:
         hook(c.db.id)
     return OK
 
@@ -506,6 +507,7 @@ def cmd_flushall(c, argv):
     if lazy and n:
         count_lazyfree(c.server, n)
     c.server.dirty += max(n, 1)
-    for hook in c.server.extensions.get("on_flush", ()):
+    for hook in c.server.events.db_flushed:
         hook(-1)
+    c.server.persistence.after_flushall(c, argv)
     return OK

@@ -8,7 +8,6 @@ blocked on the key get served.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pyredis.commands.args import get_int
@@ -18,6 +17,7 @@ from pyredis.engine import notify
 from pyredis.engine.list import ListValue
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import NULL_ARRAY, OK, Raw
+from pyredis.server.blocking import signal_key_ready
 
 LIST = notify.LIST
 GENERIC = notify.GENERIC
@@ -45,29 +45,9 @@ def bulk_array(items: list[bytes]) -> Raw:
 
 
 # -- blocked clients ---------------------------------------------------------------------------------
-def _signal_fallback(c, key: bytes) -> None:
-    db = c.db
-    if db.blocked and key in db.blocked:
-        c.server.ready_keys.append((db, key))
-
-
-_signal: Callable[[Any, bytes], None] = _signal_fallback
-
-
-def setup(server) -> None:
-    """Use the blocking machinery's ``signal_key_ready`` when that module is present."""
-    global _signal
-    try:
-        from pyredis.commands.blocking import signal_key_ready  # type: ignore[attr-defined]
-    except ImportError:
-        _signal = _signal_fallback
-    else:
-        _signal = signal_key_ready
-
-
 def _key_ready(c, key: bytes) -> None:
     """Tell the blocking machinery that *key* received elements (the single place doing so)."""
-    _signal(c, key)
+    signal_key_ready(c, key)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -189,7 +169,7 @@ def lmpop_first(c, keys: list[bytes], left: bool, count: int) -> list | None:
         lst = lookup_list(c, key, True)
         if lst is not None:
             items = pop_from(c, key, lst, left, count)
-            c.repl = [[b"LPOP" if left else b"RPOP", key, b"%d" % count]]
+            c.repl = [[b"LPOP" if left else b"RPOP", key, b"%d" % min(count, len(items))]]
             return [key, items]
     return None
 
@@ -220,7 +200,7 @@ def _push(c, argv: list[bytes], left: bool, xx: bool) -> int:
         c.server.dirty += n - 1
     c.changed(key, LIST, b"lpush" if left else b"rpush")
     if db.blocked:
-        _signal(c, key)
+        signal_key_ready(c, key)
     return len(v)
 
 

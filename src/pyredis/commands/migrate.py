@@ -86,10 +86,11 @@ def cmd_migrate(c, argv):
     if auth is not None:
         out.append(_encode([b"AUTH", *auth]))
     out.append(_encode([b"SELECT", b"%d" % dbid]))
+    restore = b"RESTORE-ASKING" if c.server.cluster is not None else b"RESTORE"
     for k, v in present:
         when = db.ttl_ms(k)
         ttl = max(when - now, 1) if when is not None else 0
-        args = [b"RESTORE", k, b"%d" % ttl, dump_payload(v, c.server.config)]
+        args = [restore, k, b"%d" % ttl, dump_payload(v, c.server.config)]
         if replace:
             args.append(b"REPLACE")
         out.append(_encode(args))

@@ -1,121 +1,10 @@
-"""MONITOR (replication.c's replicationFeedMonitors): stream executed commands to monitor clients.
-
-Every command is logged after it ran (so EXEC follows the commands it executed), in Redis's format
-``+<unix>.<usec> [<db> <addr>] "arg" ...``, with ``lua`` as the address for commands run by scripts
-and sensitive arguments (AUTH, HELLO AUTH, MIGRATE AUTH/AUTH2) shown as ``(redacted)``. Admin and
-``skip_monitor`` commands are not logged; EVAL/FCALL (``skip_monitor``) log themselves before the
-script runs through ``server.extensions["monitor_feed"](client, argv)``.
-"""
+"""MONITOR: stream executed commands to this client (the feed is :mod:`pyredis.server.monitor`)."""
 
 from __future__ import annotations
-
-import time
-from typing import Any
 
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import command
 from pyredis.protocol.types import OK
-
-_ESCAPES = {0x5C: b"\\\\", 0x22: b'\\"', 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t", 0x07: b"\\a", 0x08: b"\\b"}
-_REPR = [(_ESCAPES.get(i) or (bytes([i]) if 32 <= i < 127 else b"\\x%02x" % i)) for i in range(256)]
-_SAFE = frozenset(i for i in range(32, 127) if i not in (0x5C, 0x22))
-_REDACTED = b'"(redacted)"'
-
-
-def repr_arg(a: bytes) -> bytes:
-    """Quote *a* like Redis's ``sdscatrepr``."""
-    if all(ch in _SAFE for ch in a):
-        return b'"' + a + b'"'
-    return b'"' + b"".join(_REPR[ch] for ch in a) + b'"'
-
-
-def _redacted_positions(argv: list[bytes]) -> set[int]:
-    name = argv[0].lower()
-    if name == b"auth":
-        return set(range(1, len(argv)))
-    if name == b"hello":
-        for i in range(2, len(argv) - 2):
-            if argv[i].lower() == b"auth":
-                return {i + 1, i + 2}
-        return set()
-    if name == b"migrate":
-        out: set[int] = set()
-        i = 6
-        while i < len(argv):
-            opt = argv[i].lower()
-            if opt == b"auth" and i + 1 < len(argv):
-                out.add(i + 1)
-                i += 2
-            elif opt == b"auth2" and i + 2 < len(argv):
-                out.update((i + 1, i + 2))
-                i += 3
-            elif opt == b"keys":
-                break
-            else:
-                i += 1
-        return out
-    return set()
-
-
-def format_line(c, argv: list[bytes], dbid: int) -> bytes:
-    now = time.time()
-    sec = int(now)
-    usec = int((now - sec) * 1_000_000)
-    if c.in_script:
-        addr = b"lua"
-    elif "U" in c.flags_extra:
-        addr = b"unix:" + (c.server.unixsocket or "").encode()
-    else:
-        addr = c.addr.encode()
-    if argv[0].lower() in (b"auth", b"hello", b"migrate"):
-        red = _redacted_positions(argv)
-        args = b" ".join(_REDACTED if i in red else repr_arg(a) for i, a in enumerate(argv))
-    else:
-        args = b" ".join(repr_arg(a) for a in argv)
-    return b"+%d.%06d [%d %s] %s\r\n" % (sec, usec, dbid, addr, args)
-
-
-class Monitors:
-    """The monitor clients of one server and the call hook feeding them."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.clients: dict[Any, None] = {}
-
-    def add(self, c) -> None:
-        if not self.clients:
-            self.server.call_hooks.append(self.after_call)
-        self.clients[c] = None
-
-    def remove(self, c) -> None:
-        self.clients.pop(c, None)
-        if not self.clients and self.after_call in self.server.call_hooks:
-            self.server.call_hooks.remove(self.after_call)
-
-    def after_call(self, c, cmd, argv: list[bytes]) -> None:
-        if cmd.skip_monitor or cmd.admin or (cmd.parent is not None and cmd.parent.admin):
-            return
-        if getattr(c, "loading_client", False):
-            return
-        self.feed(c, argv, c.db.id)
-
-    def feed(self, c, argv: list[bytes], dbid: int | None = None) -> None:
-        if not self.clients:
-            return
-        line = format_line(c, argv, c.db.id if dbid is None else dbid)
-        for m in list(self.clients):
-            if getattr(m, "closed", False):
-                continue
-            m.out.append(line)
-            m.schedule_flush()
-
-
-def setup(server) -> None:
-    mon = Monitors(server)
-    server.extensions["monitors"] = mon
-    server.extensions["monitor_feed"] = lambda c, argv, dbid=None: mon.feed(c, argv, dbid)
-    server.extensions.setdefault("on_disconnect", []).append(mon.remove)
-    server.extensions.setdefault("on_reset", []).append(lambda c: (mon.remove(c), setattr(c, "monitor", False)))
 
 
 @command("monitor", 1, "admin noscript loading stale")
@@ -125,5 +14,5 @@ def cmd_monitor(c, argv):
     if c.monitor:
         return OK
     c.monitor = True
-    c.server.extensions["monitors"].add(c)
+    c.server.monitor.add(c)
     return OK

@@ -7,7 +7,7 @@ import logging
 from pyredis.commands.args import get_int
 from pyredis.commands.debug import debug_subcommand
 from pyredis.commands.errors import CommandError, syntax_error
-from pyredis.commands.registry import COMMANDS, command
+from pyredis.commands.registry import command
 from pyredis.engine import notify
 from pyredis.persistence.manager import Persistence
 from pyredis.persistence.rdb import dump_payload, load_payload, set_idle_freq, verify_payload
@@ -17,13 +17,8 @@ BUSYKEY = "BUSYKEY Target key name already exists."
 log = logging.getLogger("pyredis")
 
 
-def setup(server) -> None:
-    Persistence(server).install()
-    _wrap_flushall()
-
-
 def _mgr(c) -> Persistence:
-    return c.server.extensions["persistence"]
+    return c.server.persistence
 
 
 @command("save", 1, "admin noscript no_async_loading no_multi")
@@ -200,26 +195,3 @@ def _debug_skip_checksum(c, argv):
 def _debug_loadaof(c, argv):
     _mgr(c).debug_loadaof()
     return OK
-
-
-# -- FLUSHALL saves when save points are configured ------------------------------------------------------
-def _wrap_flushall() -> None:
-    cmd = COMMANDS.get("flushall")
-    if cmd is None or cmd.handler is None or getattr(cmd.handler, "_saves", False):
-        return
-    inner = cmd.handler
-
-    def flushall_then_save(c, argv):
-        r = inner(c, argv)
-        p = c.server.extensions.get("persistence")
-        if p is not None:
-            if p.child is not None and p.child.kind == "rdb":
-                p.kill_child()
-            if c.server.config["save"]:
-                p.save(count=False)
-                if c.repl is None:
-                    c.repl = [list(argv)]
-        return r
-
-    flushall_then_save._saves = True  # type: ignore[attr-defined]
-    cmd.handler = flushall_then_save

@@ -6,54 +6,10 @@ they ignore CLIENT REPLY OFF/SKIP); RESP3 clients get them as push messages.
 
 from __future__ import annotations
 
-import logging
-import time
-
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.protocol.types import NOREPLY
-from pyredis.server.pubsub import PubSub, subscription_reply
-
-log = logging.getLogger("pyredis")
-
-
-def client_class(c) -> str:
-    """The ``client-output-buffer-limit`` class of *c*."""
-    if getattr(c, "is_replica", False) and not c.monitor:
-        return "replica"
-    if c.channels or c.patterns or c.shard_channels:
-        return "pubsub"
-    return "normal"
-
-
-def check_output_limits(c, size: int) -> bool:
-    """Enforce ``client-output-buffer-limit`` on *size* pending bytes; False if *c* was dropped."""
-    hard, soft, secs = c.server.config["client-output-buffer-limit"][client_class(c)]
-    over = bool(hard) and size >= hard
-    if not over and soft and size >= soft:
-        now = time.monotonic()
-        since = getattr(c, "obuf_soft_since", None)
-        if since is None:
-            c.obuf_soft_since = now
-        elif now - since > secs:
-            over = True
-    elif getattr(c, "obuf_soft_since", None) is not None:
-        c.obuf_soft_since = None
-    if over:
-        log.warning("Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer "
-                    "limits.", c.id, c.addr)
-        c._abort()
-        return False
-    return True
-
-
-def setup(server) -> None:
-    ps = PubSub()
-    server.pubsub = ps
-    ext = server.extensions
-    ext["obuf_check"] = check_output_limits
-    ext.setdefault("on_disconnect", []).append(lambda c: ps.remove_client(c))
-    ext.setdefault("on_reset", []).append(lambda c: ps.remove_client(c))
+from pyredis.server.pubsub import subscription_reply
 
 
 def _count(c) -> int:
@@ -140,12 +96,19 @@ def cmd_sunsubscribe(c, argv):
 @command("publish", 3, "pubsub loading stale fast")
 def cmd_publish(c, argv):
     n = c.server.pubsub.publish(argv[1], argv[2])
+    cl = c.server.cluster
+    if cl is not None:
+        cl.propagate_publish(argv[1], argv[2], False)
     return n
 
 
 @command("spublish", 3, "pubsub loading stale fast", 1, 1, 1)
 def cmd_spublish(c, argv):
-    return c.server.pubsub.spublish(argv[1], argv[2])
+    n = c.server.pubsub.spublish(argv[1], argv[2])
+    cl = c.server.cluster
+    if cl is not None:
+        cl.propagate_publish(argv[1], argv[2], True)
+    return n
 
 
 def _bad_args(name: bytes) -> CommandError:

@@ -6,7 +6,6 @@ from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import OK
-from pyredis.scripting import engine as scripting
 
 
 def script_keys(argv: list[bytes]) -> list[int]:
@@ -22,33 +21,33 @@ _FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
 
 @command("eval", -3, _FLAGS, getkeys=script_keys)
 def cmd_eval(c, argv):
-    return scripting.get(c.server).eval(c, argv, False, False)
+    return c.server.scripting.eval(c, argv, False, False)
 
 
 @command("evalsha", -3, _FLAGS, getkeys=script_keys)
 def cmd_evalsha(c, argv):
-    return scripting.get(c.server).eval(c, argv, False, True)
+    return c.server.scripting.eval(c, argv, False, True)
 
 
 @command("eval_ro", -3, "readonly " + _FLAGS, getkeys=script_keys)
 def cmd_eval_ro(c, argv):
-    return scripting.get(c.server).eval(c, argv, True, False)
+    return c.server.scripting.eval(c, argv, True, False)
 
 
 @command("evalsha_ro", -3, "readonly " + _FLAGS, getkeys=script_keys)
 def cmd_evalsha_ro(c, argv):
-    return scripting.get(c.server).eval(c, argv, True, True)
+    return c.server.scripting.eval(c, argv, True, True)
 
 
 @subcommand("script", "load", 3, "noscript stale")
 def cmd_script_load(c, argv):
-    sha, _ = scripting.get(c.server).script_for_body(argv[2])
+    sha, _ = c.server.scripting.script_for_body(argv[2])
     return sha
 
 
 @subcommand("script", "exists", -3, "noscript")
 def cmd_script_exists(c, argv):
-    scripts = scripting.get(c.server).scripts
+    scripts = c.server.scripting.scripts
     return [1 if a.lower() in scripts else 0 for a in argv[2:]]
 
 
@@ -56,13 +55,13 @@ def cmd_script_exists(c, argv):
 def cmd_script_flush(c, argv):
     if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
         raise CommandError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
-    scripting.get(c.server).flush_scripts()
+    c.server.scripting.flush_scripts()
     return OK
 
 
 @subcommand("script", "kill", 2, "noscript allow_busy")
 def cmd_script_kill(c, argv):
-    scripting.get(c.server).kill(c, functions=False)
+    c.server.scripting.kill(c, functions=False)
     return OK
 
 
@@ -81,7 +80,3 @@ def cmd_script_debug(c, argv):
 @subcommand("script", "help", 2, "loading stale")
 def cmd_script_help(c, argv):
     return help_lines("script")
-
-
-def setup(server) -> None:
-    server.extensions["cached_scripts"] = lambda srv: len(scripting.get(srv).scripts)

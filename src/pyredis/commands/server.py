@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from pyredis import REDIS_VERSION
+from pyredis import REDIS_VERSION, _speedups
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import COMMANDS, all_commands, command, help_lines, subcommand
@@ -42,8 +42,8 @@ def human_bytes(n: float) -> str:
 
 
 def used_memory(server) -> int:
-    fn = server.extensions.get("used_memory")
-    return fn(server) if fn else _rss()
+    """INFO used_memory: the eviction subsystem's dataset estimate."""
+    return server.eviction.used_memory()
 
 
 def _server_section(srv) -> list:
@@ -52,7 +52,7 @@ def _server_section(srv) -> list:
     cfg = srv.config
     return [
         ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"), ("redis_git_dirty", 0),
-        ("redis_build_id", "pyredis"), ("redis_mode", "standalone"),
+        ("redis_build_id", "pyredis"), ("redis_mode", "cluster" if srv.cluster is not None else "standalone"),
         ("os", f"{platform.system()} {platform.release()} {platform.machine()}"), ("arch_bits", 64),
         ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"),
         ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"), ("process_id", os.getpid()),
@@ -61,26 +61,23 @@ def _server_section(srv) -> list:
         ("hz", cfg["hz"]), ("configured_hz", cfg["hz"]), ("lru_clock", int(now) & ((1 << 24) - 1)),
         ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""),
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
-        ("python_version", platform.python_version()),
+        ("python_version", platform.python_version()), ("pyredis_accelerator", _speedups.ACTIVE),
     ]
 
 
 def _clients_section(srv) -> list:
-    blocked = srv.extensions.get("blocked_clients")
-    tracking = srv.extensions.get("tracking_clients")
     return [
-        ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
+        ("connected_clients", len(srv.clients)), ("cluster_connections", srv.cluster.connections() if srv.cluster is not None else 0),
         ("maxclients", srv.config["maxclients"]), ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0), ("blocked_clients", blocked(srv) if blocked else 0),
-        ("tracking_clients", tracking(srv) if tracking else 0), ("clients_in_timeout_table", 0),
-    ]
+        ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.count()),
+        ("tracking_clients", len(srv.tracking.clients)), ("clients_in_timeout_table", 0),
+    ] + ([("gateway_clients", len(srv.gateway.sessions()))] if srv.gateway is not None else [])
 
 
 def _memory_section(srv) -> list:
     used = used_memory(srv)
     rss = _rss()
-    peak = max(srv.extensions.get("peak_memory", 0), used)
-    srv.extensions["peak_memory"] = peak
+    peak = srv.stats.peak_memory = max(srv.stats.peak_memory, used)
     maxmem = srv.config["maxmemory"]
     return [
         ("used_memory", used), ("used_memory_human", human_bytes(used)), ("used_memory_rss", rss),
@@ -90,7 +87,7 @@ def _memory_section(srv) -> list:
         ("used_memory_dataset_perc", "100.00%"), ("total_system_memory", _total_memory()),
         ("total_system_memory_human", human_bytes(_total_memory())), ("used_memory_lua", 32768),
         ("used_memory_vm_eval", 32768), ("used_memory_lua_human", "32.00K"), ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", srv.extensions.get("cached_scripts", lambda s: 0)(srv)),
+        ("number_of_cached_scripts", len(srv.scripting.scripts)),
         ("number_of_functions", 0), ("number_of_libraries", 0),
         ("maxmemory", maxmem), ("maxmemory_human", human_bytes(maxmem)),
         ("maxmemory_policy", srv.config["maxmemory-policy"]), ("mem_fragmentation_ratio", "1.00"),
@@ -98,7 +95,7 @@ def _memory_section(srv) -> list:
         ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0), ("mem_clients_normal", 0),
         ("mem_cluster_links", 0), ("mem_aof_buffer", 0), ("mem_allocator", "libc"),
         ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
-        ("lazyfreed_objects", srv.extensions.get("lazyfreed_objects", 0)),
+        ("lazyfreed_objects", srv.stats.lazyfreed_objects),
     ]
 
 
@@ -110,28 +107,14 @@ def _total_memory() -> int:
 
 
 def _persistence_section(srv) -> list:
-    fn = srv.extensions.get("persistence_info")
-    if fn is not None:
-        return list(fn(srv))
-    return [
-        ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0), ("current_cow_size", 0),
-        ("current_cow_size_age", 0), ("current_fork_perc", "0.00"), ("current_save_keys_processed", 0),
-        ("current_save_keys_total", 0), ("rdb_changes_since_last_save", srv.dirty),
-        ("rdb_bgsave_in_progress", 0), ("rdb_last_save_time", srv.lastsave), ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1), ("rdb_current_bgsave_time_sec", -1), ("rdb_saves", 0),
-        ("rdb_last_cow_size", 0), ("rdb_last_load_keys_expired", 0), ("rdb_last_load_keys_loaded", 0),
-        ("aof_enabled", int(srv.config["appendonly"])), ("aof_rewrite_in_progress", 0),
-        ("aof_rewrite_scheduled", 0), ("aof_last_rewrite_time_sec", -1), ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", 0), ("aof_rewrites_consecutive_failures", 0),
-        ("aof_last_write_status", "ok"), ("aof_last_cow_size", 0), ("module_fork_in_progress", 0),
-        ("module_fork_last_cow_size", 0),
-    ]
+    return list(srv.persistence.info(srv))
 
 
 def _stats_section(srv) -> list:
     ks = srv.keyspace
     ps = srv.pubsub
-    ext = srv.extensions
+    stats = srv.stats
+    tt = srv.tracking
     return [
         ("total_connections_received", srv.stat_connections), ("total_commands_processed", srv.stat_commands),
         ("instantaneous_ops_per_sec", srv.ops_per_sec()), ("total_net_input_bytes", srv.stat_net_in),
@@ -139,22 +122,22 @@ def _stats_section(srv) -> list:
         ("total_net_repl_output_bytes", 0), ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"), ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"), ("rejected_connections", srv.stat_rejected_conn),
-        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", ks.expired_keys),
+        ("sync_full", srv.replication.stat_sync_full), ("sync_partial_ok", srv.replication.stat_sync_partial_ok),
+        ("sync_partial_err", srv.replication.stat_sync_partial_err), ("expired_keys", ks.expired_keys),
         ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", 0),
-        ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", ext.get("evicted_keys", 0)),
+        ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", stats.evicted_keys),
         ("evicted_clients", 0), ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", ps.num_channels() if ps is not None and hasattr(ps, "num_channels") else 0),
         ("pubsub_patterns", ps.num_patterns() if ps is not None and hasattr(ps, "num_patterns") else 0),
         ("pubsubshard_channels", ps.num_shard_channels() if ps is not None and hasattr(ps, "num_shard_channels")
          else 0),
-        ("latest_fork_usec", ext.get("latest_fork_usec", 0)), ("total_forks", ext.get("total_forks", 0)),
+        ("latest_fork_usec", stats.latest_fork_usec), ("total_forks", stats.total_forks),
         ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", 0), ("active_defrag_hits", 0),
         ("active_defrag_misses", 0), ("active_defrag_key_hits", 0), ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
-        ("tracking_total_keys", ext.get("tracking_total_keys", lambda s: 0)(srv)),
-        ("tracking_total_items", ext.get("tracking_total_items", lambda s: 0)(srv)),
-        ("tracking_total_prefixes", ext.get("tracking_total_prefixes", lambda s: 0)(srv)),
+        ("tracking_total_keys", len(tt.table)), ("tracking_total_items", tt.total_items()),
+        ("tracking_total_prefixes", len(tt.prefixes)),
         ("unexpected_error_replies", 0), ("total_error_replies", srv.stat_errors),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.stat_commands),
         ("total_writes_processed", srv.stat_commands), ("io_threaded_reads_processed", 0),
@@ -163,13 +146,7 @@ def _stats_section(srv) -> list:
 
 
 def _replication_section(srv) -> list:
-    return [
-        ("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-        ("master_replid", srv.run_id), ("master_replid2", "0" * 40), ("master_repl_offset", 0),
-        ("second_repl_offset", -1), ("repl_backlog_active", 0),
-        ("repl_backlog_size", srv.config["repl-backlog-size"]), ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    return srv.replication.info()
 
 
 def _cpu_section(srv) -> list:
@@ -219,7 +196,7 @@ SECTIONS: dict[str, InfoSection] = {
     "persistence": _persistence_section, "stats": _stats_section, "replication": _replication_section,
     "cpu": _cpu_section, "modules": lambda srv: [], "commandstats": _commandstats_section,
     "errorstats": _errorstats_section, "latencystats": _latencystats_section,
-    "cluster": lambda srv: [("cluster_enabled", 0)], "keyspace": _keyspace_section,
+    "cluster": lambda srv: [("cluster_enabled", int(srv.cluster is not None))], "keyspace": _keyspace_section,
 }
 
 
@@ -239,7 +216,7 @@ def info_text(srv, args: list[bytes]) -> str:
     for s in order:
         if s not in wanted:
             continue
-        fn = SECTIONS.get(s) or srv.extensions.get("info_sections", {}).get(s)
+        fn = SECTIONS.get(s)
         if fn is None:
             continue
         lines = [f"# {s.capitalize()}"]
@@ -323,11 +300,11 @@ def cmd_config_resetstat(c, argv):
     srv.stat_connections = srv.stat_rejected_conn = 0
     srv.stat_net_in = srv.stat_net_out = srv.stat_errors = 0
     srv.error_stats.clear()
-    srv.extensions["lazyfreed_objects"] = 0
+    srv.stats.reset()
     srv.keyspace.hits = srv.keyspace.misses = srv.keyspace.expired_keys = 0
     for cmd in all_commands():
         cmd.calls = cmd.usec = cmd.rejected = cmd.failed = 0
-    for hook in srv.extensions.get("on_resetstat", ()):
+    for hook in srv.events.stats_reset:
         hook(srv)
     return OK
 
@@ -374,11 +351,9 @@ def cmd_shutdown(c, argv):
             raise syntax_error()
         raise CommandError("ERR No shutdown in progress.")
     srv = c.server
-    prepare = srv.extensions.get("prepare_shutdown")
-    if prepare is not None:
-        err = prepare(srv, flags)
-        if err:
-            raise CommandError(err)
+    err = srv.persistence.prepare_shutdown(srv, flags)
+    if err:
+        raise CommandError(err)
     srv.shutdown_flags = flags
     srv.request_shutdown()
     c.close()

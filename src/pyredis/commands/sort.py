@@ -103,11 +103,11 @@ def _sort_generic(c, argv: list[bytes], readonly: bool):
             sortby = argv[j + 1]
             if b"*" not in _cstr(sortby):
                 dontsort = True
-            elif (c.acl_restricted or c.in_script) and not c.server.extensions["acl_full_key_access"](c):
+            elif (c.acl_restricted or c.in_script) and not c.server.acl.full_key_access(c):
                 raise CommandError("ERR BY option of SORT denied due to insufficient ACL permissions.")
             j += 1
         elif o == b"get" and left >= 1:
-            if (c.acl_restricted or c.in_script) and not c.server.extensions["acl_full_key_access"](c):
+            if (c.acl_restricted or c.in_script) and not c.server.acl.full_key_access(c):
                 raise CommandError("ERR GET option of SORT denied due to insufficient ACL permissions.")
             getops.append(argv[j + 1])
             j += 1

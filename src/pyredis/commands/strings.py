@@ -59,7 +59,7 @@ _SET_OPTS = {b"nx", b"xx", b"get", b"keepttl", b"ex", b"px", b"exat", b"pxat"}
 
 
 def set_generic(c, key: bytes, value: bytes, nx: bool, xx: bool, get: bool, expire_at: int | None,
-                keepttl: bool, ok=OK):
+                keepttl: bool, ok=OK, argv: list[bytes] | None = None):
     db = c.db
     old = None
     if get:
@@ -74,8 +74,10 @@ def set_generic(c, key: bytes, value: bytes, nx: bool, xx: bool, get: bool, expi
         db.set_expire(key, expire_at)
         c.repl = [[b"SET", key, value, b"PXAT", b"%d" % expire_at]]
         c.notify(GENERIC, b"expire", key)
-    elif get:
-        c.repl = [[b"SET", key, value] + ([b"KEEPTTL"] if keepttl else [])]
+    elif get:  # propagated without the GET argument, as the client wrote it otherwise
+        if argv is None:
+            argv = [b"SET", key, value] + ([b"KEEPTTL"] if keepttl else [])
+        c.repl = [argv[:3] + [a for a in argv[3:] if a.lower() != b"get"]]
     return old if get else ok
 
 
@@ -119,7 +121,7 @@ def cmd_set(c, argv):
     expire_at = None
     if unit is not None:
         expire_at = parse_expire_arg(c, exp_arg, unit in (b"px", b"pxat"), unit in (b"exat", b"pxat"), "set")
-    return set_generic(c, argv[1], argv[2], nx, xx, get, expire_at, keepttl)
+    return set_generic(c, argv[1], argv[2], nx, xx, get, expire_at, keepttl, argv=argv)
 
 
 @command("setnx", 3, "write denyoom fast", 1, 1, 1)
@@ -151,6 +153,7 @@ def cmd_getset(c, argv):
     old = get_string(c, argv[1])
     c.db.set(argv[1], argv[2])
     c.changed(argv[1], STRING, b"set")
+    c.repl = [[b"SET", argv[1], argv[2]]]  # GETSET propagates as SET
     return old
 
 
@@ -160,6 +163,7 @@ def cmd_getdel(c, argv):
     if old is not None:
         c.db.delete(argv[1])
         c.changed(argv[1], GENERIC, b"del")
+        c.repl = [[b"DEL", argv[1]]]  # GETDEL propagates as DEL
     return old
 
 

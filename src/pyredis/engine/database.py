@@ -38,7 +38,15 @@ class Database:
                 if self.keyspace.expire_enabled():
                     self.expire_now(key)
                     return None
-                if self.keyspace.expire_paused:  # CLIENT PAUSE: logically expired, not deleted
+                ks = self.keyspace
+                if ks.expire_paused:  # CLIENT PAUSE: logically expired, not deleted
+                    return None
+                if ks.is_replica and not ks.applying_master:
+                    # A replica keeps expired keys for its master's DEL; its own clients do not see them,
+                    # and a write on a writable replica deletes them (expireIfNeeded's force flag).
+                    if ks.replica_write and not ks.loading:
+                        self.data.pop(key, None)
+                        self.expires.pop(key, None)
                     return None
         return v
 
@@ -88,6 +96,8 @@ class Database:
         if self.keyspace.notify_flags & notify.NEW:
             self.keyspace.notify(notify.NEW, b"new", key, self.id)
         self.data[key] = value
+        if self.keyspace.track_lru:  # a new key has just been accessed
+            self.lru[key] = time.time()
         if self.blocked and key in self.blocked:
             self.keyspace.key_ready(self, key)
 
@@ -146,9 +156,9 @@ class Database:
     def flush(self) -> int:
         n = len(self.data)
         old_data, old_expires = self.data, self.expires
-        self.data = {}
+        self.data = type(old_data)()  # a cluster node's db 0 keeps its per-slot index
         self.expires = {}
-        self.lru = type(self.lru)()  # keeps an LFU access clock (commands/eviction.py)
+        self.lru = type(self.lru)()  # keeps an LFU access clock (server/eviction.py)
         self._expire_scan = []
         if self.watched:
             self.keyspace.touch_watched_db(self, old_data, old_expires)
@@ -191,12 +201,16 @@ class Keyspace:
         self.is_replica = False
         self.track_lru = False  # switched on by the first OBJECT IDLETIME
         self.lru_epoch = time.time()
-        self.expire_paused = False  # CLIENT PAUSE holds expiry (commands/blocking.py)
+        self.expire_paused = False  # CLIENT PAUSE holds expiry (server/blocking.py)
+        # Replica expiry rules (server/replication): the master's stream sees expired keys as present;
+        # a write command of a replica's own client deletes the expired keys it touches.
+        self.applying_master = False
+        self.replica_write = False
         # Hooks installed by the server.
         self.notify: Callable[[int, bytes, bytes, int], None] = lambda flag, event, key, dbid: None
         self.propagate_del: Callable[[Database, bytes], None] = lambda db, key: None
         self.tracking_hook: Callable[[Database, bytes], None] | None = None
-        # A key some client is blocked on was created (BLPOP & co., see commands/blocking.py).
+        # A key some client is blocked on was created (BLPOP & co., see server/blocking.py).
         self.key_ready: Callable[[Database, bytes], None] = lambda db, key: None
         # Replaces the default WATCH invalidation of touch_watched_db (commands/transactions.py).
         self.watch_db_hook: Callable[[Database, dict, dict], None] | None = None

@@ -220,6 +220,31 @@ def parse_lex_range(bmin: bytes, bmax: bytes) -> LexRange | None:
 
 
 # -- the value ------------------------------------------------------------------------------------
+_new = object.__new__
+_SL_LAYOUT = {"_len", "_load", "_lists", "_maxes", "_index", "_offset"}
+_SL_ADOPT = set(SortedList([1]).__dict__) == _SL_LAYOUT and SortedList.DEFAULT_LOAD_FACTOR == 1000
+
+
+def sorted_list_of(items: list) -> SortedList:
+    """A SortedList holding *items*, which must already be sorted.
+
+    Short lists are adopted as the SortedList's single sublist (the layout sortedcontainers 2.x
+    builds itself for fewer than ``DEFAULT_LOAD_FACTOR`` items, checked at import), skipping its
+    generic constructor: loading an RDB file builds many small sorted sets.
+    """
+    n = len(items)
+    if not _SL_ADOPT or not n or n > 1000:
+        return SortedList(items)
+    sl = _new(SortedList)
+    sl._len = n
+    sl._load = 1000
+    sl._lists = [items]
+    sl._maxes = [items[-1]]
+    sl._index = []
+    sl._offset = 0
+    return sl
+
+
 class ZSetValue:
     """A sorted set: ``d`` maps member -> score, ``sl`` holds ``(score, member)`` in order."""
 
@@ -249,19 +274,19 @@ class ZSetValue:
 
     # -- building ------------------------------------------------------------------------------
     @classmethod
-    def from_pairs(cls, pairs, max_entries: int, max_value: int) -> ZSetValue:
-        """A new set from ``(member, score)`` pairs with distinct members; encoding decided by size."""
-        z = cls()
-        d = z.d
-        for m, s in pairs:
-            d[m] = s
-        longest = max((len(m) for m in d), default=0)
-        z.big = len(d) > max_entries or longest > max_value
-        if not z.big:
+    def from_pairs(cls, pairs, max_entries: int, max_value: int, longest: int | None = None) -> ZSetValue:
+        """A new set from ``(member, score)`` pairs (a later duplicate member overrides an earlier
+        one); encoding decided by size. *longest*: the longest member's length, when known."""
+        z = _new(cls)
+        d = z.d = dict(pairs)
+        if longest is None:
+            longest = max(map(len, d), default=0)
+        big = z.big = len(d) > max_entries or longest > max_value
+        if not big:
             for m, s in d.items():
                 if s == 0.0:
-                    d[m] = 0.0
-        z.sl = SortedList((s, m) for m, s in d.items())
+                    d[m] = 0.0  # -0 is stored as 0 in a listpack
+        z.sl = sorted_list_of(sorted([(s, m) for m, s in d.items()]))
         return z
 
     def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pyredis.gateway import frames
 from pyredis.gateway.history import History, offset_str
 from pyredis.gateway.watch import KeyWatch
+from pyredis.server.config import ConfigError
 
 if TYPE_CHECKING:
     from pyredis.gateway.session import GatewayClient
@@ -41,10 +42,13 @@ class Gateway:
         self.watch = KeyWatch(self)
         self._frame_key: tuple[bytes, bytes] | None = None
         self._offset: int | None = None
-        self._frames: dict[tuple[bytes | None, bool], tuple[bytes, bytes]] = {}
+        self._frames: dict[tuple[bytes | None, bool, int], bytes] = {}
+        self._dirty: list[GatewayClient] = []  # sessions with queued frames, written at the end of the tick
         cfg = server.config
         self.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
         server.pubsub.tap = self.published
+        server.events.db_flushed.append(self.watch.flushed)
+        server.events.dbs_swapped.append(self.watch.swapped)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def bind(self, port: int) -> list[socket.socket]:
@@ -105,6 +109,11 @@ class Gateway:
                 c.transport.close()
         self.server.pubsub.tap = None
         self.server.key_tap = None
+        ev = self.server.events
+        if self.watch.flushed in ev.db_flushed:
+            ev.db_flushed.remove(self.watch.flushed)
+        if self.watch.swapped in ev.dbs_swapped:
+            ev.dbs_swapped.remove(self.watch.swapped)
 
     # -- configuration ---------------------------------------------------------------------------
     def origin_allowed(self, origin: str | None, host: str | None) -> bool:
@@ -124,7 +133,10 @@ class Gateway:
             return None
         from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
-        return [ServerPerMessageDeflateFactory()]
+        # No context takeover either way: a message is compressed once for all receivers, and no
+        # connection keeps a zlib stream (which would cost ~100 KiB each).
+        return [ServerPerMessageDeflateFactory(server_no_context_takeover=True, client_no_context_takeover=True,
+                                               compress_settings={"memLevel": 5})]
 
     def hard_frame_limit(self) -> int:
         """Frames up to 4 x gateway-max-frame get a JSON error; larger ones close the connection."""
@@ -137,17 +149,18 @@ class Gateway:
         self._frame_key = (channel, message)
         self._offset = self.history.add(channel, message) if not shard else None
 
-    def message_frame(self, pattern: bytes | None, channel: bytes, message: bytes,
-                      shard: bool) -> tuple[bytes, bytes]:
-        """(WebSocket frame, JSON payload) of the message being published, built once per kind."""
-        key = (pattern, shard)
+    def message_frame(self, pattern: bytes | None, channel: bytes, message: bytes, shard: bool,
+                      bits: int = 0) -> bytes:
+        """The WebSocket frame of the message being published, built once per kind: plain, or
+        compressed once for every permessage-deflate client (no context takeover, *bits* window)."""
+        key = (pattern, shard, bits)
         cur = self._frame_key
         if cur is None or cur[0] is not channel or cur[1] is not message:  # not seen by the tap
             self._frames, self._offset, self._frame_key = {}, None, (channel, message)
         f = self._frames.get(key)
         if f is None:
             payload = frames.encode(self.message_obj(pattern, channel, message, shard, self._offset))
-            f = self._frames[key] = (frames.ws_text(payload), payload)
+            f = self._frames[key] = frames.ws_deflated(payload, bits) if bits else frames.ws_text(payload)
         return f
 
     @staticmethod
@@ -161,6 +174,17 @@ class Gateway:
         if offset is not None:
             obj["offset"] = offset_str(offset)
         return obj
+
+    def schedule_flush(self, c: GatewayClient) -> None:
+        if not self._dirty:
+            self.loop.call_soon(self._flush_all)
+        self._dirty.append(c)
+
+    def _flush_all(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        for c in dirty:
+            if c._flush_scheduled:
+                c.flush()
 
     # -- sessions --------------------------------------------------------------------------------
     def forget(self, c: GatewayClient) -> None:
@@ -197,3 +221,41 @@ class Gateway:
             del self.tokens[token]
             return None
         return entry[0]
+
+
+def _port_changed(server: Server, port: int) -> None:
+    """CONFIG SET gateway-port: start, move or stop the gateway (bind errors reach the client)."""
+    loop = server.loop
+    if loop is None:
+        return
+    gw = server.gateway
+    if port == 0:
+        if gw is not None:
+            gw.stop()
+            server.gateway = None
+        return
+    new = gw if gw is not None else Gateway(server)
+    try:
+        socks = new.bind(port)
+    except OSError as e:
+        if gw is None:
+            server.pubsub.tap = None
+        raise ConfigError(f"Unable to listen on this port: {e.strerror}") from None
+    new.stop_listening()
+    server.gateway = new
+    loop.create_task(new.serve(socks))
+
+
+def _history_changed(server: Server, _value: object) -> None:
+    gw = server.gateway
+    if gw is not None:
+        cfg = server.config
+        gw.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
+
+
+def watch_config(server: Server) -> None:
+    """Follow CONFIG SET gateway-port / gateway-history-* (called when the server starts listening)."""
+    cfg = server.config
+    cfg.on_change("gateway-port", lambda v: _port_changed(server, v))
+    cfg.on_change("gateway-history-channels", lambda v: _history_changed(server, v))
+    cfg.on_change("gateway-history-maxlen", lambda v: _history_changed(server, v))

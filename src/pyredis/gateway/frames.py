@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from typing import Any
 
 VERSION = 1
@@ -49,6 +50,19 @@ def ws_text(payload: bytes) -> bytes:
     if n < 65536:
         return b"\x81\x7e" + n.to_bytes(2, "big") + payload
     return b"\x81\x7f" + n.to_bytes(8, "big") + payload
+
+
+def ws_deflated(payload: bytes, bits: int) -> bytes:
+    """A permessage-deflate text frame (RSV1 set), compressed on its own (no context takeover)."""
+    z = zlib.compressobj(5, zlib.DEFLATED, -bits, 5)
+    data = z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)
+    data = data[:-4]  # the empty stored block 00 00 ff ff (RFC 7692 7.2.1)
+    n = len(data)
+    if n < 126:
+        return b"\xc1" + bytes((n,)) + data
+    if n < 65536:
+        return b"\xc1\x7e" + n.to_bytes(2, "big") + data
+    return b"\xc1\x7f" + n.to_bytes(8, "big") + data
 
 
 def text(b: bytes) -> tuple[str, bool]:

@@ -10,24 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pyredis.commands.registry import TABLE, Command
 from pyredis.engine.glob import compile_glob
 from pyredis.gateway import frames, resp3
 from pyredis.gateway.frames import FrameError, reply, str_list
 from pyredis.gateway.history import offset_str, parse_offset
+from pyredis.gateway.perms import acl_store, allowed, lookup, require
 from pyredis.gateway.watch import Watch
-from pyredis.server.acl import ALLOWED, DENIED_CMD
 from pyredis.server.client import Client
 
 if TYPE_CHECKING:
     from pyredis.gateway.session import GatewayClient
-    from pyredis.server.acl import AclStore, User
+    from pyredis.server.acl import User
 
-_NOPERM = {
-    DENIED_CMD: "this user has no permissions to run the '%s' command",
-    2: "this user has no permissions to access one of the keys used as arguments",
-    3: "this user has no permissions to access one of the channels used as arguments",
-}
 # Commands the gateway never runs: they need a connection of their own (subscribed mode, blocking,
 # transactions, replication, protocol switches).
 _REFUSED = {
@@ -42,49 +36,6 @@ _QUERY_EXTRA = {
     "command|count", "command|info", "command|docs", "acl|whoami", "pubsub|channels", "pubsub|numsub",
     "pubsub|numpat", "time", "lastsave", "role",
 }
-
-
-# -- permissions -----------------------------------------------------------------------------------
-def acl_store(c: Client) -> AclStore:
-    return c.server.extensions["acl"]
-
-
-def acl_user(c: Client) -> User | None:
-    return acl_store(c).users.get(c.user)
-
-
-def _lookup(argv: list[bytes]) -> Command | None:
-    cmd = TABLE.get(argv[0].lower())
-    if cmd is not None and cmd.subcommands is not None and len(argv) > 1:
-        cmd = cmd.subcommands.get(argv[1].lower(), cmd)
-    return cmd
-
-
-def allowed(c: Client, argv: list[bytes]) -> bool:
-    """Whether the session's user may run *argv* (no ACL LOG entry)."""
-    if not c.acl_restricted:
-        return True
-    u = acl_user(c)
-    cmd = _lookup(argv)
-    return u is not None and cmd is not None and u.check(cmd, argv)[0] == ALLOWED
-
-
-def require(c: Client, argv: list[bytes]) -> None:
-    """Raise NOPERM (and log it in the ACL LOG) unless the user may run *argv*."""
-    if not c.acl_restricted:
-        return
-    cmd = _lookup(argv)
-    assert cmd is not None
-    u = acl_user(c)
-    if u is None:
-        raise FrameError("NOPERM", "the user of this session was deleted")
-    kind, pos = u.check(cmd, argv)
-    if kind == ALLOWED:
-        return
-    hooks = c.server.extensions["acl_hooks"]
-    hooks.log_denial(c, kind, b"toplevel", cmd.fullname.encode() if kind == DENIED_CMD else argv[pos],
-                     c.user, cmd, argv)
-    raise FrameError("NOPERM", _NOPERM[kind] % cmd.fullname if kind == DENIED_CMD else _NOPERM[kind])
 
 
 # -- ops -----------------------------------------------------------------------------------------
@@ -103,8 +54,7 @@ def op_auth(c: GatewayClient, obj: dict[str, Any]) -> dict[str, Any]:
     else:
         name = frames.arg_bytes(obj.get("user", "default"), "user")
         password = frames.arg_bytes(obj.get("password", ""), "password")
-        hooks = c.server.extensions["acl_hooks"]
-        if not hooks.authenticate(c, name, password, b"AUTH"):
+        if not c.server.acl.authenticate(c, name, password, b"AUTH"):
             raise FrameError("WRONGPASS", "invalid username-password pair or user is disabled.")
         u = store.users[name]
     c.user = u.name
@@ -187,13 +137,14 @@ def _unsubscribe(kind: str) -> Callable[[GatewayClient, dict[str, Any]], dict[st
 
 def run(c: GatewayClient, argv: list[bytes]) -> Any:
     """Execute one command as the session's user; the reply as JSON (FrameError for an error)."""
-    cmd = _lookup(argv)
+    cmd = lookup(argv)
     if cmd is not None and (cmd.fullname in _REFUSED or cmd.blocking
                             or (cmd.parent is not None and cmd.parent.name in _REFUSED)):
         raise FrameError("ERR", f"'{cmd.fullname}' cannot be run through the gateway")
     r = _runner(c)
     r.out.clear()
     c.server.execute(r, argv)
+    c.cmd, c.name, c.db = r.cmd, r.name, r.db  # CLIENT LIST shows the session's command, name and db
     data = b"".join(r.out)
     r.out.clear()
     if r.blocked is not None:  # cannot happen for the commands allowed; never leave it waiting
@@ -212,7 +163,7 @@ def _runner(c: GatewayClient) -> Client:
         r.resp = 3
         r.addr, r.laddr, r.flags_extra = c.addr, c.laddr, "G"
     r.user, r.authenticated, r.acl_restricted = c.user, c.authenticated, c.acl_restricted
-    r.name = c.name
+    r.name, r.db = c.name, c.db
     return r
 
 
@@ -231,7 +182,7 @@ def op_command(c: GatewayClient, obj: dict[str, Any]) -> dict[str, Any]:
 
 def op_query(c: GatewayClient, obj: dict[str, Any]) -> dict[str, Any]:
     argv = _argv(obj)
-    cmd = _lookup(argv)
+    cmd = lookup(argv)
     if cmd is not None and not (cmd.readonly or cmd.fullname in _QUERY_EXTRA):
         raise FrameError("ERR", f"'{cmd.fullname}' is not a read-only command (use the command op)")
     return reply(obj.get("id"), result=run(c, argv))

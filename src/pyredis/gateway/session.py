@@ -2,8 +2,8 @@
 
 The WebSocket protocol itself is the ``websockets`` library's sans-I/O ``ServerProtocol``; outgoing
 pub/sub frames are pre-encoded once per message (unmasked, uncompressed) and appended to each
-receiver's queue, which is written once per loop tick. A client with permessage-deflate gets its
-frames through its own protocol object instead (its compressor has per-connection state).
+receiver's queue, which is written once per loop tick. permessage-deflate is negotiated without
+context takeover, so a message is also compressed once for all the clients that use it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from websockets.server import ServerProtocol
 
 from pyredis.gateway import frames, static
 from pyredis.gateway.frames import FrameError
+from pyredis.gateway.ops import dispatch
 from pyredis.server.client import Client
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class GatewayClient(Client, asyncio.Protocol):
         self.closed = False
         self.closing = False
         self.compress = False
+        self.deflate_bits = 0  # the negotiated server window when permessage-deflate is on
         self._flush_scheduled = False
         self._eof = False
         self.out_bytes = 0
@@ -133,6 +135,8 @@ class GatewayClient(Client, asyncio.Protocol):
         if resp.status_code != 101:
             return
         self.compress = bool(ws.extensions)
+        if self.compress:
+            self.deflate_bits = getattr(ws.extensions[0], "local_max_window_bits", 15)
         self.id = srv.new_client_id()
         self.created = self.last_interaction = time.time()
         srv.stat_connections += 1
@@ -170,8 +174,6 @@ class GatewayClient(Client, asyncio.Protocol):
         try:
             obj = frames.parse(bytes(data))
             fid = obj.get("id")
-            from pyredis.gateway.ops import dispatch
-
             result = dispatch(self, obj)
         except FrameError as e:
             if e.fid is not None:
@@ -213,21 +215,17 @@ class GatewayClient(Client, asyncio.Protocol):
         """A pub/sub message for this client (called by the PubSub fan-out)."""
         if self.closing or not self.is_open:
             return
-        data, payload = self.gw.message_frame(pattern, channel, message, shard)
-        if self.compress:
-            self.ws.send_text(payload)
-            self._pull()
-        else:
-            self.out.append(data)
-            self.out_bytes += len(data)
+        data = self.gw.message_frame(pattern, channel, message, shard, self.deflate_bits)
+        self.out.append(data)
+        self.out_bytes += len(data)
         self._queued()
 
     def _queued(self) -> None:
         if self.paused:
             self.check_limits()
-        elif not self._flush_scheduled:
+        elif not self._flush_scheduled:  # one write per client per loop tick, one callback for all
             self._flush_scheduled = True
-            self.gw.loop.call_soon(self.flush)
+            self.gw.schedule_flush(self)
 
     def _pull(self) -> None:
         for chunk in self.ws.data_to_send():

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis.engine.glob import compile_glob
 from pyredis.gateway import frames, resp3
+from pyredis.gateway.perms import acl_user, allowed
 from pyredis.server.client import Client
 
 if TYPE_CHECKING:
@@ -74,6 +75,25 @@ class KeyWatch:
             self._sync_tap()
 
     # -- changes ---------------------------------------------------------------------------------
+    def flushed(self, dbid: int) -> None:
+        """``events.db_flushed`` (FLUSHDB: the db, FLUSHALL: -1): a ``flush`` frame to the watchers."""
+        self._whole_db("flush", None if dbid < 0 else dbid)
+
+    def swapped(self, a: int, b: int) -> None:
+        """``events.dbs_swapped``: both dbs changed entirely."""
+        self._whole_db("swapdb", a, b)
+        self._whole_db("swapdb", b, a)
+
+    def _whole_db(self, kind: str, dbid: int | None, other: int | None = None) -> None:
+        obj: dict[str, Any] = {"type": kind, "db": dbid}
+        if other is not None:
+            obj["other"] = other
+        payload = frames.encode(obj)
+        for c in list(self.clients):
+            if any(w.db is None or dbid is None or w.db == dbid for w in c.watches):
+                c._enqueue_payload(payload)
+
+
     def changed(self, flag: int, event: bytes, key: bytes, dbid: int) -> None:
         k = (dbid, key)
         evs = self.pending.get(k)
@@ -90,8 +110,6 @@ class KeyWatch:
         pending, self.pending = self.pending, {}
         if not self.clients:
             return
-        from pyredis.gateway.ops import acl_user, allowed
-
         for (dbid, key), events in pending.items():
             state: tuple[str, int] | None = None
             cache: dict[tuple[bool, bool], bytes] = {}

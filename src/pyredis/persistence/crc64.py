@@ -16,6 +16,8 @@ from __future__ import annotations
 import struct
 from functools import lru_cache
 
+from pyredis.persistence.accel import fast as _fast
+
 POLY = 0x95AC9329AC4BC9B5
 MASK = (1 << 64) - 1
 
@@ -149,3 +151,8 @@ def crc64(crc: int, data: bytes | bytearray | memoryview) -> int:
     body = lanes * clen
     crc = _shift(crc, body) ^ _lanes(data, lanes, clen)
     return _crc_loop(crc, data[body:])
+
+
+crc64_py = crc64
+if _fast is not None:
+    crc64 = _fast.crc64  # noqa: F811 - the compiled twin of crc64_py

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import struct
 
+from pyredis.persistence.accel import fast as _fast
+from pyredis.persistence.codec_errors import BlobError
 from pyredis.protocol.numbers import parse_ll
 
-
-class BlobError(ValueError):
-    """A malformed listpack/ziplist/intset/zipmap."""
+__all__ = ["BlobError", "lp_entry", "lp_encode", "lp_decode", "zl_decode", "intset_encode", "intset_decode",
+           "zipmap_decode", "lp_encode_pairs"]
 
 
 _I16, _I24, _I32, _I64 = 0xF1, 0xF2, 0xF3, 0xF4
@@ -299,3 +300,23 @@ def zipmap_decode(blob: bytes) -> list[bytes]:
     if not out:
         raise BlobError("empty zipmap")
     return out
+
+
+def lp_encode_pairs(mapping: dict) -> bytes:
+    """A listpack of field, value, field, value... of a dict (small hashes)."""
+    flat: list[bytes] = []
+    for k, v in mapping.items():
+        flat.append(k)
+        flat.append(v)
+    return lp_encode_py(flat)
+
+
+lp_entry_py = lp_entry
+lp_encode_py = lp_encode
+lp_decode_py = lp_decode
+lp_encode_pairs_py = lp_encode_pairs
+if _fast is not None:
+    lp_entry = _fast.lp_entry  # noqa: F811 - compiled twins of the *_py functions
+    lp_encode = _fast.lp_encode  # noqa: F811
+    lp_decode = _fast.lp_decode  # noqa: F811
+    lp_encode_pairs = _fast.lp_encode_pairs  # noqa: F811

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import zlib
 
+from pyredis.persistence.accel import fast as _fast
+from pyredis.persistence.codec_errors import LZFError
 
-class LZFError(ValueError):
-    """Corrupt compressed data."""
+__all__ = ["LZFError", "compress", "compress_py", "decompress", "decompress_py"]
 
 
 def decompress(data: bytes | memoryview, out_len: int) -> bytes:
@@ -164,3 +165,10 @@ def compress(data: bytes, max_out: int | None = None) -> bytes | None:
     else:
         out.pop()
     return bytes(out)
+
+
+compress_py = compress
+decompress_py = decompress
+if _fast is not None:
+    compress = _fast.compress  # noqa: F811 - the compiled twin of compress_py
+    decompress = _fast.decompress  # noqa: F811

@@ -1,17 +1,12 @@
 """Persistence state of a server: SAVE/BGSAVE, save points, the AOF, loading, shutdown, INFO.
 
-Hooks it installs on the server (``Persistence.install``):
-
-* ``server.cron_hooks``: child process monitoring, save points, scheduled BGSAVE/rewrite, AOF
-  flush/fsync, automatic AOF rewrite;
-* ``server.propagators``: the AOF feed while the AOF is open;
-* ``extensions['persistence_info']`` (INFO persistence), ``['prepare_shutdown']`` and
-  ``['on_shutdown']`` (SHUTDOWN / SIGTERM save), ``['on_ready']`` (load the dataset at start-up),
-  ``['checks']`` (MISCONF refusal while a save or AOF write failed), ``['persistence']`` (this).
-
-Hooks it uses when other modules provide them: ``extensions['rdb_functions'](server) -> [code]``,
-``['rdb_load_function'](server, code)`` and ``['functions_clear'](server)`` (function libraries
-in RDB files), ``['used_memory']``, ``['idle_time']``/``['lfu_freq']``.
+This is ``server.persistence``. The events it listens to (wired in ``Server.__init__``):
+``events.cron`` (child process monitoring, save points, scheduled BGSAVE/rewrite, AOF flush/fsync,
+automatic AOF rewrite), ``events.ready`` (load the dataset at start-up), ``events.shutdown`` and
+``events.shutdown_signal`` (final save). While active it also feeds ``server.propagators`` (the AOF,
+while open) and ``events.checks`` (LOADING during start-up loading; MISCONF while a save or an AOF
+write failed). It uses ``server.scripting`` (function libraries in RDB files) and
+``server.eviction`` (used memory, LFU counters).
 """
 
 from __future__ import annotations
@@ -210,20 +205,13 @@ class Persistence:
         self.skip_checksum = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION
         self.rdb_last_cow = 0
         self.aof_last_cow = 0
+        self.last_aux: dict[bytes, bytes] = {}  # aux fields of the last RDB loaded (replication ids)
+        self.rdb_done_hooks: list[Callable[[bool], None]] = []  # a BGSAVE ended (replication sends it)
 
     # -- installation -------------------------------------------------------------------------------
     def install(self) -> None:
+        """Hook into the keyspace (expired keys are propagated) and the configuration."""
         srv = self.server
-        ext = srv.extensions
-        ext["persistence"] = self
-        ext["persistence_info"] = self.info
-        ext["prepare_shutdown"] = self.prepare_shutdown
-        ext["on_shutdown_signal"] = self.on_shutdown_signal
-        ext["write_denied"] = self.misconf  # () -> MISCONF message while writes are refused, else None
-        ext["load_at_startup"] = self.load_at_startup
-        ext.setdefault("on_ready", []).append(self._on_ready)
-        ext.setdefault("on_shutdown", []).append(self.on_shutdown)
-        srv.cron_hooks.append(self.cron)
         ks = srv.keyspace
         if getattr(ks.propagate_del, "__name__", "") == "<lambda>":
             ks.propagate_del = self._propagate_expired
@@ -248,8 +236,7 @@ class Persistence:
 
     # -- functions --------------------------------------------------------------------------------------
     def _functions(self) -> list[bytes]:
-        fn = self.server.extensions.get("rdb_functions")
-        return list(fn(self.server)) if fn is not None else []
+        return self.server.scripting.function_codes()
 
     # -- foreground save ------------------------------------------------------------------------------
     def save(self, count: bool = True) -> bool:
@@ -326,9 +313,9 @@ class Persistence:
             os.set_blocking(rfd, False)
             job.info_fd = rfd
             job.pid = job.tmp_pid = pid
-            ext = self.server.extensions
-            ext["latest_fork_usec"] = int((time.perf_counter() - t0) * 1e6)
-            ext["total_forks"] = ext.get("total_forks", 0) + 1
+            stats = self.server.stats
+            stats.latest_fork_usec = int((time.perf_counter() - t0) * 1e6)
+            stats.total_forks += 1
         else:
             dbs = self._snapshot()
             pid = os.getpid()
@@ -419,6 +406,8 @@ class Persistence:
                 self.lastbgsave_ok = False
         self.last_bgsave_time = int(time.time() - job.start)
         self._update_misconf()
+        for hook in self.rdb_done_hooks:
+            hook(ok)
 
     @staticmethod
     def _remove(path: str) -> None:
@@ -436,6 +425,9 @@ class Persistence:
         if job.kind == CHILD_RDB:
             self._remove(self.temp_path(job.tmp_pid))
             log.warning("Background saving terminated by signal %d", _SIGUSR1)
+            self.child = None
+            for hook in self.rdb_done_hooks:
+                hook(False)
         else:
             self._remove(os.path.join(self.server.config["dir"], "temp-rewriteaof-bg-%d.aof" % job.tmp_pid))
             log.warning("Background AOF rewrite terminated by signal %d", _SIGUSR1)
@@ -699,6 +691,15 @@ class Persistence:
                 log.info("Starting automatic rewriting of AOF on %d%% growth", growth)
                 self.start_rewrite()
 
+    def after_flushall(self, c: Any, argv: list[bytes]) -> None:
+        """FLUSHALL kills a running BGSAVE and saves at once when save points are configured."""
+        if self.child is not None and self.child.kind == "rdb":
+            self.kill_child()
+        if self.server.config["save"]:
+            self.save(count=False)
+            if c.repl is None:
+                c.repl = [list(argv)]
+
     # -- MISCONF ----------------------------------------------------------------------------------------
     def misconf(self) -> str | None:
         srv = self.server
@@ -714,7 +715,7 @@ class Persistence:
     def _update_misconf(self) -> None:
         srv = self.server
         bad = not self.lastbgsave_ok or not self.aof.last_write_ok
-        checks = srv.extensions.setdefault("checks", [])
+        checks = srv.events.checks
         if bad and not self.check_installed:
             checks.append(self.check_write)
             self.check_installed = True
@@ -742,7 +743,7 @@ class Persistence:
         srv = self.server
         res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble, every=every,
                                        stats=self, check_crc=not self.skip_checksum)
-        aux = res.aux
+        aux = self.last_aux = res.aux
         if b"redis-ver" in aux:
             log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
         if b"ctime" in aux:
@@ -901,7 +902,7 @@ class Persistence:
         self.server.dirty = 0
         return True
 
-    def _on_ready(self, server: Any) -> Any:
+    def on_ready(self, server: Any) -> Any:
         """CLI start-up hook (after binding, before "Ready to accept connections"): a coroutine loading
         the dataset while clients get -LOADING; SystemExit(1) when the files cannot be loaded."""
         return self._load_serving()
@@ -909,9 +910,9 @@ class Persistence:
     async def _load_serving(self) -> None:
         srv = self.server
         every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
-        checks = srv.extensions.setdefault("checks", [])
+        checks = srv.events.checks
         checks.insert(0, self._check_loading)
-        srv.gate = True
+        srv.hold_gate("loading")
         ok = True
         try:
             for _ in self._startup_steps(every):
@@ -923,6 +924,7 @@ class Persistence:
             self._end_loading()
             if self._check_loading in checks:
                 checks.remove(self._check_loading)
+            srv.hold_gate("loading", False)
         if not ok:
             raise SystemExit(1)
         srv.dirty = 0
@@ -975,9 +977,7 @@ class Persistence:
         for db in srv.keyspace.dbs:
             db.flush()
         if with_functions:
-            clear = srv.extensions.get("functions_clear")
-            if clear is not None:
-                clear(srv)
+            srv.scripting.flush_functions()
 
     def debug_loadaof(self) -> None:
         a = self.aof
@@ -1129,12 +1129,6 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-
-def persistence_info(server: Any) -> list[tuple[str, object]]:
-    """INFO persistence fields (for the INFO command)."""
-    p = server.extensions.get("persistence")
-    return p.info(server) if p is not None else []
 
 
 def _drain(gen: Any) -> Any:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from pyredis.persistence import lzf
+from pyredis.persistence.accel import fast as _fast
 from pyredis.protocol.numbers import parse_ll
 
 RDB_VERSION = 10
@@ -78,7 +79,7 @@ def enc_str(s: bytes, compress: bool = True) -> bytes:
                 if e is not None:
                     return e
     elif n > 20 and compress:
-        z = lzf.compress(s)
+        z = lzf.compress_py(s)
         if z is not None:
             return b"\xc3" + enc_len(len(z)) + enc_len(n) + z
     if n < 64:
@@ -238,3 +239,10 @@ def _s8(b: bytes) -> int:
     v = b[0]
     return v - 256 if v > 127 else v
 
+
+
+enc_len_py = enc_len
+enc_str_py = enc_str
+if _fast is not None:
+    enc_len = _fast.enc_len  # noqa: F811 - compiled twins of enc_len_py / enc_str_py
+    enc_str = _fast.enc_str  # noqa: F811

@@ -3,12 +3,14 @@ and DUMP payloads."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import struct
 import time
 from collections.abc import Callable
 from typing import Any
 
+from pyredis.persistence.accel import fast as _fast
 from pyredis.persistence.crc64 import crc64
 from pyredis.persistence.rdb_format import (
     OP_AUX,
@@ -28,18 +30,26 @@ from pyredis.persistence.rdb_format import (
     _unpack_Q,
     key_delay,
 )
-from pyredis.persistence.rdb_types import load_value
+from pyredis.persistence.rdb_types import fast_builders, load_value
 
 log = logging.getLogger("pyredis")
+
+
+def _load_function(server: Any, code: bytes, replace: bool = False) -> None:
+    """Load a function library found in an RDB file (an existing library is an error unless *replace*)."""
+    from pyredis.commands.errors import CommandError
+
+    try:
+        server.scripting.load_library(code, replace)
+    except CommandError as e:
+        raise RDBError(e.message) from None
 
 
 def set_idle_freq(server: Any, db: Any, key: bytes, idle: int, freq: int) -> None:
     """Apply an IDLETIME/FREQ (RESTORE, RDB IDLE/FREQ opcodes) like ``objectSetLRUOrLFU``."""
     if "lfu" in server.config["maxmemory-policy"]:
         if freq >= 0:
-            fn = server.extensions.get("set_lfu_freq")
-            if fn is not None:
-                fn(db, key, freq)
+            server.eviction.set_lfu_freq(db, key, freq)
     elif idle >= 0 and hasattr(db, "lru"):
         server.keyspace.track_lru = True
         db.lru[key] = time.time() - idle
@@ -78,9 +88,21 @@ def iter_load_rdb(server: Any, data: bytes, *, check_crc: bool = True, skip_expi
                   every: int = 0, stats: Any = None):
     """Generator form of :func:`load_rdb_bytes`: yields the offset reached every *every* bytes
     (0: never) so that a caller can serve clients meanwhile; returns the LoadResult."""
+    gen = _load_rdb(server, data, check_crc, skip_expired, into, pos, replace_functions, on_key, every, stats)
+    was_gc = gc.isenabled()
     try:
-        return (yield from _load_rdb(server, data, check_crc, skip_expired, into, pos, replace_functions,
-                                     on_key, every, stats))
+        while True:
+            # Loading makes no reference cycles: the collector would only rescan the growing
+            # keyspace again and again. It runs as usual while the caller serves clients.
+            gc.disable()
+            try:
+                offset = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                if was_gc:
+                    gc.enable()
+            yield offset
     except RDBError as e:
         if not hasattr(e, "offset"):
             e.offset = pos  # type: ignore[attr-defined]
@@ -108,7 +130,7 @@ def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, int
         targets = [(db.data, db.expires) for db in ks.dbs]
     else:
         targets = into
-    load_fn = server.extensions.get("rdb_load_function")
+    load_fn = _load_function
     load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
     next_yield = pos + every if every else len(data) + 1
     try:
@@ -143,6 +165,8 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
     now = int(time.time() * 1000)
     expire: int | None = None
     idle = freq = -1
+    fast_records = _fast.read_records if _fast is not None and on_key is None and not load_delay else None
+    builders = fast_builders(server.config) if fast_records is not None else None
     while True:
         if r.pos >= next_yield:
             if stats is not None:
@@ -150,6 +174,12 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
             yield r.pos
             next_yield = r.pos + every
             now = int(time.time() * 1000)
+        if fast_records is not None and expire is None and idle < 0 and freq < 0:
+            loaded, expired = fast_records(r, cur_data, cur_exp, next_yield, now, skip_expired, builders)
+            if loaded or expired:
+                res.keys_loaded += loaded
+                res.keys_expired += expired
+                continue
         t = r.byte()
         if t == OP_EXPIRETIME_MS:
             expire = r.ms_time()

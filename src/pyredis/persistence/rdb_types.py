@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyredis.persistence import listpack as lp
+from pyredis.persistence.accel import fast as _fast
 from pyredis.persistence.rdb_format import (
     _LEN1,
     PACKED_THRESHOLD,
@@ -60,6 +61,8 @@ class Encoder:
         self.zset_value = v["zset-max-listpack-value"]
         self.stream_node_bytes = v["stream-node-max-bytes"]
         self.stream_node_entries = v["stream-node-max-entries"]
+        #: elements this long or longer get a plain quicklist node (DEBUG QUICKLIST-PACKED-THRESHOLD)
+        self.packed_threshold = PACKED_THRESHOLD
         self.by_type: dict[type, Callable[[Any], bytes]] = {}
         self._register_types()
 
@@ -107,13 +110,20 @@ class Encoder:
         else:
             max_bytes = 8192
             max_count = max(fill, 1)
+        if _fast is not None:
+            return _fast.quicklist_nodes(v, max_bytes, max_count, self.compress, PACKED_THRESHOLD)
+        return self.enc_list_py(v, max_bytes, max_count)
+
+    def enc_list_py(self, v: Iterable[bytes], max_bytes: int, max_count: int) -> bytes:
+        """The pure-Python quicklist writer (the reference of ``_rdbfast.quicklist_nodes``)."""
         nodes: list[bytes] = []
         entries: list[bytes] = []
         size = 7
-        entry = lp.lp_entry
+        entry = lp.lp_entry_py
         comp = self.compress
+        threshold = self.packed_threshold
         for item in v:
-            if len(item) >= PACKED_THRESHOLD:
+            if len(item) >= threshold:
                 if entries:
                     nodes.append(_LEN1[QUICKLIST_PACKED] + enc_str(_lp_from_entries(entries), comp))
                     entries, size = [], 7
@@ -133,11 +143,7 @@ class Encoder:
     def enc_hash(self, v: dict) -> bytes:
         comp = self.compress
         if not getattr(v, "big", True):
-            flat: list[bytes] = []
-            for k, val in v.items():
-                flat.append(k)
-                flat.append(val)
-            return b"\x10" + enc_str(lp.lp_encode(flat), comp)
+            return b"\x10" + enc_str(lp.lp_encode_pairs(v), comp)
         parts = [b"\x04", enc_len(len(v))]
         for k, val in v.items():
             parts.append(enc_str(k, comp))
@@ -205,6 +211,57 @@ def load_value(r: Reader, t: int) -> Any:
         raise
     except (lp.BlobError, struct.error, IndexError, ValueError, OverflowError, TypeError, KeyError) as e:
         raise r.fail("%s (%s)" % (_INTEGRITY.get(t, "Data integrity check failed."), e)) from None
+
+
+def fast_builders(config: Any) -> dict[int, Callable[[list, int], Any]]:
+    """Value constructors for ``_rdbfast.read_records``: ``{type: fn(items, longest) -> value}``
+    for the encodings it decodes itself (hash and zset listpacks, intsets, plain sets, quicklist 2).
+
+    *items* are the decoded elements (zsets: ``(member, score)`` pairs), *longest* the longest
+    element's length. Each does what the matching ``_load_*``/``_make_*`` pair does and raises
+    on what they reject (the record is then re-read by the Python loader, which reports it).
+    """
+    from pyredis.engine.hash import HashValue
+    from pyredis.engine.list import ListValue
+    from pyredis.engine.set import SetValue
+    from pyredis.persistence.zset_codec import build_zset
+
+    v = config.values if hasattr(config, "values") else config
+    h_entries, h_value = v["hash-max-listpack-entries"], v["hash-max-listpack-value"]
+    s_entries = v["set-max-intset-entries"]
+
+    def hash_listpack(flat: list, longest: int) -> Any:
+        if len(flat) % 2:
+            raise lp.BlobError("odd number of hash elements")
+        it = iter(flat)
+        h = HashValue(zip(it, it, strict=False))  # the length was checked even
+        if len(h) * 2 != len(flat):
+            raise lp.BlobError("duplicate hash fields")
+        h.big = len(h) > h_entries or longest > h_value
+        return h
+
+    def set_plain(members: list, longest: int) -> Any:
+        s = SetValue.build(members, config)
+        if len(s) != len(members):
+            raise lp.BlobError("duplicate set members")
+        return s
+
+    def set_intset(members: list, longest: int) -> Any:
+        s = SetValue(members)  # the intset was checked strictly ascending: no duplicates
+        s.big = len(s) > s_entries
+        return s
+
+    def zset_listpack(pairs: list, longest: int) -> Any:
+        z = build_zset(config, pairs, longest)
+        if z is None:
+            raise lp.BlobError("duplicate zset members")
+        return z
+
+    def list_quicklist2(items: list, longest: int) -> Any:
+        return ListValue(items)
+
+    return {T_SET: set_plain, T_HASH_LISTPACK: hash_listpack, T_SET_INTSET: set_intset, T_ZSET_LISTPACK: zset_listpack,
+            T_LIST_QUICKLIST_2: list_quicklist2}
 
 
 # -- type loaders ---------------------------------------------------------------------------------------

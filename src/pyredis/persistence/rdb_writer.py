@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import struct
 import time
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from pyredis import REDIS_VERSION
+from pyredis.persistence.accel import fast as _fast
 from pyredis.persistence.crc64 import crc64
 from pyredis.persistence.rdb_format import RDB_VERSION, _pack_q, enc_len, enc_str, key_delay
 from pyredis.persistence.rdb_types import Encoder
@@ -51,15 +53,16 @@ class RDBSink:
 
 def aux_fields(server: Any, aof_base: bool = False) -> list[tuple[bytes, bytes]]:
     used = 0
-    fn = server.extensions.get("used_memory") if server is not None else None
-    if fn is not None:
+    if server is not None:
         try:
-            used = int(fn(server))
+            used = int(server.eviction.used_memory())
         except Exception:  # noqa: BLE001 - memory figures are informative only
             used = 0
     return [
         (b"redis-ver", REDIS_VERSION.encode()), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
-        (b"used-mem", b"%d" % used), (b"aof-base", b"1" if aof_base else b"0"),
+        (b"used-mem", b"%d" % used),
+        *(server.replication.rdb_aux() if getattr(server, "replication", None) is not None else ()),
+        (b"aof-base", b"1" if aof_base else b"0"),
     ]
 
 
@@ -72,63 +75,43 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     cfg = server.config
     sink = RDBSink(fh, cfg["rdbchecksum"])
     enc = Encoder(cfg, cfg["rdbcompression"])
+    debug = getattr(server, "debug", None)  # DebugState (absent on stand-in servers)
+    if debug is not None:
+        enc.packed_threshold = debug.packed_threshold
     comp = enc.compress
     w = sink.write
     w(b"REDIS%04d" % RDB_VERSION)
     for k, v in aux_fields(server, aof_base):
         w(b"\xfa" + enc_str(k, comp) + enc_str(v, comp))
     if functions is None:
-        fn = server.extensions.get("rdb_functions")
-        functions = list(fn(server)) if fn is not None else []
+        functions = server.scripting.function_codes()
     for code in functions:
         w(b"\xf5" + enc_str(code, comp))
     if dbs is None:
         dbs = [(db.id, db.data, db.expires) for db in server.keyspace.dbs]
     save_lru = _lru_mode(cfg)
     idle_fn = _idle_getter(server) if save_lru == "lru" else None
-    freq_fn = server.extensions.get("lfu_freq") if save_lru == "lfu" else None
+    freq_fn = server.eviction.lfu_freq if save_lru == "lfu" else None
     encode = enc.encode
     done = 0
     delay = cfg.values.get("rdb-key-save-delay", 0) if hasattr(cfg, "values") else 0
-    for dbid, data, expires in dbs:
-        if not data:
-            continue
-        w(b"\xfe" + enc_len(dbid))
-        w(b"\xfb" + enc_len(len(data)) + enc_len(len(expires)))
-        parts: list[bytes] = []
-        append = parts.append
-        db_obj = server.keyspace.dbs[dbid] if (idle_fn or freq_fn) else None
-        for key, val in data.items():
-            if expires:
-                when = expires.get(key)
-                if when is not None:
-                    append(b"\xfc" + _pack_q(when))
-            if idle_fn is not None:
-                try:
-                    append(b"\xf8" + enc_len(int(idle_fn(db_obj, key))))
-                except Exception:  # noqa: BLE001
-                    pass
-            elif freq_fn is not None:
-                try:
-                    append(b"\xf9" + bytes((int(freq_fn(db_obj, key)) & 0xFF,)))
-                except Exception:  # noqa: BLE001
-                    pass
-            if type(val) is bytes:
-                append(b"\x00" + enc_str(key, comp) + enc_str(val, comp))
-            else:
-                t = encode(val)
-                append(t[:1] + enc_str(key, comp))  # the type byte precedes the key
-                append(memoryview(t)[1:])
-            if delay:
-                key_delay(delay)
-            done += 1
-            if len(parts) >= 2048:
-                w(b"".join(parts))
-                parts.clear()
-            if progress is not None and not done & 1023:
-                progress(done)
-        if parts:
-            w(b"".join(parts))
+    plain = idle_fn is None and freq_fn is None and not delay
+    was_gc = gc.isenabled()
+    gc.disable()  # nothing here makes cycles; the collector would only rescan the keyspace
+    try:
+        for dbid, data, expires in dbs:
+            if not data:
+                continue
+            w(b"\xfe" + enc_len(dbid))
+            w(b"\xfb" + enc_len(len(data)) + enc_len(len(expires)))
+            if plain and _fast is not None:
+                done = _fast_db_keys(_fast.db_records, w, data, expires, encode, comp, progress, done)
+                continue
+            db_obj = server.keyspace.dbs[dbid] if (idle_fn or freq_fn) else None
+            done = _db_keys(w, data, expires, encode, comp, progress, done, idle_fn, freq_fn, db_obj, delay)
+    finally:
+        if was_gc:
+            gc.enable()
     if progress is not None:
         progress(done)
     w(b"\xff")
@@ -143,6 +126,61 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     sink.total += 8
     return sink
 
+
+
+def _fast_db_keys(records: Callable[..., tuple[bytes, int]], w: Callable[[bytes], None], data: dict,
+                  expires: dict, encode: Callable[[Any], bytes], comp: bool, progress: Callable[[int], None] | None,
+                  done: int) -> int:
+    """The keys of one db through the compiled record writer (``_rdbfast.db_records``), 1024 per call."""
+    it = iter(data.items())
+    while True:
+        blob, n = records(it, expires, encode, 1024, comp)
+        w(blob)
+        done += n
+        if n < 1024:
+            return done
+        if progress is not None:
+            progress(done)
+
+
+def _db_keys(w: Callable[[bytes], None], data: dict, expires: dict, encode: Callable[[Any], bytes], comp: bool,
+             progress: Callable[[int], None] | None, done: int, idle_fn: Any, freq_fn: Any, db_obj: Any,
+             delay: int) -> int:
+    """The keys of one db: expire / IDLE / FREQ opcodes, then type, key and value of each."""
+    parts: list[bytes] = []
+    append = parts.append
+    for key, val in data.items():
+        if expires:
+            when = expires.get(key)
+            if when is not None:
+                append(b"\xfc" + _pack_q(when))
+        if idle_fn is not None:
+            try:
+                append(b"\xf8" + enc_len(int(idle_fn(db_obj, key))))
+            except Exception:  # noqa: BLE001
+                pass
+        elif freq_fn is not None:
+            try:
+                append(b"\xf9" + bytes((int(freq_fn(db_obj, key)) & 0xFF,)))
+            except Exception:  # noqa: BLE001
+                pass
+        if type(val) is bytes:
+            append(b"\x00" + enc_str(key, comp) + enc_str(val, comp))
+        else:
+            t = encode(val)
+            append(t[:1] + enc_str(key, comp))  # the type byte precedes the key
+            append(memoryview(t)[1:])
+        if delay:
+            key_delay(delay)
+        done += 1
+        if len(parts) >= 2048:
+            w(b"".join(parts))
+            parts.clear()
+        if progress is not None and not done & 1023:
+            progress(done)
+    if parts:
+        w(b"".join(parts))
+    return done
 
 
 def _idle_getter(server: Any) -> Callable[[Any, bytes], int] | None:

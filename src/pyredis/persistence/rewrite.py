@@ -42,8 +42,7 @@ def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions
     if server.config["aof-timestamp-enabled"]:
         out.append(b"#TS:%d\r\n" % int(time.time()))
     if functions is None:
-        fn = server.extensions.get("rdb_functions")
-        functions = list(fn(server)) if fn is not None else []
+        functions = server.scripting.function_codes()
     for code in functions:
         emit([b"FUNCTION", b"LOAD", code])
     if dbs is None:

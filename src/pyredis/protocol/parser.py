@@ -274,6 +274,14 @@ class RequestParser:
     def inline_seen(self) -> bool:
         return self._py.inline_seen
 
+    def idle(self) -> bool:
+        """No bytes held and no stricter (unauthenticated) limits: a read may be parsed elsewhere."""
+        return not self._auth and not (self._pending if self._reader is not None else self._py.buffered)
+
+    def skipped(self) -> None:
+        """A whole read was consumed by another parser (the accelerator): forget its tail."""
+        self._tail = b""
+
     def feed(self, data: bytes) -> list[list[bytes]]:
         r = self._reader
         if r is None:

@@ -23,7 +23,7 @@ from pyredis.scripting.convert import parse_resp, raw_value
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
 from pyredis.scripting.luaargs import ScriptError
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
-from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_WRITES, valid_name
+from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
 
@@ -71,7 +71,7 @@ class _Loading:
 
 
 class Scripting:
-    """Per-server scripting state (``server.extensions['scripting']``)."""
+    """Per-server scripting state (``server.scripting``): EVAL scripts, function libraries, the running script."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -82,6 +82,7 @@ class Scripting:
         self.loading: _Loading | None = None
         self._eval_vm: LuaVM | None = None
         self._func_vm: LuaVM | None = None
+        self.disable_deny_scripts = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
         fake = Client(server)
         fake.authenticated = True
         fake.in_script = True
@@ -224,6 +225,10 @@ class Scripting:
             raise CommandError("ERR Library not found")
         self._remove_library(lib)
 
+    def function_codes(self) -> list[bytes]:
+        """The source of every function library (what RDB files and AOF rewrites store)."""
+        return [lib.code for lib in self.libraries.values()]
+
     def flush_functions(self) -> None:
         self.libraries = {}
         self.functions = {}
@@ -269,6 +274,8 @@ class Scripting:
         srv = self.server
         compat = bool(flags & EVAL_COMPAT)
         if not compat:
+            if flags & NO_CLUSTER and srv.cluster is not None:
+                raise CommandError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
             if not flags & (ALLOW_OOM | NO_WRITES) and self._oom():
                 raise CommandError(ERR_OOM_S)
             if not flags & NO_WRITES:
@@ -281,8 +288,8 @@ class Scripting:
         run = ScriptRun(vm, c, argv, name, is_eval, flags, ro or bool(flags & NO_WRITES), bool(flags & ALLOW_OOM))
         if compat and srv.config.values["maxmemory"]:
             run.oom = self._oom()
-        mon = srv.extensions.get("monitors")
-        if mon is not None and mon.clients:
+        mon = srv.monitor
+        if mon.clients:
             mon.feed(c, argv, c.db.id)
         return run
 
@@ -370,14 +377,7 @@ class Scripting:
         maxmem = srv.config.values.get("maxmemory") or 0
         if not maxmem:
             return False
-        fn = srv.extensions.get("oom_check")
-        if fn is not None:
-            return bool(fn(srv))
-        try:
-            from pyredis.commands.server import used_memory
-        except ImportError:
-            return False
-        return used_memory(srv) > maxmem
+        return srv.eviction.oom()
 
     def _readonly_replica(self, c: Client) -> bool:
         srv = self.server
@@ -390,8 +390,8 @@ class Scripting:
         need = cfg.get("min-replicas-to-write") or 0
         if not need or not cfg.get("min-replicas-max-lag") or srv.keyspace.is_replica:
             return True
-        fn = srv.extensions.get("good_replicas")
-        return (fn(srv) if fn is not None else 0) >= need
+        repl = srv.replication
+        return (repl.good_replicas() if repl is not None else 0) >= need
 
     # -- redis.call -------------------------------------------------------------------------------------
     def script_call(self, *args: Any) -> Any:
@@ -428,18 +428,21 @@ class Scripting:
         ar = cmd.arity
         if (ar > 0 and n != ar) or n < -ar:
             self._reject(cmd, ERR_ARITY)
-        if cmd.noscript and not srv.extensions.get("disable_deny_scripts"):
+        if cmd.noscript and not self.disable_deny_scripts:
             self._reject(cmd, ERR_NOSCRIPT_CMD)
         if (cmd.write or cmd.denyoom or cmd.may_replicate or cmd.name in _MAY_REPLICATE) and (
                 run.readonly or run.oom or run.write_denied != b""):
             err = self._deny(run, cmd)
             if err is not None:
                 self._reject(cmd, err)
-        acl = srv.extensions.get("acl_script_check")
-        if acl is not None:
-            err = acl(run.caller, cmd, argv)
-            if err is not None:
-                self._reject(cmd, err)
+        err = srv.acl.script_check(run.caller, cmd, argv)
+        if err is not None:
+            self._reject(cmd, err)
+        cl = srv.cluster
+        if cl is not None:
+            cerr = cl.script_check(run, cmd, argv)
+            if cerr is not None:
+                self._reject(cmd, cerr.encode())
         fake = self.fake
         fake.cmd = cmd
         if cmd.write:
@@ -455,7 +458,7 @@ class Scripting:
             r = ErrorReply(b"ERR internal error running the command")
         cmd.calls += 1
         cmd.usec += (perf_counter_ns() - t0) // 1000
-        hooks = srv.call_hooks
+        hooks = srv.events.after_command
         if hooks:
             for hook in hooks:
                 hook(fake, cmd, argv)
@@ -560,11 +563,10 @@ class Scripting:
 
     def acl_allows(self, cmd: Any, argv: list[bytes]) -> bool:
         """redis.acl_check_cmd: the caller's permissions, without an ACL LOG entry."""
-        fn = self.server.extensions.get("acl_script_allowed")
         run = self.run
-        if fn is None or run is None:
+        if run is None:
             return True
-        return fn(run.caller, cmd, argv)
+        return self.server.acl.script_allowed(run.caller, cmd, argv)
 
 
 _SMALL_INTS = {b"%d" % i: i for i in range(16)}
@@ -589,11 +591,3 @@ def _numkeys(arg: bytes, err: str) -> int:
     if v is None:
         raise CommandError(err)
     return v
-
-
-def get(server: Any) -> Scripting:
-    """The server's scripting engine (created on first use)."""
-    s = server.extensions.get("scripting")
-    if s is None:
-        s = server.extensions["scripting"] = Scripting(server)
-    return s

@@ -1,4 +1,8 @@
-"""The Server: keyspace, configuration, clients, statistics, command execution and the cron."""
+"""The Server: its subsystems (composed in :meth:`Server.__init__`), clients, command execution, the cron.
+
+A server is made of named, typed subsystems, all created in ``Server.__init__`` (see
+docs/ARCHITECTURE.md). Events several subsystems care about are :class:`pyredis.server.events.Events`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
@@ -18,10 +22,28 @@ from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import TABLE, Command
 from pyredis.engine import notify
 from pyredis.engine.database import Keyspace
+from pyredis.engine.scan import ScanCache
+from pyredis.persistence.manager import Persistence
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
+from pyredis.scripting.engine import Scripting
+from pyredis.server.acl_checks import Acl
+from pyredis.server.blocking import BlockingState
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from pyredis.server.config import Config
+from pyredis.server.debugstate import DebugState
+from pyredis.server.events import Events
+from pyredis.server.eviction import Evictor
+from pyredis.server.monitor import Monitors
+from pyredis.server.pubsub import PubSub
+from pyredis.server.replication import Replication
+from pyredis.server.stats import Stats
+from pyredis.server.tracking import TrackingTable
+from pyredis.server.watch import discard, watch_db_hook
+
+if TYPE_CHECKING:
+    from pyredis.gateway import Gateway
+    from pyredis.server.cluster import ClusterService
 
 log = logging.getLogger("pyredis")
 
@@ -81,29 +103,70 @@ class Server:
         self.slowlog: deque[list[Any]] = deque()
         self.slowlog_id = 0
         self.latency_events: dict[str, list] = {}
-        # extension points filled by other modules
+        # Where written commands go (the AOF while open, replicas): fn(dbid, argv).
         self.propagators: list[Callable[[int, list[bytes]], None]] = []
+        # Keys that may serve blocked clients (see server/blocking.py); on the Server for the hot path.
         self.ready_keys: list[Any] = []
-        self.serve_blocked: Callable[[], None] = lambda: None
-        self.pubsub: Any = None  # pyredis.server.pubsub.PubSub, set up by the pubsub module
-        # Run after every executed command while non-empty (MONITOR feed, client tracking).
-        self.call_hooks: list[Callable[[Client, Command, list[bytes]], None]] = []
         self.current_client: Client | None = None  # the client whose command runs (top level)
         self.before_reply: Callable[[], None] | None = None  # run before a connection writes replies
-        self.cron_hooks: list[Callable[[Server], None]] = []
         self.paused_until = 0.0
         self.pause_all = False
         self.busy_script: Any = None
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
-        self.extensions: dict[str, Any] = {}
-        # The WebSocket gateway and web console (pyredis.gateway.Gateway) while gateway-port is set.
-        self.gateway: Any = None
         # Keyspace changes for the gateway's watchers, whatever notify-keyspace-events says.
         self.key_tap: Callable[[int, bytes, bytes, int], None] | None = None
-        from pyredis.commands import setup_server
+        self._compose()
 
-        setup_server(self)
+    def _compose(self) -> None:
+        """Create the subsystems and wire their event listeners: the one place a server is assembled.
+
+        Order matters where a subsystem uses another one while being created (ACL before anything that
+        creates a Client; eviction before persistence). Listener order is the order of each list below.
+        """
+        self.events = ev = Events()
+        self._after_command = ev.after_command  # the same list, one attribute load on the hot path
+        self.stats = Stats()
+        self.debug = DebugState()  # switches set by DEBUG subcommands
+        self.scan_cache = ScanCache()  # SCAN cursors over changing dicts
+        self.pubsub = PubSub()
+        self.acl = Acl(self)
+        self.blocking = BlockingState(self)
+        self.tracking = TrackingTable(self)
+        self.monitor = Monitors(self)
+        self.eviction = Evictor(self)
+        self.scripting = Scripting(self)
+        self.persistence = Persistence(self)
+        self.persistence.install()
+        self.replication = repl = Replication(self)  # master/replica links, backlog, PSYNC, WAIT, FAILOVER
+        self.keyspace.watch_db_hook = watch_db_hook
+
+        ev.client_disconnected += [self.blocking.on_disconnect, self.monitor.remove, self.pubsub.remove_client,
+                                   self.tracking.on_disconnect, discard]
+        ev.client_reset += [self.acl.on_reset, self.monitor.on_reset, self.pubsub.remove_client,
+                            self.tracking.on_disconnect, discard]
+        ev.db_flushed.append(self.tracking.on_flush)
+        ev.paused.append(self.blocking.on_pause)
+        ev.unpaused.append(self.blocking.end_pause)
+        ev.pre_checks.append(self.eviction.check)
+        ev.stats_reset.append(lambda srv: srv.stats.reset())
+        ev.cron += [self.eviction.cron, self.persistence.cron, self.tracking.cron]
+        ev.ready.append(self.persistence.on_ready)
+        ev.shutdown.append(self.persistence.on_shutdown)
+        ev.shutdown_signal.append(self.persistence.on_shutdown_signal)
+        repl.install()  # the propagation feed, its client/cron/check/ready/shutdown listeners
+
+        # -- subsystems added by this wave -----------------------------------------------------------------
+        # Each is None until enabled (by configuration or at start-up) and then set to its instance here
+        # or by its own enable function, wiring its listeners into ``self.events`` like the ones above.
+        # Replace the placeholder type with the subsystem's class when it lands.
+        self.cluster: ClusterService | None = None  # cluster-enabled yes: the bus, node table and routing
+        if self.config["cluster-enabled"]:
+            from pyredis.server.cluster import ClusterService
+
+            self.cluster = ClusterService(self)
+        self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
+        self.modules: object | None = None  # Python modules loaded with MODULE LOAD / loadmodule
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
@@ -187,7 +250,8 @@ class Server:
         self.gate = bool(self.gate_reasons)
 
     def requires_auth(self) -> bool:
-        return bool(self.config["requirepass"])
+        """Whether new clients must authenticate (the default user needs a password or is off)."""
+        return self.acl.requires_auth()
 
     def _notify(self, flag: int, event: bytes, key: bytes, dbid: int) -> None:
         if self.key_tap is not None:
@@ -250,9 +314,7 @@ class Server:
         if cmd is not None:
             cmd.rejected += 1
             if cmd.name == "exec" and cmd.parent is None:  # a refused EXEC discards the transaction
-                discard = self.extensions.get("discard_transaction")
-                if discard is not None:
-                    discard(c)
+                discard(c)
                 c.write_error("EXECABORT Transaction discarded because of: "
                               + (message[4:] if message.startswith("ERR ") else message))
                 return
@@ -266,9 +328,9 @@ class Server:
         if not c.authenticated and not cmd.no_auth:
             self.reject(c, cmd, "NOAUTH Authentication required.")
             return False
-        if c.acl_restricted and not self.extensions["acl_check"](c, cmd, argv):
-            return False  # NOPERM (commands/acl.py)
-        for check in self.extensions.get("pre_checks", ()):  # before MULTI queueing (maxmemory OOM)
+        if c.acl_restricted and not self.acl.check(c, cmd, argv):
+            return False  # NOPERM (server/acl_checks.py)
+        for check in self.events.pre_checks:  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
         if c.resp == 2 and (c.channels or c.patterns or c.shard_channels) and name not in _PUBSUB_ALLOWED:
@@ -288,7 +350,7 @@ class Server:
             c.multi.append((cmd, argv))
             c.write(QUEUED)
             return False
-        for check in self.extensions.get("checks", ()):
+        for check in self.events.checks:
             if not check(c, cmd, argv):
                 return False
         return True
@@ -322,11 +384,12 @@ class Server:
             self.slow_command(c, cmd, argv, dt)
         if self.dirty > dirty or c.repl is not None:
             self.propagate(c, cmd, argv)
-        if self.call_hooks:
-            for hook in self.call_hooks:
+        hooks = self._after_command
+        if hooks:
+            for hook in hooks:
                 hook(c, cmd, argv)
         if self.ready_keys and not (c.in_exec or c.in_script):
-            self.serve_blocked()
+            self.blocking.serve_ready()
 
     @property
     def stat_commands(self) -> int:
@@ -342,6 +405,8 @@ class Server:
         if not self.propagators:
             return
         cmds = repl if repl is not None else [argv]
+        if len(cmds) > 1 and not (c.in_exec or c.in_script) and cmds[0][0].upper() != b"MULTI":
+            cmds = [[b"MULTI"], *cmds, [b"EXEC"]]  # one command, several effects: a transaction
         for fn in self.propagators:
             for a in cmds:
                 fn(c.db.id, a)
@@ -395,12 +460,15 @@ class Server:
             self.unixsocket = path
             self.listeners.append(srv)
         self.port = port
-        if cfg["gateway-port"]:
-            from pyredis.gateway import Gateway
+        if self.cluster is not None:
+            await self.cluster.start()
+        from pyredis.gateway import Gateway, watch_config
 
+        watch_config(self)
+        if cfg["gateway-port"]:
             self.gateway = Gateway(self)
             await self.gateway.start()
-        for hook in self.extensions.get("on_start", ()):
+        for hook in self.events.started:
             hook(self)
         self._schedule_cron()
 
@@ -411,6 +479,9 @@ class Server:
 
     def cron(self) -> None:
         """Periodic work (``hz`` times a second): active expiry, stats, client timeouts, hooks."""
+        if self.debug.pause_cron:  # DEBUG PAUSE-CRON 1
+            self._schedule_cron()
+            return
         self.cronloops += 1
         now = time.time()
         self.ops_samples.append((now, self.stat_commands))
@@ -440,7 +511,7 @@ class Server:
                         and not c.patterns and not c.shard_channels and not c.monitor):
                     c.close()
                     c.schedule_flush()
-        for hook in self.cron_hooks:
+        for hook in self.events.cron:
             try:
                 hook(self)
             except Exception:  # a failing hook must not stop the cron
@@ -463,6 +534,8 @@ class Server:
         if self._cron_handle is not None:
             self._cron_handle.cancel()
             self._cron_handle = None
+        if self.cluster is not None:
+            self.cluster.stop()
         for srv in self.listeners:
             srv.close()
         if self.gateway is not None:
@@ -484,7 +557,7 @@ class Server:
         log.info("Ready to accept connections")
         assert self.shutdown_event is not None
         await self.shutdown_event.wait()
-        for hook in self.extensions.get("on_shutdown", ()):
+        for hook in self.events.shutdown:
             hook(self)
         await self.stop()
 

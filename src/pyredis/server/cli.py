@@ -18,13 +18,15 @@ _MARKS = {logging.DEBUG: ".", 15: "-", logging.INFO: "*", logging.WARNING: "#", 
 
 
 class RedisFormatter(logging.Formatter):
-    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs."""
+    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs (S while a replica)."""
+
+    role = "M"
 
     def format(self, record: logging.LogRecord) -> str:
         t = time.localtime(record.created)
         ms = int(record.msecs)
         stamp = time.strftime("%d %b %Y %H:%M:%S", t)
-        return f"{os.getpid()}:M {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
+        return f"{os.getpid()}:{self.role} {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
 
 
 def setup_logging(cfg: Config) -> None:
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigFileError as e:
         print(str(e), file=sys.stderr)
         sys.exit(1)
+    if cfg["dir"] and os.path.isdir(cfg["dir"]):  # like Redis: a relative logfile lives in dir
+        os.chdir(cfg["dir"])
     setup_logging(cfg)
     from pyredis.server.app import Server
 
@@ -95,8 +99,6 @@ def main(argv: list[str] | None = None) -> None:
     if not cfg.config_file:
         log.warning("Warning: no config file specified, using the default config. In order to specify a config "
                     "file use pyredis-server /path/to/redis.conf")
-    if cfg["dir"] and os.path.isdir(cfg["dir"]):
-        os.chdir(cfg["dir"])
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     server = Server(cfg)
@@ -112,20 +114,21 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as e:
             log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting. ({e})")
             sys.exit(1)
+        mode = "cluster" if server.cluster is not None else "standalone"
         if cfg["always-show-logo"]:  # the banner names the PID (the Redis test suite waits for it)
-            log.info(f"\n    pyredis {REDIS_VERSION} (Redis-compatible) 64 bit\n    Running in standalone mode\n"
+            log.info(f"\n    pyredis {REDIS_VERSION} (Redis-compatible) 64 bit\n    Running in {mode} mode\n"
                      f"    Port: {server.port}\n    PID: {os.getpid()}\n")
         else:
-            log.info(f"Running mode=standalone, port={server.port}.")
+            log.info(f"Running mode={mode}, port={server.port}.")
         log.info("Server initialized")
-        for hook in server.extensions.get("on_ready", ()):
+        for hook in server.events.ready:
             pending = hook(server)
             if asyncio.iscoroutine(pending):  # e.g. loading the dataset while answering -LOADING
                 await pending
         log.info("Ready to accept connections")
         assert server.shutdown_event is not None
         await server.shutdown_event.wait()
-        for hook in server.extensions.get("on_shutdown", ()):
+        for hook in server.events.shutdown:
             hook(server)
         await server.stop()
         log.warning("Redis is now ready to exit, bye bye...")
@@ -141,9 +144,9 @@ def main(argv: list[str] | None = None) -> None:
 def _on_signal(server, sig: int) -> None:
     name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
     logging.getLogger("pyredis").warning(f"Received {name} scheduling shutdown...")
-    prepare = server.extensions.get("on_shutdown_signal")
-    if prepare is not None and not prepare(server, sig):  # e.g. the final save failed: keep running
-        return
+    for prepare in server.events.shutdown_signal:
+        if not prepare(server, sig):  # e.g. the final save failed: keep running
+            return
     server.request_shutdown()
 
 

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyredis.protocol.encoder import _ENCODERS
+from pyredis.protocol.parser import _wire_size as wire_size
 
 if TYPE_CHECKING:
     from pyredis.commands.registry import Command
@@ -23,6 +24,8 @@ class Client:
     """
 
     fake = True  # not backed by a socket (script caller, AOF loader)
+    cluster_asking = False  # ASKING was sent (one-shot)
+    cluster_readonly = False  # READONLY: reads served by a replica of the slot's master
 
     def __init__(self, server: Server, cid: int = 0) -> None:
         self.server = server
@@ -34,8 +37,8 @@ class Client:
         self.lib_ver = b""
         self.user = b"default"
         self.authenticated = not server.requires_auth()
-        # The user lacks some permission: commands go through the ACL checks (commands/acl.py).
-        self.acl_restricted: bool = getattr(server, "acl_restricted_default", False)
+        # The user lacks some permission: commands go through the ACL checks (server/acl_checks.py).
+        self.acl_restricted: bool = server.acl.restricted_default
         self.out: list[bytes] = []
         self.reply_mode = REPLY_ON
         # MULTI/EXEC
@@ -137,3 +140,25 @@ class Client:
             f += "T"
         f += self.flags_extra
         return f or "N"
+
+
+def client_info_line(c: Client, now: float | None = None, argv: list[bytes] | None = None) -> str:
+    """One CLIENT LIST line, in redis-server 7.0's field order."""
+    now = now or time.time()
+    qbuf = c.query_buffer_size() if hasattr(c, "query_buffer_size") else 0
+    alloc = c.query_buffer_alloc() if hasattr(c, "query_buffer_alloc") else 0
+    if argv is not None:  # the caller: Redis still holds the command being executed in its buffer
+        qbuf += wire_size(argv)
+    omem = c.pending_output()
+    cmd = c.cmd.fullname if c.cmd is not None else "NULL"
+    multi = len(c.multi) if c.multi is not None else -1
+    redir = c.tracking.redirect if c.tracking is not None and hasattr(c.tracking, "redirect") else -1
+    name = (c.name or b"").decode("utf-8", "replace")
+    return (
+        f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} age={int(now - c.created)} "
+        f"idle={int(now - c.last_interaction)} flags={c.flags_string()} db={c.db.id} sub={len(c.channels)} "
+        f"psub={len(c.patterns)} ssub={len(c.shard_channels)} multi={multi} qbuf={qbuf} "
+        f"qbuf-free={max(0, alloc - qbuf)} argv-mem={sum(len(a) for a in argv) if argv else 0} multi-mem=0 rbs=16384 rbp=16384 "
+        f"obl={min(omem, 16384)} oll={1 if omem > 16384 else 0} omem={omem} tot-mem={22000 + qbuf + omem} "
+        f"events=r cmd={cmd} user={c.user.decode('utf-8', 'replace')} redir={redir} resp={c.resp}"
+    )

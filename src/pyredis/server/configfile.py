@@ -153,6 +153,8 @@ def _directive_line(cfg: Config, name: str) -> str:
     value = cfg.format(name)
     if name == "save":
         return "save " + (value if value else '""')
+    if name == "replicaof" and value:  # host and port are two arguments
+        return "replicaof " + value
     return f"{name} {_quote(value) if value else chr(34) * 2}"
 
 

@@ -9,8 +9,11 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from pyredis import _speedups
 from pyredis.protocol.parser import ProtocolError, RequestParser
+from pyredis.server import fastpath
 from pyredis.server.client import Client
+from pyredis.server.pubsub import check_output_limits
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
@@ -63,11 +66,13 @@ class Connection(Client, asyncio.Protocol):
         srv.stat_connections += 1
         srv.clients[self.id] = self
         self.parser.auth_required = not self.authenticated
+        for hook in srv.events.client_connected:
+            hook(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.clients.pop(self.id, None)
-        for hook in self.server.extensions.get("on_disconnect", ()):
+        for hook in self.server.events.client_disconnected:
             hook(self)
 
     def data_received(self, data: bytes) -> None:
@@ -80,6 +85,14 @@ class Connection(Client, asyncio.Protocol):
             self.qbuf_peak = size
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
             self.qbuf_alloc = max(size, 20474)
+        accel = _speedups.hotpath
+        if (accel is not None and not self.pending and parser.idle() and fastpath.allowed(srv, self)):
+            pos = accel.run_batch(self, data, fastpath.accel_table(), fastpath.fallback, parser.max_bulk_len)
+            if pos == len(data):
+                parser.skipped()
+                self.flush()
+                return
+            data = data[pos:]
         try:
             cmds = parser.feed(data)
             err = None
@@ -92,14 +105,7 @@ class Connection(Client, asyncio.Protocol):
         if self.pending or self.blocked is not None:
             self.pending.extend(cmds)
         else:
-            execute = srv.execute
-            for i, argv in enumerate(cmds):
-                if self.close_asap:
-                    break
-                execute(self, argv)
-                if self.blocked is not None:
-                    self.pending.extend(cmds[i + 1 :])
-                    break
+            fastpath.run_commands(self, cmds)
         if err is not None:
             self.write_error("ERR " + err)
             self.close_asap = True
@@ -125,8 +131,7 @@ class Connection(Client, asyncio.Protocol):
                 hook()
             t.write(data)
             if t.get_write_buffer_size():  # the peer is not reading fast enough
-                obuf_check = self.server.extensions.get("obuf_check")
-                if obuf_check is not None and not obuf_check(self, t.get_write_buffer_size()):
+                if not check_output_limits(self, t.get_write_buffer_size()):
                     return
         if self.close_asap:
             self.closed = True

@@ -6,10 +6,14 @@ output buffer (``Client.out``); the connection flushes it at the end of the loop
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyredis.engine.glob import compile_glob
+
+log = logging.getLogger("pyredis")
 
 if TYPE_CHECKING:
     from pyredis.server.client import Client
@@ -190,3 +194,33 @@ class PubSub:
 
     def num_shard_channels(self) -> int:
         return len(self.shard_channels)
+
+
+def client_class(c: Client) -> str:
+    """The ``client-output-buffer-limit`` class of *c*."""
+    if getattr(c, "is_replica", False) and not c.monitor:
+        return "replica"
+    if c.channels or c.patterns or c.shard_channels:
+        return "pubsub"
+    return "normal"
+
+
+def check_output_limits(c: Any, size: int) -> bool:
+    """Enforce ``client-output-buffer-limit`` on *size* pending bytes; False if *c* was dropped."""
+    hard, soft, secs = c.server.config["client-output-buffer-limit"][client_class(c)]
+    over = bool(hard) and size >= hard
+    if not over and soft and size >= soft:
+        now = time.monotonic()
+        since = getattr(c, "obuf_soft_since", None)
+        if since is None:
+            c.obuf_soft_since = now
+        elif now - since > secs:
+            over = True
+    elif getattr(c, "obuf_soft_since", None) is not None:
+        c.obuf_soft_since = None
+    if over:
+        log.warning("Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer "
+                    "limits.", c.id, c.addr)
+        c._abort()
+        return False
+    return True

@@ -11,8 +11,8 @@ blocked client once one of its keys is ready.
 from __future__ import annotations
 
 from pyredis.commands.streams import add, claim, common, groups, info, read
-from pyredis.commands.streams.common import get_stream, parse_id, setup
+from pyredis.commands.streams.common import get_stream, parse_id
 from pyredis.commands.streams.read import ReadSpec, xread_serve
 
 __all__ = ["ReadSpec", "add", "claim", "common", "get_stream", "groups", "info", "parse_id", "read",
-           "setup", "xread_serve"]
+           "xread_serve"]

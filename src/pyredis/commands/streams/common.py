@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from pyredis.commands.args import typed_lookups
 from pyredis.commands.errors import CommandError
 from pyredis.engine import notify
@@ -16,6 +13,7 @@ from pyredis.engine.stream import (
 )
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import Raw
+from pyredis.server.blocking import signal_key_ready
 
 STREAM = notify.STREAM
 
@@ -154,24 +152,6 @@ def _must_obey(c) -> bool:
 
 
 # -- blocking integration ----------------------------------------------------------------------
-_signal: Callable[[Any, bytes], None] | None = None
-
-
-def setup(server) -> None:
-    global _signal
-    try:
-        from pyredis.commands import blocking  # type: ignore[attr-defined]
-    except ImportError:
-        _signal = None
-    else:
-        _signal = getattr(blocking, "signal_key_ready", None)
-
-
 def _key_ready(c, key: bytes) -> None:
-    if _signal is not None:
-        _signal(c, key)
-    else:
-        db = c.db
-        if db.blocked and key in db.blocked:
-            c.server.ready_keys.append((db, key))
+    signal_key_ready(c, key)
 

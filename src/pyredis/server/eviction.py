@@ -2,7 +2,7 @@
 ``maxmemory-policy`` and the OOM refusal of ``denyoom`` commands.
 
 With ``maxmemory`` 0 nothing runs per command. Otherwise the server gate routes commands through
-``Server.check_state``, whose pre-checks call :meth:`Evictor.check`: like redis-server, every
+``Server.check_state``, whose ``events.pre_checks`` call :meth:`Evictor.check`: like redis-server, every
 command first evicts keys while the estimate exceeds the limit, then ``denyoom`` commands (and
 anything queued inside MULTI, and EXEC of a transaction holding one) are refused with the OOM
 error when memory could not be freed.
@@ -18,10 +18,13 @@ from __future__ import annotations
 import time
 from bisect import insort
 from random import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyredis.engine import notify
 from pyredis.engine.memory import KeySampler, MemoryEstimator
+
+if TYPE_CHECKING:
+    from pyredis.server.app import Server
 
 OOM_ERROR = "OOM command not allowed when used memory > 'maxmemory'."
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
@@ -71,9 +74,9 @@ def decayed(entry: tuple[int, int], minute: int) -> int:
 
 
 class Evictor:
-    """maxmemory state of one server."""
+    """maxmemory state of one server (``server.eviction``); its counter is ``server.stats.evicted_keys``."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.estimator = MemoryEstimator(server.keyspace)
         ndb = len(server.keyspace.dbs)
@@ -83,6 +86,14 @@ class Evictor:
         self.next_db = 0
         self.lfu = False
         self.continuing = False
+        cfg = server.config
+        _set_decay(cfg["lfu-decay-time"])
+        cfg.on_change("lfu-decay-time", _set_decay)
+        _set_log_factor(cfg["lfu-log-factor"])
+        cfg.on_change("lfu-log-factor", _set_log_factor)
+        for name in ("maxmemory", "maxmemory-policy"):
+            cfg.on_change(name, self.configure)
+        self.configure()
 
     # -- configuration ---------------------------------------------------------------------------
     def configure(self, *_: Any) -> None:
@@ -109,14 +120,15 @@ class Evictor:
                 db.lru = LfuClock(db.lru)
 
     # -- memory ----------------------------------------------------------------------------------
-    def used_memory(self, server: Any = None) -> int:
+    def used_memory(self) -> int:
+        """The dataset memory estimate (INFO used_memory)."""
         return self.estimator.used(self.server.dirty)
 
 
 
     # -- enforcement -----------------------------------------------------------------------------
     def check(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
-        """Pre-command check: evict as needed; False (after replying OOM) if the command is refused."""
+        """``events.pre_checks`` entry: evict as needed; False (after replying OOM) if the command is refused."""
         if not self.server.config.values["maxmemory"] or getattr(c, "is_master", False):
             return True
         if self.perform(c.db) != EVICT_FAIL:
@@ -134,7 +146,7 @@ class Evictor:
             return False
         return True
 
-    def oom(self, server: Any = None) -> bool:
+    def oom(self) -> bool:
         """Scripts: whether writes are refused for memory (redis-server's pre-command OOM state)."""
         c = self.server.current_client
         return self.perform(c.db if c is not None else None) == EVICT_FAIL
@@ -259,7 +271,7 @@ class Evictor:
             lru.pop(key, None)
             if type(lru) is LfuClock:
                 lru.freq.pop(key, None)
-        srv.extensions["evicted_keys"] = srv.extensions.get("evicted_keys", 0) + 1
+        srv.stats.evicted_keys += 1
         db.signal_modified(key)
         ks = srv.keyspace
         if ks.notify_flags & notify.EVICTED:
@@ -282,7 +294,8 @@ class Evictor:
         dict.__setitem__(lru, key, time.time())
         lru.freq[key] = (min(freq, 255), int(time.time() // 60))
 
-    def cron(self, server: Any) -> None:
+    def cron(self, server: Server) -> None:
+        """``events.cron``: LFU clocks for databases created meanwhile."""
         if self.lfu:
             for db in server.keyspace.dbs:
                 if type(db.lru) is not LfuClock:
@@ -298,25 +311,3 @@ def _set_decay(v: int) -> None:
 def _set_log_factor(v: int) -> None:
     global _log_factor
     _log_factor = v
-
-
-def setup(server: Any) -> None:
-    ev = Evictor(server)
-    ext = server.extensions
-    ext["evictor"] = ev
-    ext["used_memory"] = ev.used_memory
-    ext["oom_check"] = ev.oom
-    ext["lfu_freq"] = ev.lfu_freq
-    ext["set_lfu_freq"] = ev.set_lfu_freq
-    ext.setdefault("evicted_keys", 0)
-    ext.setdefault("pre_checks", []).append(ev.check)
-    ext.setdefault("on_resetstat", []).append(lambda srv: ext.__setitem__("evicted_keys", 0))
-    server.cron_hooks.append(ev.cron)
-    cfg = server.config
-    _set_decay(cfg["lfu-decay-time"])
-    cfg.on_change("lfu-decay-time", _set_decay)
-    _set_log_factor(cfg["lfu-log-factor"])
-    cfg.on_change("lfu-log-factor", _set_log_factor)
-    for name in ("maxmemory", "maxmemory-policy"):
-        cfg.on_change(name, ev.configure)
-    ev.configure()

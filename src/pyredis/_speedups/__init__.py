@@ -1,0 +1,33 @@
+"""Optional compiled accelerators (Cython), with the pure-Python code as the reference and fallback.
+
+``hotpath`` is the compiled request loop (``_hotpath.pyx``) or ``None``: not built (no compiler or
+Cython at install time), a stale build (ABI mismatch), or switched off at run time with
+``PYREDIS_NO_EXTENSIONS=1``. ``ACTIVE`` names what runs ("cython" or "python"; INFO server reports it).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+_ABI = 1
+
+
+def _disabled() -> bool:
+    return os.environ.get("PYREDIS_NO_EXTENSIONS", "") not in ("", "0")
+
+
+def _load() -> ModuleType | None:
+    if _disabled():
+        return None
+    try:
+        from pyredis._speedups import _hotpath
+    except ImportError:
+        return None
+    if getattr(_hotpath, "ABI", None) != _ABI:  # built from another version of the source
+        return None
+    return _hotpath
+
+
+hotpath: ModuleType | None = _load()
+ACTIVE = "cython" if hotpath is not None else "python"

@@ -1,0 +1,647 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Compiled request loop: RESP multibulk parsed straight from the read buffer, string commands run
+on the database dicts, replies appended to one buffer.
+
+The semantics are those of :mod:`pyredis.server.fastpath` (itself an optimisation of the full path):
+``run_batch`` is only entered while ``fastpath.allowed`` holds; every command it does not handle
+natively goes to the Python fast handler or, when that declines, to ``fallback`` (the full path),
+and anything it cannot parse canonically (inline commands, partial or malformed requests, limits)
+is handed back, from its first byte, to the Python parser.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_Size
+from cpython.list cimport PyList_Append
+from cpython.set cimport PySet_Add, PySet_Contains
+from cpython.ref cimport PyObject
+from libc.stdio cimport snprintf
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
+# Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
+ABI = 1
+
+DEF MAX_ARGS = 1048576
+DEF LLMAX = 9223372036854775807
+
+cdef enum:
+    K_PY = 0
+    K_GET = 1
+    K_SET = 2
+    K_INCR = 3
+    K_DECR = 4
+    K_INCRBY = 5
+    K_DECRBY = 6
+    K_MGET = 7
+    K_MSET = 8
+    K_EXISTS = 9
+    K_PING = 10
+    K_LPUSH = 11
+    K_RPUSH = 12
+    K_LPOP = 13
+    K_RPOP = 14
+    K_SADD = 15
+    K_SISMEMBER = 16
+    K_HSET = 17
+    K_HGET = 18
+    K_LRANGE = 19
+
+KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K_INCRBY,
+         "decrby": K_DECRBY, "mget": K_MGET, "mset": K_MSET, "exists": K_EXISTS, "ping": K_PING,
+         "lpush": K_LPUSH, "rpush": K_RPUSH, "lpop": K_LPOP, "rpop": K_RPOP, "lrange": K_LRANGE}
+
+# The engine's value classes (set by make_table); the set and hash ones only when they are the
+# set/dict subclasses the native handlers assume, else those commands use the Python handlers.
+cdef object ListValue = None
+cdef object SetValue = None
+cdef object HashValue = None
+
+
+cdef class Entry:
+    """One fast command: its registry entry, Python fast handler, kind and per-batch counters."""
+    cdef public object cmd
+    cdef public object fn
+    cdef public object direct
+    cdef public int arity
+    cdef public int kind
+    cdef long long calls
+    cdef long long usec
+
+    def __init__(self, cmd, fn, direct, int kind):
+        self.cmd = cmd
+        self.fn = fn
+        self.direct = direct
+        self.arity = cmd.arity
+        self.kind = kind
+        self.calls = 0
+        self.usec = 0
+
+
+def make_table(dict fast_table, list_cls, set_cls, hash_cls):
+    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct, ...)) into Entry objects, one per command."""
+    global ListValue, SetValue, HashValue
+    cdef dict out = {}
+    cdef dict made = {}
+    ListValue = list_cls
+    if issubclass(set_cls, set) and hasattr(set_cls, "pool") and hasattr(set_cls, "after_add"):
+        SetValue = set_cls
+        KINDS["sadd"] = K_SADD
+        KINDS["sismember"] = K_SISMEMBER
+    if issubclass(hash_cls, dict) and hasattr(hash_cls, "check_lengths") and hasattr(hash_cls, "check_size"):
+        HashValue = hash_cls
+        KINDS["hset"] = K_HSET
+        KINDS["hget"] = K_HGET
+    for name, (cmd, fn, direct, _lo, _hi) in fast_table.items():
+        ent = made.get(cmd.name)
+        if ent is None:
+            ent = made[cmd.name] = Entry(cmd, fn, direct, KINDS.get(cmd.name, K_PY))
+        out[name] = ent
+    return out
+
+
+cdef struct OutBuf:
+    char* p
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int ensure(OutBuf* b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t cap
+    cdef char* q
+    if b.n + extra <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap else 4096
+    while cap < b.n + extra:
+        cap *= 2
+    q = <char*>realloc(b.p, cap)
+    if q == NULL:
+        raise MemoryError()
+    b.p = q
+    b.cap = cap
+    return 0
+
+
+cdef inline int put(OutBuf* b, const char* s, Py_ssize_t n) except -1:
+    ensure(b, n)
+    memcpy(b.p + b.n, s, n)
+    b.n += n
+    return 0
+
+
+cdef inline int put_bulk(OutBuf* b, const char* s, Py_ssize_t n) except -1:
+    ensure(b, n + 24)
+    b.n += snprintf(b.p + b.n, 24, "$%zd\r\n", n)
+    memcpy(b.p + b.n, s, n)
+    b.n += n
+    b.p[b.n] = 13
+    b.p[b.n + 1] = 10
+    b.n += 2
+    return 0
+
+
+cdef inline int put_int(OutBuf* b, char prefix, long long v) except -1:
+    ensure(b, 24)
+    b.n += snprintf(b.p + b.n, 24, "%c%lld\r\n", prefix, v)
+    return 0
+
+
+cdef inline long long now_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <long long>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+cdef inline Py_ssize_t read_len(const char* p, Py_ssize_t i, Py_ssize_t end, long long* out) noexcept:
+    """A canonical decimal (no sign, no leading zero, <= 18 digits) ending in CRLF at *i*."""
+    cdef Py_ssize_t start = i
+    cdef long long v = 0
+    cdef char ch
+    while i < end:
+        ch = p[i]
+        if ch < 48 or ch > 57:
+            break
+        v = v * 10 + (ch - 48)
+        i += 1
+        if i - start > 18:
+            return -1
+    if i == start or (i - start > 1 and p[start] == 48):
+        return -1
+    if i + 1 >= end or p[i] != 13 or p[i + 1] != 10:
+        return -1
+    out[0] = v
+    return i + 2
+
+
+cdef object parse_one(const char* p, Py_ssize_t pos, Py_ssize_t n, long long maxbulk, Py_ssize_t* endpos):
+    """The complete canonical multibulk request at *pos* as a list of bytes, or None."""
+    cdef long long count, blen
+    cdef Py_ssize_t q, j
+    cdef list argv
+    if pos >= n or p[pos] != 42:  # '*'
+        return None
+    q = read_len(p, pos + 1, n, &count)
+    if q < 0 or count < 1 or count > MAX_ARGS:
+        return None
+    if n - q < count * 4:  # cannot be complete: do not build a list for nothing
+        return None
+    argv = [None] * count
+    for j in range(count):
+        if q >= n or p[q] != 36:  # '$'
+            return None
+        q = read_len(p, q + 1, n, &blen)
+        if q < 0 or blen > maxbulk or q + blen + 2 > n:
+            return None
+        if p[q + blen] != 13 or p[q + blen + 1] != 10:
+            return None
+        argv[j] = PyBytes_FromStringAndSize(p + q, blen)
+        q += blen + 2
+    endpos[0] = q
+    return argv
+
+
+def parse(bytes data, long long maxbulk=512 * 1024 * 1024):
+    """The leading complete canonical requests of *data* and the offset after them (for tests)."""
+    cdef const char* p = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t pos = 0, q = 0
+    out = []
+    while True:
+        argv = parse_one(p, pos, n, maxbulk, &q)
+        if argv is None:
+            return out, pos
+        out.append(argv)
+        pos = q
+
+
+cdef inline Py_ssize_t clamp_range(long long start, long long stop, Py_ssize_t n, Py_ssize_t* a) noexcept:
+    """LRANGE's index clamping: the element count (0 when empty) and the first index in *a*."""
+    if start < 0:
+        start += n
+    if stop < 0:
+        stop += n
+    if start < 0:
+        start = 0
+    if start > stop or start >= n:
+        return 0
+    if stop >= n:
+        stop = n - 1
+    a[0] = start
+    return stop - start + 1
+
+
+cdef inline bint strict_ll(object b, long long* out) noexcept:
+    """*b* is the canonical decimal of a 64-bit integer (what ``b"%d" % v`` makes)."""
+    cdef const char* s = PyBytes_AS_STRING(b)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
+    cdef Py_ssize_t i = 0
+    cdef bint neg = False
+    cdef long long v = 0
+    if n == 0 or n > 19:
+        return False
+    if s[0] == 45:
+        neg = True
+        i = 1
+        if n == 1 or n > 19 or s[1] == 48:
+            return False
+    elif n > 18:
+        return False
+    if s[i] == 48 and n > 1:
+        return False
+    while i < n:
+        if s[i] < 48 or s[i] > 57:
+            return False
+        v = v * 10 + (s[i] - 48)
+        i += 1
+    out[0] = -v if neg else v
+    return True
+
+
+cdef class _State:
+    """Counters of the batch not yet added to the server objects."""
+    cdef long long dirty
+    cdef long long hits
+    cdef long long misses
+    cdef list touched
+    cdef object last
+
+
+cdef int flush(OutBuf* b, list out, _State st, object srv, object ks, object c) except -1:
+    cdef Entry e
+    if b.n:
+        PyList_Append(out, PyBytes_FromStringAndSize(b.p, b.n))
+        b.n = 0
+    if st.dirty:
+        srv.dirty += st.dirty
+        st.dirty = 0
+    if st.hits:
+        ks.hits += st.hits
+        st.hits = 0
+    if st.misses:
+        ks.misses += st.misses
+        st.misses = 0
+    if st.touched:
+        for x in st.touched:
+            e = <Entry>x
+            cmd = e.cmd
+            cmd.calls += e.calls
+            cmd.usec += e.usec
+            e.calls = 0
+            e.usec = 0
+        st.touched = []
+    if st.last is not None:
+        c.cmd = st.last
+        st.last = None
+    return 0
+
+
+def run_batch(object c, bytes data, dict table, object fallback, long long maxbulk):
+    """Run the requests in *data* for client *c*; returns the offset of the first byte not consumed.
+
+    Precondition: ``fastpath.allowed(server, c)`` and an empty query buffer. Commands this loop
+    does not finish run through ``fallback(c, argv)`` (the full path), which returns whether the
+    fast loop may go on; when it may not, the offset after that command is returned.
+    """
+    cdef const char* p = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t pos = 0, q = 0, argc, i, q0 = 0
+    cdef OutBuf b
+    cdef _State st = _State()
+    cdef Entry ent
+    cdef PyObject* ob
+    cdef PyObject* vp
+    cdef long long t0, t1, dt, delta, cur, slow, hits, misses
+    cdef int kind, ar, resp
+    cdef bint ok, cont
+    cdef char numbuf[24]
+    cdef int nlen
+    cdef list argv, out
+    cdef dict ddata, dexp
+    b.p = NULL
+    b.n = 0
+    b.cap = 0
+    st.touched = []
+    st.last = None
+    srv = c.server
+    srv.current_client = c
+    out = c.out
+    db = c.db
+    ddata = db.data
+    dexp = db.expires
+    ks = db.keyspace
+    resp = c.resp
+    prop = srv.propagators
+    slow = srv.slow_threshold
+    cont = True
+    try:
+        t0 = now_ns()
+        while pos < n:
+            argv = parse_one(p, pos, n, maxbulk, &q)
+            if argv is None:
+                break
+            ob = PyDict_GetItem(table, argv[0])
+            ok = False
+            if ob != NULL:
+                ent = <Entry>ob
+                argc = len(argv)
+                ar = ent.arity
+                kind = ent.kind
+                if (ar > 0 and argc != ar) or argc < -ar:
+                    kind = -1
+                if kind == K_GET:
+                    key = argv[1]
+                    if not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            if resp == 3:
+                                put(&b, "_\r\n", 3)
+                            else:
+                                put(&b, "$-1\r\n", 5)
+                            ok = True
+                        elif type(<object>vp) is bytes:
+                            st.hits += 1
+                            put_bulk(&b, PyBytes_AS_STRING(<object>vp), PyBytes_GET_SIZE(<object>vp))
+                            ok = True
+                elif kind == K_SET:
+                    key = argv[1]
+                    if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
+                        PyDict_SetItem(ddata, key, argv[2])
+                        st.dirty += 1
+                        put(&b, "+OK\r\n", 5)
+                        ok = True
+                elif kind >= K_INCR and kind <= K_DECRBY:
+                    key = argv[1]
+                    ok = True
+                    delta = 0
+                    cur = 0
+                    if kind == K_INCR:
+                        delta = 1
+                    elif kind == K_DECR:
+                        delta = -1
+                    else:
+                        ok = strict_ll(argv[2], &delta)
+                        if kind == K_DECRBY:
+                            if delta == -LLMAX - 1:
+                                ok = False
+                            delta = -delta
+                    if ok and PyDict_Size(dexp) and key in dexp:
+                        ok = False
+                    if ok:
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            cur = 0
+                        elif type(<object>vp) is bytes:
+                            ok = strict_ll(<object>vp, &cur)
+                        else:
+                            ok = False
+                    if ok:
+                        if (delta > 0 and cur > LLMAX - delta) or (delta < 0 and cur < -LLMAX - 1 - delta):
+                            ok = False
+                    if ok:
+                        cur += delta
+                        nlen = snprintf(numbuf, 24, "%lld", cur)
+                        PyDict_SetItem(ddata, key, PyBytes_FromStringAndSize(numbuf, nlen))
+                        st.dirty += 1
+                        put_int(&b, 58, cur)
+                elif kind == K_MGET:
+                    ok = True
+                    if PyDict_Size(dexp):
+                        for i in range(1, argc):
+                            if argv[i] in dexp:
+                                ok = False
+                                break
+                    if ok:
+                        put_int(&b, 42, argc - 1)
+                        for i in range(1, argc):
+                            vp = PyDict_GetItem(ddata, argv[i])
+                            if vp == NULL:
+                                st.misses += 1
+                            else:
+                                st.hits += 1
+                            if vp != NULL and type(<object>vp) is bytes:
+                                put_bulk(&b, PyBytes_AS_STRING(<object>vp), PyBytes_GET_SIZE(<object>vp))
+                            elif resp == 3:
+                                put(&b, "_\r\n", 3)
+                            else:
+                                put(&b, "$-1\r\n", 5)
+                elif kind == K_MSET:
+                    ok = argc % 2 == 1
+                    if ok and PyDict_Size(dexp):
+                        for i in range(1, argc, 2):
+                            if argv[i] in dexp:
+                                ok = False
+                                break
+                    if ok:
+                        for i in range(1, argc, 2):
+                            PyDict_SetItem(ddata, argv[i], argv[i + 1])
+                        st.dirty += argc // 2
+                        put(&b, "+OK\r\n", 5)
+                elif kind == K_EXISTS:
+                    ok = True
+                    cur = 0
+                    for i in range(1, argc):
+                        key = argv[i]
+                        if PyDict_Size(dexp) and key in dexp:
+                            ok = False
+                            break
+                        if PyDict_GetItem(ddata, key) != NULL:
+                            cur += 1
+                    if ok:
+                        put_int(&b, 58, cur)
+                elif kind == K_PING:
+                    if argc == 1:
+                        put(&b, "+PONG\r\n", 7)
+                        ok = True
+                    elif argc == 2:
+                        put_bulk(&b, PyBytes_AS_STRING(argv[1]), PyBytes_GET_SIZE(argv[1]))
+                        ok = True
+                elif kind == K_LPUSH or kind == K_RPUSH:
+                    key = argv[1]
+                    if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            v = ListValue()
+                            PyDict_SetItem(ddata, key, v)
+                            ok = True
+                        else:
+                            v = <object>vp
+                            ok = type(v) is ListValue
+                        if ok:
+                            if kind == K_LPUSH:
+                                v.appendleft(argv[2])
+                            else:
+                                v.append(argv[2])
+                            st.dirty += 1
+                            put_int(&b, 58, len(v))
+                elif kind == K_LPOP or kind == K_RPOP:
+                    key = argv[1]
+                    if argc == 2 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            if resp == 3:
+                                put(&b, "_\r\n", 3)
+                            else:
+                                put(&b, "$-1\r\n", 5)
+                            ok = True
+                        elif type(<object>vp) is ListValue:
+                            v = <object>vp
+                            x = v.popleft() if kind == K_LPOP else v.pop()
+                            if not v:
+                                del ddata[key]
+                            st.dirty += 1
+                            put_bulk(&b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x))
+                            ok = True
+                elif kind == K_LRANGE:
+                    key = argv[1]
+                    if (strict_ll(argv[2], &delta) and strict_ll(argv[3], &cur)
+                            and not (PyDict_Size(dexp) and key in dexp)):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            put(&b, "*0\r\n", 4)
+                            ok = True
+                        elif type(<object>vp) is ListValue:
+                            v = <object>vp
+                            st.hits += 1
+                            i = clamp_range(delta, cur, len(v), &q0)
+                            if i == 0:
+                                put(&b, "*0\r\n", 4)
+                            else:
+                                items = v.range(q0, q0 + i - 1)
+                                put_int(&b, 42, len(items))
+                                for x in items:
+                                    put_bulk(&b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x))
+                            ok = True
+                elif kind == K_SADD:
+                    key = argv[1]
+                    if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            v = SetValue()
+                            v.big = False
+                            PyDict_SetItem(ddata, key, v)
+                            ok = True
+                        else:
+                            v = <object>vp
+                            ok = type(v) is SetValue
+                        if ok:
+                            x = argv[2]
+                            if PySet_Contains(v, x):
+                                put(&b, ":0\r\n", 4)
+                            else:
+                                PySet_Add(v, x)
+                                pool = v.pool
+                                if pool is not None:
+                                    pool.append(x)
+                                if not v.big:
+                                    v.after_add(srv.config, argv[2:])
+                                st.dirty += 1
+                                put(&b, ":1\r\n", 4)
+                elif kind == K_SISMEMBER:
+                    key = argv[1]
+                    if not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            put(&b, ":0\r\n", 4)
+                            ok = True
+                        elif type(<object>vp) is SetValue:
+                            st.hits += 1
+                            if PySet_Contains(<object>vp, argv[2]):
+                                put(&b, ":1\r\n", 4)
+                            else:
+                                put(&b, ":0\r\n", 4)
+                            ok = True
+                elif kind == K_HSET:
+                    key = argv[1]
+                    if argc == 4 and not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            v = HashValue()
+                            PyDict_SetItem(ddata, key, v)
+                            ok = True
+                        else:
+                            v = <object>vp
+                            ok = type(v) is HashValue
+                        if ok:
+                            x = argv[2]
+                            added = PyDict_GetItem(v, x) == NULL
+                            PyDict_SetItem(v, x, argv[3])
+                            if not v.big:
+                                cfg = srv.config
+                                v.check_lengths(cfg, argv[2:])
+                                v.check_size(cfg)
+                            st.dirty += 1
+                            if added:
+                                put(&b, ":1\r\n", 4)
+                            else:
+                                put(&b, ":0\r\n", 4)
+                elif kind == K_HGET:
+                    key = argv[1]
+                    if not (PyDict_Size(dexp) and key in dexp):
+                        vp = PyDict_GetItem(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            ok = True
+                        elif type(<object>vp) is HashValue:
+                            st.hits += 1
+                            vp = PyDict_GetItem(<object>vp, argv[2])
+                            ok = True
+                            if vp != NULL:
+                                put_bulk(&b, PyBytes_AS_STRING(<object>vp), PyBytes_GET_SIZE(<object>vp))
+                        if ok and vp == NULL:
+                            if resp == 3:
+                                put(&b, "_\r\n", 3)
+                            else:
+                                put(&b, "$-1\r\n", 5)
+                if kind == K_PY or (kind > 0 and not ok):
+                    # the Python fast handler, then the command's own handler (never declines)
+                    if prop:
+                        flush(&b, out, st, srv, ks, c)
+                        d0 = srv.dirty
+                    r = None
+                    if kind == K_PY:
+                        r = ent.fn(c, db, argv)
+                    if r is None:
+                        flush(&b, out, st, srv, ks, c)
+                        r = ent.direct(c, db, argv)
+                    if r:
+                        put(&b, PyBytes_AS_STRING(r), PyBytes_GET_SIZE(r))
+                    if prop and (srv.dirty != d0 or c.repl is not None):
+                        flush(&b, out, st, srv, ks, c)
+                        srv.propagate(c, ent.cmd, argv)
+                    ok = True
+                    kind = K_PY
+                if ok:
+                    if prop and kind != K_PY and ent.cmd.write:
+                        flush(&b, out, st, srv, ks, c)
+                        srv.propagate(c, ent.cmd, argv)
+                    t1 = now_ns()
+                    dt = (t1 - t0) // 1000
+                    t0 = t1
+                    if ent.calls == 0:
+                        st.touched.append(ent)
+                    ent.calls += 1
+                    ent.usec += dt
+                    st.last = ent.cmd
+                    if dt >= slow:
+                        flush(&b, out, st, srv, ks, c)
+                        srv.slow_command(c, ent.cmd, argv, dt)
+            pos = q
+            if not ok:
+                flush(&b, out, st, srv, ks, c)
+                cont = fallback(c, argv)
+                if not cont:
+                    break
+                db = c.db
+                ddata = db.data
+                dexp = db.expires
+                resp = c.resp
+                prop = srv.propagators
+                slow = srv.slow_threshold
+                t0 = now_ns()
+        flush(&b, out, st, srv, ks, c)
+    finally:
+        free(b.p)
+    return pos

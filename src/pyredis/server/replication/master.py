@@ -1,0 +1,601 @@
+"""This server's replicas (replication.c, master side): SYNC/PSYNC serving, full sync through a
+disk BGSAVE or diskless to the sockets, the live stream, REPLCONF ACK bookkeeping, keepalives,
+replica timeouts, WAIT and min-replicas-to-write."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from typing import TYPE_CHECKING, Any
+
+from pyredis.persistence.aof import encode_command
+
+if TYPE_CHECKING:
+    from pyredis.server.replication.core import Replication
+
+log = logging.getLogger("pyredis")
+
+WAIT_BGSAVE_START, WAIT_BGSAVE_END, SEND_BULK, ONLINE = range(4)
+STATE_NAMES = {WAIT_BGSAVE_START: "wait_bgsave", WAIT_BGSAVE_END: "wait_bgsave", SEND_BULK: "send_bulk",
+               ONLINE: "online"}
+PING = encode_command([b"PING"])
+
+
+class ReplicaLink:
+    """What the master knows about one replica connection."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.state = WAIT_BGSAVE_START
+        self.listening_port = 0
+        self.announced_ip: str | None = None
+        self.capa_eof = False
+        self.capa_psync2 = False
+        self.pre_psync = False  # came with SYNC: no ACKs expected
+        self.rdb_only = False
+        self.exclude_data = False
+        self.exclude_functions = False
+        self.ack_off = 0
+        self.ack_time = time.time()
+        self.buffer: list[bytes] | None = None  # stream accumulated until the RDB is delivered
+        self.psync_initial_offset = 0
+        self.start_on_ack = False  # diskless: stream only once the replica ACKs (it loaded)
+        self.last_partial_write = 0.0
+        self.socket_target = False
+
+    def name(self) -> str:
+        """replicationGetSlaveName: ip:listening-port, else the peer address."""
+        addr = self.conn.addr
+        ip = self.announced_ip or addr.rsplit(":", 1)[0]
+        if self.listening_port:
+            return f"{ip}:{self.listening_port}"
+        return f"{addr} (no listening port)" if False else addr
+
+    def write(self, data: bytes) -> None:
+        if self.buffer is not None:
+            self.buffer.append(data)
+            return
+        c = self.conn
+        c.out.append(data)
+        c.schedule_flush()
+
+
+class DisklessTransfer:
+    """A fork child writing the RDB to a pipe that the parent relays to replica sockets."""
+
+    def __init__(self, pid: int, fd: int, mark: bytes, targets: list[ReplicaLink]) -> None:
+        self.pid = pid
+        self.fd = fd
+        self.mark = mark
+        self.targets = targets
+        self.start = time.time()
+        self.done_reading = False
+
+
+class MasterRole:
+    """Replicas attached to this server and the stream sent to them."""
+
+    def __init__(self, repl: Replication) -> None:
+        self.repl = repl
+        self.server = repl.server
+        self.replicas: list[ReplicaLink] = []
+        self.seldb = -1  # the db the stream last selected (slaveseldb)
+        self.disk_sync_pending = False  # a BGSAVE for replication (disk target) runs
+        self.diskless: DisklessTransfer | None = None
+        self.no_replicas_since = time.time()
+        self.cron_loops = 0
+        self.waiting: list[tuple[Any, int, int, Any]] = []  # WAIT clients: (client, numreplicas, offset, timer)
+        self.get_ack_pending = False
+
+    # -- the stream -----------------------------------------------------------------------------------
+    def feed(self, dbid: int, argv: list[bytes]) -> None:
+        """``server.propagators`` entry: the commands this master executed."""
+        repl = self.repl
+        if repl.backlog is None or repl.masterhost is not None:
+            return  # no replicas ever / a replica proxies its master's stream instead
+        if dbid != self.seldb:
+            s = b"%d" % dbid
+            self.feed_raw(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s) + encode_command(argv))
+            self.seldb = dbid
+        else:
+            self.feed_raw(encode_command(argv))
+
+    def feed_raw(self, data: bytes) -> None:
+        """Append stream bytes to the backlog and every replica (verbatim; proxies use this too)."""
+        backlog = self.repl.backlog
+        if backlog is None:
+            return
+        backlog.append(data)
+        for r in self.replicas:
+            if r.state != WAIT_BGSAVE_START and not r.rdb_only:
+                r.write(data)
+
+    # -- SYNC / PSYNC ---------------------------------------------------------------------------------
+    def link_of(self, c: Any) -> ReplicaLink:
+        link = getattr(c, "repl_link", None)
+        if link is None:
+            link = ReplicaLink(c)
+            c.repl_link = link
+        return link
+
+    def sync(self, c: Any, argv: list[bytes]) -> str | None:
+        """SYNC/PSYNC; returns an error message, or None when the replica was taken over."""
+        repl = self.repl
+        srv = self.server
+        if getattr(c, "is_replica", False):
+            return ""
+        psync = argv[0].lower() == b"psync"
+        if psync and len(argv) > 3 and argv[3].lower() == b"failover":
+            err = repl.psync_failover_request(c, argv[1])
+            if err is not None:
+                return err
+        if repl.failover.in_progress():
+            return "NOMASTERLINK Can't SYNC while failing over"
+        if repl.masterhost is not None and not repl.replica.connected():
+            return "NOMASTERLINK Can't SYNC while not connected with my master"
+        if c.out:
+            return "ERR SYNC and PSYNC are invalid with pending output"
+        link = self.link_of(c)
+        if (link.exclude_data or link.exclude_functions) and not link.capa_eof:
+            return "ERR Filtered replica requires EOF capability"
+        log.info("Replica %s asks for synchronization", link.name())
+        if psync:
+            try:
+                offset = int(argv[2])
+            except ValueError:
+                log.warning("Replica %s asks for synchronization but with a wrong offset", link.name())
+                return "ERR value is not an integer or out of range"
+            if self.try_partial(c, link, argv[1].decode("utf-8", "replace"), offset):
+                repl.stat_sync_partial_ok += 1
+                return None
+            if argv[1] != b"?":
+                repl.stat_sync_partial_err += 1
+        else:
+            link.pre_psync = True
+        repl.stat_sync_full += 1
+        link.state = WAIT_BGSAVE_START
+        self._become_replica(c, link)
+        if len(self.replicas) == 1 and repl.backlog is None:
+            repl.change_replid()
+            repl.clear_replid2()
+            repl.create_backlog()
+            log.info("Replication backlog created, my new replication IDs are '%s' and '%s'",
+                     repl.replid, repl.replid2)
+        pers = self.repl.persistence
+        if self.disk_sync_pending and pers.child is not None:
+            other = next((r for r in self.replicas if r.state == WAIT_BGSAVE_END and not r.socket_target
+                          and (not r.rdb_only or link.rdb_only)), None)
+            if other is not None and (not other.capa_eof or link.capa_eof) and \
+                    (other.exclude_data, other.exclude_functions) == (link.exclude_data, link.exclude_functions):
+                if not link.rdb_only:
+                    link.buffer = list(other.buffer or [])
+                self.setup_full_resync(link, other.psync_initial_offset)
+                log.info("Waiting for end of BGSAVE for SYNC")
+            else:
+                log.info("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC")
+        elif self.diskless is not None:
+            log.info("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC")
+        elif srv.config["repl-diskless-sync"] and link.capa_eof and srv.config["repl-diskless-sync-delay"]:
+            log.info("Delay next BGSAVE for diskless SYNC")
+        elif pers.child is None:
+            self.start_bgsave(link.capa_eof, (link.exclude_data, link.exclude_functions))
+        else:
+            log.info("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed")
+        return None
+
+    def _become_replica(self, c: Any, link: ReplicaLink) -> None:
+        c.is_replica = True
+        c.flags_extra = c.flags_extra.replace("S", "") + "S"
+        if link not in self.replicas:
+            self.replicas.append(link)
+
+    def try_partial(self, c: Any, link: ReplicaLink, replid: str, offset: int) -> bool:
+        repl = self.repl
+        if replid != repl.replid and (replid != repl.replid2 or offset > repl.second_replid_offset):
+            if replid != "?":
+                if replid != repl.replid and replid != repl.replid2:
+                    log.info("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for "
+                             "'%s', my replication IDs are '%s' and '%s')", replid, repl.replid, repl.replid2)
+                else:
+                    log.info("Partial resynchronization not accepted: Requested offset for second ID was %d, but "
+                             "I can reply up to %d", offset, repl.second_replid_offset)
+            else:
+                log.info("Full resync requested by replica %s", link.name())
+            return False
+        backlog = repl.backlog
+        if backlog is None or not backlog.covers(offset):
+            log.info("Unable to partial resync with replica %s for lack of backlog (Replica request was: %d).",
+                     link.name(), offset)
+            if offset > repl.offset:
+                log.warning("Warning: replica %s tried to PSYNC with an offset that is greater than the master "
+                            "replication offset.", link.name())
+            return False
+        link.state = ONLINE
+        link.ack_time = time.time()
+        link.start_on_ack = False
+        link.buffer = None
+        self._become_replica(c, link)
+        c.out.append(b"+CONTINUE %s\r\n" % repl.replid.encode() if link.capa_psync2 else b"+CONTINUE\r\n")
+        data = backlog.read_from(offset)
+        if data:
+            c.out.append(data)
+        c.schedule_flush()
+        log.info("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting from "
+                 "offset %d.", link.name(), len(data), offset)
+        self.repl.refresh_good_replicas()
+        return True
+
+    def setup_full_resync(self, link: ReplicaLink, offset: int) -> None:
+        link.psync_initial_offset = offset
+        link.state = WAIT_BGSAVE_END
+        self.seldb = -1
+        if link.buffer is None and not link.rdb_only:
+            link.buffer = []
+        if not link.pre_psync:
+            c = link.conn
+            if c.transport is not None and not c.closed:
+                c.transport.write(b"+FULLRESYNC %s %d\r\n" % (self.repl.replid.encode(), offset))
+
+    def start_bgsave(self, eof_capa: bool, req: tuple[bool, bool]) -> bool:
+        """startBgsaveForReplication: diskless to every waiting replica, or a disk BGSAVE."""
+        srv = self.server
+        socket_target = (srv.config["repl-diskless-sync"] or any(req)) and eof_capa
+        log.info("Starting BGSAVE for SYNC with target: %s", "replicas sockets" if socket_target else "disk")
+        waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START
+                   and (r.exclude_data, r.exclude_functions) == req]
+        offset = self.repl.offset
+        if socket_target:
+            for r in waiting:
+                r.socket_target = True
+                self.setup_full_resync(r, offset)
+            ok = self._start_diskless(waiting, req)
+        else:
+            ok = self.repl.persistence.bgsave()
+            if ok:
+                self.disk_sync_pending = True
+        if not ok:
+            log.warning("BGSAVE for replication failed")
+            for r in waiting:
+                r.conn.write_error("ERR BGSAVE failed, replication can't continue")
+                r.conn.close()
+                r.conn.flush()
+            return False
+        if not socket_target:
+            for r in waiting:
+                self.setup_full_resync(r, offset)
+        return True
+
+    # -- diskless ---------------------------------------------------------------------------------------
+    def _start_diskless(self, targets: list[ReplicaLink], req: tuple[bool, bool]) -> bool:
+        srv = self.server
+        pers = self.repl.persistence
+        if not hasattr(os, "fork") or os.environ.get("PYREDIS_NO_FORK") == "1":
+            return self._diskless_inline(targets, req)
+        from pyredis.persistence.rdb import write_rdb
+
+        functions = [] if req[1] else pers._functions()
+        rfd, wfd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as e:
+            os.close(rfd)
+            os.close(wfd)
+            log.warning("Can't save in background: fork: %s", e.strerror)
+            return False
+        if pid == 0:
+            code = 1
+            try:
+                os.close(rfd)
+                pers._child_setup()
+                with os.fdopen(wfd, "wb", buffering=65536) as fh:
+                    dbs = [] if req[0] else None
+                    write_rdb(srv, fh, dbs=dbs, functions=functions)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the child always exits
+                pass
+            finally:
+                os._exit(code)
+        os.close(wfd)
+        os.set_blocking(rfd, False)
+        mark = os.urandom(20).hex().encode()
+        t = DisklessTransfer(pid, rfd, mark, targets)
+        self.diskless = t
+        log.info("Background RDB transfer started by pid %d", pid)
+        for r in targets:
+            r.conn.transport.write(b"$EOF:%s\r\n" % mark)
+            r.last_partial_write = time.time()
+        srv.loop.add_reader(rfd, self._diskless_read)
+        return True
+
+    def _diskless_inline(self, targets: list[ReplicaLink], req: tuple[bool, bool]) -> bool:
+        from pyredis.persistence.rdb import rdb_bytes
+
+        data = rdb_bytes(self.server, dbs=[] if req[0] else None,
+                         functions=[] if req[1] else None)
+        mark = os.urandom(20).hex().encode()
+        for r in targets:
+            r.conn.transport.write(b"$EOF:%s\r\n%s%s" % (mark, data, mark))
+            r.socket_target = True
+        self.server.loop.call_soon(self._diskless_finished_inline, targets)
+        return True
+
+    def _diskless_finished_inline(self, targets: list[ReplicaLink]) -> None:
+        for r in targets:
+            if r in self.replicas:
+                self._rdb_delivered(r, socket=True)
+
+    def _diskless_read(self) -> None:
+        t = self.diskless
+        if t is None:
+            return
+        try:
+            data = os.read(t.fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            log.warning("Diskless rdb transfer, read error sending DB to replicas: %s", e.strerror)
+            data = b""
+        live = [r for r in t.targets if r in self.replicas and not r.conn.closed]
+        if data:
+            now = time.time()
+            for r in live:
+                r.conn.transport.write(data)
+                r.last_partial_write = now
+            t.targets = live
+            if not live:
+                log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+                self._end_diskless(kill=True)
+            return
+        t.done_reading = True
+        log.warning("Diskless rdb transfer, done reading from pipe, %d replicas still up.", len(live))
+        for r in live:
+            r.conn.transport.write(t.mark)
+        self.server.loop.remove_reader(t.fd)
+        self._end_diskless(kill=False, live=live)
+
+    def _end_diskless(self, kill: bool, live: list[ReplicaLink] | None = None) -> None:
+        t = self.diskless
+        if t is None:
+            return
+        self.diskless = None
+        try:
+            self.server.loop.remove_reader(t.fd)
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            os.close(t.fd)
+        except OSError:
+            pass
+        ok = True
+        if kill:
+            try:
+                os.kill(t.pid, signal.SIGUSR1)
+            except OSError:
+                pass
+        try:
+            _, status = os.waitpid(t.pid, 0)
+            ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        except ChildProcessError:
+            pass
+        if kill:
+            log.warning("Background transfer terminated by signal %d", signal.SIGUSR1)
+        elif ok:
+            log.info("Background RDB transfer terminated with success")
+        else:
+            log.warning("Background transfer error")
+        for r in live or ():
+            if ok:
+                self._rdb_delivered(r, socket=True)
+            else:
+                self._free(r)
+        self._start_pending()
+
+    # -- disk BGSAVE done ------------------------------------------------------------------------------
+    def bgsave_done(self, ok: bool) -> None:
+        """The persistence BGSAVE ended: send the file to replicas waiting for it."""
+        if not self.disk_sync_pending:
+            return
+        self.disk_sync_pending = False
+        waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_END and not r.socket_target]
+        if not ok:
+            log.warning("SYNC failed. BGSAVE child returned an error")
+            for r in waiting:
+                self._free(r)
+            self._start_pending()
+            return
+        try:
+            with open(self.repl.persistence.rdb_path(), "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            log.warning("SYNC failed. Can't open/stat DB after BGSAVE: %s", e.strerror)
+            for r in waiting:
+                self._free(r)
+            return
+        for r in waiting:
+            r.state = SEND_BULK
+            t = r.conn.transport
+            if t is None or r.conn.closed:
+                continue
+            t.write(b"$%d\r\n" % len(data))
+            t.write(data)
+            self._rdb_delivered(r, socket=False)
+        self._start_pending()
+
+    def _rdb_delivered(self, r: ReplicaLink, socket: bool) -> None:
+        if r.rdb_only:
+            log.info("Synchronization with replica %s succeeded", r.name())
+            r.conn.close()
+            r.conn.schedule_flush()
+            return
+        r.state = ONLINE
+        r.ack_time = time.time()
+        if socket and not r.pre_psync:
+            r.start_on_ack = True  # the RDB was sent with an EOF mark: wait for the replica's ACK
+        else:
+            self.start_stream(r)
+        log.info("Synchronization with replica %s succeeded", r.name())
+        self.repl.refresh_good_replicas()
+
+    def start_stream(self, r: ReplicaLink) -> None:
+        r.start_on_ack = False
+        buf = r.buffer or []
+        r.buffer = None
+        c = r.conn
+        if buf:
+            c.out.extend(buf)
+        c.schedule_flush()
+
+    def _start_pending(self) -> None:
+        """Replicas still in WAIT_BGSAVE_START get the next BGSAVE (replicationStartPendingFork)."""
+        if self.repl.persistence.child is not None or self.diskless is not None or self.disk_sync_pending:
+            return
+        waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]
+        if not waiting:
+            return
+        cfg = self.server.config
+        if cfg["repl-diskless-sync"] and cfg["repl-diskless-sync-delay"] and all(r.capa_eof for r in waiting):
+            return  # the cron starts it after the delay
+        first = waiting[0]
+        eof = all(r.capa_eof for r in waiting if (r.exclude_data, r.exclude_functions) ==
+                  (first.exclude_data, first.exclude_functions))
+        self.start_bgsave(eof, (first.exclude_data, first.exclude_functions))
+
+    # -- ACKs -------------------------------------------------------------------------------------------
+    def ack(self, c: Any, offset: int) -> None:
+        link = getattr(c, "repl_link", None)
+        if link is None or not getattr(c, "is_replica", False):
+            return
+        if offset > link.ack_off:
+            link.ack_off = offset
+        link.ack_time = time.time()
+        if link.start_on_ack and link.state == ONLINE:
+            self.start_stream(link)
+        self.repl.refresh_good_replicas()
+        if self.waiting:
+            self.check_waiting()
+
+    # -- disconnects ------------------------------------------------------------------------------------
+    def _free(self, r: ReplicaLink) -> None:
+        c = r.conn
+        c.close()
+        c.flush()
+        if getattr(c, "transport", None) is not None:
+            c.transport.abort()
+        self.detach(c)
+
+    def detach(self, c: Any) -> None:
+        """A replica connection closed."""
+        link = getattr(c, "repl_link", None)
+        if link is None or link not in self.replicas:
+            return
+        self.replicas.remove(link)
+        if link.state == ONLINE:
+            log.info("Connection with replica %s lost.", link.name())
+        if not self.replicas:
+            self.no_replicas_since = time.time()
+        t = self.diskless
+        if t is not None and link in t.targets:
+            t.targets.remove(link)
+            if not t.targets and not t.done_reading:
+                log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+                self._end_diskless(kill=True)
+        self.repl.refresh_good_replicas()
+
+    def disconnect_all(self) -> None:
+        for r in list(self.replicas):
+            self._free(r)
+
+    # -- cron (once a second) ---------------------------------------------------------------------------
+    def cron(self) -> None:
+        srv = self.server
+        cfg = srv.config
+        now = time.time()
+        self.cron_loops += 1
+        repl = self.repl
+        period = max(cfg["repl-ping-replica-period"], 1)
+        if self.cron_loops % period == 0 and self.replicas and repl.masterhost is None \
+                and not repl.failover.pausing():
+            self.feed_raw(PING)
+        for r in self.replicas:
+            if r.state == WAIT_BGSAVE_START or (r.state == WAIT_BGSAVE_END and not r.socket_target):
+                t = r.conn.transport
+                if t is not None and not r.conn.closed:
+                    t.write(b"\n")
+        timeout = cfg["repl-timeout"]
+        for r in list(self.replicas):
+            if r.state == ONLINE and not r.pre_psync and now - r.ack_time > timeout:
+                log.warning("Disconnecting timedout replica (streaming sync): %s", r.name())
+                self._free(r)
+            elif r.state == WAIT_BGSAVE_END and r.socket_target and r.last_partial_write and \
+                    now - r.last_partial_write > timeout:
+                log.warning("Disconnecting timedout replica (full sync): %s", r.name())
+                self._free(r)
+        ttl = cfg["repl-backlog-ttl"]
+        if not self.replicas and ttl and repl.backlog is not None and repl.masterhost is None \
+                and now - self.no_replicas_since > ttl:
+            repl.change_replid()
+            repl.clear_replid2()
+            repl.backlog = None
+            log.info("Replication backlog freed after %d seconds without connected replicas.", ttl)
+        # Diskless syncs start after repl-diskless-sync-delay (or once enough replicas wait).
+        waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]
+        if waiting and self.repl.persistence.child is None and self.diskless is None and not self.disk_sync_pending:
+            delay = cfg["repl-diskless-sync-delay"]
+            maxr = cfg["repl-diskless-sync-max-replicas"]
+            oldest = min(r.conn.created for r in waiting)
+            if not cfg["repl-diskless-sync"] or now - oldest >= delay or (maxr and len(waiting) >= maxr):
+                first = waiting[0]
+                req = (first.exclude_data, first.exclude_functions)
+                eof = all(r.capa_eof for r in waiting if (r.exclude_data, r.exclude_functions) == req)
+                self.start_bgsave(eof, req)
+        self.repl.refresh_good_replicas()
+
+    def fast_cron(self) -> None:
+        """Every cron tick: diskless syncs waiting for enough replicas, WAIT bookkeeping."""
+        cfg = self.server.config
+        maxr = cfg["repl-diskless-sync-max-replicas"]
+        if maxr and self.diskless is None and self.repl.persistence.child is None:
+            waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]
+            if len(waiting) >= maxr:
+                first = waiting[0]
+                req = (first.exclude_data, first.exclude_functions)
+                self.start_bgsave(all(r.capa_eof for r in waiting), req)
+
+    # -- WAIT -------------------------------------------------------------------------------------------
+    def acked(self, offset: int) -> int:
+        return sum(1 for r in self.replicas if r.state == ONLINE and r.ack_off >= offset)
+
+    def request_acks(self) -> None:
+        """Ask every replica for an ACK (REPLCONF GETACK *), once per event-loop iteration."""
+        if self.get_ack_pending:
+            return
+        self.get_ack_pending = True
+        self.server.loop.call_soon(self._send_getack)
+
+    def _send_getack(self) -> None:
+        self.get_ack_pending = False
+        if self.repl.masterhost is None:
+            self.feed_raw(encode_command([b"REPLCONF", b"GETACK", b"*"]))
+
+    def check_waiting(self) -> None:
+        for entry in list(self.waiting):
+            c, num, off, timer = entry
+            n = self.acked(off)
+            if n >= num:
+                self.finish_wait(entry, n)
+
+    def finish_wait(self, entry: tuple, n: int | None = None) -> None:
+        if entry not in self.waiting:
+            return
+        self.waiting.remove(entry)
+        c, num, off, timer = entry
+        if timer is not None:
+            timer.cancel()
+        if n is None:
+            n = self.acked(off)
+        c.blocked = None
+        if not c.closed:
+            c.write(n)
+            c.unblock()

@@ -1,0 +1,88 @@
+"""Helpers for cluster tests: nodes on ports whose bus port (+10000) is free, redis-cli --cluster, waiting."""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+
+from support import ServerProcess
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def cluster_port(taken: set[int]) -> int:
+    """A free port P with P+10000 free too (the cluster bus)."""
+    while True:
+        p = random.randint(20000, 29999)
+        if p not in taken and p + 10000 not in taken and _bindable(p) and _bindable(p + 10000):
+            taken.update((p, p + 10000))
+            return p
+
+
+def start_node(kind: str, taken: set[int], timeout_ms: int = 2000, extra: tuple[str, ...] = ()) -> ServerProcess:
+    port = cluster_port(taken)
+    return ServerProcess(kind, ["--cluster-enabled", "yes", "--cluster-node-timeout", str(timeout_ms),
+                                "--logfile", "node.log", *extra], port=port)
+
+
+def redis_cli(*args: str, timeout: float = 120) -> str:
+    exe = shutil.which("redis-cli")
+    assert exe, "redis-cli is needed (scripts/test.sh installs redis-tools)"
+    r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
+    out = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout + r.stderr)
+    assert r.returncode == 0, out
+    return out
+
+
+def create_cluster(nodes: list[ServerProcess], replicas: int = 0) -> str:
+    addrs = [f"127.0.0.1:{n.port}" for n in nodes]
+    return redis_cli("--cluster", "create", *addrs, "--cluster-replicas", str(replicas), "--cluster-yes")
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if cond():
+                return
+        except (OSError, ConnectionError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def info_field(node: ServerProcess, field: str) -> str:
+    text = node.client().call("CLUSTER", "INFO").decode()
+    for line in text.split("\r\n"):
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1]
+    return ""
+
+
+def nodes_view(node: ServerProcess) -> set[tuple[str, ...]]:
+    """CLUSTER NODES without the per-observer fields (myself, ping/pong times, link state)."""
+    raw = node.client().call("CLUSTER", "NODES")
+    body = raw.split(b"\r\n", 1)[1].decode()
+    out = set()
+    for line in body.strip().split("\n"):
+        f = line.split(" ")
+        flags = ",".join(x for x in f[2].split(",") if x != "myself")
+        out.add((f[0], f[1], flags, f[3], f[6], *f[8:]))
+    return out
+
+
+def stop_all(nodes: list[ServerProcess]) -> None:
+    for n in nodes:
+        n.stop()

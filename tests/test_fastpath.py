@@ -1,0 +1,204 @@
+"""The fast path agrees with the full path: both parsers and all three batch paths (full path only,
+pure-Python fast handlers, compiled accelerator) fed the same byte streams (valid, split anywhere,
+malformed, oversized) give the same replies, keyspace, statistics and connection state."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pyredis import _speedups
+from pyredis.protocol.parser import ProtocolError, RequestParser
+from pyredis.server import fastpath
+from pyredis.server.app import Server
+from pyredis.server.connection import Connection
+
+ACCEL = _speedups.hotpath
+MODES = ["full", "python"] + (["cython"] if ACCEL is not None else [])
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+
+def enc(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def _reset_command_stats() -> None:
+    from pyredis.commands.registry import all_commands
+
+    for c in all_commands():  # the registry is process-wide: other tests' counts must not leak in
+        c.calls = c.usec = c.failed = c.rejected = 0
+
+
+def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> tuple:
+    """Feed *chunks* to one connection of a fresh server in *mode*; return everything observable."""
+    _reset_command_stats()
+    saved = _speedups.hotpath
+    _speedups.hotpath = ACCEL if mode == "cython" else None
+    fastpath.ENABLED = mode != "full"
+    try:
+        srv = Server()
+        if max_bulk is not None:
+            srv.config.values["proto-max-bulk-len"] = max_bulk
+        conn = Connection(srv)
+        t = FakeTransport()
+        conn.connection_made(t)
+        for ch in chunks:
+            if conn.closed:
+                break
+            conn.data_received(ch)
+        ks = srv.keyspace
+        dbs = tuple((db.id, sorted((k, repr(v)) for k, v in db.data.items()), sorted(db.expires))
+                    for db in ks.dbs if db.data or db.expires)
+        from pyredis.commands.registry import all_commands
+
+        calls = sorted((c.fullname, c.calls, c.failed, c.rejected) for c in all_commands()
+                       if c.calls or c.failed or c.rejected)
+        state = (conn.db.id, conn.multi is not None, conn.reply_mode, conn.close_asap, conn.closed,
+                 len(conn.pending), conn.parser.buffered, t.closed)
+        return bytes(t.data), dbs, calls, (ks.hits, ks.misses, srv.dirty, srv.stat_errors), state
+    finally:
+        _speedups.hotpath = saved
+        fastpath.ENABLED = True
+        _reset_command_stats()
+
+
+def assert_same(chunks: list[bytes], max_bulk: int | None = None) -> None:
+    ref = run_stream("full", chunks, max_bulk)
+    for mode in MODES[1:]:
+        got = run_stream(mode, chunks, max_bulk)
+        assert got[0] == ref[0], f"{mode}: replies differ"
+        assert got == ref, mode
+
+
+# -- command generators ---------------------------------------------------------------------------------
+KEYS = [b"k1", b"k2", b"n", b"l", b"s", b"h", b"z", b"K1"]
+VALS = [b"", b"v", b"0", b"1", b"-1", b"007", b"9223372036854775807", b"-9223372036854775808",
+        b"12345678901234567890", b"x" * 40, b"\r\n", b"3.5", b"-0", b"+1"]
+NAMES = [b"GET", b"get", b"Get", b"gEt", b"SET", b"set", b"INCR", b"DECR", b"INCRBY", b"DECRBY", b"MGET",
+         b"MSET", b"EXISTS", b"DEL", b"PING", b"LPUSH", b"RPUSH", b"LPOP", b"RPOP", b"LRANGE", b"SADD",
+         b"SISMEMBER", b"HSET", b"HGET", b"ZADD", b"ZSCORE", b"ECHO", b"TYPE"]
+# Commands flipping a switch or creating the cases the fast handlers must decline.
+SWITCHES = [
+    [b"MULTI"], [b"EXEC"], [b"DISCARD"], [b"WATCH", b"k1"], [b"UNWATCH"], [b"SELECT", b"1"],
+    [b"SELECT", b"0"], [b"CLIENT", b"REPLY", b"SKIP"], [b"CLIENT", b"REPLY", b"OFF"],
+    [b"CLIENT", b"REPLY", b"ON"], [b"HELLO", b"3"], [b"HELLO", b"2"], [b"EXPIRE", b"k1", b"100"],
+    [b"SET", b"k2", b"v", b"EX", b"100"], [b"PERSIST", b"k1"], [b"FLUSHDB"], [b"SUBSCRIBE", b"ch"],
+    [b"UNSUBSCRIBE"], [b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"],
+    [b"CONFIG", b"SET", b"notify-keyspace-events", b""], [b"OBJECT", b"FREQ", b"k1"],
+    [b"DBSIZE"], [b"SET", b"k1", b"v", b"GET"], [b"QUIT"],
+]
+
+argv_fast = st.builds(lambda name, args: [name] + args, st.sampled_from(NAMES),
+                      st.lists(st.sampled_from(KEYS + VALS), max_size=5))
+argv_any = st.one_of(argv_fast, argv_fast, argv_fast, st.sampled_from(SWITCHES))
+streams = st.lists(argv_any, min_size=1, max_size=25).map(lambda cmds: b"".join(enc(*a) for a in cmds))
+
+
+def _splits(data: bytes, cuts: list[int]) -> list[bytes]:
+    pts = sorted({c % (len(data) + 1) for c in cuts})
+    out, prev = [], 0
+    for p in pts + [len(data)]:
+        out.append(data[prev:p])
+        prev = p
+    return [c for c in out if c]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams, st.lists(st.integers(min_value=0, max_value=10_000), max_size=4))
+def test_batch_paths_agree(data, cuts):
+    assert_same(_splits(data, cuts))
+
+
+def test_split_at_every_byte():
+    data = b"".join(enc(*a) for a in [
+        [b"SET", b"k1", b"v"], [b"INCR", b"n"], [b"GET", b"k1"], [b"MSET", b"a", b"1", b"b", b"2"],
+        [b"MGET", b"a", b"b", b"zz"], [b"LPUSH", b"l", b"x", b"y"], [b"RPOP", b"l"], [b"PING"],
+        [b"MULTI"], [b"INCR", b"n"], [b"EXEC"], [b"GET", b"l"], [b"EXISTS", b"a", b"l"],
+    ]) + b"PING inline\r\n" + enc(b"GET", b"a")
+    for k in range(1, len(data)):
+        assert_same([data[:k], data[k:]])
+
+
+malformed = st.sampled_from([
+    b"*2\r\n$3\r\nGET\r\n$-5\r\n", b"*1\r\n$04\r\nPING\r\n", b"*01\r\n$4\r\nPING\r\n", b"*2\r\n:3\r\nGET\r\n",
+    b"*-1\r\n", b"*0\r\n", b"*1\r\n$4\r\nPINGxx", b"*1\n$4\nPING\n", b"*1\r\n$4\r\nPING\r\r",
+    b"*3000000000\r\n", b"*1\r\n$99999999999999999999\r\n", b"PING\r\n", b"  \r\n", b"\"unbalanced\r\n",
+    b"*1\r\n$+4\r\nPING\r\n", b"*\r\n", b"$4\r\nPING\r\n", b"*1\r\n$2\r\nGET\r\n",
+])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(argv_fast.map(lambda a: enc(*a)), malformed), min_size=1, max_size=8),
+       st.lists(st.integers(min_value=0, max_value=1000), max_size=2))
+def test_malformed_streams(parts, cuts):
+    assert_same(_splits(b"".join(parts), cuts))
+
+
+def test_oversized_bulk():
+    big = enc(b"SET", b"k1", b"x" * 100) + enc(b"GET", b"k1")
+    assert_same([big], max_bulk=50)
+    assert_same([enc(b"SET", b"k1", b"x" * 100_000), enc(b"GET", b"k1")])
+    many = enc(b"MSET", *[b"k%d" % i for i in range(2001)])
+    assert_same([many[:5000], many[5000:]])
+
+
+def _reference(data: bytes):
+    p = RequestParser()
+    try:
+        return p.feed(data), None
+    except ProtocolError as e:
+        return e.commands, e.message
+
+
+@pytest.mark.skipif(ACCEL is None, reason="accelerator not built")
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(argv_fast.map(lambda a: enc(*a)), malformed, st.binary(max_size=12)), max_size=8))
+def test_parsers_agree(parts):
+    data = b"".join(parts)
+    cmds, off = ACCEL.parse(data)
+    assert 0 <= off <= len(data)
+    rest, err = _reference(data[off:])
+    ref, ref_err = _reference(data)
+    assert (cmds + rest, err) == (ref, ref_err)
+
+
+def test_info_reports_accelerator():
+    from pyredis.commands.server import _server_section
+
+    fields = dict(_server_section(Server()))
+    assert fields["pyredis_accelerator"] == _speedups.ACTIVE
+
+
+def test_sticky_gate_cleared_after_startup_load(tmp_path):
+    """The start-up loader holds the gate only while loading (it used to leave it set for good)."""
+    import asyncio
+
+    from pyredis.server.config import Config
+
+    cfg = Config()
+    cfg.values["dir"] = str(tmp_path)
+    srv = Server(cfg)
+    mgr = getattr(srv, "persistence", None) or srv.extensions["persistence"]
+    asyncio.run(mgr._load_serving())
+    assert not srv.gate and "loading" not in srv.gate_reasons
