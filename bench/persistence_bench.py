@@ -64,7 +64,7 @@ class Server:
             try:
                 if self.call("PING") in (True, "PONG"):
                     return
-            except OSError:
+            except Exception:  # noqa: BLE001 - not listening yet, or -LOADING
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"{kind} did not start")

@@ -195,7 +195,7 @@ def _dataset(draw):
     return cmds
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(_dataset())
 def test_random_datasets(diff, cmds):
     diff.check("FLUSHALL")

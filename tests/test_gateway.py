@@ -598,3 +598,32 @@ def test_gateway_started_and_stopped_by_config_set():
         assert c.call("PING") == b"+PONG\r\n"
     finally:
         srv.stop()
+
+
+async def test_soft_output_limit_closes_after_its_seconds(gw):
+    # no hard limit; the soft one (64 KB for more than 1 s) drops the paused reader
+    call(gw, "CONFIG", "SET", "client-output-buffer-limit", "pubsub 0 65536 1")
+    slow = None
+    resp = gw.client()
+    try:
+        slow = await asyncio.to_thread(_raw_ws_subscriber, gw.gport, "soft")
+        for _ in range(100):
+            if call(gw, "PUBSUB", "NUMSUB", "soft").endswith(b":1\r\n"):
+                break
+            await asyncio.sleep(0.02)
+        payload = b"y" * 16000
+        rounds = 0
+        while call(gw, "PUBSUB", "NUMSUB", "soft").endswith(b":1\r\n"):
+            # keep it over the soft limit: the check runs as frames are queued
+            rounds += 1
+            assert rounds < 400, "the soft limit never closed the paused reader"
+            batch = b"".join(b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nsoft\r\n$16000\r\n" + payload + b"\r\n" for _ in range(10))
+            await asyncio.to_thread(resp.send_raw, batch)
+            for _ in range(10):
+                await asyncio.to_thread(resp.read_reply)
+            await asyncio.sleep(0.02)
+    finally:
+        resp.close()
+        if slow is not None:
+            slow.close()
+        call(gw, "CONFIG", "SET", "client-output-buffer-limit", "pubsub 33554432 8388608 60")

@@ -125,13 +125,15 @@ def test_lp_decode_corrupt(items, where, byte):
 
 
 @SETTINGS
-@given(st.lists(strings, max_size=60), st.sampled_from([-2, -1, 1, 3, 128]), st.booleans())
-def test_quicklist(items, fill, comp):
+@given(st.lists(strings, max_size=60), st.sampled_from([-2, -1, 1, 3, 128]), st.booleans(),
+       st.sampled_from([1 << 30, 10]))
+def test_quicklist(items, fill, comp, threshold):
     cfg = _Cfg(CFG)
     cfg.values = dict(CFG, **{"list-max-listpack-size": fill})
     enc = Encoder(cfg, comp)
+    enc.packed_threshold = threshold  # DEBUG QUICKLIST-PACKED-THRESHOLD
     max_bytes, max_count = (4096 << (-fill - 1), 1 << 62) if fill < 0 else (8192, fill)
-    assert fast.quicklist_nodes(items, max_bytes, max_count, comp, 1 << 30) == \
+    assert fast.quicklist_nodes(items, max_bytes, max_count, comp, threshold) == \
         enc.enc_list_py(items, max_bytes, max_count)
 
 
@@ -234,3 +236,31 @@ def test_loader_uses_fast_path_and_agrees(monkeypatch):
         results.append((res.keys_loaded, res.keys_expired, norm, dict(got.expires)))
     assert results[0] == results[1]
     assert results[0][0] == len(db.data) - 60 and results[0][1] == 60
+
+
+def test_info_reports_the_rdb_accelerator(pyr):
+    """INFO server names the RDB codec implementation the server runs (same rule as accel.py)."""
+    import os
+    import re
+
+    from pyredis.persistence import accel
+
+    info = pyr.call("INFO", "server")
+    m = re.search(rb"pyredis_rdb_accelerator:(\w+)", info)
+    assert m is not None
+    disabled = os.environ.get("PYREDIS_NO_EXTENSIONS", "") not in ("", "0")
+    assert m.group(1).decode() == ("python" if disabled else accel.ACTIVE)
+
+
+def test_memory_sampler_keeps_a_bounded_uniform_snapshot():
+    """The used_memory estimate samples from at most SNAPSHOT_LIMIT keys (no list of every key)."""
+    from pyredis.engine.memory import KeySampler, _pick
+
+    d = {b"k%d" % i: b"v" for i in range(20000)}
+    assert _pick(d, [0, 7, 19999]) == [b"k0", b"k7", b"k19999"]
+    s = KeySampler(100)
+    picks = s.sample(d, 50)
+    assert len(s.snap) == 100 and len(set(s.snap)) == 100 and all(k in d for k in picks)
+    full = KeySampler()
+    full.sample(d, 5)
+    assert len(full.snap) == len(d)  # eviction keeps drawing from every key

@@ -452,9 +452,7 @@ def process_packet(st: ClusterState, link: Any, buf: bytes) -> bool:
     elif t == msg.AUTH_REQUEST:
         if sender is None:
             return True
-        from pyredis.cluster.failover import send_failover_auth_if_needed
-
-        send_failover_auth_if_needed(st, sender, m)
+        st.handle_auth_request(sender, m)
     elif t == msg.AUTH_ACK:
         if sender is None:
             return True

@@ -7,7 +7,7 @@ import os
 import shlex
 from typing import TYPE_CHECKING
 
-from pyredis.cluster.node import FAIL, FLAG_BY_NAME, MYSELF, ClusterNode, mstime, valid_name
+from pyredis.cluster.node import FLAG_BY_NAME, MYSELF, ClusterNode, mstime, valid_name
 
 if TYPE_CHECKING:
     from pyredis.cluster.state import ClusterState
@@ -119,7 +119,6 @@ def _parse(st: ClusterState, text: str) -> None:
                 st.add_slot(n, s)
     if st.myself is None:
         raise ConfigFormatError("no myself")
-    _ = FAIL
 
 
 def write(path: str, text: str, fsync: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pyredis.cluster.replies import preferred_endpoint
 from pyredis.cluster.slots import key_hash_slot
 
 if TYPE_CHECKING:
@@ -88,8 +89,6 @@ def redirect_error(st: ClusterState, n: ClusterNode | None, slot: int, code: int
         return "CLUSTERDOWN The cluster is down and only accepts read commands"
     if code == DOWN_UNBOUND:
         return "CLUSTERDOWN Hash slot not served"
-    from pyredis.cluster.replies import preferred_endpoint
-
     assert n is not None
     return f"{'ASK' if code == ASK else 'MOVED'} {slot} {preferred_endpoint(st, n)}:{n.port}"
 

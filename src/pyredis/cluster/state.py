@@ -31,6 +31,7 @@ from pyredis.cluster.node import (
     random_name,
     valid_name,
 )
+from pyredis.cluster.replies import nodes_description
 from pyredis.cluster.slots import CLUSTER_SLOTS
 
 log = logging.getLogger("pyredis")
@@ -414,9 +415,11 @@ class ClusterState:
             self.state = new_state
 
     # -- nodes.conf --------------------------------------------------------------------------------
-    def save_config(self, fsync: bool) -> None:
-        from pyredis.cluster.replies import nodes_description
+    def handle_auth_request(self, sender: ClusterNode, m: msg.Message) -> None:
+        """FAILOVER_AUTH_REQUEST from a replica: maybe vote for it."""
+        failover.send_failover_auth_if_needed(self, sender, m)
 
+    def save_config(self, fsync: bool) -> None:
         self.todo &= ~TODO_SAVE_CONFIG
         if fsync:
             self.todo &= ~TODO_FSYNC_CONFIG

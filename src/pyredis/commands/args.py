@@ -112,3 +112,13 @@ def parse_mpop(argv: list[bytes], numkeys_idx: int, where: tuple[bytes, bytes]) 
             raise syntax_error()
         j += 1
     return argv[numkeys_idx + 1:where_idx], side, 1 if count == -1 else count
+
+
+def where_left(b: bytes) -> bool:
+    """A LEFT|RIGHT argument: True for LEFT; a syntax error for anything else."""
+    w = b.lower()
+    if w == b"left":
+        return True
+    if w == b"right":
+        return False
+    raise syntax_error()

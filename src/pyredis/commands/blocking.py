@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pyredis.commands.args import where_left
 from pyredis.commands.errors import CommandError, WrongType, syntax_error
 from pyredis.commands.registry import TABLE, command, subcommand
 from pyredis.protocol.numbers import parse_float, parse_ll
@@ -111,15 +112,6 @@ def cmd_brpop(c, argv):
     return _bpop(c, argv, False)
 
 
-def _where(b: bytes) -> bool:
-    w = b.lower()
-    if w == b"left":
-        return True
-    if w == b"right":
-        return False
-    raise syntax_error()
-
-
 def _blmove(c, src: bytes, dst: bytes, wfrom: bool, wto: bool, timeout: int, name: list[bytes],
             argv: list[bytes]):
     lists = _lists()
@@ -148,8 +140,8 @@ def _blmove(c, src: bytes, dst: bytes, wfrom: bool, wto: bool, timeout: int, nam
 
 @command("blmove", 6, "write denyoom noscript blocking", 1, 2, 1)
 def cmd_blmove(c, argv):
-    wfrom = _where(argv[3])
-    wto = _where(argv[4])
+    wfrom = where_left(argv[3])
+    wto = where_left(argv[4])
     timeout = parse_timeout(argv[5])
     return _blmove(c, argv[1], argv[2], wfrom, wto, timeout, [b"LMOVE", *argv[1:5]], argv)
 

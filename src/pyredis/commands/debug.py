@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import signal
 import time
 from collections.abc import Callable
 
@@ -33,6 +34,7 @@ from pyredis.protocol.types import (
     Status,
     Verbatim,
 )
+from pyredis.server import crash
 from pyredis.server.config import parse_memory
 from pyredis.server.debugstate import DEFAULT_PACKED_THRESHOLD, DEFAULT_PEAK_RESET_TIME
 
@@ -213,9 +215,13 @@ def _drop_cluster_packet_filter(c, argv):
 
 @debug_subcommand("change-repl-id", exactly(2))
 def _change_repl_id(c, argv):
-    # pyredis keeps its replication ID in run_id until a replication subsystem owns it
     log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
-    c.server.run_id = os.urandom(20).hex()
+    repl = getattr(c.server, "replication", None)  # the replication subsystem, where composed
+    if repl is not None:
+        repl.change_replid()
+        repl.clear_replid2()
+    else:  # without one, INFO reports run_id as the replication ID
+        c.server.run_id = os.urandom(20).hex()
     return OK
 
 
@@ -363,3 +369,38 @@ def _populate(c, argv):
         db.add(key, val)
         db.signal_modified(key)
     return OK
+
+
+# -- crashes and restarts ------------------------------------------------------------------------------
+@debug_subcommand("segfault")
+def _segfault(c, argv):
+    crash.crash_by_signal(c.server, signal.SIGSEGV)
+
+
+@debug_subcommand("panic")
+def _panic(c, argv):
+    crash.panic(c.server, "DEBUG PANIC called at Unix time %d" % int(time.time()), "debug.c:510")
+
+
+@debug_subcommand("oom")
+def _oom(c, argv):
+    crash.panic(c.server, "Redis aborting for OUT OF MEMORY. Allocating %d bytes!" % ((1 << 63) - 1),
+                "server.c:6658")
+
+
+@debug_subcommand("assert")
+def _assert(c, argv):
+    lines = ["client->flags = 0", f"client->conn = fd={getattr(c, 'fd', -1)}, addr={c.addr}",
+             f"client->argc = {len(argv)}"]
+    lines += [f'client->argv[{j}] = "{a.decode("utf-8", "replace")}" (refcount: 1)' for j, a in enumerate(argv)]
+    crash.assertion_failed(c.server, lines, "1 == 2", "debug.c:530")
+
+
+def _restart(c, argv, graceful: bool):
+    delay = max(_long_arg(argv[2]), 0) if len(argv) >= 3 else 0
+    crash.restart(c.server, graceful, delay)
+    raise CommandError("ERR failed to restart the server. Check server logs.")
+
+
+debug_subcommand("restart")(lambda c, argv: _restart(c, argv, True))
+debug_subcommand("crash-and-recover")(lambda c, argv: _restart(c, argv, False))

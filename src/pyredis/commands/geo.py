@@ -5,13 +5,13 @@ Points live in sorted sets whose scores are 52-bit geohashes (:mod:`pyredis.engi
 
 from __future__ import annotations
 
+from pyredis.commands.args import get_int
 from pyredis.commands.errors import NOT_FLOAT, CommandError, syntax_error
 from pyredis.commands.registry import command
 from pyredis.commands.zsets import get_zset_read, store_zset, zadd_generic
 from pyredis.engine import geohash as gh
 from pyredis.engine import notify
 from pyredis.engine.zset import ZSetValue, parse_score
-from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import NULL_ARRAY, Raw
 
 GENERIC = notify.GENERIC
@@ -205,9 +205,7 @@ def _geo_search(c, argv: list[bytes], src_idx: int, flags: int):
         elif a == b"desc":
             sort = -1
         elif a == b"count" and left >= 1:
-            v = parse_ll(argv[i + 1])
-            if v is None:
-                raise CommandError("ERR value is not an integer or out of range")
+            v = get_int(argv[i + 1])
             if v <= 0:
                 raise CommandError("ERR COUNT must be > 0")
             count = v

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyredis.commands.args import get_int
+from pyredis.commands.args import get_int, parse_mpop, rank_range, where_left
 from pyredis.commands.errors import NO_SUCH_KEY, OUT_OF_RANGE, CommandError, WrongType, syntax_error
 from pyredis.commands.registry import command
 from pyredis.engine import notify
@@ -21,7 +21,6 @@ from pyredis.server.blocking import signal_key_ready
 
 LIST = notify.LIST
 GENERIC = notify.GENERIC
-LONG_MAX = (1 << 63) - 1
 
 
 _HDR = [b"$%d\r\n" % i for i in range(1024)]
@@ -57,16 +56,6 @@ def lookup_list(c, key: bytes, write: bool = False) -> ListValue | None:
     if v is None or type(v) is ListValue:
         return v
     raise WrongType()
-
-
-def _where(b: bytes) -> bool:
-    """LEFT -> True, RIGHT -> False, else syntax error."""
-    w = b.lower()
-    if w == b"left":
-        return True
-    if w == b"right":
-        return False
-    raise syntax_error()
 
 
 def _removed_if_empty(c, key: bytes, lst: ListValue) -> None:
@@ -120,15 +109,7 @@ def list_move(c, src: bytes, dst: bytes, wherefrom_left: bool, whereto_left: boo
         return None
     dlst = lookup_list(c, dst, True)
     v = lst.popleft() if wherefrom_left else lst.pop()
-    if dlst is None:
-        dlst = ListValue()
-        c.db.add(dst, dlst)
-    if whereto_left:
-        dlst.appendleft(v)
-    else:
-        dlst.append(v)
-    c.changed(dst, LIST, b"lpush" if whereto_left else b"rpush")
-    _key_ready(c, dst)
+    push_onto(c, dst, dlst, [v], whereto_left)
     c.changed(src, LIST, b"lpop" if wherefrom_left else b"rpop")
     _removed_if_empty(c, src, lst)
     c.server.dirty -= 1
@@ -137,28 +118,8 @@ def list_move(c, src: bytes, dst: bytes, wherefrom_left: bool, whereto_left: boo
 
 def lmpop_parse(argv: list[bytes], numkeys_idx: int) -> tuple[list[bytes], bool, int]:
     """Parse ``numkeys key... LEFT|RIGHT [COUNT n]`` from *numkeys_idx*: (keys, left, count)."""
-    nk = parse_ll(argv[numkeys_idx])
-    if nk is None or nk <= 0 or nk > LONG_MAX:
-        raise CommandError("ERR numkeys should be greater than 0")
-    where_idx = numkeys_idx + 1 + nk
-    if where_idx >= len(argv):
-        raise syntax_error()
-    keys = argv[numkeys_idx + 1 : where_idx]
-    left = _where(argv[where_idx])
-    count = 1
-    i = where_idx + 1
-    seen_count = False
-    while i < len(argv):
-        if argv[i].lower() == b"count" and i + 1 < len(argv) and not seen_count:
-            v = parse_ll(argv[i + 1])
-            if v is None or v <= 0:
-                raise CommandError("ERR count should be greater than 0")
-            count = v
-            seen_count = True
-            i += 2
-        else:
-            raise syntax_error()
-    return keys, left, count
+    keys, side, count = parse_mpop(argv, numkeys_idx, (b"left", b"right"))
+    return keys, side == 0, count
 
 
 def lmpop_first(c, keys: list[bytes], left: bool, count: int) -> list | None:
@@ -304,8 +265,8 @@ def _lmpop_keys(argv: list[bytes], idx: int) -> list[int]:
 
 @command("lmove", 5, "write denyoom", 1, 2, 1)
 def cmd_lmove(c, argv):
-    wf = _where(argv[3])
-    wt = _where(argv[4])
+    wf = where_left(argv[3])
+    wt = where_left(argv[4])
     return list_move(c, argv[1], argv[2], wf, wt)
 
 
@@ -321,20 +282,6 @@ def cmd_llen(c, argv):
     return 0 if lst is None else len(lst)
 
 
-def _clamp_range(start: int, stop: int, n: int) -> tuple[int, int] | None:
-    if start < 0:
-        start += n
-    if stop < 0:
-        stop += n
-    if start < 0:
-        start = 0
-    if start > stop or start >= n:
-        return None
-    if stop >= n:
-        stop = n - 1
-    return start, stop
-
-
 @command("lrange", 4, "readonly", 1, 1, 1)
 def cmd_lrange(c, argv):
     start = get_int(argv[2])
@@ -342,7 +289,7 @@ def cmd_lrange(c, argv):
     lst = lookup_list(c, argv[1])
     if lst is None:
         return []
-    r = _clamp_range(start, stop, len(lst))
+    r = rank_range(start, stop, len(lst))
     if r is None:
         return []
     items = lst.range(r[0], r[1])
@@ -388,7 +335,7 @@ def cmd_ltrim(c, argv):
     if lst is None:
         return OK
     n = len(lst)
-    r = _clamp_range(start, stop, n)
+    r = rank_range(start, stop, n)
     if r is None:
         lst.clear()
     elif r != (0, n - 1):

@@ -61,6 +61,8 @@ class WaitBlock:
 
 
 def _replicaof(c, argv):
+    if c.server.cluster is not None:  # a cluster node's master is set with CLUSTER REPLICATE
+        raise CommandError("ERR REPLICAOF not allowed in cluster mode.")
     repl = _repl(c)
     if repl.failover.in_progress():
         raise CommandError("ERR REPLICAOF not allowed while failing over.")

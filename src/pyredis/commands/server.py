@@ -14,6 +14,7 @@ from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import COMMANDS, all_commands, command, help_lines, subcommand
 from pyredis.engine.glob import compile_glob
+from pyredis.persistence import accel as rdb_accel
 from pyredis.protocol.types import NOREPLY, OK, MapReply, Status, Verbatim
 from pyredis.server.config import DIRECTIVES, ConfigError, canonical
 
@@ -62,6 +63,7 @@ def _server_section(srv) -> list:
         ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""),
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
         ("python_version", platform.python_version()), ("pyredis_accelerator", _speedups.ACTIVE),
+        ("pyredis_rdb_accelerator", rdb_accel.ACTIVE),
     ]
 
 

@@ -7,6 +7,11 @@ when an end grows past ``SPILL`` elements its inner ``CHUNK`` elements are packe
 Redis's quicklist nodes); when an end runs empty the neighbouring chunk is unpacked. Lists
 shorter than ``SPILL`` never pack anything.
 
+Memory: an empty ``mid`` or ``right`` is the shared empty tuple ``_NONE`` instead of a deque (an
+empty deque costs about 600 bytes), so a short list holds a single deque. Code reading these
+parts treats them as sequences; code writing them first materializes a deque (``_right()``,
+``_spill_*``). Readers outside this module must use the methods, not the parts.
+
 The class offers the deque API other modules use (iteration both ways, ``len``, indexing,
 ``append``/``appendleft``/``extend``/``extendleft``/``pop``/``popleft``, ``index``, ``insert``,
 ``clear``) plus range helpers for the list commands.
@@ -24,6 +29,7 @@ CHUNK = 256
 SPILL = 2 * CHUNK
 
 Chunk = tuple[int, bytes]
+_NONE: tuple = ()  # an empty, shared, immutable stand-in for mid / right
 
 
 def _pack(items: list[bytes]) -> Chunk:
@@ -42,8 +48,8 @@ class ListValue:
 
     def __init__(self, items: Iterable[bytes] = ()) -> None:
         self.left: deque[bytes] = deque(items)
-        self.mid: deque[Chunk] = deque()
-        self.right: deque[bytes] = deque()
+        self.mid: deque[Chunk] | tuple = _NONE
+        self.right: deque[bytes] | tuple = _NONE
         self.midn = 0
         if len(self.left) > SPILL:
             self._reset(list(self.left))
@@ -55,8 +61,8 @@ class ListValue:
     def copy(self) -> ListValue:
         new = ListValue()
         new.left = self.left.copy()
-        new.mid = self.mid.copy()
-        new.right = self.right.copy()
+        new.mid = deque(self.mid) if self.mid else _NONE
+        new.right = deque(self.right) if self.right else _NONE
         new.midn = self.midn
         return new
 
@@ -89,11 +95,11 @@ class ListValue:
 
     def _reset(self, items: list[bytes]) -> None:
         """Replace the content with *items*, packed when long."""
-        self.mid = deque()
+        self.mid = _NONE
         self.midn = 0
         if len(items) <= SPILL:
             self.left = deque(items)
-            self.right = deque()
+            self.right = _NONE
             return
         self.left = deque(items[:CHUNK])
         self.right = deque(items[-CHUNK:])
@@ -108,6 +114,8 @@ class ListValue:
         self.left = deque(items[:keep])
         packed = _chunks(items[keep:])
         packed.reverse()
+        if not self.mid:
+            self.mid = deque()
         self.mid.extendleft(packed)
         self.midn += len(items) - keep
 
@@ -115,11 +123,22 @@ class ListValue:
         items = list(self.right)
         cut = (len(items) - CHUNK) // CHUNK * CHUNK
         self.right = deque(items[cut:])
+        if not self.mid:
+            self.mid = deque()
         self.mid.extend(_chunks(items[:cut]))
         self.midn += cut
 
+    def _right(self) -> deque[bytes]:
+        """``right`` as a deque that can be written."""
+        r = self.right
+        if r is _NONE:
+            r = self.right = deque()
+        return r  # type: ignore[return-value]
+
     def append(self, x: bytes) -> None:
         r = self.right
+        if r is _NONE:
+            r = self.right = deque()
         r.append(x)
         if len(r) > SPILL:
             self._spill_right()
@@ -131,7 +150,7 @@ class ListValue:
             self._spill_left()
 
     def extend(self, items: Iterable[bytes]) -> None:
-        self.right.extend(items)
+        self._right().extend(items)
         if len(self.right) > SPILL:
             self._spill_right()
 
@@ -160,12 +179,14 @@ class ListValue:
             self.midn -= n
             left = self.left = deque(loads(blob))
             return left.popleft()
-        return self.right.popleft()
+        if not self.right:
+            raise IndexError("pop from an empty list")
+        return self.right.popleft()  # type: ignore[union-attr]
 
     def clear(self) -> None:
         self.left = deque()
-        self.mid = deque()
-        self.right = deque()
+        self.mid = _NONE
+        self.right = _NONE
         self.midn = 0
 
     def replace_all(self, items: list[bytes]) -> None:
@@ -248,7 +269,7 @@ class ListValue:
                 self._spill_left()
             return
         if i >= nl + self.midn:
-            self.right.insert(i - nl - self.midn, x)
+            self._right().insert(i - nl - self.midn, x)
             if len(self.right) > SPILL:
                 self._spill_right()
             return
@@ -335,7 +356,7 @@ class ListValue:
             if right:
                 if k >= len(right):
                     k -= len(right)
-                    self.right = deque()
+                    self.right = _NONE
                 else:
                     for _ in range(k):
                         right.pop()
@@ -377,6 +398,8 @@ class ListValue:
             if removed == limit:
                 break
             seg = segments[si]
+            if seg is _NONE:
+                continue
             if isinstance(seg, tuple):
                 if seg[1].find(x) < 0:
                     continue
@@ -393,7 +416,7 @@ class ListValue:
             self.left = segments[0]
             self.right = segments[-1]
             mid = [s for s in segments[1:-1] if s[0]]
-            self.mid = deque(mid)
+            self.mid = deque(mid) if mid else _NONE
             self.midn = sum(n for n, _ in mid)
             if not self.left and not self.right and self.midn and self.midn <= SPILL:
                 self._reset(list(self))

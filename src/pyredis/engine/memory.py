@@ -14,6 +14,7 @@ import sys
 import time
 from itertools import islice
 from random import random
+from random import sample as random_sample
 from typing import Any
 
 # An empty redis-server 7.0 reports about 860-900 KB of used_memory.
@@ -23,6 +24,7 @@ ELEMENT_SAMPLE = 8  # collection elements measured to estimate a collection's el
 KEY_SAMPLE = 48  # keys measured per database and refresh (all of them when there are fewer)
 REFRESH_S = 0.1
 REFRESH_WRITES = 256
+SNAPSHOT_LIMIT = 4096  # keys the estimate samples from (a random subset, renewed as the db changes)
 
 
 def _avg_len(items: Any, n: int, pair: bool = False) -> float:
@@ -75,16 +77,32 @@ def key_size(key: bytes, v: Any) -> int:
     return KEY_OVERHEAD + len(key) + value_size(v)
 
 
+def _pick(d: dict, positions: list[int]) -> list[bytes]:
+    """The keys of *d* at the ascending *positions*, in one pass and without a list of all keys
+    (a transient 8-bytes-per-key list would stay in the process's heap high-water mark)."""
+    it = iter(d)
+    out = []
+    prev = 0
+    for p in positions:
+        out.append(next(islice(it, p - prev, None)))
+        prev = p + 1
+    return out
+
+
 class KeySampler:
     """Random keys of a dict in amortized O(1): picks from a snapshot of its keys, rebuilt when
     the dict was replaced, grew or shrank a lot, or too many picks missed (deleted keys)."""
 
-    __slots__ = ("src", "snap", "misses")
+    __slots__ = ("src", "snap", "misses", "limit", "size_at")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 0) -> None:
         self.src: dict | None = None
         self.snap: list[bytes] = []
         self.misses = 0
+        #: 0: the snapshot holds every key (eviction's uniform picks); else at most this many
+        #: keys, a uniform random subset (the memory estimate: no 8 bytes per key kept around)
+        self.limit = limit
+        self.size_at = 0  # len(d) when the snapshot was taken
 
     def sample(self, d: dict, k: int) -> list[bytes]:
         """Up to *k* random keys present in *d* (with possible repeats)."""
@@ -95,11 +113,17 @@ class KeySampler:
             return []
         snap = self.snap
         m = len(snap)
-        if self.src is not d or m * 4 < n * 3 or m > 2 * n + 16 or self.misses > m // 2 + 8:
+        at = self.size_at
+        if self.src is not d or at * 4 < n * 3 or at > 2 * n + 16 or self.misses > m // 2 + 8:
             self.src = d
-            self.snap = snap = list(d)
+            if self.limit and n > self.limit:
+                snap = _pick(d, sorted(random_sample(range(n), self.limit)))
+            else:
+                snap = list(d)
+            self.snap = snap
+            self.size_at = n
             self.misses = 0
-            m = n
+            m = len(snap)
         out = []
         for _ in range(k):
             key = snap[int(random() * m)]
@@ -117,7 +141,7 @@ class MemoryEstimator:
         self.keyspace = keyspace
         n = len(keyspace.dbs)
         self.avg = [0.0] * n
-        self.samplers = [KeySampler() for _ in range(n)]
+        self.samplers = [KeySampler(SNAPSHOT_LIMIT) for _ in range(n)]
         self.active: list[Any] = []  # databases holding keys at the last refresh (or measured since)
         self.next_refresh = 0.0
         self.mark = -1  # server.dirty at the last refresh

@@ -43,6 +43,8 @@ class Gateway:
         self._frame_key: tuple[bytes, bytes] | None = None
         self._offset: int | None = None
         self._frames: dict[tuple[bytes | None, bool, int], bytes] = {}
+        self.plain_frame: bytes | None = None  # message_frame(None, channel, message, False, 0), cached
+        self.plain_message: bytes | None = None
         self._dirty: list[GatewayClient] = []  # sessions with queued frames, written at the end of the tick
         cfg = server.config
         self.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
@@ -148,6 +150,7 @@ class Gateway:
         self._frames = {}
         self._frame_key = (channel, message)
         self._offset = self.history.add(channel, message) if not shard else None
+        self.plain_frame = None
 
     def message_frame(self, pattern: bytes | None, channel: bytes, message: bytes, shard: bool,
                       bits: int = 0) -> bytes:
@@ -161,6 +164,8 @@ class Gateway:
         if f is None:
             payload = frames.encode(self.message_obj(pattern, channel, message, shard, self._offset))
             f = self._frames[key] = frames.ws_deflated(payload, bits) if bits else frames.ws_text(payload)
+            if pattern is None and not shard and not bits:
+                self.plain_frame, self.plain_message = f, message
         return f
 
     @staticmethod

@@ -213,12 +213,19 @@ class GatewayClient(Client, asyncio.Protocol):
 
     def deliver(self, pattern: bytes | None, channel: bytes, message: bytes, shard: bool) -> None:
         """A pub/sub message for this client (called by the PubSub fan-out)."""
-        if self.closing or not self.is_open:
+        if self.closing:  # (a session leaves the PubSub registry as it closes)
             return
-        data = self.gw.message_frame(pattern, channel, message, shard, self.deflate_bits)
+        gw = self.gw
+        data = gw.plain_frame  # the common case, cached for the message being published
+        if data is None or pattern is not None or shard or self.deflate_bits or gw.plain_message is not message:
+            data = gw.message_frame(pattern, channel, message, shard, self.deflate_bits)
         self.out.append(data)
         self.out_bytes += len(data)
-        self._queued()
+        if self.paused:
+            self.check_limits()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            gw.schedule_flush(self)
 
     def _queued(self) -> None:
         if self.paused:

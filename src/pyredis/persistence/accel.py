@@ -29,4 +29,4 @@ def _load() -> ModuleType | None:
 
 fast: ModuleType | None = _load()
 
-ACTIVE = "compiled" if fast is not None else "pure-python"
+ACTIVE = "cython" if fast is not None else "python"  # INFO server: pyredis_rdb_accelerator

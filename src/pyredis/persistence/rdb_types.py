@@ -111,7 +111,7 @@ class Encoder:
             max_bytes = 8192
             max_count = max(fill, 1)
         if _fast is not None:
-            return _fast.quicklist_nodes(v, max_bytes, max_count, self.compress, PACKED_THRESHOLD)
+            return _fast.quicklist_nodes(v, max_bytes, max_count, self.compress, self.packed_threshold)
         return self.enc_list_py(v, max_bytes, max_count)
 
     def enc_list_py(self, v: Iterable[bytes], max_bytes: int, max_count: int) -> bytes:

@@ -15,6 +15,7 @@ from pyredis.cluster import messages as msg
 from pyredis.cluster.node import ClusterNode, mstime
 from pyredis.cluster.slots import SlotIndexedDict, key_hash_slot
 from pyredis.cluster.state import ClusterState
+from pyredis.server.watch import discard
 
 if TYPE_CHECKING:
     from pyredis.commands.registry import Command
@@ -25,6 +26,7 @@ log = logging.getLogger("pyredis")
 
 
 _ALLOW_CROSS_SLOT, _EVAL_COMPAT = 16, 32  # script flags (pyredis.scripting.shebang)
+_SCRIPT_CMDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"))
 
 
 def _declared_slot(argv: list[bytes]) -> int:
@@ -96,7 +98,8 @@ class BusLink(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        if self.closed:
+        if self.closed or self.svc.stopped:
+            self.closed = True
             transport.abort()
             return
         self.svc.links.add(self)
@@ -157,6 +160,7 @@ class ClusterService:
         if not self._lock_config():
             raise SystemExit(1)
         self._kicked = False
+        self.stopped = False
         self._script_run: Any = None  # the script whose first key slot is _script_slot
         self._script_slot = -1
         self._cron_handle: asyncio.TimerHandle | None = None
@@ -179,7 +183,14 @@ class ClusterService:
         # The routing check (-MOVED, -ASK, ...) runs first among the pre-MULTI checks, before the OOM one,
         # where processCommand does it; the gate sends every command through the slow path.
         server.events.pre_checks.insert(0, self.check_command)
+        server.events.ready.append(self._verify_data)
         server.hold_gate("cluster", True)
+
+    def _verify_data(self, server: Server) -> None:
+        """verifyClusterConfigWithData: a cluster node keeps keys in database 0 only."""
+        if any(len(db) for db in server.keyspace.dbs[1:]):
+            log.warning("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.")
+            raise SystemExit(1)
 
     def _refresh_myself(self, _value: object = None) -> None:
         """CONFIG SET of an announced endpoint or cluster-replica-no-failover updates myself at once."""
@@ -234,10 +245,15 @@ class ClusterService:
     def stop(self) -> None:
         if self._cron_handle is not None:
             self._cron_handle.cancel()
+        self.stopped = True
         for lst in self.listeners:
             lst.close()
         for link in list(self.links):
             link.close()
+        for node in list(self.state.nodes.values()):  # links still connecting too
+            for link in (node.link, node.inbound_link):
+                if link is not None:
+                    link.close()
         try:
             if self.state.todo & 4:
                 self.state.save_config(True)
@@ -245,6 +261,8 @@ class ClusterService:
             pass
 
     def _cron(self) -> None:
+        if self.stopped:
+            return
         try:
             self.state.cron()
             self._enforce_sendbuf_limit()
@@ -310,7 +328,7 @@ class ClusterService:
     # -- Host interface ----------------------------------------------------------------------------
     def connect(self, node: ClusterNode) -> BusLink | None:
         loop = self.server.loop
-        if loop is None:
+        if loop is None or self.stopped:
             return None
         link = BusLink(self, node)
 
@@ -513,7 +531,7 @@ class ClusterService:
             exec_write = any(m.write for m, _ in cmds)
         else:
             cmds = [(cmd, argv)]
-            exec_write = False
+            exec_write = name in _SCRIPT_CMDS and self._script_writes(name, argv)
         st = self.state
         n, code, slot = routing.get_node_by_query(st, cmd, cmds, asking, c.cluster_readonly, self._exists,
                                                   exec_write)
@@ -522,13 +540,33 @@ class ClusterService:
         err = routing.redirect_error(st, n, slot, code)
         cmd.rejected += 1
         if name == "exec":
-            from pyredis.commands.transactions import discard
-
             discard(c)
         elif c.multi is not None:
             c.exec_abort = True
         c.write_error(err)
         return False
+
+    def _script_writes(self, name: str, argv: list[bytes]) -> bool:
+        """getCommandFlags for scripts: a script with a shebang (or a function) writes unless no-writes."""
+        from pyredis.scripting import shebang
+
+        sc = self.server.scripting
+        try:
+            if name.startswith("evalsha"):
+                entry = sc.scripts.get(argv[1].lower())
+                if entry is None:
+                    return False
+                flags = entry[1]
+            elif name.startswith("eval"):
+                flags = shebang.parse_eval(argv[1])[0]
+            else:
+                fi = sc.functions.get(argv[1].lower())
+                if fi is None:
+                    return False
+                flags = fi.flags
+        except Exception:  # a malformed shebang fails when run
+            return False
+        return not flags & (shebang.EVAL_COMPAT | shebang.NO_WRITES)
 
     def script_check(self, run: Any, cmd: Command, argv: list[bytes]) -> str | None:
         """scriptVerifyClusterState: the error for a script command touching a key that is not local, or

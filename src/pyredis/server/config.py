@@ -319,12 +319,21 @@ def canonical(name: str) -> str | None:
     return ALIAS_OF.get(n)
 
 
+def _valid_announced_hostname(v: str) -> None:
+    """isValidAnnouncedHostname: under 256 characters of [A-Za-z0-9.-]."""
+    if len(v) >= 256:
+        raise ConfigError("Hostnames must be less than 256 characters")
+    if any(not (c.isascii() and (c.isalnum() or c in "-.")) for c in v):
+        raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
+
+
 class Config:
     """The running configuration. ``cfg[name]`` gives the parsed value of a directive."""
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.listeners: dict[str, list[Callable[[Any], None]]] = {}
+        self.listeners["cluster-announce-hostname"] = [_valid_announced_hostname]
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)

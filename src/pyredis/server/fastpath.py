@@ -34,8 +34,9 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
+from pyredis.commands.args import rank_range
 from pyredis.commands.errors import CommandError
-from pyredis.commands.lists import _clamp_range, bulk_array
+from pyredis.commands.lists import bulk_array
 from pyredis.commands.registry import COMMANDS, Command
 from pyredis.engine.hash import HashValue
 from pyredis.engine.list import ListValue
@@ -280,7 +281,7 @@ def fast_lrange(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
     if type(v) is not ListValue:
         return None
     db.keyspace.hits += 1
-    r = _clamp_range(start, stop, len(v))
+    r = rank_range(start, stop, len(v))
     if r is None:
         return b"*0\r\n"
     return bytes(bulk_array(v.range(r[0], r[1])))
