@@ -38,6 +38,7 @@ from pyredis.server.monitor import Monitors
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
 from pyredis.server.stats import Stats
+from pyredis.server.tls import TLS
 from pyredis.server.tracking import TrackingTable
 from pyredis.server.watch import discard, watch_db_hook
 
@@ -88,6 +89,8 @@ class Server:
         self.port = cfg["port"]
         self.unixsocket: str | None = None
         self.listeners: list[asyncio.AbstractServer] = []
+        self.tls_listeners: list[asyncio.AbstractServer] = []
+        self.tls_bound_port = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.shutdown_event: asyncio.Event | None = None
         self._cron_handle: asyncio.TimerHandle | None = None
@@ -127,6 +130,8 @@ class Server:
         self.events = ev = Events()
         self._after_command = ev.after_command  # the same list, one attribute load on the hot path
         self.stats = Stats()
+        self.tls = TLS(self.config)  # tls-* contexts (the tls-port listener is in server/tls_listener.py)
+        self.tls.register()
         self.debug = DebugState()  # switches set by DEBUG subcommands
         self.scan_cache = ScanCache()  # SCAN cursors over changing dicts
         self.pubsub = PubSub()
@@ -454,12 +459,20 @@ class Server:
             path = cfg["unixsocket"]
             if os.path.exists(path):
                 os.unlink(path)
-            srv = await loop.create_unix_server(lambda: Connection(self), path)
-            if cfg["unixsocketperm"]:
+            import socket
+
+            usock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            usock.bind(path)
+            if cfg["unixsocketperm"]:  # before listen(): nobody connects under the umask's mode
                 os.chmod(path, cfg["unixsocketperm"])
+            usock.listen(cfg["tcp-backlog"])
+            srv = await loop.create_unix_server(lambda: Connection(self), sock=usock)
             self.unixsocket = path
             self.listeners.append(srv)
         self.port = port
+        from pyredis.server.tls_listener import start_tls
+
+        await start_tls(self)
         if self.cluster is not None:
             await self.cluster.start()
         from pyredis.gateway import Gateway, watch_config
@@ -536,7 +549,7 @@ class Server:
             self._cron_handle = None
         if self.cluster is not None:
             self.cluster.stop()
-        for srv in self.listeners:
+        for srv in self.listeners + self.tls_listeners:
             srv.close()
         if self.gateway is not None:
             self.gateway.stop()

@@ -17,7 +17,7 @@ import logging
 import ssl
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyredis.server import tls_native
 
@@ -53,7 +53,7 @@ def _fail(message: str) -> TLSConfigError:
 
 def _openssl_error(e: BaseException) -> str:
     """An OpenSSL-style error string (``error:...:PEM routines::no start line``) for a log line."""
-    if isinstance(e, ssl.SSLError) and e.library and e.reason:
+    if isinstance(e, ssl.SSLError) and getattr(e, "library", None) and getattr(e, "reason", None):
         return f"error:{e.library} routines::{e.reason.lower().replace('_', ' ')}"
     if isinstance(e, OSError) and e.strerror:
         return e.strerror
@@ -103,7 +103,7 @@ def _load_identity(ctx: ssl.SSLContext, cert: str, key: str, password: str) -> N
         ssl.PEM_cert_to_DER_cert("-----BEGIN CERTIFICATE-----" + block.decode("ascii", "replace")
                                  + "-----END CERTIFICATE-----")
     except (OSError, ValueError) as e:
-        if isinstance(e, ssl.SSLError) and not e.library:
+        if isinstance(e, ssl.SSLError) and not getattr(e, "library", None):
             raise _fail(f"Failed to load certificate: {cert}: error:PEM routines::no start line") from None
         raise _fail(f"Failed to load certificate: {cert}: {_openssl_error(e)}") from None
     try:
@@ -180,6 +180,7 @@ class TLS:
         self.config = config
         self.server_context: ssl.SSLContext | None = None
         self.client_context: ssl.SSLContext | None = None
+        self.reconfigured: list[Callable[[], None]] = []  # run after new contexts were swapped in
 
     @property
     def wanted(self) -> bool:
@@ -190,6 +191,8 @@ class TLS:
     def configure(self) -> None:
         """Build and swap in new contexts; raises :class:`TLSConfigError` and keeps the old ones."""
         self.server_context, self.client_context = build_contexts(self.config)
+        for fn in self.reconfigured:
+            fn()
 
     def apply(self) -> None:
         """After a CONFIG SET of a context directive: reconfigure when TLS is in use."""
@@ -222,9 +225,9 @@ class TLS:
             self.configure()
         return self.client_context
 
-    def register(self, on_change: Callable[[str, Callable[[Any], None]], None]) -> None:
-        """Hook the directives into the configuration (``config.on_change``)."""
+    def register(self) -> None:
+        """Hook the directives into the configuration: contexts are rebuilt once per CONFIG SET."""
         for name in TLS_CONTEXT_DIRECTIVES:
-            on_change(name, lambda _v: self.apply())
-        on_change("tls-auth-clients", self.set_auth_clients)
+            self.config.on_apply(name, self.apply)
+        self.config.on_change("tls-auth-clients", self.set_auth_clients)
 

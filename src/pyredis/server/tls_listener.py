@@ -1,69 +1,114 @@
-"""The ``tls-port`` listener: a TCP accept, the server-side TLS handshake, then a normal Connection.
+"""The ``tls-port`` listeners: asyncio TLS servers handing each connection to a normal Connection.
 
-The handshake uses the context current at accept time (``server.tls.server_context``), so a
-``CONFIG SET tls-cert-file ...`` applies to the next connection without touching open ones, as in
-Redis 7. Admission control (``maxclients``) happens before the handshake: nothing is written to a
-refused TLS client, the connection just drops (as Redis notes for its TLS accept path).
+A reconfiguration (``CONFIG SET tls-cert-file ...``) builds new contexts (server/tls.py) and then
+re-creates the listening sockets with the new server context, so the next connection gets the new
+certificate while open connections keep their sessions, as in Redis 7.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-from collections.abc import Callable
+import socket
 from typing import TYPE_CHECKING
+
+from pyredis.server.tls import TLSConfigError
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
-    from pyredis.server.connection import Connection
 
 log = logging.getLogger("pyredis")
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds a client may take to finish the handshake
 
 
-class TLSHandshake(asyncio.Protocol):
-    """Protocol of a freshly accepted TLS-port socket until its handshake completes."""
+def _bind(server: Server, port: int) -> list[socket.socket]:
+    """Listening sockets on every ``bind`` address for *port* (``-addr`` entries are optional)."""
+    socks: list[socket.socket] = []
+    try:
+        for b in server.config["bind"]:
+            optional = b.startswith("-")
+            h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
+            sock = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if hasattr(socket, "SO_REUSEPORT"):  # a reload binds the port while the old socket closes
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if sock.family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((h, port))
+                sock.listen(server.config["tcp-backlog"])
+                sock.setblocking(False)
+            except OSError:
+                sock.close()
+                if optional:
+                    continue
+                raise
+            socks.append(sock)
+    except OSError:
+        for s in socks:
+            s.close()
+        raise
+    return socks
 
-    def __init__(self, server: Server, make_connection: Callable[[], Connection]) -> None:
-        self.server = server
-        self.make_connection = make_connection
-        self.task: asyncio.Task[None] | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        transport.pause_reading()  # the ClientHello waits for the TLS layer
-        srv = self.server
-        ctx = srv.tls.server_context
-        if ctx is None or len(srv.clients) >= srv.config["maxclients"]:
-            srv.stats.rejected_conn += 1
-            transport.close()
-            return
-        self.task = asyncio.get_running_loop().create_task(self._handshake(transport, ctx))
+async def _serve(server: Server, socks: list[socket.socket]) -> list[asyncio.AbstractServer]:
+    from pyredis.server.connection import Connection
 
-    async def _handshake(self, transport: asyncio.Transport, ctx: ssl.SSLContext) -> None:
-        conn = self.make_connection()
-        loop = asyncio.get_running_loop()
+    loop = asyncio.get_running_loop()
+    ctx = server.tls.server_context
+    out = []
+    for sock in socks:
+        out.append(await loop.create_server(lambda: Connection(server), sock=sock, ssl=ctx,
+                                            ssl_handshake_timeout=HANDSHAKE_TIMEOUT))
+    return out
+
+
+async def start_tls(server: Server) -> None:
+    """At start-up: configure TLS when it is wanted (exit as Redis does if that fails), listen on tls-port."""
+    tls = server.tls
+    server.config.on_change("tls-port", lambda port: rebind_tls_port(server, port))
+    tls.reconfigured.append(lambda: rebind_tls_port(server, server.tls_bound_port, force=True))
+    if not tls.wanted:
+        return
+    try:
+        tls.configure()
+    except TLSConfigError:
+        log.warning("Failed to configure TLS. Check logs for more info.")
+        raise SystemExit(1) from None
+    port = server.config["tls-port"]
+    if port:
         try:
-            tls = await loop.start_tls(transport, conn, ctx, server_side=True,
-                                       ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
-        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as e:
-            log.warning("Error accepting a client connection: %s", _describe(e))
-            transport.close()
-            return
-        if tls is None or tls.is_closing():
-            return
-        conn.connection_made(tls)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
+            socks = _bind(server, port)
+        except OSError as e:
+            log.warning("Could not create server TCP listening socket *:%d: %s", port, e.strerror)
+            log.warning("Failed listening on port %d (TLS), aborting.", port)
+            raise SystemExit(1) from None
+        server.tls_listeners = await _serve(server, socks)
+        server.tls_bound_port = port
 
 
-def _describe(e: BaseException) -> str:
-    if isinstance(e, ssl.SSLError) and e.library and e.reason:
-        return f"error:{e.library} routines::{e.reason.lower().replace('_', ' ')}"
-    if isinstance(e, asyncio.TimeoutError):
-        return "handshake timed out"
-    return str(e) or type(e).__name__
+def rebind_tls_port(server: Server, port: int, force: bool = False) -> None:
+    """CONFIG SET tls-port: configure TLS if needed, listen on the new port, close the old listeners."""
+    from pyredis.server.config import ConfigError
+
+    if server.loop is None or (not force and port and port == server.tls_bound_port):
+        return
+    if port and not force:
+        server.tls.ensure()
+    for srv in server.tls_listeners:  # closed first: the new sockets may take the same port
+        srv.close()
+    server.tls_listeners = []
+    server.tls_bound_port = 0
+    if not port:
+        return
+    try:
+        socks = _bind(server, port)
+    except OSError:
+        raise ConfigError("Unable to listen on this port. Check server logs.") from None
+    server.tls_bound_port = port
+
+    async def serve() -> None:
+        server.tls_listeners.extend(await _serve(server, socks))
+
+    server.loop.create_task(serve())
