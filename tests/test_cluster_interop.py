@@ -16,6 +16,7 @@ pytestmark = pytest.mark.timeout(240)
 # PYREDIS_CLUSTER_FULL=1: the full sizes (1000 slots resharded each way); CI moves fewer slots.
 FULL = os.environ.get("PYREDIS_CLUSTER_FULL") == "1"
 RESHARD_SLOTS = "1000" if FULL else "200"
+KEYS = 50000 if FULL else 3000  # written twice (SET, then a ClusterPipeline): 100k keys in the full run
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def test_pyredis_cluster_check_and_redis_py(pyredis_cluster):
     assert "[WARNING]" not in out and "[ERR]" not in out
     rc = RedisCluster(host="127.0.0.1", port=nodes[0].port)
     try:
-        n = 3000
+        n = KEYS
         for i in range(n):
             rc.set(f"key:{i}", i)
         with rc.pipeline() as p:  # redis-py's ClusterPipeline splits by slot

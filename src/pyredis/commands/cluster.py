@@ -446,15 +446,3 @@ def _debug_clusterlink(c, argv):
                 st.free_link(link)
     return OK
 
-
-@debug_subcommand("drop-cluster-packet-filter")
-def _debug_drop_filter(c, argv):
-    """DEBUG DROP-CLUSTER-PACKET-FILTER <type>: drop received bus messages of that type (-1: none)."""
-    if len(argv) != 3:
-        raise CommandError("ERR unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
-                           % argv[1].decode("utf-8", "replace"))
-    t = _ll(argv[2])
-    svc = c.server.cluster
-    if svc is not None:
-        svc.state.drop_packet_filter = t
-    return OK

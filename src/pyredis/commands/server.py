@@ -140,7 +140,7 @@ def _stats_section(srv) -> list:
         ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(tt.table)), ("tracking_total_items", tt.total_items()),
         ("tracking_total_prefixes", len(tt.prefixes)),
-        ("unexpected_error_replies", 0), ("total_error_replies", srv.stat_errors),
+        ("unexpected_error_replies", srv.replication.stat_unexpected_error_replies), ("total_error_replies", srv.stat_errors),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.stat_commands),
         ("total_writes_processed", srv.stat_commands), ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),

@@ -157,7 +157,7 @@ class MemoryEstimator:
         if (now >= self.next_refresh or dirty - self.mark >= REFRESH_WRITES or dirty < self.mark
                 or (self.exact and dirty != self.mark)):
             self.refresh(dirty, now)
-        total = BASELINE
+        total: float = BASELINE
         avg = self.avg
         if db is None:
             for d in self.keyspace.dbs:

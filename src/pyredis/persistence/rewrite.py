@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from pyredis.persistence.aof import encode_command
 from pyredis.persistence.rdb import write_rdb, zset_items
+from pyredis.protocol.encoder import encode_command
 
 ITEMS_PER_CMD = 64
 

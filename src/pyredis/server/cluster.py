@@ -111,6 +111,7 @@ class BusLink(asyncio.Protocol):
         buf = self.buf
         buf += data
         st = self.svc.state
+        st.drop_packet_filter = self.svc.server.debug.drop_cluster_packet_filter  # DEBUG DROP-CLUSTER-PACKET-FILTER
         while not self.closed and len(buf) >= 8:
             try:
                 totlen = msg.frame_length(bytes(buf[:8]))

@@ -7,7 +7,7 @@ import logging
 import socket
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pyredis import _speedups
 from pyredis.protocol.parser import ProtocolError, RequestParser
@@ -73,7 +73,7 @@ class Connection(Client, asyncio.Protocol):
                 self.flags_extra = "U"
         if len(srv.clients) >= srv.config["maxclients"]:
             srv.stat_rejected_conn += 1
-            transport.write(b"-ERR max number of clients reached\r\n")
+            cast("asyncio.Transport", transport).write(b"-ERR max number of clients reached\r\n")
             transport.close()
             self.closed = True
             return
@@ -172,8 +172,9 @@ class Connection(Client, asyncio.Protocol):
     def unblock(self) -> None:
         """Called when a blocked command completed: run the commands that queued up meanwhile."""
         self.blocked = None
-        if self.pending:
-            self.server.loop.call_soon(self.resume)
+        loop = self.server.loop
+        if self.pending and loop is not None:
+            loop.call_soon(self.resume)
         else:
             self.schedule_flush()
 
