@@ -329,3 +329,15 @@ def test_protected_mode_denies_non_loopback_like_redis():
     assert out["redis"][1].startswith(b"-NOAUTH")
     assert out["redis"][2] == b"+PONG\r\n"
     assert out["redis"][3] is True
+
+
+def test_pytest_plugin_redis_tls_option(tmp_path):
+    (tmp_path / "test_inner.py").write_text(
+        "def test_tls(redis_client, redis_server):\n"
+        "    assert redis_server.tls and redis_server.url.startswith('rediss://')\n"
+        "    assert redis_client.set('a', 'b') and redis_client.get('a') == b'b'\n")
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.dirname(__file__)), "src"))
+    p = subprocess.run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--redis-tls", "test_inner.py"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 passed" in p.stdout

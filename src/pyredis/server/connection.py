@@ -80,7 +80,7 @@ class Connection(Client, asyncio.Protocol):
         if (srv.config.values["protected-mode"] and self.flags_extra != "U" and srv.acl.default_nopass()
                 and self.addr.rsplit(":", 1)[0] not in ("127.0.0.1", "::1")):
             srv.stat_rejected_conn += 1
-            transport.write(DENIED)
+            cast("asyncio.Transport", transport).write(DENIED)
             transport.close()
             self.closed = True
             return

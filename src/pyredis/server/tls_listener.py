@@ -52,7 +52,7 @@ def _bind(server: Server, port: int) -> list[socket.socket]:
     return socks
 
 
-async def _serve(server: Server, socks: list[socket.socket]) -> list[asyncio.AbstractServer]:
+async def _serve(server: Server, socks: list[socket.socket]) -> list[asyncio.Server]:
     from pyredis.server.connection import Connection
 
     loop = asyncio.get_running_loop()
