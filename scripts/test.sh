@@ -18,6 +18,9 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 python -m pip install -q -e '.[test,browser]'
+python -m ruff check src tests
+echo "== type check (mypy: server core, engine, protocol; settings in pyproject.toml)"
+python -m mypy src/pyredis/server src/pyredis/engine src/pyredis/protocol
 # The first run uses whatever the install built (the accelerator, or pure Python without a compiler).
 mode=$(PYTHONPATH=src python -c 'from pyredis import _speedups; print(_speedups.ACTIVE)')
 echo "== test suite, hot path: $mode"

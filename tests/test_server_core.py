@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pyredis.server import listener
 from pyredis.server.app import Server
 from pyredis.server.client import Client
 from pyredis.server.config import Config
@@ -39,7 +40,7 @@ def test_gate_is_released_after_startup_loading(tmp_path):
     seen_during: list[bool] = []
 
     async def main() -> None:
-        await srv.start()
+        await listener.start(srv)
         try:
             for hook in srv.events.ready:
                 pending = hook(srv)
@@ -49,7 +50,7 @@ def test_gate_is_released_after_startup_loading(tmp_path):
                     seen_during.append(srv.gate and "loading" in srv.gate_reasons)
                     await task
         finally:
-            await srv.stop()
+            await listener.stop(srv)
 
     asyncio.run(main())
     assert seen_during == [True]
@@ -65,7 +66,10 @@ def test_composed_subsystems_are_typed_attributes(tmp_path):
                  "eviction", "stats", "events", "replication"):
         assert getattr(srv, name) is not None, name
     assert not hasattr(srv, "extensions")
-    assert srv.cluster is None and srv.gateway is None and srv.modules is None
+    assert srv.cluster is None and srv.gateway is None
+    from pyredis.modules.manager import ModuleManager
+
+    assert isinstance(srv.modules, ModuleManager)  # always there: MODULE LOAD works at run time
 
 
 def test_flush_and_reset_events_reach_listeners(tmp_path):

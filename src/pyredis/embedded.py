@@ -124,12 +124,14 @@ class EmbeddedServer:
         return self
 
     def _serve(self, server_cls: Any, cfg: Any) -> None:
+        from pyredis.server import listener
+
         loop = asyncio.new_event_loop()  # plain asyncio: no uvloop, so it runs everywhere
         asyncio.set_event_loop(loop)
         self._loop = loop
         try:
             server = server_cls(cfg)
-            loop.run_until_complete(server.start())
+            loop.run_until_complete(listener.start(server))
         except BaseException as exc:  # report to start()
             self._error = exc
             self._ready.set()
@@ -151,12 +153,14 @@ class EmbeddedServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close the listeners and client connections, stop the thread, free the port."""
+        from pyredis.server import listener
+
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not thread.is_alive():
             self._cleanup_dir()
             return
         try:
-            asyncio.run_coroutine_threadsafe(self.server.stop(), loop).result(timeout)
+            asyncio.run_coroutine_threadsafe(listener.stop(self.server), loop).result(timeout)
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout)

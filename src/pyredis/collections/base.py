@@ -25,13 +25,6 @@ def decodes_responses(client: Any) -> bool:
     return bool(kwargs.get("decode_responses"))
 
 
-def client_db(client: Any) -> int:
-    """The database number a redis-py client uses."""
-    pool = getattr(client, "connection_pool", None)
-    kwargs = getattr(pool, "connection_kwargs", None) or {}
-    return int(kwargs.get("db") or 0)
-
-
 def same_server(a: Any, b: Any) -> bool:
     """Whether two clients (sync or async) talk to the same server and database."""
     if a is b:

@@ -66,3 +66,10 @@ def run(client: Any, plan: Plan[T], what: str = "key") -> T:
                 req = plan.send(reply)
     except StopIteration as stop:
         return stop.value
+
+
+def client_db(client: Any) -> int:
+    """The database number a redis-py client uses."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None) or {}
+    return int(kwargs.get("db") or 0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyredis.collections import driver
-from pyredis.collections.base import client_db
+from pyredis.collections.driver import client_db
 from pyredis.collections.errors import KeyspaceNotificationsError
 from pyredis.collections.ops import Cmd, Plan, pairs, text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pyredis.commands import lists
 from pyredis.commands.args import where_left
 from pyredis.commands.errors import CommandError, WrongType, syntax_error
 from pyredis.commands.registry import TABLE, command, subcommand
@@ -46,12 +47,6 @@ def parse_timeout_ms(b: bytes) -> int:
 
 
 # -- list commands -----------------------------------------------------------------------------
-def _lists():
-    from pyredis.commands import lists
-
-    return lists
-
-
 def _type_of(v: Any) -> bytes:
     return b"string" if type(v) is bytes else v.TYPE_NAME
 
@@ -81,7 +76,6 @@ def _ready_of(c, keys: list[bytes], type_name: bytes) -> bytes | None:
 def _bpop(c, argv: list[bytes], left: bool):
     keys = argv[1:-1]
     timeout = parse_timeout(argv[-1])
-    lists = _lists()
     name = b"LPOP" if left else b"RPOP"
     key = _first_ready(c, keys, b"list")
     if key is not None:
@@ -114,7 +108,6 @@ def cmd_brpop(c, argv):
 
 def _blmove(c, src: bytes, dst: bytes, wfrom: bool, wto: bool, timeout: int, name: list[bytes],
             argv: list[bytes]):
-    lists = _lists()
     v = c.db.get(src)
     if v is not None:
         if _type_of(v) != b"list":
@@ -161,7 +154,6 @@ def _mpop_keys(argv: list[bytes]) -> list[int]:
 
 @command("blmpop", -5, "write blocking movablekeys", getkeys=_mpop_keys)
 def cmd_blmpop(c, argv):
-    lists = _lists()
     keys, left, count = lists.lmpop_parse(argv, 2)
     timeout = parse_timeout(argv[1])
     key = _first_ready(c, keys, b"list")

@@ -26,6 +26,23 @@ class Command:
         "denyoom", "noscript", "loading", "stale", "blocking", "admin", "pubsub", "fast", "no_multi",
         "no_auth", "allow_busy", "may_replicate", "skip_monitor", "skip_slowlog", "id",
     )
+    # Flags as booleans (set from ``flags`` in ``__init__``).
+    write: bool
+    readonly: bool
+    denyoom: bool
+    noscript: bool
+    loading: bool
+    stale: bool
+    blocking: bool
+    admin: bool
+    pubsub: bool
+    fast: bool
+    no_multi: bool
+    no_auth: bool
+    allow_busy: bool
+    may_replicate: bool
+    skip_monitor: bool
+    skip_slowlog: bool
 
     def __init__(
         self, name: str, handler: Handler | None, arity: int, flags: str, first: int, last: int,

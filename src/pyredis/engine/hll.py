@@ -150,7 +150,7 @@ _H80 = _lanes(b"\x80", REGISTERS)
 _L7F = _lanes(b"\x7f", REGISTERS)
 
 
-def unpack_dense(packed: bytes) -> bytes:
+def unpack_dense(packed: bytes | bytearray) -> bytes:
     """12288 packed bytes -> 16384 bytes, one register per byte."""
     buf = bytearray(REGISTERS)
     buf[0::4] = packed[0::3]
@@ -161,7 +161,7 @@ def unpack_dense(packed: bytes) -> bytes:
     return r.to_bytes(REGISTERS, "little")
 
 
-def pack_dense(regs: bytes) -> bytearray:
+def pack_dense(regs: bytes | bytearray) -> bytearray:
     """16384 register bytes (values < 64) -> 12288 packed bytes."""
     r = int.from_bytes(regs, "little")
     v = (r & _K0) | ((r >> 2) & _P1) | ((r >> 4) & _P2) | ((r >> 6) & _P3)

@@ -303,7 +303,7 @@ class ListValue:
         if start >= nl + self.midn:
             base = nl + self.midn
             return list(islice(self.right, start - base, stop - base + 1))
-        out: list[bytes] = []
+        out = []
         want = stop - start + 1
         if start < nl:
             out.extend(islice(left, start, nl))

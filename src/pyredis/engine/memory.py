@@ -48,6 +48,9 @@ def value_size(v: Any) -> int:
         n = len(v)
         return 16 if n <= 44 else n + 24
     name = getattr(v, "TYPE_NAME", None)
+    module_usage = getattr(v, "memory_usage", None)  # a module type (pyredis.modules)
+    if module_usage is not None:
+        return 64 + module_usage()
     try:
         n = len(v)
     except TypeError:
@@ -157,7 +160,7 @@ class MemoryEstimator:
         if (now >= self.next_refresh or dirty - self.mark >= REFRESH_WRITES or dirty < self.mark
                 or (self.exact and dirty != self.mark)):
             self.refresh(dirty, now)
-        total = BASELINE
+        total: float = BASELINE
         avg = self.avg
         if db is None:
             for d in self.keyspace.dbs:

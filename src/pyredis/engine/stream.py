@@ -311,8 +311,8 @@ class StreamValue:
         """Append a whole node (loaders): entries ascending and above the current entries."""
         node = StreamNode(master_id, fields)
         size = 0
-        for eid, fv in entries:
-            fv = tuple(fv)
+        for eid, raw in entries:
+            fv = tuple(raw)
             size += node.entry_size(eid, fv)
             node.ids.append(eid)
             node.values.append(fv)
@@ -482,7 +482,7 @@ class StreamValue:
             if maxlen is not None:
                 k = self.length - maxlen
             else:
-                k = bisect_left(node.ids, minid)  # type: ignore[arg-type]
+                k = bisect_left(node.ids, minid)  # type: ignore[type-var]
             if k:
                 del node.ids[:k]
                 del node.values[:k]

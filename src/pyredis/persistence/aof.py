@@ -26,6 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pyredis.persistence.rewrite import write_base_file
+from pyredis.protocol.encoder import encode_command
+
 log = logging.getLogger("pyredis")
 
 AOF_OFF, AOF_ON, AOF_WAIT_REWRITE = 0, 1, 2
@@ -34,16 +37,6 @@ BASE, HIST, INCR = "b", "h", "i"
 
 class AOFError(Exception):
     """An AOF that cannot be loaded; the message is what the server logs before exiting."""
-
-
-def encode_command(argv: list[bytes]) -> bytes:
-    """RESP multi-bulk encoding of a command."""
-    parts = [b"*%d\r\n" % len(argv)]
-    for a in argv:
-        parts.append(b"$%d\r\n" % len(a))
-        parts.append(a)
-        parts.append(b"\r\n")
-    return b"".join(parts)
 
 
 # ==================================================================================================
@@ -600,8 +593,6 @@ class AOF:
 
     def write_base_sync(self, path: str) -> None:
         """Write a base file for the current dataset in the foreground."""
-        from pyredis.persistence.rewrite import write_base_file
-
         write_base_file(self.server, path, self.server.config["aof-use-rdb-preamble"])
         self.base_size = os.path.getsize(path)
 

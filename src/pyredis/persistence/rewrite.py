@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from pyredis.persistence.aof import encode_command
 from pyredis.persistence.rdb import write_rdb, zset_items
+from pyredis.protocol.encoder import encode_command
 
 ITEMS_PER_CMD = 64
 
@@ -87,6 +87,10 @@ def rewrite_value(key: bytes, val: Any, emit: Callable[[list[bytes]], None]) -> 
     """Emit the commands recreating *key* with value *val*."""
     if type(val) is bytes:
         emit([b"SET", key, val])
+        return
+    module_rewrite = getattr(val, "aof_rewrite", None)  # a module type (pyredis.modules)
+    if module_rewrite is not None:
+        module_rewrite(key, emit)
         return
     tname = val.TYPE_NAME
     if tname == b"list":

@@ -155,3 +155,13 @@ def encode(value: Any, resp: int = 2) -> bytes:
     out: list[bytes] = []
     _ENCODERS[type(value)](out, value, resp)
     return b"".join(out)
+
+
+def encode_command(argv: list[bytes]) -> bytes:
+    """RESP multi-bulk encoding of a command."""
+    parts = [b"*%d\r\n" % len(argv)]
+    for a in argv:
+        parts.append(b"$%d\r\n" % len(a))
+        parts.append(a)
+        parts.append(b"\r\n")
+    return b"".join(parts)

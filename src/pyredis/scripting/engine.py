@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,8 @@ from pyredis.protocol.types import NOREPLY, ErrorReply, Raw, Status
 from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
-from pyredis.scripting.luaargs import ScriptError
+from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
+from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
 from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pyredis")
 
-ERR_NOARGS = b"ERR Please specify at least one argument for this redis lib call"
-ERR_ARGTYPE = b"ERR Lua redis lib command arguments must be strings or integers"
 ERR_UNKNOWN_S = "ERR Unknown Redis command called from script"
 ERR_UNKNOWN = ERR_UNKNOWN_S.encode()
 ERR_ARITY = b"ERR Wrong number of args calling Redis command from script"
@@ -46,20 +44,12 @@ ERR_READONLY_S = "READONLY You can't write against a read only replica."
 ERR_READONLY = ERR_READONLY_S.encode()
 ERR_NOREPLICAS_S = "NOREPLICAS Not enough good replicas to write."
 ERR_NOREPLICAS = ERR_NOREPLICAS_S.encode()
-ERR_NAME = ("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one "
-            "character long")
 LOAD_TIMEOUT = 0.5
 # commands flagged MAY_REPLICATE in Redis 7.0 (COMMAND INFO does not show that flag)
 _MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount"))
 
 
-def _num_arg(a: int | float) -> bytes:
-    """A Lua number passed to redis.call, formatted like Redis (``%.17g``)."""
-    if type(a) is int and -(10**17) < a < 10**17:
-        return b"%d" % a
-    if a != a:
-        return b"-nan" if math.copysign(1.0, a) < 0 else b"nan"
-    return b"%.17g" % a
+
 
 
 class _Loading:

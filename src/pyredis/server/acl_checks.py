@@ -64,12 +64,16 @@ class Acl:
         self.store = store = AclStore(cfg)
         if cfg["requirepass"]:
             store.set_requirepass(cfg["requirepass"])
-        cfg.on_change("requirepass", lambda v: (store.set_requirepass(v), self.sync_default_auth()))
+        cfg.on_change("requirepass", self._requirepass_changed)
         _load_startup_users(server, store)
         cfg.rewrite_providers["user"] = lambda: [] if cfg["aclfile"] else [
             store.users[n].describe() for n in sorted(store.users)]
         # New clients start restricted when the default user lacks some permission.
         self.restricted_default = not store.default.unrestricted
+
+    def _requirepass_changed(self, password: str) -> None:
+        self.store.set_requirepass(password)
+        self.sync_default_auth()
 
     def users(self) -> list[bytes]:
         """The user names (CLIENT KILL USER)."""

@@ -6,7 +6,6 @@ docs/ARCHITECTURE.md). Events several subsystems care about are :class:`pyredis.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -42,6 +41,8 @@ from pyredis.server.tracking import TrackingTable
 from pyredis.server.watch import discard, watch_db_hook
 
 if TYPE_CHECKING:
+    import asyncio
+
     from pyredis.gateway import Gateway
     from pyredis.server.cluster import ClusterService
 
@@ -78,7 +79,6 @@ class Server:
         self._set_slowlog_threshold(cfg["slowlog-log-slower-than"])
         cfg.on_change("latency-monitor-threshold", self._update_slow_threshold)
         cfg.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
-        cfg.on_change("port", self._rebind_port)
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
         self.dirty = 0
@@ -87,10 +87,11 @@ class Server:
         self.lastsave = int(time.time())
         self.port = cfg["port"]
         self.unixsocket: str | None = None
-        self.listeners: list[asyncio.AbstractServer] = []
+        # Set by the asyncio layer (server/listener.py) while the server listens.
+        self.listeners: list[asyncio.Server] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.shutdown_event: asyncio.Event | None = None
-        self._cron_handle: asyncio.TimerHandle | None = None
+        self.cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
         # statistics
         self.stat_connections = 0
@@ -166,54 +167,14 @@ class Server:
 
             self.cluster = ClusterService(self)
         self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
-        self.modules: object | None = None  # Python modules loaded with MODULE LOAD / loadmodule
+        from pyredis.modules.manager import ModuleManager
+
+        self.modules = ModuleManager(self)  # Python modules: MODULE LOAD / loadmodule (pyredis.modules)
+        self.modules.load_directives()
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
         self.keyspace.notify_flags = flags | (notify.ALL if self.key_tap is not None else 0)
-
-    def _rebind_port(self, port: int) -> None:
-        """CONFIG SET port: listen on the new port (synchronously, so errors reach the client)."""
-        import socket
-
-        from pyredis.server.config import ConfigError
-        from pyredis.server.connection import Connection
-
-        if self.loop is None or port == self.port:
-            return
-        socks = []
-        try:
-            for b in self.config["bind"]:
-                optional = b.startswith("-")
-                h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
-                fam = socket.AF_INET6 if ":" in h else socket.AF_INET
-                sock = socket.socket(fam, socket.SOCK_STREAM)
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.bind((h, port))
-                    sock.listen(self.config["tcp-backlog"])
-                except OSError:
-                    sock.close()
-                    if optional:
-                        continue
-                    raise
-                socks.append(sock)
-        except OSError as e:
-            for sock in socks:
-                sock.close()
-            raise ConfigError(f"Unable to listen on this port: {e.strerror}") from None
-        old = [srv for srv in self.listeners if srv.sockets and srv.sockets[0].family != socket.AF_UNIX]
-        for srv in old:
-            srv.close()
-            self.listeners.remove(srv)
-        self.port = port
-        loop = self.loop
-
-        async def serve(sock: socket.socket) -> None:
-            self.listeners.append(await loop.create_server(lambda: Connection(self), sock=sock))
-
-        for sock in socks:
-            loop.create_task(serve(sock))
 
     def _set_slowlog_threshold(self, usec: int) -> None:
         self.slowlog_threshold = usec if usec >= 0 else 1 << 62
@@ -361,7 +322,7 @@ class Server:
         dirty = self.dirty
         t0 = perf_counter_ns()
         try:
-            r = cmd.handler(c, argv)
+            r = cmd.handler(c, argv)  # type: ignore[misc]  # execute() refused commands without one
         except CommandError as e:
             cmd.failed += 1
             c.write_error(e.message)
@@ -426,61 +387,10 @@ class Server:
         while len(self.slowlog) > maxlen:
             self.slowlog.pop()
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Bind the listeners (TCP and/or unix socket) and start the cron."""
-        from pyredis.server.connection import Connection
-
-        self.loop = loop = asyncio.get_running_loop()
-        self.shutdown_event = asyncio.Event()
-        cfg = self.config
-        port = cfg["port"]
-        if port:
-            for b in cfg["bind"]:
-                optional = b.startswith("-")
-                h = b.lstrip("-")
-                h = {"*": "0.0.0.0", "::*": "::"}.get(h, h)
-                try:
-                    srv = await loop.create_server(lambda: Connection(self), h, port, reuse_address=True,
-                                                   backlog=cfg["tcp-backlog"])
-                except OSError:
-                    if optional:
-                        continue
-                    raise
-                self.listeners.append(srv)
-                if port == 0:
-                    port = srv.sockets[0].getsockname()[1]
-        if cfg["unixsocket"]:
-            path = cfg["unixsocket"]
-            if os.path.exists(path):
-                os.unlink(path)
-            srv = await loop.create_unix_server(lambda: Connection(self), path)
-            if cfg["unixsocketperm"]:
-                os.chmod(path, cfg["unixsocketperm"])
-            self.unixsocket = path
-            self.listeners.append(srv)
-        self.port = port
-        if self.cluster is not None:
-            await self.cluster.start()
-        from pyredis.gateway import Gateway, watch_config
-
-        watch_config(self)
-        if cfg["gateway-port"]:
-            self.gateway = Gateway(self)
-            await self.gateway.start()
-        for hook in self.events.started:
-            hook(self)
-        self._schedule_cron()
-
-    def _schedule_cron(self) -> None:
-        assert self.loop is not None
-        hz = min(max(self.config["hz"], 1), 500)  # Redis clamps hz to 1..500
-        self._cron_handle = self.loop.call_later(1.0 / hz, self.cron)
-
+    # -- periodic work (scheduled by server/listener.py) ----------------------------------------------
     def cron(self) -> None:
         """Periodic work (``hz`` times a second): active expiry, stats, client timeouts, hooks."""
-        if self.debug.pause_cron:  # DEBUG PAUSE-CRON 1
-            self._schedule_cron()
+        if self.debug.pause_cron:  # DEBUG PAUSE-CRON 1 (the listener keeps the timer going)
             return
         self.cronloops += 1
         now = time.time()
@@ -516,8 +426,6 @@ class Server:
                 hook(self)
             except Exception:  # a failing hook must not stop the cron
                 log.exception("cron hook failed")
-        if self.loop is not None and not self.loop.is_closed():
-            self._schedule_cron()
 
     def ops_per_sec(self) -> int:
         if len(self.ops_samples) < 2:
@@ -526,41 +434,9 @@ class Server:
         return int((c1 - c0) / (t1 - t0)) if t1 > t0 else 0
 
     def request_shutdown(self) -> None:
+        """SHUTDOWN / a signal: the listener's serve loop stops the server."""
         if self.shutdown_event is not None:
             self.shutdown_event.set()
-
-    async def stop(self) -> None:
-        """Close the listeners and every client connection."""
-        if self._cron_handle is not None:
-            self._cron_handle.cancel()
-            self._cron_handle = None
-        if self.cluster is not None:
-            self.cluster.stop()
-        for srv in self.listeners:
-            srv.close()
-        if self.gateway is not None:
-            self.gateway.stop()
-        for c in list(self.clients.values()):
-            c.close()
-            c.schedule_flush()
-        for srv in self.listeners:
-            try:
-                await asyncio.wait_for(srv.wait_closed(), 1.0)
-            except (asyncio.TimeoutError, Exception):
-                pass
-        self.listeners.clear()
-        if self.unixsocket and os.path.exists(self.unixsocket):
-            os.unlink(self.unixsocket)
-
-    async def serve_forever(self) -> None:
-        await self.start()
-        log.info("Ready to accept connections")
-        assert self.shutdown_event is not None
-        await self.shutdown_event.wait()
-        for hook in self.events.shutdown:
-            hook(self)
-        await self.stop()
-
 
 def version_banner() -> str:
     return f"Redis version={REDIS_VERSION}, bits=64, pyredis on Python {sys.version.split()[0]}"

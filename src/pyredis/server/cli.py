@@ -7,28 +7,13 @@ import logging
 import os
 import signal
 import sys
-import time
 
 from pyredis import REDIS_VERSION
 from pyredis.server.config import Config
 from pyredis.server.configfile import ConfigFileError, apply_config_text, argv_to_config_text
+from pyredis.server.logfmt import RedisFormatter
 
 _LEVELS = {"debug": logging.DEBUG, "verbose": 15, "notice": logging.INFO, "warning": logging.WARNING}
-_MARKS = {logging.DEBUG: ".", 15: "-", logging.INFO: "*", logging.WARNING: "#", logging.ERROR: "#"}
-
-
-class RedisFormatter(logging.Formatter):
-    """``pid:M 22 Nov 2026 05:30:00.123 * message``, as redis-server logs (S while a replica)."""
-
-    role = "M"
-
-    def format(self, record: logging.LogRecord) -> str:
-        t = time.localtime(record.created)
-        ms = int(record.msecs)
-        stamp = time.strftime("%d %b %Y %H:%M:%S", t)
-        return f"{os.getpid()}:{self.role} {stamp}.{ms:03d} {_MARKS.get(record.levelno, '*')} {record.getMessage()}"
-
-
 def setup_logging(cfg: Config) -> None:
     logger = logging.getLogger("pyredis")
     logger.handlers.clear()
@@ -90,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     if cfg["dir"] and os.path.isdir(cfg["dir"]):  # like Redis: a relative logfile lives in dir
         os.chdir(cfg["dir"])
     setup_logging(cfg)
+    from pyredis.server import listener
     from pyredis.server.app import Server
 
     log = logging.getLogger("pyredis")
@@ -110,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             except (NotImplementedError, RuntimeError):
                 pass
         try:
-            await server.start()
+            await listener.start(server)
         except OSError as e:
             log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting. ({e})")
             sys.exit(1)
@@ -130,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         await server.shutdown_event.wait()
         for hook in server.events.shutdown:
             hook(server)
-        await server.stop()
+        await listener.stop(server)
         log.warning("Redis is now ready to exit, bye bye...")
 
     try:

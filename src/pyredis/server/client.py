@@ -24,6 +24,7 @@ class Client:
     """
 
     fake = True  # not backed by a socket (script caller, AOF loader)
+    acl_implicit_auth = False  # authenticated only because the default user needed no password
     cluster_asking = False  # ASKING was sent (one-shot)
     cluster_readonly = False  # READONLY: reads served by a replica of the slot's master
 

@@ -336,6 +336,7 @@ class Config:
         self.listeners["cluster-announce-hostname"] = [_valid_announced_hostname]
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
+        self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
         self.rewrite_providers: dict[str, Callable[[], list[str]]] = {}
         for d in DIRECTIVES.values():
@@ -364,14 +365,14 @@ class Config:
                 raise ConfigError(f"argument must be between {d.lo} and {d.hi} inclusive")
             return v
         if kind == MEM:
-            v = parse_memory(raw)
-            if v is None:
+            mem = parse_memory(raw)
+            if mem is None:
                 raise ConfigError("argument must be a memory value")
-            if v < 0 and d.name != "maxmemory":
+            if mem < 0 and d.name != "maxmemory":
                 raise ConfigError("argument must be a memory value")
-            if not d.lo <= v <= d.hi:
+            if not d.lo <= mem <= d.hi:
                 raise ConfigError(f"argument must be between {d.lo} and {d.hi} inclusive")
-            return v
+            return mem
         if kind == ENUM:
             low = raw.lower()
             if low not in d.choices:
@@ -416,9 +417,3 @@ class Config:
         out = [n for n in DIRECTIVES if n not in HIDDEN]
         out.extend(ALIAS_OF)
         return out
-
-    def load_lines(self, text: str, source: str = "") -> None:
-        """Apply a redis.conf text; errors raise ConfigError carrying the line number."""
-        from pyredis.server.configfile import apply_config_text
-
-        apply_config_text(self, text, source)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pyredis import REDIS_VERSION
 from pyredis.protocol.parser import split_args
-
-if TYPE_CHECKING:
-    from pyredis.server.config import Config
+from pyredis.server.config import DIRECTIVES, Config, ConfigError, canonical
 
 # Directives accepted (and remembered) although they are not plain CONFIG values.
 _IGNORED = {"include", "rename-command", "user", "loadmodule", "sentinel", "lazyfree-lazy-user-del"}
@@ -27,7 +23,6 @@ def _fatal(lineno: int, line: str, msg: str) -> ConfigFileError:
 
 def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
     """Apply every directive of a config text to *cfg*."""
-    from pyredis.server.config import DIRECTIVES, ConfigError, canonical
 
     seen_multi: set[str] = set()
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -49,6 +44,10 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
                     raise _fatal(lineno, line, f"Error in user declaration '{values[0]}': Duplicate user found. "
                                  "A user can only be defined once in config files")
                 cfg.user_directives.append(list(args[1:]))
+            if name == "loadmodule":
+                if not values:
+                    raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
+                cfg.module_directives.append(list(args[1:]))
             if name == "include" and values:
                 try:
                     with open(values[0]) as fh:
@@ -60,7 +59,7 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
         if cname is None:
             raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
         d = DIRECTIVES[cname]
-        if not d.multi_arg and len(values) != 1:
+        if not d.multi_arg and len(values) != (2 if cname == "replicaof" else 1):  # replicaof <host> <port>
             raise _fatal(lineno, line, "wrong number of arguments")
         raw = " ".join(values)
         if cname == "save":
@@ -106,7 +105,6 @@ def _quote(s: str) -> str:
 
 def rewrite_config_file(cfg: Config) -> None:
     """CONFIG REWRITE: update changed directives in place, append new ones, keep comments."""
-    from pyredis.server.config import DIRECTIVES, canonical
 
     path = cfg.config_file
     assert path is not None
@@ -159,9 +157,7 @@ def _directive_line(cfg: Config, name: str) -> str:
 
 
 def _default_fmt(cfg: Config, d) -> str:
-    from pyredis.server.config import Config as _C
-
-    tmp = _C.__new__(_C)
+    tmp = Config.__new__(Config)
     tmp.values = {d.name: cfg._parse(d, d.default) if d.name != "dir" else cfg.values["dir"]}
     tmp.listeners = {}
     return tmp.format(d.name)

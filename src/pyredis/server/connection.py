@@ -7,7 +7,7 @@ import logging
 import socket
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pyredis import _speedups
 from pyredis.protocol.parser import ProtocolError, RequestParser
@@ -59,7 +59,7 @@ class Connection(Client, asyncio.Protocol):
                 self.flags_extra = "U"
         if len(srv.clients) >= srv.config["maxclients"]:
             srv.stat_rejected_conn += 1
-            transport.write(b"-ERR max number of clients reached\r\n")
+            cast("asyncio.Transport", transport).write(b"-ERR max number of clients reached\r\n")
             transport.close()
             self.closed = True
             return
@@ -86,13 +86,15 @@ class Connection(Client, asyncio.Protocol):
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
             self.qbuf_alloc = max(size, 20474)
         accel = _speedups.hotpath
-        if (accel is not None and not self.pending and parser.idle() and fastpath.allowed(srv, self)):
-            pos = accel.run_batch(self, data, fastpath.accel_table(), fastpath.fallback, parser.max_bulk_len)
+        if accel is not None and not self.pending and parser.idle() and fastpath.ENABLED:
+            pos = accel.run_batch(self, data, fastpath.ACCEL_TABLE or fastpath.accel_table(), srv.execute,
+                                  parser.max_bulk_len, fastpath.propagating)
             if pos == len(data):
                 parser.skipped()
                 self.flush()
                 return
-            data = data[pos:]
+            if pos:
+                data = data[pos:]
         try:
             cmds = parser.feed(data)
             err = None
@@ -151,8 +153,9 @@ class Connection(Client, asyncio.Protocol):
     def unblock(self) -> None:
         """Called when a blocked command completed: run the commands that queued up meanwhile."""
         self.blocked = None
-        if self.pending:
-            self.server.loop.call_soon(self.resume)
+        loop = self.server.loop
+        if self.pending and loop is not None:
+            loop.call_soon(self.resume)
         else:
             self.schedule_flush()
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from pyredis.collections.aio import driver
-from pyredis.collections.base import client_db
+from pyredis.collections.driver import client_db
 from pyredis.collections.watch import (
     ChangeEvent,
     channel_for,

@@ -1,0 +1,218 @@
+"""The AOF side of the persistence subsystem: rewrites (BGREWRITEAOF, automatic), switching the AOF on/off."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from pyredis.persistence import aof as aofmod
+from pyredis.persistence.aof import AOF_OFF, AOF_ON, AOF_WAIT_REWRITE, AOFError
+from pyredis.persistence.jobs import _SIGUSR1, CHILD_AOF, Job, _size
+from pyredis.persistence.rewrite import write_base_file
+
+log = logging.getLogger("pyredis")
+
+
+class AofControl:
+    """Mixin of :class:`~pyredis.persistence.manager.Persistence`: AOF rewrite and on/off."""
+
+    # -- AOF rewrite --------------------------------------------------------------------------------------
+    def start_rewrite(self) -> bool:
+        """BGREWRITEAOF: open a new incr file, then write a new base in the background."""
+        srv = self.server
+        a = self.aof
+        if self.child is not None:
+            return False
+        try:
+            os.makedirs(a.dirpath, exist_ok=True)
+        except OSError as e:
+            log.warning("Can't open or create append-only dir %s: %s", srv.config["appenddirname"], e.strerror)
+            a.last_rewrite_ok = False
+            return False
+        if a.manifest is None:
+            try:
+                a.load_manifest()
+            except AOFError:
+                a.manifest = None
+        a.selected_db = -1
+        if a.state != AOF_OFF:
+            try:
+                a.switch_to_new_incr()
+                self._feed_on()
+            except OSError as e:
+                log.warning("Can't open new incr AOF: %s", e.strerror)
+                a.last_rewrite_ok = False
+                return False
+        a.rewrites += 1
+        preamble = srv.config["aof-use-rdb-preamble"]
+        directory = srv.config["dir"]
+
+        def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
+            name = "temp-rewriteaof-bg-%d.aof" % pid
+            write_base_file(srv, os.path.join(directory, name), preamble, dbs=dbs, functions=functions,
+                            progress=self._progress)
+            log.info("Successfully created the temporary AOF base file %s", name)
+
+        job = self._start_job(CHILD_AOF, work)
+        if job is None:
+            a.last_rewrite_ok = False
+            log.warning("Can't rewrite append only file in background: fork failed")
+            return False
+        log.info("Background append only file rewriting started by pid %d", job.pid or os.getpid())
+        a.rewrite_scheduled = False
+        a.rewrite_start = time.time()
+        return True
+
+    def _aof_done(self, ok: bool, sig: int) -> None:
+        srv = self.server
+        a = self.aof
+        job = self.child
+        assert job is not None
+        tmpname = "temp-rewriteaof-bg-%d.aof" % job.tmp_pid
+        tmpfile = os.path.join(srv.config["dir"], tmpname)
+        if ok:
+            log.info("Background AOF rewrite terminated with success")
+            m = a.manifest.copy() if a.manifest is not None else aofmod.Manifest()
+            base = a.new_base_name(m, srv.config["aof-use-rdb-preamble"])
+            try:
+                os.replace(tmpfile, a.path(base))
+                log.info("Successfully renamed the temporary AOF base file %s into %s", tmpname, base)
+                if a.state == AOF_WAIT_REWRITE and a.temp_incr:
+                    incr = a.new_incr_name(m)
+                    os.replace(a.path(a.temp_incr), a.path(incr))
+                    a.temp_incr = None
+                keep_last = a.fd >= 0
+                incrs = m.incr[:-1] if keep_last and m.incr else list(m.incr)
+                for info in incrs:
+                    info.type = aofmod.HIST
+                    m.history.insert(0, info)
+                    m.incr.remove(info)
+                a.persist_manifest(m)
+            except OSError as e:
+                log.warning("Error trying to rename the temporary AOF file %s into %s: %s", tmpname, base, e.strerror)
+                a.last_rewrite_ok = False
+                a.rewrite_failures += 1
+                self._remove(tmpfile)
+                self._after_rewrite(job)
+                return
+            a.manifest = m
+            a.base_size = _size(a.path(base))
+            if a.fd >= 0:
+                a.current_size = a.base_size + a.last_incr_size
+                a.rewrite_base_size = a.current_size
+            a.delete_history(m)
+            a.last_rewrite_ok = True
+            a.rewrite_failures = 0
+            log.info("Background AOF rewrite finished successfully")
+            if a.state == AOF_WAIT_REWRITE:
+                a.state = AOF_ON
+        elif not sig:
+            a.last_rewrite_ok = False
+            a.rewrite_failures += 1
+            log.warning("Background AOF rewrite terminated with error")
+        else:
+            if sig != _SIGUSR1:
+                a.last_rewrite_ok = False
+                a.rewrite_failures += 1
+            log.warning("Background AOF rewrite terminated by signal %d", sig)
+        self._remove(tmpfile)
+        self._after_rewrite(job)
+
+    def _after_rewrite(self, job: Job) -> None:
+        a = self.aof
+        if a.state == AOF_WAIT_REWRITE:
+            a.buf = []
+            if a.temp_incr:
+                if a.fd >= 0:
+                    os.close(a.fd)
+                    a.fd = -1
+                    self._feed_off()
+                log.info("Removing the temp incr aof file %s in the background", a.temp_incr)
+                self._remove(a.path(a.temp_incr))
+                a.temp_incr = None
+            a.rewrite_scheduled = True
+        a.last_rewrite_time = int(time.time() - job.start)
+
+    def rewrite_limited(self) -> bool:
+        """After 3 consecutive rewrite failures, automatic/scheduled rewrites back off (1, 2, 4... 60 min)."""
+        a = self.aof
+        if a.rewrite_failures < 3:
+            self._limit_delay = 0
+            self._limit_until = 0.0
+            return False
+        if self._limit_until:
+            if time.time() < self._limit_until:
+                return True
+            self._limit_until = 0.0
+            return False
+        self._limit_delay = min(self._limit_delay * 2 if self._limit_delay else 1, 60)
+        self._limit_until = time.time() + self._limit_delay * 60
+        log.warning("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d "
+                    "minutes", self._limit_delay)
+        return True
+
+    # -- AOF on/off ---------------------------------------------------------------------------------------
+    def _feed_on(self) -> None:
+        props = self.server.propagators
+        if self.aof.feed not in props:
+            props.append(self.aof.feed)
+        self.aof.attach()
+
+    def _feed_off(self) -> None:
+        props = self.server.propagators
+        if self.aof.feed in props:
+            props.remove(self.aof.feed)
+        self.aof.detach()
+
+    def _on_appendonly(self, value: bool) -> None:
+        a = self.aof
+        if value and a.state == AOF_OFF:
+            self.start_aof()
+        elif not value and a.state != AOF_OFF:
+            self.stop_aof()
+
+    def _on_auto_gc(self, disabled: bool) -> None:
+        m = self.aof.manifest
+        if not disabled and m is not None and m.history:
+            self.server.config.values["aof-disable-auto-gc"] = False
+            self.aof.delete_history(m)
+
+    def start_aof(self) -> bool:
+        a = self.aof
+        a.state = AOF_WAIT_REWRITE
+        caller = getattr(self.server, "current_client", None)
+        if caller is not None and getattr(caller, "in_exec", False):
+            a.rewrite_scheduled = True
+            log.warning("AOF was enabled during a transaction. An AOF background was scheduled to happen as soon as "
+                        "possible.")
+        elif self.child is not None and self.child.kind != CHILD_AOF:
+            a.rewrite_scheduled = True
+            log.warning("AOF was enabled but there is already another background operation. An AOF background was "
+                        "scheduled to happen as soon as possible.")
+        else:
+            if self.child is not None:
+                log.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping "
+                            "background AOF and starting a rewrite now.")
+                self.kill_child()
+            if not self.start_rewrite():
+                a.state = AOF_OFF
+                log.warning("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. "
+                            "Check the above logs for more info about the error.")
+                return False
+        a.last_fsync = time.time()
+        return True
+
+    def stop_aof(self) -> None:
+        a = self.aof
+        a.close(fsync=True)
+        self._feed_off()
+        a.selected_db = -1
+        a.state = AOF_OFF
+        a.rewrite_scheduled = False
+        if self.child is not None and self.child.kind == CHILD_AOF:
+            self.kill_child()
+            if a.temp_incr:
+                self._remove(a.path(a.temp_incr))
+                a.temp_incr = None
+        a.buf = []

@@ -1,0 +1,148 @@
+"""The asyncio layer of a server: listening sockets, the cron timer, start, stop and the serve loop.
+
+``Server`` itself (server/app.py) does no I/O; this module binds its listeners (one
+:class:`~pyredis.server.connection.Connection` per client), the cluster bus and the gateway, and
+schedules :meth:`Server.cron` ``hz`` times a second. Nothing in the core imports this module: the
+CLI (server/cli.py), the embedded server and tests call :func:`start` / :func:`stop` / :func:`serve_forever`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+from pyredis.gateway import Gateway, watch_config
+from pyredis.server.app import Server
+from pyredis.server.config import ConfigError
+from pyredis.server.connection import Connection
+
+log = logging.getLogger("pyredis")
+
+
+async def start(server: Server) -> None:
+    """Bind the listeners (TCP and/or unix socket), start cluster bus and gateway, then the cron."""
+    server.loop = loop = asyncio.get_running_loop()
+    server.config.on_change("port", lambda port: rebind_port(server, port))
+    server.shutdown_event = asyncio.Event()
+    cfg = server.config
+    port = cfg["port"]
+    if port:
+        for b in cfg["bind"]:
+            optional = b.startswith("-")
+            h = b.lstrip("-")
+            h = {"*": "0.0.0.0", "::*": "::"}.get(h, h)
+            try:
+                srv = await loop.create_server(lambda: Connection(server), h, port, reuse_address=True,
+                                               backlog=cfg["tcp-backlog"])
+            except OSError:
+                if optional:
+                    continue
+                raise
+            server.listeners.append(srv)
+            if port == 0:
+                port = srv.sockets[0].getsockname()[1]
+    if cfg["unixsocket"]:
+        path = cfg["unixsocket"]
+        if os.path.exists(path):
+            os.unlink(path)
+        srv = await loop.create_unix_server(lambda: Connection(server), path)
+        if cfg["unixsocketperm"]:
+            os.chmod(path, cfg["unixsocketperm"])
+        server.unixsocket = path
+        server.listeners.append(srv)
+    server.port = port
+    if server.cluster is not None:
+        await server.cluster.start()
+    watch_config(server)
+    if cfg["gateway-port"]:
+        server.gateway = Gateway(server)
+        await server.gateway.start()
+    for hook in server.events.started:
+        hook(server)
+    _schedule_cron(server)
+
+
+def _schedule_cron(server: Server) -> None:
+    assert server.loop is not None
+    hz = min(max(server.config["hz"], 1), 500)  # Redis clamps hz to 1..500
+    server.cron_handle = server.loop.call_later(1.0 / hz, _tick, server)
+
+
+def _tick(server: Server) -> None:
+    server.cron()
+    if server.loop is not None and not server.loop.is_closed():
+        _schedule_cron(server)
+
+
+def rebind_port(server: Server, port: int) -> None:
+    """CONFIG SET port: listen on the new port (synchronously, so errors reach the client)."""
+    if server.loop is None or port == server.port:
+        return
+    socks = []
+    try:
+        for b in server.config["bind"]:
+            optional = b.startswith("-")
+            h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
+            fam = socket.AF_INET6 if ":" in h else socket.AF_INET
+            sock = socket.socket(fam, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((h, port))
+                sock.listen(server.config["tcp-backlog"])
+            except OSError:
+                sock.close()
+                if optional:
+                    continue
+                raise
+            socks.append(sock)
+    except OSError as e:
+        for sock in socks:
+            sock.close()
+        raise ConfigError(f"Unable to listen on this port: {e.strerror}") from None
+    old = [srv for srv in server.listeners if srv.sockets and srv.sockets[0].family != socket.AF_UNIX]
+    for srv in old:
+        srv.close()
+        server.listeners.remove(srv)
+    server.port = port
+    loop = server.loop
+
+    async def serve(sock: socket.socket) -> None:
+        server.listeners.append(await loop.create_server(lambda: Connection(server), sock=sock))
+
+    for sock in socks:
+        loop.create_task(serve(sock))
+
+
+async def stop(server: Server) -> None:
+    """Close the listeners and every client connection."""
+    if server.cron_handle is not None:
+        server.cron_handle.cancel()
+        server.cron_handle = None
+    if server.cluster is not None:
+        server.cluster.stop()
+    for srv in server.listeners:
+        srv.close()
+    if server.gateway is not None:
+        server.gateway.stop()
+    for c in list(server.clients.values()):
+        c.close()
+        c.schedule_flush()
+    for srv in server.listeners:
+        try:
+            await asyncio.wait_for(srv.wait_closed(), 1.0)
+        except (asyncio.TimeoutError, Exception):
+            pass
+    server.listeners.clear()
+    if server.unixsocket and os.path.exists(server.unixsocket):
+        os.unlink(server.unixsocket)
+
+async def serve_forever(server: Server) -> None:
+    await start(server)
+    log.info("Ready to accept connections")
+    assert server.shutdown_event is not None
+    await server.shutdown_event.wait()
+    for hook in server.events.shutdown:
+        hook(server)
+    await stop(server)
