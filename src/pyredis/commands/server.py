@@ -196,7 +196,7 @@ def _keyspace_section(srv) -> list:
 SECTIONS: dict[str, InfoSection] = {
     "server": _server_section, "clients": _clients_section, "memory": _memory_section,
     "persistence": _persistence_section, "stats": _stats_section, "replication": _replication_section,
-    "cpu": _cpu_section, "modules": lambda srv: [], "commandstats": _commandstats_section,
+    "cpu": _cpu_section, "modules": lambda srv: srv.modules.info_lines(), "commandstats": _commandstats_section,
     "errorstats": _errorstats_section, "latencystats": _latencystats_section,
     "cluster": lambda srv: [("cluster_enabled", int(srv.cluster is not None))], "keyspace": _keyspace_section,
 }

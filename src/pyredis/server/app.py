@@ -172,7 +172,10 @@ class Server:
 
             self.cluster = ClusterService(self)
         self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
-        self.modules: object | None = None  # Python modules loaded with MODULE LOAD / loadmodule
+        from pyredis.modules.manager import ModuleManager
+
+        self.modules = ModuleManager(self)  # Python modules: MODULE LOAD / loadmodule (pyredis.modules)
+        self.modules.load_directives()
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:

@@ -337,6 +337,7 @@ class Config:
         self.listeners["cluster-announce-hostname"] = [_valid_announced_hostname]
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
+        self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
         self.rewrite_providers: dict[str, Callable[[], list[str]]] = {}
         for d in DIRECTIVES.values():

@@ -44,6 +44,10 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
                     raise _fatal(lineno, line, f"Error in user declaration '{values[0]}': Duplicate user found. "
                                  "A user can only be defined once in config files")
                 cfg.user_directives.append(list(args[1:]))
+            if name == "loadmodule":
+                if not values:
+                    raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
+                cfg.module_directives.append(list(args[1:]))
             if name == "include" and values:
                 try:
                     with open(values[0]) as fh:

@@ -107,13 +107,15 @@ class Connection(Client, asyncio.Protocol):
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
             self.qbuf_alloc = max(size, 20474)
         accel = _speedups.hotpath
-        if (accel is not None and not self.pending and parser.idle() and fastpath.allowed(srv, self)):
-            pos = accel.run_batch(self, data, fastpath.accel_table(), fastpath.fallback, parser.max_bulk_len)
+        if accel is not None and not self.pending and parser.idle() and fastpath.ENABLED:
+            pos = accel.run_batch(self, data, fastpath.ACCEL_TABLE or fastpath.accel_table(), srv.execute,
+                                  parser.max_bulk_len, fastpath.propagating)
             if pos == len(data):
                 parser.skipped()
                 self.flush()
                 return
-            data = data[pos:]
+            if pos:
+                data = data[pos:]
         try:
             cmds = parser.feed(data)
             err = None
