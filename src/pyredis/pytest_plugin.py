@@ -33,6 +33,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=f"run the redis_* fixtures against this server instead of an embedded pyredis (or set {URL_ENV})",
     )
+    group.addoption(
+        "--redis-tls",
+        action="store_true",
+        default=False,
+        help="serve the embedded pyredis over TLS (generated certificates; clients get them automatically)",
+    )
 
 
 class ExternalServer:
@@ -75,7 +81,7 @@ def redis_server(request: pytest.FixtureRequest) -> Iterator[Any]:
         return
     from pyredis.embedded import EmbeddedServer
 
-    with EmbeddedServer() as server:
+    with EmbeddedServer(tls=bool(request.config.getoption("redis_tls", False))) as server:
         yield server
 
 

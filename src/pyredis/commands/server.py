@@ -280,19 +280,35 @@ def cmd_config_set(c, argv):
         pairs.append((raw_name, name, argv[i + 1].decode("utf-8", "surrogateescape")))
     old = {name: cfg.values[name] for _, name, _ in pairs}
     done = []
+
+    def rollback() -> None:
+        for n in done:
+            cfg.values[n] = old[n]
+            for fn in cfg.listeners.get(n, ()):
+                try:
+                    fn(old[n])
+                except ConfigError:
+                    pass
+
     for raw_name, name, value in pairs:
         try:
             cfg.set(name, value, startup=False)
             done.append(name)
         except ConfigError as e:
-            for n in done:
-                cfg.values[n] = old[n]
-                for fn in cfg.listeners.get(n, ()):
-                    try:
-                        fn(old[n])
-                    except ConfigError:
-                        pass
+            rollback()
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - {e}") from None
+    applied: list = []  # each apply function once, after every value is set (Redis's apply functions)
+    for raw_name, name, _ in pairs:
+        for fn in cfg.appliers.get(name, ()):
+            if fn in applied:
+                continue
+            applied.append(fn)
+            try:
+                fn()
+            except ConfigError as e:
+                rollback()
+                raise CommandError(
+                    f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - {e}") from None
     return OK
 
 
