@@ -142,13 +142,17 @@ class _Universe:
             count = apply = 0
             tops_in = []
             for cmd in self.top:
+                # pyredis's own commands (GATEWAY) join +@cat but not the description fit, so ACL
+                # GETUSER/LIST pick the same categories as redis-server, which does not have them
                 if name in self.cats[cmd]:
-                    count |= self.bit[cmd]
+                    if cmd in self.listed:
+                        count |= self.bit[cmd]
                     apply |= self.expand[cmd]
                     tops_in.append(cmd)
                 for s in self.subs.get(cmd, ()):
                     if name in self.cats[s]:
-                        count |= self.bit[s]
+                        if s in self.listed:
+                            count |= self.bit[s]
                         apply |= self.bit[s]
             self.cat_count[name] = count
             self.cat_apply[name] = apply
