@@ -20,8 +20,14 @@ EXTENSIONS = [
 ]
 
 
+_noticed: list[str] = []
+
+
 def _notice(why: str) -> None:
-    print(f"pyredis: building without the compiled accelerator ({why}); the pure-Python server is used",
+    if _noticed:  # one line: the first reason
+        return
+    _noticed.append(why)
+    print(f"pyredis: compiled accelerator not built ({why}); its pure-Python code is used instead",
           file=sys.stderr)
 
 
@@ -38,7 +44,7 @@ class OptionalBuildExt(build_ext):
         try:
             super().build_extension(ext)
         except Exception as e:  # noqa: BLE001
-            _notice(f"{ext.name} failed to compile: {e}")
+            _notice(f"{ext.name} failed to compile: {str(e)[:200]}")
 
 
 def ext_modules() -> list:

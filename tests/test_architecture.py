@@ -18,7 +18,8 @@ import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src", "pyredis")
 MAX_LINES = 800
-ASYNCIO_LAYER = {"pyredis.server.connection", "pyredis.server.listener", "pyredis.server.cli"}
+ASYNCIO_LAYER = {"pyredis.server.connection", "pyredis.server.listener", "pyredis.server.tls_listener",
+                 "pyredis.server.cli"}
 # Modules allowed to import the asyncio layer: the layer itself, its entry points and the gateway
 # (a listener of its own on the same event loop).
 ASYNCIO_USERS = ASYNCIO_LAYER | {"pyredis.__main__", "pyredis.embedded", "pyredis.pytest_plugin"}

@@ -50,8 +50,18 @@ def _reset_command_stats() -> None:
         c.calls = c.usec = c.failed = c.rejected = 0
 
 
-def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> tuple:
-    """Feed *chunks* to one connection of a fresh server in *mode*; return everything observable."""
+def _untimed(argv: list[bytes]) -> list[bytes]:
+    """Absolute expiry times (which depend on the clock) replaced by a placeholder."""
+    out = list(argv)
+    for i in range(1, len(out)):
+        if out[i - 1].upper() in (b"PXAT", b"EXAT") or (i == 2 and out[0].upper() in (b"PEXPIREAT", b"EXPIREAT")):
+            out[i] = b"<time>"
+    return out
+
+
+def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None, record: bool = False) -> tuple:
+    """Feed *chunks* to one connection of a fresh server in *mode*; return everything observable
+    (with *record*, also what was propagated to a propagation target)."""
     _reset_command_stats()
     saved = _speedups.hotpath
     _speedups.hotpath = ACCEL if mode == "cython" else None
@@ -60,6 +70,9 @@ def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> t
         srv = Server()
         if max_bulk is not None:
             srv.config.values["proto-max-bulk-len"] = max_bulk
+        propagated: list = []
+        if record:
+            srv.propagators.append(lambda dbid, argv: propagated.append((dbid, _untimed(argv))))
         conn = Connection(srv)
         t = FakeTransport()
         conn.connection_made(t)
@@ -76,17 +89,17 @@ def run_stream(mode: str, chunks: list[bytes], max_bulk: int | None = None) -> t
                        if c.calls or c.failed or c.rejected)
         state = (conn.db.id, conn.multi is not None, conn.reply_mode, conn.close_asap, conn.closed,
                  len(conn.pending), conn.parser.buffered, t.closed)
-        return bytes(t.data), dbs, calls, (ks.hits, ks.misses, srv.dirty, srv.stat_errors), state
+        return bytes(t.data), dbs, calls, (ks.hits, ks.misses, srv.dirty, srv.stat_errors), state, propagated
     finally:
         _speedups.hotpath = saved
         fastpath.ENABLED = True
         _reset_command_stats()
 
 
-def assert_same(chunks: list[bytes], max_bulk: int | None = None) -> None:
-    ref = run_stream("full", chunks, max_bulk)
+def assert_same(chunks: list[bytes], max_bulk: int | None = None, record: bool = False) -> None:
+    ref = run_stream("full", chunks, max_bulk, record)
     for mode in MODES[1:]:
-        got = run_stream(mode, chunks, max_bulk)
+        got = run_stream(mode, chunks, max_bulk, record)
         assert got[0] == ref[0], f"{mode}: replies differ"
         assert got == ref, mode
 
@@ -94,7 +107,7 @@ def assert_same(chunks: list[bytes], max_bulk: int | None = None) -> None:
 # -- command generators ---------------------------------------------------------------------------------
 KEYS = [b"k1", b"k2", b"n", b"l", b"s", b"h", b"z", b"K1"]
 VALS = [b"", b"v", b"0", b"1", b"-1", b"007", b"9223372036854775807", b"-9223372036854775808",
-        b"12345678901234567890", b"x" * 40, b"\r\n", b"3.5", b"-0", b"+1"]
+        b"12345678901234567890", b"x" * 40, b"y" * 70, b"\r\n", b"3.5", b"-0", b"+1", b"inf"]
 NAMES = [b"GET", b"get", b"Get", b"gEt", b"SET", b"set", b"INCR", b"DECR", b"INCRBY", b"DECRBY", b"MGET",
          b"MSET", b"EXISTS", b"DEL", b"PING", b"LPUSH", b"RPUSH", b"LPOP", b"RPOP", b"LRANGE", b"SADD",
          b"SISMEMBER", b"HSET", b"HGET", b"ZADD", b"ZSCORE", b"ECHO", b"TYPE"]
@@ -106,8 +119,9 @@ SWITCHES = [
     [b"SET", b"k2", b"v", b"EX", b"100"], [b"PERSIST", b"k1"], [b"FLUSHDB"], [b"SUBSCRIBE", b"ch"],
     [b"UNSUBSCRIBE"], [b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"],
     [b"CONFIG", b"SET", b"notify-keyspace-events", b""], [b"OBJECT", b"FREQ", b"k1"],
-    [b"DBSIZE"], [b"SET", b"k1", b"v", b"GET"], [b"QUIT"],
-]
+    [b"DBSIZE"], [b"SET", b"k1", b"v", b"GET"], [b"QUIT"], [b"CONFIG", b"SET", b"hash-max-listpack-entries", b"2"],
+    [b"CONFIG", b"SET", b"set-max-intset-entries", b"2"], [b"CONFIG", b"SET", b"zset-max-listpack-entries", b"1"],
+] + [[b"OBJECT", b"ENCODING", k] for k in (b"l", b"s", b"h", b"z", b"n", b"k1")]
 
 argv_fast = st.builds(lambda name, args: [name] + args, st.sampled_from(NAMES),
                       st.lists(st.sampled_from(KEYS + VALS), max_size=5))
@@ -128,6 +142,27 @@ def _splits(data: bytes, cuts: list[int]) -> list[bytes]:
 @given(streams, st.lists(st.integers(min_value=0, max_value=10_000), max_size=4))
 def test_batch_paths_agree(data, cuts):
     assert_same(_splits(data, cuts))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams)
+def test_propagation_agrees(data):
+    """With a propagation target (AOF, replicas), the same commands reach it on every path."""
+    assert_same([data], record=True)
+
+
+def test_propagating_only_with_a_live_target():
+    srv = Server()
+    repl = srv.replication
+    assert srv.propagators and not fastpath.propagating(srv)  # the replication feed, nothing to feed
+    repl.create_backlog()
+    assert fastpath.propagating(srv)
+    repl.masterhost = "127.0.0.1"  # a replica: its master's stream is proxied, not fed
+    assert not fastpath.propagating(srv)
+    repl.masterhost = None
+    repl.backlog = None
+    srv.propagators.append(lambda dbid, argv: None)  # e.g. the AOF
+    assert fastpath.propagating(srv)
 
 
 def test_split_at_every_byte():
@@ -181,6 +216,42 @@ def test_parsers_agree(parts):
     rest, err = _reference(data[off:])
     ref, ref_err = _reference(data)
     assert (cmds + rest, err) == (ref, ref_err)
+
+
+@pytest.mark.skipif(ACCEL is None, reason="accelerator not built")
+def test_compiled_allowed_matches_python():
+    """The accelerator's copy of the "fast path allowed" state agrees with fastpath.allowed."""
+    from pyredis.server.client import Client
+
+    srv = Server()
+    c = Client(srv, 1)
+    flips = [
+        (srv, "gate", True), (srv.keyspace, "notify_flags", 1), (srv.keyspace, "track_lru", True),
+        (srv.keyspace, "frozen_time", 1), (srv.keyspace, "loading", True), (c, "multi", []),
+        (c, "authenticated", False), (c, "acl_restricted", True), (c, "reply_mode", 1), (c, "tracking", object()),
+        (c, "blocked", object()), (c, "close_asap", True), (c, "in_exec", True), (c, "in_script", True),
+        (srv.keyspace, "tracking_hook", print),
+    ]
+    assert fastpath.allowed(srv, c) and ACCEL.fast_allowed(srv, c)
+    for obj, attr, value in flips:
+        old = getattr(obj, attr)
+        setattr(obj, attr, value)
+        assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c), attr
+        setattr(obj, attr, old)
+    for container in (srv.ready_keys, srv.events.after_command):
+        container.append(1)
+        assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+        container.pop()
+    c.db.watched[b"k"] = [c]
+    assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+    del c.db.watched[b"k"]
+    c.db.blocked[b"k"] = [c]
+    assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+    del c.db.blocked[b"k"]
+    c.channels.add(b"ch")
+    assert not fastpath.allowed(srv, c) and not ACCEL.fast_allowed(srv, c)
+    c.resp = 3
+    assert fastpath.allowed(srv, c) and ACCEL.fast_allowed(srv, c)
 
 
 def test_info_reports_accelerator():

@@ -240,3 +240,26 @@ STREAM_COMMANDS = [
 def test_stream_bytes_match_redis():
     """The replication stream is byte for byte what redis-server sends for the same commands."""
     assert _capture_stream("pyredis", STREAM_COMMANDS) == _capture_stream("redis", STREAM_COMMANDS)
+
+
+def test_redis_cli_rdb_and_functions_rdb(nodes, tmp_path):
+    """redis-cli --rdb / --functions-rdb (REPLCONF rdb-only, rdb-filter-only) write files redis-check-rdb
+    accepts, with the keys (or only the functions)."""
+    import shutil
+    import subprocess
+
+    cli, check = shutil.which("redis-cli"), shutil.which("redis-check-rdb")
+    if cli is None or check is None:
+        pytest.skip("redis-cli / redis-check-rdb not installed")
+    m = nodes("pyredis")
+    prepare_master(m)
+    full, funcs = str(tmp_path / "full.rdb"), str(tmp_path / "funcs.rdb")
+    subprocess.run([cli, "-p", str(m.port), "--rdb", full], check=True, capture_output=True, timeout=60)
+    subprocess.run([cli, "-p", str(m.port), "--functions-rdb", funcs], check=True, capture_output=True, timeout=60)
+    out = subprocess.run([check, full], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout
+    read = re.search(r"(\d+) keys read", out.stdout)
+    assert read is not None and int(read.group(1)) >= 200, out.stdout
+    out = subprocess.run([check, funcs], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "0 keys read" in out.stdout, out.stdout
+    wait_for(lambda: m.info()["connected_slaves"] == 0, what="rdb-only clients gone")

@@ -66,7 +66,10 @@ def test_composed_subsystems_are_typed_attributes(tmp_path):
                  "eviction", "stats", "events", "replication"):
         assert getattr(srv, name) is not None, name
     assert not hasattr(srv, "extensions")
-    assert srv.cluster is None and srv.gateway is None and srv.modules is None
+    assert srv.cluster is None and srv.gateway is None
+    from pyredis.modules.manager import ModuleManager
+
+    assert isinstance(srv.modules, ModuleManager)  # always there: MODULE LOAD works at run time
 
 
 def test_flush_and_reset_events_reach_listeners(tmp_path):

@@ -17,6 +17,7 @@ temporary ``dir``), needs no external binary, and frees its port when stopped.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import sys
@@ -42,7 +43,9 @@ class EmbeddedServer:
 
     ``port=0`` (the default) picks a free TCP port; ``unixsocket=PATH`` listens on a unix
     socket (with ``port=None`` it listens on the socket only).  ``config`` holds extra
-    redis.conf directives, e.g. ``{"notify-keyspace-events": "KA"}``.
+    redis.conf directives, e.g. ``{"notify-keyspace-events": "KA"}``. With ``tls=True`` the TCP port
+    speaks TLS only, with a throwaway CA, server and client certificate generated for this server
+    (``tls_files``); :meth:`client` connects with them.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class EmbeddedServer:
         unixsocket: str | None = None,
         config: Mapping[str, str] | None = None,
         startup_timeout: float = 10.0,
+        tls: bool = False,
     ) -> None:
         if port is None and unixsocket is None:
             raise ValueError("give a TCP port (0 for a free one) or a unixsocket path")
@@ -68,6 +72,8 @@ class EmbeddedServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._dir: str | None = None
+        self.tls = tls
+        self.tls_files: Any = None  # pyredis.tlscerts.CertFiles when tls=True
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _make_config(self, port: int | None) -> Any:
@@ -79,7 +85,16 @@ class EmbeddedServer:
         cfg.set("save", "")
         cfg.set("appendonly", "no")
         cfg.set("bind", self.host)
-        cfg.set("port", str(port or 0))
+        if self.tls:
+            from pyredis import tlscerts
+
+            self.tls_files = tlscerts.generate(os.path.join(self._dir, "tls"))
+            for name, value in self.tls_files.server_config().items():
+                cfg.set(name, value)
+            cfg.set("port", "0")
+            cfg.set("tls-port", str(port or 0))
+        else:
+            cfg.set("port", str(port or 0))
         if self.unixsocket:
             cfg.set("unixsocket", self.unixsocket)
         for name, value in self.extra_config.items():
@@ -138,7 +153,10 @@ class EmbeddedServer:
             loop.close()
             return
         self.server = server
-        self.port = server.port if self.requested_port is not None else None
+        if self.requested_port is None:
+            self.port = None
+        else:
+            self.port = cfg["tls-port"] if self.tls else server.port
         self._ready.set()
         try:
             loop.run_forever()
@@ -188,7 +206,7 @@ class EmbeddedServer:
     def url(self) -> str:
         """``redis://host:port/0``, or ``unix:///path`` for a socket-only server."""
         if self.port:
-            return f"redis://{self.host}:{self.port}/0"
+            return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}/0"
         if self.unixsocket:
             return f"unix://{self.unixsocket}"
         raise RuntimeError("the embedded server is not running")
@@ -196,6 +214,10 @@ class EmbeddedServer:
     def _connect_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         if not self.running:
             raise RuntimeError("the embedded server is not running")
+        if self.port and self.tls:
+            f = self.tls_files
+            return {"host": self.host, "port": self.port, "ssl": True, "ssl_ca_certs": f.ca_cert,
+                    "ssl_certfile": f.client_cert, "ssl_keyfile": f.client_key, **kwargs}
         if self.port:
             return {"host": self.host, "port": self.port, **kwargs}
         return {"unix_socket_path": self.unixsocket, **kwargs}

@@ -9,6 +9,8 @@ Fixtures:
   and after each test.
 - ``async_redis_client`` (function): the same with ``redis.asyncio`` (an async fixture when
   pytest-asyncio is installed).
+- ``fake_redis_server`` / ``fake_redis`` / ``fake_async_redis`` (function): in-process clients
+  (:mod:`pyredis.fake`, fakeredis's API) on a fresh server each test: no socket, no thread.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store",
         default=None,
         help=f"run the redis_* fixtures against this server instead of an embedded pyredis (or set {URL_ENV})",
+    )
+    group.addoption(
+        "--redis-tls",
+        action="store_true",
+        default=False,
+        help="serve the embedded pyredis over TLS (generated certificates; clients get them automatically)",
     )
 
 
@@ -73,7 +81,7 @@ def redis_server(request: pytest.FixtureRequest) -> Iterator[Any]:
         return
     from pyredis.embedded import EmbeddedServer
 
-    with EmbeddedServer() as server:
+    with EmbeddedServer(tls=bool(request.config.getoption("redis_tls", False))) as server:
         yield server
 
 
@@ -115,3 +123,47 @@ else:
         _flush(redis_server)
         yield redis_server.async_client()
         _flush(redis_server)
+
+
+# -- in-process fixtures (pyredis.fake: no socket, no server thread) ----------------------------------
+@pytest.fixture
+def fake_redis_server() -> Any:
+    """A fresh :class:`pyredis.fake.FakeServer` (clients given ``server=`` it share its data)."""
+    from pyredis.fake import FakeServer
+
+    return FakeServer()
+
+
+@pytest.fixture
+def fake_redis(fake_redis_server: Any) -> Iterator[Any]:
+    """A ``redis.Redis`` running commands in an in-process pyredis (:class:`pyredis.fake.FakeRedis`)."""
+    from pyredis.fake import FakeRedis
+
+    client = FakeRedis(server=fake_redis_server)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def fake_async_redis(fake_redis_server: Any) -> Any:
+        """A ``redis.asyncio.Redis`` on an in-process pyredis (:class:`pyredis.fake.FakeAsyncRedis`)."""
+        from pyredis.fake import FakeAsyncRedis
+
+        client = FakeAsyncRedis(server=fake_redis_server)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+else:
+
+    @pytest.fixture
+    def fake_async_redis(fake_redis_server: Any) -> Any:
+        """A ``redis.asyncio.Redis`` on an in-process pyredis (:class:`pyredis.fake.FakeAsyncRedis`)."""
+        from pyredis.fake import FakeAsyncRedis
+
+        return FakeAsyncRedis(server=fake_redis_server)

@@ -20,7 +20,7 @@ from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
-ABI = 1
+ABI = 2
 
 DEF MAX_ARGS = 1048576
 DEF LLMAX = 9223372036854775807
@@ -295,12 +295,30 @@ cdef int flush(OutBuf* b, list out, _State st, object srv, object ks, object c) 
     return 0
 
 
-def run_batch(object c, bytes data, dict table, object fallback, long long maxbulk):
+cdef bint allowed(object srv, object c) except -1:
+    """``pyredis.server.fastpath.allowed`` (keep the two identical), minus its test switch."""
+    ks = srv.keyspace
+    db = c.db
+    return (not srv.gate and not srv._after_command and not srv.ready_keys and not ks.notify_flags
+            and ks.tracking_hook is None and not ks.track_lru and ks.frozen_time is None and not ks.loading
+            and c.multi is None and c.authenticated and not c.acl_restricted and not c.reply_mode
+            and c.tracking is None and c.blocked is None and not c.close_asap and not c.in_exec
+            and not c.in_script and not db.watched and not db.blocked
+            and not (c.resp == 2 and (c.channels or c.patterns or c.shard_channels)))
+
+
+def fast_allowed(srv, c):
+    """The compiled ``allowed`` (for tests comparing it with the Python one)."""
+    return allowed(srv, c)
+
+
+def run_batch(object c, bytes data, dict table, object execute, long long maxbulk, object propagating):
     """Run the requests in *data* for client *c*; returns the offset of the first byte not consumed.
 
-    Precondition: ``fastpath.allowed(server, c)`` and an empty query buffer. Commands this loop
-    does not finish run through ``fallback(c, argv)`` (the full path), which returns whether the
-    fast loop may go on; when it may not, the offset after that command is returned.
+    Precondition: an empty query buffer. Returns 0 at once unless the fast path is allowed.
+    Commands this loop does not finish run through ``execute(c, argv)`` (the full path); when the
+    fast path is no longer allowed after one, the offset after that command is returned.
+    ``propagating(server)`` says whether writes must be propagated (``fastpath.propagating``).
     """
     cdef const char* p = PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
@@ -310,19 +328,21 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
     cdef Entry ent
     cdef PyObject* ob
     cdef PyObject* vp
-    cdef long long t0, t1, dt, delta, cur, slow, hits, misses
+    cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim, dirty0
     cdef int kind, ar, resp
-    cdef bint ok, cont
+    cdef bint ok
     cdef char numbuf[24]
     cdef int nlen
     cdef list argv, out
     cdef dict ddata, dexp
+    srv = c.server
+    if not allowed(srv, c):
+        return 0
     b.p = NULL
     b.n = 0
     b.cap = 0
     st.touched = []
     st.last = None
-    srv = c.server
     srv.current_client = c
     out = c.out
     db = c.db
@@ -330,9 +350,8 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
     dexp = db.expires
     ks = db.keyspace
     resp = c.resp
-    prop = srv.propagators
+    prop = propagating(srv)
     slow = srv.slow_threshold
-    cont = True
     try:
         t0 = now_ns()
         while pos < n:
@@ -348,6 +367,7 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
                 kind = ent.kind
                 if (ar > 0 and argc != ar) or argc < -ar:
                     kind = -1
+                dirty0 = st.dirty
                 if kind == K_GET:
                     key = argv[1]
                     if not (PyDict_Size(dexp) and key in dexp):
@@ -568,10 +588,12 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
                             x = argv[2]
                             added = PyDict_GetItem(v, x) == NULL
                             PyDict_SetItem(v, x, argv[3])
-                            if not v.big:
-                                cfg = srv.config
-                                v.check_lengths(cfg, argv[2:])
-                                v.check_size(cfg)
+                            if not v.big:  # HashValue.check_lengths + check_size, inlined
+                                cfgv = srv.config.values
+                                lim = cfgv["hash-max-listpack-value"]
+                                if (PyBytes_GET_SIZE(x) > lim or PyBytes_GET_SIZE(argv[3]) > lim
+                                        or len(v) > cfgv["hash-max-listpack-entries"]):
+                                    v.big = True
                             st.dirty += 1
                             if added:
                                 put(&b, ":1\r\n", 4)
@@ -614,7 +636,7 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
                     ok = True
                     kind = K_PY
                 if ok:
-                    if prop and kind != K_PY and ent.cmd.write:
+                    if prop and kind != K_PY and st.dirty != dirty0:
                         flush(&b, out, st, srv, ks, c)
                         srv.propagate(c, ent.cmd, argv)
                     t1 = now_ns()
@@ -631,14 +653,14 @@ def run_batch(object c, bytes data, dict table, object fallback, long long maxbu
             pos = q
             if not ok:
                 flush(&b, out, st, srv, ks, c)
-                cont = fallback(c, argv)
-                if not cont:
+                execute(c, argv)
+                if not allowed(srv, c):
                     break
                 db = c.db
                 ddata = db.data
                 dexp = db.expires
                 resp = c.resp
-                prop = srv.propagators
+                prop = propagating(srv)
                 slow = srv.slow_threshold
                 t0 = now_ns()
         flush(&b, out, st, srv, ks, c)

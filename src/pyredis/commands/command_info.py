@@ -42,6 +42,9 @@ def _flags_of(cmd: Command) -> list:
 
 def command_info(cmd: Command) -> list:
     """The COMMAND INFO entry of *cmd* (redis-server's own when known, else from the declaration)."""
+    module_info = getattr(cmd.handler, "info_entry", None)  # a module command (pyredis.modules)
+    if module_info is not None:
+        return module_info(cmd)
     key = "info:" + cmd.fullname
     if key not in _cache:
         meta = metadata()["info"].get(cmd.fullname)
@@ -64,6 +67,9 @@ def command_info(cmd: Command) -> list:
 
 
 def command_docs(cmd: Command) -> Any:
+    module_docs = getattr(cmd.handler, "docs_entry", None)  # a module command (pyredis.modules)
+    if module_docs is not None:
+        return module_docs(cmd)
     key = "docs:" + cmd.fullname
     if key not in _cache:
         meta = metadata()["docs"].get(cmd.name)
@@ -215,7 +221,8 @@ def cmd_command_list(c, argv):
             raise syntax_error()
         kind, val = argv[3].lower(), argv[4]
         if kind == b"module":
-            cmds = []
+            name = val.decode("utf-8", "surrogateescape")
+            cmds = [x for x in cmds if getattr(x.handler, "module_name", None) == name]
         elif kind == b"aclcat":
             cat = b"@" + val.lower()
             cmds = [x for x in cmds if cat in command_info(x)[6]]

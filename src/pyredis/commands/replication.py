@@ -1,5 +1,5 @@
 """Replication commands (thin handlers over ``server.replication``): ROLE, WAIT, REPLICAOF/SLAVEOF,
-REPLCONF, PSYNC, SYNC, FAILOVER; and MODULE (pyredis loads no modules: redis-server's replies for that)."""
+REPLCONF, PSYNC, SYNC, FAILOVER. (MODULE is commands/module.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
-from pyredis.commands.registry import command, help_lines, subcommand
+from pyredis.commands.registry import command
 from pyredis.protocol.types import NOREPLY, OK, Raw
 
 log = logging.getLogger("pyredis")
@@ -169,41 +169,3 @@ def cmd_sync(c, argv):
 @command("failover", -1, "admin noscript stale")
 def cmd_failover(c, argv):
     return _repl(c).failover.command(c, argv)
-
-
-_MODULE_DENIED = ("ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
-                  "you can run it from a local connection, otherwise you need to set this option in the "
-                  "configuration file, and then restart the server.")
-
-
-@subcommand("module", "list", 2, "admin noscript")
-def cmd_module_list(c, argv):
-    return []
-
-
-def _module_change(c, argv):
-    if c.server.config["enable-module-command"] == "no":
-        raise CommandError(_MODULE_DENIED)
-    raise CommandError("ERR Error loading the extension. Please check the server logs.")
-
-
-@subcommand("module", "load", -3, "admin noscript no_async_loading")
-def cmd_module_load(c, argv):
-    return _module_change(c, argv)
-
-
-@subcommand("module", "loadex", -3, "admin noscript no_async_loading")
-def cmd_module_loadex(c, argv):
-    return _module_change(c, argv)
-
-
-@subcommand("module", "unload", 3, "admin noscript no_async_loading")
-def cmd_module_unload(c, argv):
-    if c.server.config["enable-module-command"] == "no":
-        raise CommandError(_MODULE_DENIED)
-    raise CommandError("ERR Error unloading module: no such module with that name")
-
-
-@subcommand("module", "help", 2, "loading stale")
-def cmd_module_help(c, argv):
-    return help_lines("module")

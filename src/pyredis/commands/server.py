@@ -140,7 +140,7 @@ def _stats_section(srv) -> list:
         ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(tt.table)), ("tracking_total_items", tt.total_items()),
         ("tracking_total_prefixes", len(tt.prefixes)),
-        ("unexpected_error_replies", 0), ("total_error_replies", srv.stat_errors),
+        ("unexpected_error_replies", srv.replication.stat_unexpected_error_replies), ("total_error_replies", srv.stat_errors),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.stat_commands),
         ("total_writes_processed", srv.stat_commands), ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
@@ -196,7 +196,7 @@ def _keyspace_section(srv) -> list:
 SECTIONS: dict[str, InfoSection] = {
     "server": _server_section, "clients": _clients_section, "memory": _memory_section,
     "persistence": _persistence_section, "stats": _stats_section, "replication": _replication_section,
-    "cpu": _cpu_section, "modules": lambda srv: [], "commandstats": _commandstats_section,
+    "cpu": _cpu_section, "modules": lambda srv: srv.modules.info_lines(), "commandstats": _commandstats_section,
     "errorstats": _errorstats_section, "latencystats": _latencystats_section,
     "cluster": lambda srv: [("cluster_enabled", int(srv.cluster is not None))], "keyspace": _keyspace_section,
 }
@@ -280,19 +280,35 @@ def cmd_config_set(c, argv):
         pairs.append((raw_name, name, argv[i + 1].decode("utf-8", "surrogateescape")))
     old = {name: cfg.values[name] for _, name, _ in pairs}
     done = []
+
+    def rollback() -> None:
+        for n in done:
+            cfg.values[n] = old[n]
+            for fn in cfg.listeners.get(n, ()):
+                try:
+                    fn(old[n])
+                except ConfigError:
+                    pass
+
     for raw_name, name, value in pairs:
         try:
             cfg.set(name, value, startup=False)
             done.append(name)
         except ConfigError as e:
-            for n in done:
-                cfg.values[n] = old[n]
-                for fn in cfg.listeners.get(n, ()):
-                    try:
-                        fn(old[n])
-                    except ConfigError:
-                        pass
+            rollback()
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - {e}") from None
+    applied: list = []  # each apply function once, after every value is set (Redis's apply functions)
+    for raw_name, name, _ in pairs:
+        for fn in cfg.appliers.get(name, ()):
+            if fn in applied:
+                continue
+            applied.append(fn)
+            try:
+                fn()
+            except ConfigError as e:
+                rollback()
+                raise CommandError(
+                    f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - {e}") from None
     return OK
 
 

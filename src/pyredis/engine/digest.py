@@ -34,6 +34,9 @@ _EXPIRE_MARK = int.from_bytes(sha1(b"!!expire!!").digest(), "big")
 _TYPE_HASH = {t: int.from_bytes(sha1(code.to_bytes(4, "big")).digest(), "big") for t, code in TYPE_CODES.items()}
 
 
+_MODULE_HASH = int.from_bytes(sha1((5).to_bytes(4, "big")).digest(), "big")
+
+
 def _h(data: bytes) -> int:
     return int.from_bytes(sha1(data).digest(), "big")
 
@@ -63,7 +66,12 @@ def _value_into(d: int, v: Any) -> int:
     t = type(v)
     th = _TYPE_HASH.get(t)
     if th is None:
-        raise TypeError(f"no digest for values of type {t.__name__}")
+        module_digest = getattr(v, "module_digest", None)  # a module type (pyredis.modules): OBJ_MODULE
+        if module_digest is None:
+            raise TypeError(f"no digest for values of type {t.__name__}")
+        d = int.from_bytes(sha1((d ^ _MODULE_HASH).to_bytes(20, "big")).digest(), "big")
+        x = module_digest()  # the type's digest callback's result, when it has one
+        return d ^ _h(x) if x is not None else d
     d = int.from_bytes(sha1((d ^ th).to_bytes(20, "big")).digest(), "big")
     if t is bytes:
         return _mix(d, v)

@@ -48,6 +48,9 @@ def value_size(v: Any) -> int:
         n = len(v)
         return 16 if n <= 44 else n + 24
     name = getattr(v, "TYPE_NAME", None)
+    module_usage = getattr(v, "memory_usage", None)  # a module type (pyredis.modules)
+    if module_usage is not None:
+        return 64 + module_usage()
     try:
         n = len(v)
     except TypeError:

@@ -93,6 +93,9 @@ class Encoder:
             return b"\x00" + enc_str(v, self.compress)
         fn = self.by_type.get(type(v))
         if fn is None:
+            module_encode = getattr(v, "rdb_encode", None)  # a module type (pyredis.modules)
+            if module_encode is not None:
+                return module_encode(self.compress)
             for cls, f in self.by_type.items():
                 if isinstance(v, cls):
                     fn = f
@@ -202,7 +205,11 @@ def load_value(r: Reader, t: int) -> Any:
         return r.string()
     fn = _LOADERS.get(t)
     if fn is None:
-        if t in (T_MODULE, T_MODULE_2):
+        if t == T_MODULE_2:
+            from pyredis.modules.datatype import load_module_value
+
+            return load_module_value(r)
+        if t == T_MODULE:
             raise r.fail("The RDB file contains module data I can't load: no matching module type")
         raise r.fail("Unknown RDB encoding type %d" % t)
     try:

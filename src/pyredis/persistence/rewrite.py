@@ -88,6 +88,10 @@ def rewrite_value(key: bytes, val: Any, emit: Callable[[list[bytes]], None]) -> 
     if type(val) is bytes:
         emit([b"SET", key, val])
         return
+    module_rewrite = getattr(val, "aof_rewrite", None)  # a module type (pyredis.modules)
+    if module_rewrite is not None:
+        module_rewrite(key, emit)
+        return
     tname = val.TYPE_NAME
     if tname == b"list":
         for chunk in _chunks(list(val), ITEMS_PER_CMD):

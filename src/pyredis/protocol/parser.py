@@ -287,7 +287,8 @@ class RequestParser:
         if r is None:
             return self._py.feed(data)
         big = _BIG_MULTIBULK.search
-        if big(data) is not None or (self._tail and big(self._tail + data[:16]) is not None):
+        tail = self._tail
+        if big(data) is not None or (42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
             return self._fallback(data, [])
         self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)

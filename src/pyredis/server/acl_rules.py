@@ -12,6 +12,7 @@ checking a command). Key positions per command are :mod:`pyredis.server.acl_keys
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Callable
 
 from pyredis.commands.registry import COMMANDS, Command, metadata
@@ -81,6 +82,9 @@ def command_categories(cmd: Command) -> frozenset[str]:
     if cmd.blocking:
         cats.add("blocking")
     cats.add("fast" if cmd.fast else "slow")
+    extra = getattr(cmd.handler, "acl_categories", None)  # a module command's declared categories
+    if extra:
+        cats.update(x for x in extra if x in CATEGORIES)
     return frozenset(cats)
 
 
@@ -138,13 +142,17 @@ class _Universe:
             count = apply = 0
             tops_in = []
             for cmd in self.top:
+                # pyredis's own commands (GATEWAY) join +@cat but not the description fit, so ACL
+                # GETUSER/LIST pick the same categories as redis-server, which does not have them
                 if name in self.cats[cmd]:
-                    count |= self.bit[cmd]
+                    if cmd in self.listed:
+                        count |= self.bit[cmd]
                     apply |= self.expand[cmd]
                     tops_in.append(cmd)
                 for s in self.subs.get(cmd, ()):
                     if name in self.cats[s]:
-                        count |= self.bit[s]
+                        if s in self.listed:
+                            count |= self.bit[s]
                         apply |= self.bit[s]
             self.cat_count[name] = count
             self.cat_apply[name] = apply
@@ -177,6 +185,30 @@ class _Universe:
 
 
 _UNIVERSE: _Universe | None = None
+_LIVE_SELECTORS: weakref.WeakSet[Selector] = weakref.WeakSet()
+
+
+def add_command(cmd: Command) -> None:
+    """Give a command registered after start-up (a module's) its bit; selectors that had ``+@all``
+    applied get it, as Redis's allcommands users do."""
+    u = _UNIVERSE
+    if u is None or cmd in u.bit:
+        return  # the universe, when built, includes it
+    bit = u.all + 1
+    u.all |= bit
+    u.bit[cmd] = u.expand[cmd] = bit
+    u.names[cmd.name] = cmd
+    u.top.append(cmd)
+    cats = u.cats[cmd] = command_categories(cmd)
+    for name in cats:
+        if name in u.cat_count:
+            u.cat_count[name] |= bit
+            u.cat_apply[name] |= bit
+            u.cat_top[name].append(cmd)
+            u.cat_size[name] += 1
+    for sel in list(_LIVE_SELECTORS):
+        if sel.future:
+            sel.allowed |= bit
 
 
 def universe() -> _Universe:
@@ -200,9 +232,10 @@ class Selector:
     """One set of permissions: commands (bitmap + first args), key patterns, channel patterns."""
 
     __slots__ = ("allowed", "future", "firstargs", "allkeys", "keys", "allchannels", "channels", "_kmatch",
-                 "_cmatch")
+                 "_cmatch", "__weakref__")
 
     def __init__(self, allchannels: bool = False) -> None:
+        _LIVE_SELECTORS.add(self)
         self.allowed = 0
         self.future = False  # +@all was applied: commands added later are allowed too
         self.firstargs: dict[Command, list[bytes]] = {}

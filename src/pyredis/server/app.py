@@ -37,6 +37,7 @@ from pyredis.server.monitor import Monitors
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
 from pyredis.server.stats import Stats
+from pyredis.server.tls import TLS
 from pyredis.server.tracking import TrackingTable
 from pyredis.server.watch import discard, watch_db_hook
 
@@ -89,6 +90,8 @@ class Server:
         self.unixsocket: str | None = None
         # Set by the asyncio layer (server/listener.py) while the server listens.
         self.listeners: list[asyncio.Server] = []
+        self.tls_listeners: list[asyncio.Server] = []  # the tls-port listeners
+        self.tls_bound_port = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.shutdown_event: asyncio.Event | None = None
         self.cron_handle: asyncio.TimerHandle | None = None
@@ -128,6 +131,8 @@ class Server:
         self.events = ev = Events()
         self._after_command = ev.after_command  # the same list, one attribute load on the hot path
         self.stats = Stats()
+        self.tls = TLS(self.config)  # tls-* contexts (the tls-port listener is in server/tls_listener.py)
+        self.tls.register()
         self.debug = DebugState()  # switches set by DEBUG subcommands
         self.scan_cache = ScanCache()  # SCAN cursors over changing dicts
         self.pubsub = PubSub()
@@ -167,7 +172,10 @@ class Server:
 
             self.cluster = ClusterService(self)
         self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
-        self.modules: object | None = None  # Python modules loaded with MODULE LOAD / loadmodule
+        from pyredis.modules.manager import ModuleManager
+
+        self.modules = ModuleManager(self)  # Python modules: MODULE LOAD / loadmodule (pyredis.modules)
+        self.modules.load_directives()
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:

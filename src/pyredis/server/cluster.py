@@ -409,12 +409,13 @@ class ClusterService:
             log.warning("Replication is not available: cannot replicate %s:%d", ip, port)
             return
         repl.set_master(ip, port)
+        self.server.config.values["replicaof"] = ""  # not a directive in cluster mode: CONFIG REWRITE omits it
 
     def ensure_master(self, ip: str, port: int) -> None:
         """clusterCron: a replica without a replication master (after a restart) connects to its master."""
         repl = self._repl()
         if repl is not None and getattr(repl, "masterhost", None) is None:
-            repl.set_master(ip, port)
+            self.set_master(ip, port)
 
     def unset_master(self) -> None:
         repl = self._repl()

@@ -333,9 +333,11 @@ class Config:
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.listeners: dict[str, list[Callable[[Any], None]]] = {}
+        self.appliers: dict[str, list[Callable[[], None]]] = {}
         self.listeners["cluster-announce-hostname"] = [_valid_announced_hostname]
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
+        self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
         self.rewrite_providers: dict[str, Callable[[], list[str]]] = {}
         for d in DIRECTIVES.values():
@@ -406,6 +408,12 @@ class Config:
         except ConfigError:
             self.values[cname] = old
             raise
+
+    def on_apply(self, name: str, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once after a CONFIG SET that changed *name* (and maybe other directives sharing
+        *fn*), when every value of the command is in place: Redis's "apply" functions, for settings that
+        only make sense together (a certificate and its key). It may raise ConfigError to refuse."""
+        self.appliers.setdefault(name, []).append(fn)
 
     def on_change(self, name: str, fn: Callable[[Any], None]) -> None:
         """Call ``fn(new_value)`` whenever *name* changes (it may raise ConfigError to refuse)."""

@@ -44,6 +44,10 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
                     raise _fatal(lineno, line, f"Error in user declaration '{values[0]}': Duplicate user found. "
                                  "A user can only be defined once in config files")
                 cfg.user_directives.append(list(args[1:]))
+            if name == "loadmodule":
+                if not values:
+                    raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
+                cfg.module_directives.append(list(args[1:]))
             if name == "include" and values:
                 try:
                     with open(values[0]) as fh:
@@ -55,7 +59,7 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
         if cname is None:
             raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
         d = DIRECTIVES[cname]
-        if not d.multi_arg and len(values) != 1:
+        if not d.multi_arg and len(values) != (2 if cname == "replicaof" else 1):  # replicaof <host> <port>
             raise _fatal(lineno, line, "wrong number of arguments")
         raw = " ".join(values)
         if cname == "save":

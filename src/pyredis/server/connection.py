@@ -20,6 +20,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pyredis")
 
+DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for "
+    b"the default user. In this mode connections are only accepted from the loopback interface. If you want to "
+    b"connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable "
+    b"protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+    b"connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
+    b"accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    b"you can just disable the protected mode by editing the Redis configuration file, and setting the protected "
+    b"mode option to 'no', and then restarting the server. 3) If you started the server manually just for "
+    b"testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the "
+    b"default user. NOTE: You only need to do one of the above things in order for the server to start "
+    b"accepting connections from the outside.\r\n"
+)
+
 
 class Connection(Client, asyncio.Protocol):
     """A socket-backed client. Replies of a read batch are written with one ``transport.write``."""
@@ -63,6 +77,13 @@ class Connection(Client, asyncio.Protocol):
             transport.close()
             self.closed = True
             return
+        if (srv.config.values["protected-mode"] and self.flags_extra != "U" and srv.acl.default_nopass()
+                and self.addr.rsplit(":", 1)[0] not in ("127.0.0.1", "::1")):
+            srv.stat_rejected_conn += 1
+            cast("asyncio.Transport", transport).write(DENIED)
+            transport.close()
+            self.closed = True
+            return
         srv.stat_connections += 1
         srv.clients[self.id] = self
         self.parser.auth_required = not self.authenticated
@@ -86,13 +107,15 @@ class Connection(Client, asyncio.Protocol):
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
             self.qbuf_alloc = max(size, 20474)
         accel = _speedups.hotpath
-        if (accel is not None and not self.pending and parser.idle() and fastpath.allowed(srv, self)):
-            pos = accel.run_batch(self, data, fastpath.accel_table(), fastpath.fallback, parser.max_bulk_len)
+        if accel is not None and not self.pending and parser.idle() and fastpath.ENABLED:
+            pos = accel.run_batch(self, data, fastpath.ACCEL_TABLE or fastpath.accel_table(), srv.execute,
+                                  parser.max_bulk_len, fastpath.propagating)
             if pos == len(data):
                 parser.skipped()
                 self.flush()
                 return
-            data = data[pos:]
+            if pos:
+                data = data[pos:]
         try:
             cmds = parser.feed(data)
             err = None

@@ -66,15 +66,36 @@ _HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
 def allowed(srv: Server, c: Client) -> bool:
-    """True while running commands through the fast handlers is equivalent to the full path."""
+    """True while running commands through the fast handlers is equivalent to the full path.
+
+    The accelerator has the same function compiled (``_hotpath.allowed``): change both together.
+    """
     ks = srv.keyspace
     db = c.db
-    return (ENABLED and not srv.gate and not srv.events.after_command and not srv.ready_keys and not ks.notify_flags
+    return (ENABLED and not srv.gate and not srv._after_command and not srv.ready_keys and not ks.notify_flags
             and ks.tracking_hook is None and not ks.track_lru and ks.frozen_time is None and not ks.loading
             and c.multi is None and c.authenticated and not c.acl_restricted and not c.reply_mode
             and c.tracking is None and c.blocked is None and not c.close_asap and not c.in_exec
             and not c.in_script and not db.watched and not db.blocked
             and not (c.resp == 2 and (c.channels or c.patterns or c.shard_channels)))
+
+
+def propagating(srv: Server) -> bool:
+    """Is there a live propagation target? (The AOF, another target, or replicas being fed.)
+
+    The replication feed stays registered in ``Server.propagators`` while it has nothing to feed
+    (no backlog, or this server is a replica); calling it then does nothing, so the fast path skips
+    it. Evaluated per batch and after every full-path command, like :func:`allowed`.
+    """
+    props = srv.propagators
+    if not props:
+        return False
+    repl = srv.replication
+    feed = repl.master.feed if repl is not None else None
+    for fn in props:
+        if fn != feed:
+            return True
+    return repl.backlog is not None and repl.masterhost is None
 
 
 def _strict_ll(b: bytes) -> int | None:
@@ -446,49 +467,64 @@ def build_table() -> dict[bytes, tuple[Command, FastFn, FastFn, int, int]]:
 
 
 def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
-    """Run commands from index *i* through fast handlers until one declines; returns its index."""
+    """Run commands from index *i* through fast handlers until one declines; returns its index.
+
+    ``calls``/``usec`` are added to a command once per run of consecutive calls of it.
+    """
     srv = c.server
     srv.current_client = c
     db = c.db
     out = c.out
-    table = TABLE
-    prop = srv.propagators
+    append = out.append
+    get = TABLE.get
+    prop = propagating(srv)
     slow = srv.slow_threshold
+    clock = perf_counter_ns
     n = len(cmds)
     last = None
-    t0 = perf_counter_ns()
-    while i < n:
-        argv = cmds[i]
-        ent = table.get(argv[0])
-        if ent is None:
-            break
-        cmd, fn, fn_direct, lo, hi = ent
-        if not lo <= len(argv) <= hi:
-            break
-        if prop:
-            d0 = srv.dirty
-            r = fn(c, db, argv)
-            if r is None:
-                r = fn_direct(c, db, argv)
-            if srv.dirty != d0 or c.repl is not None:
-                srv.propagate(c, cmd, argv)
-        else:
-            r = fn(c, db, argv)
-            if r is None:
-                r = fn_direct(c, db, argv)
-        if r:
-            out.append(r)
-        t1 = perf_counter_ns()
-        dt = (t1 - t0) // 1000
-        t0 = t1
-        cmd.calls += 1
-        cmd.usec += dt
-        if dt >= slow:
-            srv.slow_command(c, cmd, argv, dt)
-        last = cmd
-        i += 1
-    if last is not None:
-        c.cmd = last
+    calls = usec = 0
+    t0 = clock()
+    try:
+        while i < n:
+            argv = cmds[i]
+            ent = get(argv[0])
+            if ent is None:
+                break
+            cmd, fn, fn_direct, lo, hi = ent
+            if not lo <= len(argv) <= hi:
+                break
+            if prop:
+                d0 = srv.dirty
+                r = fn(c, db, argv)
+                if r is None:
+                    r = fn_direct(c, db, argv)
+                if srv.dirty != d0 or c.repl is not None:
+                    srv.propagate(c, cmd, argv)
+            else:
+                r = fn(c, db, argv)
+                if r is None:
+                    r = fn_direct(c, db, argv)
+            if r:
+                append(r)
+            t1 = clock()
+            dt = (t1 - t0) // 1000
+            t0 = t1
+            if cmd is not last:
+                if last is not None:
+                    last.calls += calls
+                    last.usec += usec
+                last = cmd
+                calls = usec = 0
+            calls += 1
+            usec += dt
+            if dt >= slow:
+                srv.slow_command(c, cmd, argv, dt)
+            i += 1
+    finally:
+        if last is not None:
+            last.calls += calls
+            last.usec += usec
+            c.cmd = last
     return i
 
 
@@ -517,21 +553,16 @@ def run_commands(c: Any, cmds: list[list[bytes]]) -> None:
             return
 
 
-_ACCEL_TABLE: dict[bytes, Any] = {}
+ACCEL_TABLE: dict[bytes, Any] = {}
 
 
 def accel_table() -> dict[bytes, Any]:
     """:data:`TABLE` wrapped for the accelerator (built on first use)."""
-    if not _ACCEL_TABLE:
+    if not ACCEL_TABLE:
         from pyredis._speedups import hotpath
 
         assert hotpath is not None
-        _ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue))
-    return _ACCEL_TABLE
+        ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue))
+    return ACCEL_TABLE
 
 
-def fallback(c: Any, argv: list[bytes]) -> bool:
-    """The accelerator's exit to the full path: run *argv*; may the fast loop go on afterwards?"""
-    srv = c.server
-    srv.execute(c, argv)
-    return allowed(srv, c)

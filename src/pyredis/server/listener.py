@@ -17,6 +17,7 @@ from pyredis.gateway import Gateway, watch_config
 from pyredis.server.app import Server
 from pyredis.server.config import ConfigError
 from pyredis.server.connection import Connection
+from pyredis.server.tls_listener import start_tls
 
 log = logging.getLogger("pyredis")
 
@@ -47,12 +48,16 @@ async def start(server: Server) -> None:
         path = cfg["unixsocket"]
         if os.path.exists(path):
             os.unlink(path)
-        srv = await loop.create_unix_server(lambda: Connection(server), path)
-        if cfg["unixsocketperm"]:
+        usock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        usock.bind(path)
+        if cfg["unixsocketperm"]:  # before listen(): nobody connects while the umask's mode applies
             os.chmod(path, cfg["unixsocketperm"])
+        usock.listen(cfg["tcp-backlog"])
+        srv = await loop.create_unix_server(lambda: Connection(server), sock=usock)
         server.unixsocket = path
         server.listeners.append(srv)
     server.port = port
+    await start_tls(server)
     if server.cluster is not None:
         await server.cluster.start()
     watch_config(server)
@@ -122,7 +127,7 @@ async def stop(server: Server) -> None:
         server.cron_handle = None
     if server.cluster is not None:
         server.cluster.stop()
-    for srv in server.listeners:
+    for srv in server.listeners + server.tls_listeners:
         srv.close()
     if server.gateway is not None:
         server.gateway.stop()

@@ -39,6 +39,7 @@ class Replication:
         self.stat_sync_full = 0
         self.stat_sync_partial_ok = 0
         self.stat_sync_partial_err = 0
+        self.stat_unexpected_error_replies = 0
         self.good_replicas_count = 0
         self.master = MasterRole(self)
         self.replica = ReplicaRole(self)
@@ -60,6 +61,7 @@ class Replication:
         ev.client_disconnected.append(self.on_disconnect)
         ev.ready.append(self.on_ready)
         ev.shutdown.append(self.on_shutdown)
+        ev.stats_reset.append(self.reset_stats)
         cfg = srv.config
 
         def min_replicas_changed(*_: object) -> None:
@@ -165,6 +167,11 @@ class Replication:
         log.info("MASTER MODE enabled (failover request from '%s')", client_info_line(c))
         return None
 
+    def reset_stats(self, server: Any) -> None:
+        """CONFIG RESETSTAT: sync_full / sync_partial_ok / sync_partial_err / unexpected_error_replies."""
+        self.stat_sync_full = self.stat_sync_partial_ok = self.stat_sync_partial_err = 0
+        self.stat_unexpected_error_replies = 0
+
     def on_ready(self, server: Any) -> None:
         """Start-up, after the dataset loaded: the replicaof directive, ids restored from the RDB."""
         cfg = self.server.config
@@ -203,13 +210,14 @@ class Replication:
         RedisFormatter.role = "S" if self.masterhost is not None else "M"
         srv = self.server
         cfg = srv.config
-        need = self.masterhost is not None or bool(cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"])
-        checks = srv.events.checks  # listening only while a replica or min-replicas-to-write is active
+        gate = self.masterhost is not None or bool(cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"])
+        need = gate or bool(self.master.replicas)  # replicas' own commands are checked (acl_restricted path)
+        checks = srv.events.checks  # listening only while a replica, replicas or min-replicas are active
         if need and self.check not in checks:
             checks.append(self.check)
         elif not need and self.check in checks:
             checks.remove(self.check)
-        srv.hold_gate("replication", need)
+        srv.hold_gate("replication", gate)
 
     def refresh_good_replicas(self) -> None:
         lag = self.server.config["min-replicas-max-lag"]
@@ -224,6 +232,8 @@ class Replication:
         """READONLY / MASTERDOWN / NOREPLICAS refusals (processCommand)."""
         if getattr(c, "is_master", False):
             return True
+        if getattr(c, "is_replica", False):
+            return self.master.replica_command(c, cmd)
         srv = self.server
         cfg = srv.config
         if self.masterhost is not None:

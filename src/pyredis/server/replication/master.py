@@ -188,8 +188,26 @@ class MasterRole:
     def _become_replica(self, c: Any, link: ReplicaLink) -> None:
         c.is_replica = True
         c.flags_extra = c.flags_extra.replace("S", "") + "S"
+        c.acl_restricted = True  # its commands take the checked path: a replica only sends REPLCONF
         if link not in self.replicas:
             self.replicas.append(link)
+        self.repl.refresh_gate()
+
+    def replica_command(self, c: Any, cmd: Any) -> bool:
+        """A command from an attached replica: only REPLCONF is valid; anything that would get a reply
+        disconnects it (a reply would corrupt the replica's stream)."""
+        from pyredis.commands.connection import client_info_line
+
+        name = cmd.parent.name if cmd.parent is not None else cmd.name
+        if name == "replconf":
+            return True
+        if cmd.write or cmd.readonly or cmd.may_replicate:
+            log.warning("== CRITICAL == This master is sending an error to its replica: 'Replica can't interact "
+                        "with the keyspace' after processing the command '%s'", cmd.fullname)
+        log.warning("Replica generated a reply to command '%s', disconnecting it: %s", cmd.fullname,
+                    client_info_line(c))
+        self._free(c.repl_link)
+        return False
 
     def try_partial(self, c: Any, link: ReplicaLink, replid: str, offset: int) -> bool:
         repl = self.repl
@@ -495,6 +513,7 @@ class MasterRole:
             log.info("Connection with replica %s lost.", link.name())
         if not self.replicas:
             self.no_replicas_since = time.time()
+            self.repl.refresh_gate()
         t = self.diskless
         if t is not None and link in t.targets:
             t.targets.remove(link)

@@ -23,6 +23,21 @@ STATE_NAMES = {NONE: "none", CONNECT: "connect", CONNECTING: "connecting", HANDS
                TRANSFER: "sync", CONNECTED: "connected"}
 
 
+def _repr(data: bytes) -> str:
+    """sdscatrepr: a quoted, escaped rendering of bytes."""
+    out = ['"']
+    esc = {0x5C: "\\\\", 0x22: '\\"', 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x07: "\\a", 0x08: "\\b"}
+    for ch in data:
+        if ch in esc:
+            out.append(esc[ch])
+        elif 32 <= ch < 127:
+            out.append(chr(ch))
+        else:
+            out.append("\\x%02x" % ch)
+    out.append('"')
+    return "".join(out)
+
+
 class LinkError(Exception):
     """The link with the master failed; the message was logged."""
 
@@ -49,7 +64,18 @@ class MasterClient(Client):
         self.role.drop_link("Connection with master lost.")
 
     def write_error(self, message: str) -> None:
-        self.server.count_error(message)
+        """An error from the master's stream: the data diverged; logged as redis-server does."""
+        srv = self.server
+        srv.count_error(message)
+        repl = self.role.repl
+        repl.stat_unexpected_error_replies += 1
+        name = self.cmd.fullname if self.cmd is not None else "<unknown>"
+        log.warning("== CRITICAL == This replica is sending an error to its master: '%s' after processing the "
+                    "command '%s'", message[:4096], name)
+        b = repl.backlog
+        if b is not None and b.histlen:
+            tail = b.read_from(max(b.first, b.offset - 255))
+            log.warning("Latest backlog is: '%s'", _repr(tail))
 
     def query_buffer_size(self) -> int:
         return self.role.stream.buffered
@@ -175,7 +201,8 @@ class ReplicaRole:
                 self.drop_link("Connection with master lost.")
                 return
             if self.state == CONNECTING:
-                log.warning("Unable to connect to MASTER: %s", e)
+                msg = e.strerror if isinstance(e, OSError) and e.strerror else "Connection timed out"
+                log.warning("Error condition on socket for SYNC: %s", msg)
             elif self.state == TRANSFER:
                 log.warning("I/O error trying to sync with MASTER: %s",
                             "connection lost" if isinstance(e, asyncio.IncompleteReadError) else e)
@@ -522,6 +549,7 @@ class ReplicaRole:
     def _run_commands(self, m: MasterClient, cmds: list, raws: list, execute: Any) -> None:
         for argv, raw in cmds:
             if argv:
+                m.cmd = None
                 if argv[0].lower() == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
                     self.send_ack()
                 else:
