@@ -174,7 +174,9 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
             yield r.pos
             next_yield = r.pos + every
             now = int(time.time() * 1000)
-        if fast_records is not None and expire is None and idle < 0 and freq < 0:
+        # the compiled loader writes plain dicts only (a cluster node's db 0 is a slot-indexed subclass)
+        if (fast_records is not None and expire is None and idle < 0 and freq < 0
+                and type(cur_data) is dict and type(cur_exp) is dict):
             loaded, expired = fast_records(r, cur_data, cur_exp, next_yield, now, skip_expired, builders)
             if loaded or expired:
                 res.keys_loaded += loaded
