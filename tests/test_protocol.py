@@ -19,7 +19,7 @@ def exchange(port: int, payload: bytes, chunk: int = 0, timeout: float = 3.0) ->
                 s.sendall(payload[i : i + chunk])
         else:
             s.sendall(payload)
-        s.settimeout(0.5)
+        s.settimeout(5.0)  # the first reply may be slow on a busy machine; then read until idle
         out = b""
         while True:
             try:
@@ -29,6 +29,7 @@ def exchange(port: int, payload: bytes, chunk: int = 0, timeout: float = 3.0) ->
             if not data:
                 break
             out += data
+            s.settimeout(0.5)
         return out
     finally:
         s.close()
