@@ -64,9 +64,3 @@ def pytest_sessionfinish(session, exitstatus):
             except OSError:
                 pass
 
-
-def pytest_collection_modifyitems(session, config, items):
-    """The browser tests run first. Run after tests/test_fastpath.py in the same pytest process, the
-    console test no longer sees a new key appear (cause not found yet; the gateway server is a separate
-    process either way, and the browser tests pass on their own and before test_fastpath)."""
-    items.sort(key=lambda item: 0 if item.path.name == "test_gateway_browser.py" else 1)
