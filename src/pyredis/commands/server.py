@@ -16,6 +16,7 @@ from pyredis.commands.registry import COMMANDS, all_commands, command, help_line
 from pyredis.engine.glob import compile_glob
 from pyredis.persistence import accel as rdb_accel
 from pyredis.protocol.types import NOREPLY, OK, MapReply, Status, Verbatim
+from pyredis.server import protected
 from pyredis.server.config import DIRECTIVES, ConfigError, canonical
 
 InfoSection = Callable[..., list[tuple[str, object]]]
@@ -274,7 +275,7 @@ def cmd_config_set(c, argv):
         if d.immutable:
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - "
                                "can't set immutable config")
-        if d.protected and c.server.config["enable-protected-configs"] == "no":
+        if d.protected and not protected.allowed(c.server.config["enable-protected-configs"], c):
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - "
                                "can't set protected config")
         pairs.append((raw_name, name, argv[i + 1].decode("utf-8", "surrogateescape")))

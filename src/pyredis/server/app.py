@@ -26,6 +26,7 @@ from pyredis.persistence.manager import Persistence
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.scripting.engine import Scripting
+from pyredis.server import protected
 from pyredis.server.acl_checks import Acl
 from pyredis.server.blocking import BlockingState
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
@@ -271,6 +272,11 @@ class Server:
         if (ar > 0 and n != ar) or n < -ar or (cmd.handler is None and n < 2):
             self.reject(c, cmd, f"ERR wrong number of arguments for '{cmd.fullname}' command")
             return
+        if cmd.protected:  # DEBUG, MODULE LOAD...: enable-debug-command / enable-module-command
+            err = protected.refusal(self, c, cmd)
+            if err is not None:
+                self.reject(c, cmd, err)
+                return
         if self.gate or c.multi is not None or not c.authenticated or c.acl_restricted or c.resp == 2 and (
             c.channels or c.patterns or c.shard_channels
         ):
