@@ -23,7 +23,7 @@ from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse
 from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
 from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
-from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
+from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
 
@@ -43,6 +43,8 @@ ERR_OOM = ERR_OOM_S.encode()
 ERR_READONLY_S = "READONLY You can't write against a read only replica."
 ERR_READONLY = ERR_READONLY_S.encode()
 ERR_NOREPLICAS_S = "NOREPLICAS Not enough good replicas to write."
+ERR_MASTERDOWN_S = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+ERR_STALE = b"ERR Can not execute the command on a stale replica"
 ERR_NOREPLICAS = ERR_NOREPLICAS_S.encode()
 LOAD_TIMEOUT = 0.5
 # commands flagged MAY_REPLICATE in Redis 7.0 (COMMAND INFO does not show that flag)
@@ -263,6 +265,8 @@ class Scripting:
         """Checks made before a script starts (script flags vs server state)."""
         srv = self.server
         compat = bool(flags & EVAL_COMPAT)
+        if self._stale() and (compat or not flags & ALLOW_STALE):
+            raise CommandError(ERR_MASTERDOWN_S)
         if not compat:
             if flags & NO_CLUSTER and srv.cluster is not None:
                 raise CommandError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
@@ -369,6 +373,14 @@ class Scripting:
             return False
         return srv.eviction.oom()
 
+    def _stale(self) -> bool:
+        """A replica whose master link is down, with replica-serve-stale-data off."""
+        srv = self.server
+        repl = srv.replication
+        if repl is None or repl.masterhost is None or srv.config.values.get("replica-serve-stale-data"):
+            return False
+        return not repl.replica.connected()
+
     def _readonly_replica(self, c: Client) -> bool:
         srv = self.server
         return bool(srv.keyspace.is_replica and srv.config.values.get("replica-read-only")
@@ -420,6 +432,8 @@ class Scripting:
             self._reject(cmd, ERR_ARITY)
         if cmd.noscript and not self.disable_deny_scripts:
             self._reject(cmd, ERR_NOSCRIPT_CMD)
+        if not cmd.stale and self._stale():
+            self._reject(cmd, ERR_STALE)
         if (cmd.write or cmd.denyoom or cmd.may_replicate or cmd.name in _MAY_REPLICATE) and (
                 run.readonly or run.oom or run.write_denied != b""):
             err = self._deny(run, cmd)

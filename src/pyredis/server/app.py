@@ -299,6 +299,9 @@ class Server:
         for check in self.events.pre_checks:  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
+        for check in self.events.checks:  # MISCONF, NOREPLICAS, READONLY, MASTERDOWN: also before queueing
+            if not check(c, cmd, argv):
+                return False
         if c.resp == 2 and (c.channels or c.patterns or c.shard_channels) and name not in _PUBSUB_ALLOWED:
             self.reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                         "RESET are allowed in this context" % cmd.fullname)
@@ -316,9 +319,6 @@ class Server:
             c.multi.append((cmd, argv))
             c.write(QUEUED)
             return False
-        for check in self.events.checks:
-            if not check(c, cmd, argv):
-                return False
         return True
 
     def call(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
@@ -354,7 +354,8 @@ class Server:
         if hooks:
             for hook in hooks:
                 hook(c, cmd, argv)
-        if self.ready_keys and not (c.in_exec or c.in_script):
+        if self.ready_keys and not (c.in_exec or c.in_script) and self.busy_script is None:
+            # a command served while a script is busy leaves the script's pushes to be served after it
             self.blocking.serve_ready()
 
     @property
