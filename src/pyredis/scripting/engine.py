@@ -26,6 +26,7 @@ from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNK
 from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
+from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
@@ -468,12 +469,15 @@ class Scripting:
                 hook(fake, cmd, argv)
         if srv.dirty != dirty or fake.repl is not None:
             rl = fake.repl
-            if run.repl_flags:
+            flags = run.repl_flags
+            if flags:
                 dbid = fake.db.id
                 if rl is None:
-                    run.effects.append((dbid, argv))
-                else:
-                    run.effects.extend((dbid, a) for a in rl)
+                    rl = [argv]
+                if flags != PROPAGATE_ALL:  # redis.set_repl: only some targets
+                    rl = [Targeted(a, t) for a in rl
+                          if (t := flags & (a.target if type(a) is Targeted else PROPAGATE_ALL))]
+                run.effects.extend((dbid, a) for a in rl)
             fake.repl = None
         if fake.out:
             vals = parse_resp(b"".join(fake.out))

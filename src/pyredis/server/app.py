@@ -34,6 +34,7 @@ from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
 from pyredis.server.monitor import Monitors
+from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
 from pyredis.server.stats import Stats
@@ -374,9 +375,10 @@ class Server:
         cmds = repl if repl is not None else [argv]
         if len(cmds) > 1 and not (c.in_exec or c.in_script) and cmds[0][0].upper() != b"MULTI":
             cmds = [[b"MULTI"], *cmds, [b"EXEC"]]  # one command, several effects: a transaction
-        for fn in self.propagators:
-            for a in cmds:
-                fn(c.db.id, a)
+        dbid = c.db.id
+        props = self.propagators
+        for a in cmds:
+            feed(props, dbid, a)
 
     def slowlog_add(self, c: Client, argv: list[bytes], usec: int) -> None:
         args = []
