@@ -14,7 +14,6 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from pyredis.commands.errors import CommandError
-from pyredis.commands.registry import TABLE
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import NOREPLY, ErrorReply, Raw, Status
 from pyredis.scripting import shebang
@@ -411,9 +410,10 @@ class Scripting:
                 raise ScriptError(ERR_NOARGS)
             argv = list(args)
         srv = self.server
-        cmd = TABLE.get(argv[0])
+        table = srv.commands
+        cmd = table.get(argv[0])
         if cmd is None:
-            cmd = TABLE.get(argv[0].lower())
+            cmd = table.get(argv[0].lower())
             if cmd is None:
                 srv.count_error(ERR_UNKNOWN_S)
                 raise ScriptError(ERR_UNKNOWN, True)

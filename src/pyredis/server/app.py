@@ -82,6 +82,9 @@ class Server:
         cfg.on_change("latency-monitor-threshold", self._update_slow_threshold)
         cfg.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
         self.clients: dict[int, Client] = {}
+        # The names clients, scripts and the AOF loader look commands up by: the registry's table, or
+        # a server.commandtable.CommandTable after rename-command lines.
+        self.commands: Any = cfg.command_table if cfg.command_table is not None else TABLE
         self.next_client_id = 1
         self.dirty = 0
         self.start_time = time.time()
@@ -119,6 +122,8 @@ class Server:
         self.busy_script: Any = None
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
+        if self.commands is not TABLE:  # the fast handlers know the registry's names only
+            self.hold_gate("rename-command")
         # Keyspace changes for the gateway's watchers, whatever notify-keyspace-events says.
         self.key_tap: Callable[[int, bytes, bytes, int], None] | None = None
         self._compose()
@@ -247,9 +252,9 @@ class Server:
     def execute(self, c: Client, argv: list[bytes]) -> None:
         """Run one command from client *c*: lookup, checks, MULTI queueing, then :meth:`call`."""
         self.current_client = c
-        cmd = TABLE.get(argv[0])
+        cmd = self.commands.get(argv[0])
         if cmd is None:
-            cmd = TABLE.get(argv[0].lower())
+            cmd = self.commands.get(argv[0].lower())
             if cmd is None:
                 self.reject(c, None, unknown_command_message(argv))
                 return

@@ -339,6 +339,7 @@ class Config:
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
         self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
+        self.command_table: Any = None  # a server.commandtable.CommandTable after "rename-command" lines
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
         self.rewrite_providers: dict[str, Callable[[], list[str]]] = {}
         for d in DIRECTIVES.values():
