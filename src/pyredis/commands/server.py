@@ -173,7 +173,7 @@ def _commandstats_section(srv) -> list:
 
 
 def _errorstats_section(srv) -> list:
-    return [(f"errorstat_{code}", f"count={n}") for code, n in srv.error_stats.items()]
+    return [(f"errorstat_{code}", f"count={n}") for code, n in sorted(srv.error_stats.items())]
 
 
 def _latencystats_section(srv) -> list:

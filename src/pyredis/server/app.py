@@ -35,6 +35,7 @@ from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
 from pyredis.server.monitor import Monitors
+from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
 from pyredis.server.stats import Stats
@@ -310,6 +311,9 @@ class Server:
         for check in self.events.pre_checks:  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
+        for check in self.events.checks:  # MISCONF, NOREPLICAS, READONLY, MASTERDOWN: also before queueing
+            if not check(c, cmd, argv):
+                return False
         if c.resp == 2 and (c.channels or c.patterns or c.shard_channels) and name not in _PUBSUB_ALLOWED:
             self.reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                         "RESET are allowed in this context" % cmd.fullname)
@@ -327,9 +331,6 @@ class Server:
             c.multi.append((cmd, argv))
             c.write(QUEUED)
             return False
-        for check in self.events.checks:
-            if not check(c, cmd, argv):
-                return False
         return True
 
     def call(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
@@ -365,7 +366,8 @@ class Server:
         if hooks:
             for hook in hooks:
                 hook(c, cmd, argv)
-        if self.ready_keys and not (c.in_exec or c.in_script):
+        if self.ready_keys and not (c.in_exec or c.in_script) and self.busy_script is None:
+            # a command served while a script is busy leaves the script's pushes to be served after it
             self.blocking.serve_ready()
 
     @property
@@ -384,9 +386,10 @@ class Server:
         cmds = repl if repl is not None else [argv]
         if len(cmds) > 1 and not (c.in_exec or c.in_script) and cmds[0][0].upper() != b"MULTI":
             cmds = [[b"MULTI"], *cmds, [b"EXEC"]]  # one command, several effects: a transaction
-        for fn in self.propagators:
-            for a in cmds:
-                fn(c.db.id, a)
+        dbid = c.db.id
+        props = self.propagators
+        for a in cmds:
+            feed(props, dbid, a)
 
     def slowlog_add(self, c: Client, argv: list[bytes], usec: int) -> None:
         args = []
