@@ -16,6 +16,7 @@ from pyredis.commands.registry import COMMANDS, all_commands, command, help_line
 from pyredis.engine.glob import compile_glob
 from pyredis.persistence import accel as rdb_accel
 from pyredis.protocol.types import NOREPLY, OK, MapReply, Status, Verbatim
+from pyredis.server import protected
 from pyredis.server.config import DIRECTIVES, ConfigError, canonical
 
 InfoSection = Callable[..., list[tuple[str, object]]]
@@ -173,7 +174,7 @@ def _commandstats_section(srv) -> list:
 
 
 def _errorstats_section(srv) -> list:
-    return [(f"errorstat_{code}", f"count={n}") for code, n in srv.error_stats.items()]
+    return [(f"errorstat_{code}", f"count={n}") for code, n in sorted(srv.error_stats.items())]
 
 
 def _latencystats_section(srv) -> list:
@@ -275,7 +276,7 @@ def cmd_config_set(c, argv):
         if d.immutable:
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - "
                                "can't set immutable config")
-        if d.protected and c.server.config["enable-protected-configs"] == "no":
+        if d.protected and not protected.allowed(c.server.config["enable-protected-configs"], c):
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - "
                                "can't set protected config")
         pairs.append((raw_name, name, argv[i + 1].decode("utf-8", "surrogateescape")))
