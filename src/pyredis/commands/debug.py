@@ -266,8 +266,9 @@ def _client_eviction(c, argv):
 
 def _client_memory(cl) -> int:
     """The memory CLIENT LIST reports as tot-mem for *cl*."""
-    qbuf = cl.query_buffer_size() if hasattr(cl, "query_buffer_size") else 0
-    return 22000 + qbuf + cl.pending_output()
+    from pyredis.server.clientmem import client_memory
+
+    return client_memory(cl)
 
 
 @debug_subcommand("stringmatch-test", exactly(2))

@@ -129,7 +129,7 @@ def _stats_section(srv) -> list:
         ("sync_partial_err", srv.replication.stat_sync_partial_err), ("expired_keys", ks.expired_keys),
         ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", stats.evicted_keys),
-        ("evicted_clients", 0), ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
+        ("evicted_clients", stats.evicted_clients), ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", ps.num_channels() if ps is not None and hasattr(ps, "num_channels") else 0),
         ("pubsub_patterns", ps.num_patterns() if ps is not None and hasattr(ps, "num_patterns") else 0),
@@ -144,7 +144,8 @@ def _stats_section(srv) -> list:
         ("unexpected_error_replies", srv.replication.stat_unexpected_error_replies), ("total_error_replies", srv.stat_errors),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.stat_commands),
         ("total_writes_processed", srv.stat_commands), ("io_threaded_reads_processed", 0),
-        ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
+        ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", stats.reply_buffer_shrinks),
+        ("reply_buffer_expands", stats.reply_buffer_expands),
     ]
 
 

@@ -30,6 +30,7 @@ from pyredis.server import protected
 from pyredis.server.acl_checks import Acl
 from pyredis.server.blocking import BlockingState
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from pyredis.server.clientmem import ClientEviction, close_soft_limited
 from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
@@ -148,6 +149,7 @@ class Server:
         self.tracking = TrackingTable(self)
         self.monitor = Monitors(self)
         self.eviction = Evictor(self)
+        self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
         self.scripting = Scripting(self)
         self.persistence = Persistence(self)
         self.persistence.install()
@@ -163,7 +165,8 @@ class Server:
         ev.unpaused.append(self.blocking.end_pause)
         ev.pre_checks.append(self.eviction.check)
         ev.stats_reset.append(lambda srv: srv.stats.reset())
-        ev.cron += [self.eviction.cron, self.persistence.cron, self.tracking.cron]
+        ev.cron += [self.eviction.cron, self.persistence.cron, self.tracking.cron, self.client_eviction.cron,
+                    close_soft_limited]
         ev.ready.append(self.persistence.on_ready)
         ev.shutdown.append(self.persistence.on_shutdown)
         ev.shutdown_signal.append(self.persistence.on_shutdown_signal)
