@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
-from pyredis.commands.errors import CommandError
+from pyredis.commands.errors import CommandError, WrongType
 from pyredis.commands.registry import TABLE, Command
 from pyredis.engine import notify
 from pyredis.engine.database import Keyspace
 from pyredis.engine.scan import ScanCache
 from pyredis.persistence.manager import Persistence
+from pyredis.persistence.unverified import check_wrongtype
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.scripting.engine import Scripting
@@ -329,6 +330,8 @@ class Server:
         try:
             r = cmd.handler(c, argv)  # type: ignore[misc]  # execute() refused commands without one
         except CommandError as e:
+            if type(e) is WrongType:
+                check_wrongtype(c, argv)  # a key restored without deep sanitization: fatal, as in Redis
             cmd.failed += 1
             c.write_error(e.message)
         except Exception as e:  # a bug must cost one error reply, never the connection or the server
