@@ -368,6 +368,28 @@ class Scripting:
             cmds = [[b"MULTI"], *cmds, [b"EXEC"]]
         c.repl = cmds
 
+    def queued_flags(self, cmd: Any, argv: list[bytes]) -> tuple[bool, bool]:
+        """(write, stale) of a queued command as EXEC judges it: a script's declared flags stand in for
+        EVAL's / FCALL's own (evalGetCommandFlags, fcallGetCommandFlags)."""
+        name = cmd.name
+        flags = None
+        if name in ("eval", "eval_ro", "evalsha", "evalsha_ro") and len(argv) > 1:
+            sha = argv[1].lower() if name.startswith("evalsha") else hashlib.sha1(argv[1]).hexdigest().encode()
+            entry = self.scripts.get(sha)
+            if entry is not None:
+                flags = entry[1]
+            elif not name.startswith("evalsha"):
+                try:
+                    flags = shebang.parse_eval(argv[1])[0]
+                except CommandError:
+                    flags = None
+        elif name in ("fcall", "fcall_ro") and len(argv) > 1:
+            fi = self.functions.get(argv[1].lower())
+            flags = fi.flags if fi is not None else None
+        if flags is None or flags & EVAL_COMPAT:
+            return bool(cmd.write), bool(cmd.stale)
+        return not flags & NO_WRITES, bool(flags & ALLOW_STALE)
+
     # -- server state checks --------------------------------------------------------------------------
     def _oom(self) -> bool:
         srv = self.server

@@ -136,6 +136,10 @@ def human(reply: bytes, pos: int = 0) -> tuple[bytes, int]:
     return b"", nxt
 
 
+class _Signalled(Exception):
+    """Raised by the session's signal handlers to break out of the blocking wait."""
+
+
 class Debugger:
     """The debugger state of one server (``scripting.ldb``); at most one session runs at a time."""
 
@@ -153,7 +157,9 @@ class Debugger:
         self.src: list[bytes] = []
         self.currentline = 0
         self.fd = -1
-        self.wake = -1  # the loop's signal wakeup fd: a signal ends the blocking wait like EINTR does
+        self.signalled = False  # SIGTERM/SIGINT during the session: stop waiting for the client
+        self.waiting = False
+        self.saved_handlers: dict[int, Any] = {}
         self.start = 0.0
         self.helpers: Any = None
 
@@ -319,15 +325,16 @@ class Debugger:
 
     def _read(self) -> bool:
         """Read more from the client; False when it closed the connection (or a signal came)."""
-        fds = [self.fd] if self.wake < 0 else [self.fd, self.wake]
         while True:
+            if self.signalled:
+                return False
+            self.waiting = True
             try:
-                ready, _, _ = select.select(fds, [], [])
-            except InterruptedError:
+                select.select([self.fd], [], [])
+            except (InterruptedError, _Signalled):
                 return False
-            if self.wake in ready:
-                self.wake = -1
-                return False
+            finally:
+                self.waiting = False
             try:
                 data = os.read(self.fd, 1024)
             except BlockingIOError:
@@ -518,11 +525,8 @@ class Debugger:
         self.maxlen = MAX_LEN_DEFAULT
         self.hint_sent = False
         self.start = time.monotonic()
-        try:
-            self.wake = signal.set_wakeup_fd(-1)
-            signal.set_wakeup_fd(self.wake)
-        except (ValueError, OSError):
-            self.wake = -1
+        self.signalled = False
+        self._hook_signals()
         src = body.rstrip(b"\r\n")
         self.src = src.split(b"\n")
         vm = self.s.eval_vm
@@ -531,7 +535,27 @@ class Debugger:
         self.active = True
         self.helpers.install()
 
+    def _hook_signals(self) -> None:
+        """SIGTERM/SIGINT end the blocking wait like Redis's EINTR (the loop still gets the signal)."""
+        self.saved_handlers = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            old = signal.getsignal(sig)
+            if not callable(old):
+                continue
+
+            def handler(signum: int, frame: Any, old: Any = old) -> None:
+                old(signum, frame)
+                self.signalled = True
+                if self.waiting:  # only the blocking wait is interrupted
+                    raise _Signalled
+
+            self.saved_handlers[sig] = old
+            signal.signal(sig, handler)
+
     def _end(self) -> None:
+        for sig, old in self.saved_handlers.items():
+            signal.signal(sig, old)
+        self.saved_handlers = {}
         self.active = False
         self.step = False
         self.s.eval_vm.reset_hook()
@@ -539,4 +563,3 @@ class Debugger:
         self.send_logs()
         self.src = []
         self.fd = -1
-        self.wake = -1
