@@ -78,6 +78,7 @@ class Scripting:
         self.disable_deny_scripts = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
         self.ldb = Debugger(self)  # SCRIPT DEBUG
         server.events.client_disconnected.append(self.ldb.forget)
+        server.events.cron.append(self.ldb.reap)
         fake = Client(server)
         fake.authenticated = True
         fake.in_script = True

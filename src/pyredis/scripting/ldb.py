@@ -20,7 +20,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyredis.protocol.encoder import _ENCODERS
+from pyredis.protocol.types import NOREPLY
 from pyredis.scripting.luaargs import ScriptError
+from pyredis.server.logfmt import RedisFormatter
 
 if TYPE_CHECKING:
     from pyredis.scripting.engine import Scripting
@@ -162,6 +164,17 @@ class Debugger:
         self.saved_handlers: dict[int, Any] = {}
         self.start = 0.0
         self.helpers: Any = None
+        self.children: list[int] = []  # forked sessions (SCRIPT DEBUG YES), reaped by the cron
+
+    def reap(self, server: Any = None) -> None:
+        """``events.cron``: collect the forked debugging sessions that exited."""
+        for pid in list(self.children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.children.remove(pid)
 
     # -- SCRIPT DEBUG --------------------------------------------------------------------------------
     def set_mode(self, c: Client, mode: bytes) -> None:
@@ -475,15 +488,15 @@ class Debugger:
 
                 raise CommandError("ERR Fork() failed: can't run EVAL in debugging mode: %s" % e.strerror) from None
             if pid:  # parent: the child owns the session; close our side of the connection
+                self.children.append(pid)
                 self.modes.pop(c.id, None)
                 abort = getattr(c, "_abort", None)
                 if abort is not None:
                     abort()
-                from pyredis.protocol.types import NOREPLY
-
                 return NOREPLY
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            RedisFormatter.role = "C"
             log.warning("Redis forked for debugging eval")
         else:
             log.warning("Redis synchronous debugging eval session started")
@@ -498,8 +511,11 @@ class Debugger:
             self._end()
         if not sync:  # the forked child: send the reply itself and exit
             out = list(c.out)
+            if err is None and res is not NOREPLY:
+                _ENCODERS[type(res)](out, res, c.resp)
             if err is not None:
                 out.append(b"-%s\r\n" % str(getattr(err, "message", err)).encode("utf-8", "surrogateescape"))
+            self.fd = fd
             self._write(b"".join(out))
             log.warning("Lua debugging session child exiting")
             os._exit(0)
