@@ -307,3 +307,45 @@ def test_debugger_forked_session_keeps_no_changes(redis_proc, pyredis_proc):
         outs.append(out)
     assert outs[1] == outs[0]
     assert outs[1][-2:] == [b":5\r\n", b"$-1\r\n"]
+
+
+# -- INFO latencystats / errorstats, SLOWLOG redaction ------------------------------------------------------------
+def test_latency_percentiles_config(diff):
+    for v in ("0.0 50.0 100.0", "10.0 50.0 a", "10.0 50.0 101.0", "99.9 1e1", ""):
+        diff.check("CONFIG", "SET", "latency-tracking-info-percentiles", v)
+        diff.check("CONFIG", "GET", "latency-tracking-info-percentiles")
+    diff.check("CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9")
+    diff.check("CONFIG", "SET", "latency-tracking", "no")
+    diff.check("CONFIG", "RESETSTAT")
+    diff.check("SET", "a", "b")
+    diff.check("INFO", "latencystats")  # tracking off: nothing
+    diff.check("CONFIG", "SET", "latency-tracking", "yes")
+
+
+def test_unblocked_with_error_counts_as_failed(redis_proc, pyredis_proc):
+    for proc in (redis_proc, pyredis_proc):
+        a, b = RawClient(proc.port), RawClient(proc.port)
+        a.call("CONFIG", "RESETSTAT")
+        bid = b.call("CLIENT", "ID")[1:-2]
+        b.send("BLPOP", "nolist", 0)
+        time.sleep(0.1)
+        a.call("CLIENT", "UNBLOCK", bid, "ERROR")
+        assert b.read_reply() == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+        info = a.call("INFO", "commandstats").decode()
+        assert "cmdstat_blpop:calls=1," in info and ",rejected_calls=0,failed_calls=1" in info, info
+        a.close()
+        b.close()
+
+
+def test_slowlog_redacts_sensitive_arguments(diff):
+    diff.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    diff.check("SLOWLOG", "RESET")
+    diff.check("ACL", "SETUSER", "slowlog test user", "+get", "+set")
+    diff.check("CONFIG", "SET", "masterauth", "")
+    diff.check("ACL", "SETUSER", "slowlog-test-user", "+get", "+set")
+    diff.check("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+    r, p = diff.both("SLOWLOG", "GET")
+    args = [x for x in (r, p)]
+    for raw in args:
+        assert raw.count(b"(redacted)") == 7, raw
+    diff.check("ACL", "DELUSER", "slowlog test user", "slowlog-test-user")

@@ -33,7 +33,7 @@ from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
-from pyredis.server.monitor import Monitors
+from pyredis.server.monitor import Monitors, redacted_positions
 from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
@@ -388,6 +388,9 @@ class Server:
     def slowlog_add(self, c: Client, argv: list[bytes], usec: int) -> None:
         args = []
         maxargs = 32
+        red = redacted_positions(argv) if argv else ()
+        if red:
+            argv = [b"(redacted)" if i in red else a for i, a in enumerate(argv)]
         for i, a in enumerate(argv):
             if i == maxargs - 1 and len(argv) > maxargs:
                 args.append(b"... (%d more arguments)" % (len(argv) - maxargs + 1))
