@@ -26,9 +26,11 @@ from pyredis.persistence.manager import Persistence
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.scripting.engine import Scripting
+from pyredis.server import protected
 from pyredis.server.acl_checks import Acl
 from pyredis.server.blocking import BlockingState
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from pyredis.server.clientmem import ClientEviction, close_soft_limited
 from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
@@ -147,6 +149,7 @@ class Server:
         self.tracking = TrackingTable(self)
         self.monitor = Monitors(self)
         self.eviction = Evictor(self)
+        self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
         self.scripting = Scripting(self)
         self.persistence = Persistence(self)
         self.persistence.install()
@@ -162,7 +165,8 @@ class Server:
         ev.unpaused.append(self.blocking.end_pause)
         ev.pre_checks.append(self.eviction.check)
         ev.stats_reset.append(lambda srv: srv.stats.reset())
-        ev.cron += [self.eviction.cron, self.persistence.cron, self.tracking.cron]
+        ev.cron += [self.eviction.cron, self.persistence.cron, self.tracking.cron, self.client_eviction.cron,
+                    close_soft_limited]
         ev.ready.append(self.persistence.on_ready)
         ev.shutdown.append(self.persistence.on_shutdown)
         ev.shutdown_signal.append(self.persistence.on_shutdown_signal)
@@ -272,6 +276,11 @@ class Server:
         if (ar > 0 and n != ar) or n < -ar or (cmd.handler is None and n < 2):
             self.reject(c, cmd, f"ERR wrong number of arguments for '{cmd.fullname}' command")
             return
+        if cmd.protected:  # DEBUG, MODULE LOAD...: enable-debug-command / enable-module-command
+            err = protected.refusal(self, c, cmd)
+            if err is not None:
+                self.reject(c, cmd, err)
+                return
         if self.gate or c.multi is not None or not c.authenticated or c.acl_restricted or c.resp == 2 and (
             c.channels or c.patterns or c.shard_channels
         ):
