@@ -243,6 +243,28 @@ def _parse_notify(v: str) -> int:
     return flags
 
 
+def trim_double(v: float) -> str:
+    """``%f`` with trailing zeros (and a trailing dot) removed, like Redis's trimDoubleString."""
+    s = "%f" % v
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _parse_percentiles(v: str) -> str:
+    """latency-tracking-info-percentiles: doubles in [0, 100], kept in Redis's canonical form."""
+    out = []
+    for part in v.split():
+        try:
+            if part.strip().lower() in ("nan", "-nan", "+nan"):
+                raise ValueError
+            p = float(part)
+        except ValueError:
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters") from None
+        if not 0.0 <= p <= 100.0:
+            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        out.append(trim_double(p))
+    return " ".join(out)
+
+
 def _parse_perm(v: str) -> int:
     try:
         n = int(v, 8)
@@ -289,8 +311,8 @@ def _build() -> dict[str, Directive]:
     table["unixsocketperm"].parse, table["unixsocketperm"].fmt = _parse_perm, lambda v: "%o" % v
     table["dir"].parse = _parse_dir
     table["dir"].protected = table["dbfilename"].protected = True
-    table["latency-tracking-info-percentiles"].parse = str
     table["oom-score-adj-values"].parse = parse_oom_values
+    table["latency-tracking-info-percentiles"].parse = _parse_percentiles
     table["tls-auth-clients"].parse = str
     table["maxmemory-clients"].parse = _parse_maxmemory_clients
     table["maxmemory-clients"].fmt = lambda v: f"{v[0]}%" if v[1] else str(v[0])

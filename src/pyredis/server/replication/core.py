@@ -238,10 +238,11 @@ class Replication:
             return self.master.replica_command(c, cmd)
         srv = self.server
         cfg = srv.config
-        write, stale = cmd.write, cmd.stale
+        write, stale = srv.scripting.queued_flags(cmd, argv)  # a script's flags stand in for EVAL's
         if c.multi and cmd.name == "exec":  # EXEC is judged by the commands it queued
-            write = any(q.write for q, _ in c.multi)
-            stale = all(q.stale for q, _ in c.multi)
+            flags = [srv.scripting.queued_flags(q, a) for q, a in c.multi]
+            write = any(w for w, _ in flags)
+            stale = all(s for _, s in flags)
         if self.masterhost is not None:
             srv.keyspace.replica_write = bool(cmd.write)
             if write and len(self.replica_keys) < 100000:  # keys written here may need expiring here
