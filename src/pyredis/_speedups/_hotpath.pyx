@@ -9,12 +9,14 @@ and anything it cannot parse canonically (inline commands, partial or malformed 
 is handed back, from its first byte, to the Python parser.
 """
 
+import sys
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_Size
 from cpython.list cimport PyList_Append
 from cpython.set cimport PySet_Add, PySet_Contains
 from cpython.ref cimport PyObject
-from libc.stdio cimport snprintf
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -46,6 +48,7 @@ cdef enum:
     K_HSET = 17
     K_HGET = 18
     K_LRANGE = 19
+    K_ZADD = 20
 
 KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K_INCRBY,
          "decrby": K_DECRBY, "mget": K_MGET, "mset": K_MSET, "exists": K_EXISTS, "ping": K_PING,
@@ -56,6 +59,12 @@ KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K
 cdef object ListValue = None
 cdef object SetValue = None
 cdef object HashValue = None
+cdef object ZSetValue = None
+cdef object parse_score_py = None
+# ListValue's layout (left deque, packed middle, right deque; engine/list.py), used inline when present.
+cdef bint LIST_INLINE = False
+cdef Py_ssize_t LIST_SPILL = 0
+cdef object LIST_EMPTY = None
 
 
 cdef class Entry:
@@ -65,6 +74,7 @@ cdef class Entry:
     cdef public object direct
     cdef public int arity
     cdef public int kind
+    cdef public bint writes  # fn writes its reply to client.out itself (a "direct" handler)
     cdef long long calls
     cdef long long usec
 
@@ -74,16 +84,34 @@ cdef class Entry:
         self.direct = direct
         self.arity = cmd.arity
         self.kind = kind
+        self.writes = bool(getattr(fn, "direct", False))
         self.calls = 0
         self.usec = 0
 
 
-def make_table(dict fast_table, list_cls, set_cls, hash_cls):
-    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct, ...)) into Entry objects, one per command."""
-    global ListValue, SetValue, HashValue
+def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, parse_score=None):
+    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct, ...)) into Entry objects, one per command.
+
+    The value classes are the engine's; a class whose layout is not the one the native handlers
+    assume leaves its commands to the Python fast handlers.
+    """
+    global ListValue, SetValue, HashValue, ZSetValue, parse_score_py, LIST_INLINE, LIST_SPILL, LIST_EMPTY
     cdef dict out = {}
     cdef dict made = {}
     ListValue = list_cls
+    mod = sys.modules.get(list_cls.__module__)
+    slots = getattr(list_cls, "__slots__", ())
+    if (mod is not None and type(getattr(mod, "SPILL", None)) is int and getattr(mod, "_NONE", None) == ()
+            and all(a in slots for a in ("left", "mid", "right", "midn"))
+            and hasattr(list_cls, "_spill_left") and hasattr(list_cls, "_spill_right")):
+        LIST_INLINE = True
+        LIST_SPILL = mod.SPILL
+        LIST_EMPTY = mod._NONE
+    if (zset_cls is not None and parse_score is not None and "d" in getattr(zset_cls, "__slots__", ())
+            and hasattr(zset_cls, "insert") and hasattr(zset_cls, "update")):
+        ZSetValue = zset_cls
+        parse_score_py = parse_score
+        KINDS["zadd"] = K_ZADD
     if issubclass(set_cls, set) and hasattr(set_cls, "pool") and hasattr(set_cls, "after_add"):
         SetValue = set_cls
         KINDS["sadd"] = K_SADD
@@ -129,20 +157,59 @@ cdef inline int put(OutBuf* b, const char* s, Py_ssize_t n) except -1:
     return 0
 
 
+cdef inline int fmt_ll(char* out, long long v) noexcept:
+    """Decimal digits of *v* at *out* (what ``b"%d" % v`` gives); returns their count."""
+    cdef char tmp[24]
+    cdef int k = 0, n = 0
+    cdef unsigned long long u
+    if v < 0:
+        out[0] = 45
+        n = 1
+        u = <unsigned long long>(-(v + 1)) + 1
+    else:
+        u = <unsigned long long>v
+    while True:
+        tmp[k] = 48 + <char>(u % 10)
+        k += 1
+        u //= 10
+        if u == 0:
+            break
+    while k:
+        k -= 1
+        out[n] = tmp[k]
+        n += 1
+    return n
+
+
 cdef inline int put_bulk(OutBuf* b, const char* s, Py_ssize_t n) except -1:
-    ensure(b, n + 24)
-    b.n += snprintf(b.p + b.n, 24, "$%zd\r\n", n)
-    memcpy(b.p + b.n, s, n)
-    b.n += n
-    b.p[b.n] = 13
-    b.p[b.n + 1] = 10
-    b.n += 2
+    cdef char* w
+    ensure(b, n + 26)
+    w = b.p + b.n
+    w[0] = 36  # '$'
+    if n < 10:
+        w[1] = 48 + <char>n
+        w += 2
+    else:
+        w += 1 + fmt_ll(w + 1, n)
+    w[0] = 13
+    w[1] = 10
+    memcpy(w + 2, s, n)
+    w += n + 2
+    w[0] = 13
+    w[1] = 10
+    b.n = (w + 2) - b.p
     return 0
 
 
 cdef inline int put_int(OutBuf* b, char prefix, long long v) except -1:
+    cdef char* w
     ensure(b, 24)
-    b.n += snprintf(b.p + b.n, 24, "%c%lld\r\n", prefix, v)
+    w = b.p + b.n
+    w[0] = prefix
+    w += 1 + fmt_ll(w + 1, v)
+    w[0] = 13
+    w[1] = 10
+    b.n = (w + 2) - b.p
     return 0
 
 
@@ -257,6 +324,47 @@ cdef inline bint strict_ll(object b, long long* out) noexcept:
     return True
 
 
+cdef inline Py_ssize_t list_push(object v, object x, bint left) except -1:
+    """``v.appendleft(x)`` / ``v.append(x)`` of a ListValue, then its length (ListValue's own
+    code inlined for the common case: the end deque exists and does not spill)."""
+    cdef Py_ssize_t n
+    if LIST_INLINE:
+        d = v.left if left else v.right
+        if d is not LIST_EMPTY:
+            if left:
+                d.appendleft(x)
+            else:
+                d.append(x)
+            n = len(d)
+            if n <= LIST_SPILL:
+                if left:
+                    return n + <Py_ssize_t>v.midn + len(v.right)
+                return n + <Py_ssize_t>v.midn + len(v.left)
+            if left:
+                v._spill_left()
+            else:
+                v._spill_right()
+            return len(v)
+    if left:
+        v.appendleft(x)
+    else:
+        v.append(x)
+    return len(v)
+
+
+cdef inline object list_pop(object v, bint left, bint* empty):
+    """``v.popleft()`` / ``v.pop()`` of a non-empty ListValue; *empty* says whether it is now empty."""
+    if LIST_INLINE:
+        d = v.left if left else v.right
+        if d:  # the end deque holds elements: ListValue pops from it
+            x = d.popleft() if left else d.pop()
+            empty[0] = not d and not v.midn and not (v.right if left else v.left)
+            return x
+    x = v.popleft() if left else v.pop()
+    empty[0] = not v
+    return x
+
+
 cdef class _State:
     """Counters of the batch not yet added to the server objects."""
     cdef long long dirty
@@ -330,7 +438,10 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     cdef PyObject* vp
     cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim, dirty0
     cdef int kind, ar, resp
-    cdef bint ok
+    cdef bint ok, empty
+    cdef double score
+    # configuration limits, read on first use (a full-path command may change them: read again after one)
+    cdef long long zmax_entries = -1, zmax_value = -1, hmax_entries = -1, hmax_value = -1
     cdef char numbuf[24]
     cdef int nlen
     cdef list argv, out
@@ -420,7 +531,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             ok = False
                     if ok:
                         cur += delta
-                        nlen = snprintf(numbuf, 24, "%lld", cur)
+                        nlen = fmt_ll(numbuf, cur)
                         PyDict_SetItem(ddata, key, PyBytes_FromStringAndSize(numbuf, nlen))
                         st.dirty += 1
                         put_int(&b, 58, cur)
@@ -488,12 +599,8 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             v = <object>vp
                             ok = type(v) is ListValue
                         if ok:
-                            if kind == K_LPUSH:
-                                v.appendleft(argv[2])
-                            else:
-                                v.append(argv[2])
+                            put_int(&b, 58, list_push(v, argv[2], kind == K_LPUSH))
                             st.dirty += 1
-                            put_int(&b, 58, len(v))
                 elif kind == K_LPOP or kind == K_RPOP:
                     key = argv[1]
                     if argc == 2 and not (PyDict_Size(dexp) and key in dexp):
@@ -506,8 +613,8 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             ok = True
                         elif type(<object>vp) is ListValue:
                             v = <object>vp
-                            x = v.popleft() if kind == K_LPOP else v.pop()
-                            if not v:
+                            x = list_pop(v, kind == K_LPOP, &empty)
+                            if empty:
                                 del ddata[key]
                             st.dirty += 1
                             put_bulk(&b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x))
@@ -589,10 +696,12 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             added = PyDict_GetItem(v, x) == NULL
                             PyDict_SetItem(v, x, argv[3])
                             if not v.big:  # HashValue.check_lengths + check_size, inlined
-                                cfgv = srv.config.values
-                                lim = cfgv["hash-max-listpack-value"]
-                                if (PyBytes_GET_SIZE(x) > lim or PyBytes_GET_SIZE(argv[3]) > lim
-                                        or len(v) > cfgv["hash-max-listpack-entries"]):
+                                if hmax_value < 0:
+                                    cfgv = srv.config.values
+                                    hmax_value = cfgv["hash-max-listpack-value"]
+                                    hmax_entries = cfgv["hash-max-listpack-entries"]
+                                if (PyBytes_GET_SIZE(x) > hmax_value or PyBytes_GET_SIZE(argv[3]) > hmax_value
+                                        or PyDict_Size(v) > hmax_entries):
                                     v.big = True
                             st.dirty += 1
                             if added:
@@ -617,6 +726,50 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                                 put(&b, "_\r\n", 3)
                             else:
                                 put(&b, "$-1\r\n", 5)
+                elif kind == K_ZADD:  # ZADD key score member (fastpath.fast_zadd)
+                    key = argv[1]
+                    if argc == 4 and not (PyDict_Size(dexp) and key in dexp):
+                        sc = None
+                        if strict_ll(argv[2], &cur) and -9007199254740992 <= cur <= 9007199254740992:
+                            score = <double>cur  # exact, as float() of these digits
+                            ok = True
+                        else:
+                            sc = parse_score_py(argv[2])
+                            ok = sc is not None
+                            if ok:
+                                score = sc
+                        if ok:
+                            vp = PyDict_GetItem(ddata, key)
+                            if vp == NULL:
+                                v = ZSetValue()
+                                PyDict_SetItem(ddata, key, v)
+                            else:
+                                v = <object>vp
+                                ok = type(v) is ZSetValue
+                        if ok:
+                            x = argv[3]
+                            vp = PyDict_GetItem(v.d, x)
+                            if vp == NULL:
+                                if sc is None:
+                                    sc = PyFloat_FromDouble(score)
+                                if zmax_entries < 0:
+                                    cfgv = srv.config.values
+                                    zmax_entries = cfgv["zset-max-listpack-entries"]
+                                    zmax_value = cfgv["zset-max-listpack-value"]
+                                v.insert(x, sc, zmax_entries, zmax_value)
+                                st.dirty += 1
+                                put(&b, ":1\r\n", 4)
+                            else:
+                                if type(<object>vp) is float:
+                                    empty = score != PyFloat_AS_DOUBLE(<object>vp)
+                                else:
+                                    empty = score != <object>vp
+                                if empty:
+                                    if sc is None:
+                                        sc = PyFloat_FromDouble(score)
+                                    v.update(x, <object>vp, sc)
+                                    st.dirty += 1
+                                put(&b, ":0\r\n", 4)
                 if kind == K_PY or (kind > 0 and not ok):
                     # the Python fast handler, then the command's own handler (never declines)
                     if prop:
@@ -624,6 +777,8 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                         d0 = srv.dirty
                     r = None
                     if kind == K_PY:
+                        if ent.writes:
+                            flush(&b, out, st, srv, ks, c)
                         r = ent.fn(c, db, argv)
                     if r is None:
                         flush(&b, out, st, srv, ks, c)
@@ -662,6 +817,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                 resp = c.resp
                 prop = propagating(srv)
                 slow = srv.slow_threshold
+                zmax_entries = zmax_value = hmax_entries = hmax_value = -1
                 t0 = now_ns()
         flush(&b, out, st, srv, ks, c)
     finally:

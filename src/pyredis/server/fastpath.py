@@ -562,7 +562,7 @@ def accel_table() -> dict[bytes, Any]:
         from pyredis._speedups import hotpath
 
         assert hotpath is not None
-        ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue))
+        ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue, ZSetValue, parse_score))
     return ACCEL_TABLE
 
 
