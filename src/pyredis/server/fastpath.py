@@ -469,11 +469,16 @@ def build_table() -> dict[bytes, tuple[Command, FastFn, FastFn, int, int]]:
 def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
     """Run commands from index *i* through fast handlers until one declines; returns its index.
 
-    ``calls``/``usec`` are added to a command once per run of consecutive calls of it.
+    ``calls``/``usec`` are added to a command once per run of consecutive calls of it. Without a
+    propagation target, GET and SET are :func:`fast_get` / :func:`fast_set` inlined (the same code).
     """
     srv = c.server
     srv.current_client = c
     db = c.db
+    data = db.data
+    exp = db.expires
+    ks = db.keyspace
+    null = _NULL[c.resp]
     out = c.out
     append = out.append
     get = TABLE.get
@@ -491,7 +496,8 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
             if ent is None:
                 break
             cmd, fn, fn_direct, lo, hi = ent
-            if not lo <= len(argv) <= hi:
+            na = len(argv)
+            if not lo <= na <= hi:
                 break
             if prop:
                 d0 = srv.dirty
@@ -500,6 +506,29 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
                     r = fn_direct(c, db, argv)
                 if srv.dirty != d0 or c.repl is not None:
                     srv.propagate(c, cmd, argv)
+            elif fn is fast_get:
+                key = argv[1]
+                if exp and key in exp:
+                    r = fn_direct(c, db, argv)
+                else:
+                    v = data.get(key)
+                    if v is None:
+                        ks.misses += 1
+                        r = null
+                    elif type(v) is bytes:
+                        ks.hits += 1
+                        nv = len(v)
+                        r = b"%s%s\r\n" % (_HDR[nv] if nv < 1024 else b"$%d\r\n" % nv, v)
+                    else:
+                        r = fn_direct(c, db, argv)
+            elif fn is fast_set:
+                key = argv[1]
+                if na != 3 or (exp and key in exp):
+                    r = fn_direct(c, db, argv)
+                else:
+                    data[key] = argv[2]
+                    srv.dirty += 1
+                    r = OK
             else:
                 r = fn(c, db, argv)
                 if r is None:
