@@ -14,18 +14,19 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from pyredis.commands.errors import CommandError
-from pyredis.commands.registry import TABLE
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import NOREPLY, ErrorReply, Raw, Status
 from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
+from pyredis.scripting.ldb import Debugger
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
 from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
 from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
-from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
+from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
+from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
@@ -43,6 +44,8 @@ ERR_OOM = ERR_OOM_S.encode()
 ERR_READONLY_S = "READONLY You can't write against a read only replica."
 ERR_READONLY = ERR_READONLY_S.encode()
 ERR_NOREPLICAS_S = "NOREPLICAS Not enough good replicas to write."
+ERR_MASTERDOWN_S = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+ERR_STALE = b"ERR Can not execute the command on a stale replica"
 ERR_NOREPLICAS = ERR_NOREPLICAS_S.encode()
 LOAD_TIMEOUT = 0.5
 # commands flagged MAY_REPLICATE in Redis 7.0 (COMMAND INFO does not show that flag)
@@ -73,6 +76,9 @@ class Scripting:
         self._eval_vm: LuaVM | None = None
         self._func_vm: LuaVM | None = None
         self.disable_deny_scripts = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
+        self.ldb = Debugger(self)  # SCRIPT DEBUG
+        server.events.client_disconnected.append(self.ldb.forget)
+        server.events.cron.append(self.ldb.reap)
         fake = Client(server)
         fake.authenticated = True
         fake.in_script = True
@@ -263,6 +269,8 @@ class Scripting:
         """Checks made before a script starts (script flags vs server state)."""
         srv = self.server
         compat = bool(flags & EVAL_COMPAT)
+        if self._stale() and (compat or not flags & ALLOW_STALE):
+            raise CommandError(ERR_MASTERDOWN_S)
         if not compat:
             if flags & NO_CLUSTER and srv.cluster is not None:
                 raise CommandError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
@@ -361,6 +369,28 @@ class Scripting:
             cmds = [[b"MULTI"], *cmds, [b"EXEC"]]
         c.repl = cmds
 
+    def queued_flags(self, cmd: Any, argv: list[bytes]) -> tuple[bool, bool]:
+        """(write, stale) of a queued command as EXEC judges it: a script's declared flags stand in for
+        EVAL's / FCALL's own (evalGetCommandFlags, fcallGetCommandFlags)."""
+        name = cmd.name
+        flags = None
+        if name in ("eval", "eval_ro", "evalsha", "evalsha_ro") and len(argv) > 1:
+            sha = argv[1].lower() if name.startswith("evalsha") else hashlib.sha1(argv[1]).hexdigest().encode()
+            entry = self.scripts.get(sha)
+            if entry is not None:
+                flags = entry[1]
+            elif not name.startswith("evalsha"):
+                try:
+                    flags = shebang.parse_eval(argv[1])[0]
+                except CommandError:
+                    flags = None
+        elif name in ("fcall", "fcall_ro") and len(argv) > 1:
+            fi = self.functions.get(argv[1].lower())
+            flags = fi.flags if fi is not None else None
+        if flags is None or flags & EVAL_COMPAT:
+            return bool(cmd.write), bool(cmd.stale)
+        return not flags & NO_WRITES, bool(flags & ALLOW_STALE)
+
     # -- server state checks --------------------------------------------------------------------------
     def _oom(self) -> bool:
         srv = self.server
@@ -368,6 +398,14 @@ class Scripting:
         if not maxmem:
             return False
         return srv.eviction.oom()
+
+    def _stale(self) -> bool:
+        """A replica whose master link is down, with replica-serve-stale-data off."""
+        srv = self.server
+        repl = srv.replication
+        if repl is None or repl.masterhost is None or srv.config.values.get("replica-serve-stale-data"):
+            return False
+        return not repl.replica.connected()
 
     def _readonly_replica(self, c: Client) -> bool:
         srv = self.server
@@ -398,11 +436,18 @@ class Scripting:
                 raise ScriptError(ERR_NOARGS)
             argv = list(args)
         srv = self.server
-        cmd = TABLE.get(argv[0])
+        ldb = self.ldb
+        tracing = ldb.active and ldb.step
+        if tracing:
+            ldb.log_command(argv)
+        table = srv.commands
+        cmd = table.get(argv[0])
         if cmd is None:
-            cmd = TABLE.get(argv[0].lower())
+            cmd = table.get(argv[0].lower())
             if cmd is None:
                 srv.count_error(ERR_UNKNOWN_S)
+                if tracing:
+                    ldb.log_error(ERR_UNKNOWN)
                 raise ScriptError(ERR_UNKNOWN, True)
         n = len(argv)
         if cmd.subcommands is not None:
@@ -420,6 +465,8 @@ class Scripting:
             self._reject(cmd, ERR_ARITY)
         if cmd.noscript and not self.disable_deny_scripts:
             self._reject(cmd, ERR_NOSCRIPT_CMD)
+        if not cmd.stale and self._stale():
+            self._reject(cmd, ERR_STALE)
         if (cmd.write or cmd.denyoom or cmd.may_replicate or cmd.name in _MAY_REPLICATE) and (
                 run.readonly or run.oom or run.write_denied != b""):
             err = self._deny(run, cmd)
@@ -454,18 +501,27 @@ class Scripting:
                 hook(fake, cmd, argv)
         if srv.dirty != dirty or fake.repl is not None:
             rl = fake.repl
-            if run.repl_flags:
+            flags = run.repl_flags
+            if flags:
                 dbid = fake.db.id
                 if rl is None:
-                    run.effects.append((dbid, argv))
-                else:
-                    run.effects.extend((dbid, a) for a in rl)
+                    rl = [argv]
+                if flags != PROPAGATE_ALL:  # redis.set_repl: only some targets
+                    rl = [Targeted(a, t) for a in rl
+                          if (t := flags & (a.target if type(a) is Targeted else PROPAGATE_ALL))]
+                run.effects.extend((dbid, a) for a in rl)
             fake.repl = None
+        raw = None
         if fake.out:
-            vals = parse_resp(b"".join(fake.out))
+            raw = b"".join(fake.out)
+            vals = parse_resp(raw)
             fake.out.clear()
             if r is NOREPLY:
                 r = vals[0] if len(vals) == 1 else vals
+            else:
+                raw = None
+        if tracing:
+            ldb.log_reply(raw, r, fake.resp)
         t = type(r)
         if t is int:
             if -(1 << 63) <= r < (1 << 63):
@@ -486,6 +542,8 @@ class Scripting:
     def _reject(self, cmd: Any, err: bytes) -> None:
         cmd.rejected += 1
         self.server.count_error(err.decode())
+        if self.ldb.active and self.ldb.step:
+            self.ldb.log_error(err)
         raise ScriptError(err, True)
 
     def _deny(self, run: ScriptRun, cmd: Any) -> bytes | None:

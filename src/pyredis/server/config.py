@@ -112,7 +112,7 @@ _IMMUTABLE = {
     "unixsocket", "aof_rewrite_cpulist", "appendfilename", "io-threads-do-reads", "aclfile", "io-threads",
     "cluster-enabled", "supervised", "set-proc-title", "pidfile", "unixsocketperm", "syslog-facility",
     "disable-thp", "syslog-ident", "rdbchecksum", "cluster-config-file", "appenddirname", "syslog-enabled",
-    "socket-mark-id", "tcp-backlog", "enable-protected-configs",
+    "socket-mark-id", "tcp-backlog", "enable-protected-configs", "lua-enable-deprecated-api",
 }
 
 _ALIASES = {
@@ -181,12 +181,13 @@ tls-prefer-server-ciphers=no|tls-protocols=|tls-replication=no|tls-session-cache
 tls-session-cache-timeout=300|tls-session-caching=yes|tracking-table-max-keys=1000000|unixsocket=
 unixsocketperm=0|zset-max-listpack-entries=128|zset-max-listpack-value=64
 key-load-delay=0|rdb-key-save-delay=0|loading-process-events-interval-bytes=2097152|use-exit-on-panic=no
+lua-enable-deprecated-api=no
 gateway-port=0|gateway-bind=127.0.0.1|gateway-tls=no|gateway-allowed-origins=|gateway-commands=no
 gateway-history-channels=|gateway-history-maxlen=1000|gateway-max-frame=1048576|gateway-compression=no
 """
 
 # Accepted by CONFIG GET <name> and CONFIG SET, but not listed by CONFIG GET patterns (debug knobs).
-HIDDEN = {"key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes", "use-exit-on-panic"}
+HIDDEN = {"lua-enable-deprecated-api", "key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes", "use-exit-on-panic"}
 
 _STRINGS_WITH_NUMBERS = {"oom-score-adj-values", "latency-tracking-info-percentiles", "tls-auth-clients"}
 _SPECIAL = {"save", "client-output-buffer-limit", "notify-keyspace-events", "bind", "oom-score-adj-values",
@@ -240,6 +241,28 @@ def _parse_notify(v: str) -> int:
     return flags
 
 
+def trim_double(v: float) -> str:
+    """``%f`` with trailing zeros (and a trailing dot) removed, like Redis's trimDoubleString."""
+    s = "%f" % v
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _parse_percentiles(v: str) -> str:
+    """latency-tracking-info-percentiles: doubles in [0, 100], kept in Redis's canonical form."""
+    out = []
+    for part in v.split():
+        try:
+            if part.strip().lower() in ("nan", "-nan", "+nan"):
+                raise ValueError
+            p = float(part)
+        except ValueError:
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters") from None
+        if not 0.0 <= p <= 100.0:
+            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        out.append(trim_double(p))
+    return " ".join(out)
+
+
 def _parse_perm(v: str) -> int:
     try:
         n = int(v, 8)
@@ -286,7 +309,8 @@ def _build() -> dict[str, Directive]:
     table["unixsocketperm"].parse, table["unixsocketperm"].fmt = _parse_perm, lambda v: "%o" % v
     table["dir"].parse = _parse_dir
     table["dir"].protected = table["dbfilename"].protected = True
-    table["oom-score-adj-values"].parse = table["latency-tracking-info-percentiles"].parse = str
+    table["oom-score-adj-values"].parse = str
+    table["latency-tracking-info-percentiles"].parse = _parse_percentiles
     table["tls-auth-clients"].parse = str
     table["maxmemory-clients"].parse = _parse_maxmemory_clients
     table["maxmemory-clients"].fmt = lambda v: f"{v[0]}%" if v[1] else str(v[0])
@@ -338,6 +362,7 @@ class Config:
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
         self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
+        self.command_table: Any = None  # a server.commandtable.CommandTable after "rename-command" lines
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
         self.rewrite_providers: dict[str, Callable[[], list[str]]] = {}
         for d in DIRECTIVES.values():

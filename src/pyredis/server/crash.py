@@ -67,10 +67,13 @@ def panic(server: Any, message: str, where: str) -> NoReturn:
 
 
 def assertion_failed(server: Any, client_lines: list[str], expr: str, where: str) -> NoReturn:
-    """``serverAssertWithInfo``: the client context, the failed expression, the report, ``abort()``."""
-    log.warning("=== ASSERTION FAILED CLIENT CONTEXT ===")
-    for line in client_lines:
-        log.warning("%s", line)
+    """``serverAssertWithInfo``: the client context, the failed expression, the report, ``abort()``.
+
+    Without *client_lines* it is a plain ``serverAssert``/``assert`` (no client context section)."""
+    if client_lines:
+        log.warning("=== ASSERTION FAILED CLIENT CONTEXT ===")
+        for line in client_lines:
+            log.warning("%s", line)
     log.warning("=== ASSERTION FAILED ===")
     log.warning("==> %s '%s' is not true", where, expr)
     _report(server, [])

@@ -35,13 +35,14 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from pyredis.commands.args import rank_range
-from pyredis.commands.errors import CommandError
+from pyredis.commands.errors import CommandError, WrongType
 from pyredis.commands.lists import bulk_array
 from pyredis.commands.registry import COMMANDS, Command
 from pyredis.engine.hash import HashValue
 from pyredis.engine.list import ListValue
 from pyredis.engine.set import SetValue
 from pyredis.engine.zset import ZSetValue, parse_score
+from pyredis.persistence.unverified import check_wrongtype
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN
 from pyredis.protocol.types import NOREPLY
@@ -416,6 +417,8 @@ def direct(cmd: Command) -> FastFn:
         try:
             r = handler(c, argv)
         except CommandError as e:
+            if type(e) is WrongType:
+                check_wrongtype(c, argv)  # a key restored without deep sanitization: fatal, as in Redis
             cmd.failed += 1
             c.write_error(e.message)
             return b""
