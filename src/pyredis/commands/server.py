@@ -178,12 +178,15 @@ def _errorstats_section(srv) -> list:
 
 
 def _latencystats_section(srv) -> list:
+    cfg = srv.config.values
+    if not cfg.get("latency-tracking"):
+        return []
+    names = cfg.get("latency-tracking-info-percentiles", "").split()
     out = []
     for cmd in all_commands():
         if cmd.calls:
-            per = cmd.usec / cmd.calls
-            out.append((f"latency_percentiles_usec_{cmd.fullname}",
-                        f"p50={per:.3f},p99={per:.3f},p99.9={per:.3f}"))
+            per = cmd.usec / cmd.calls  # per-call histograms are not kept: every percentile shows the mean
+            out.append((f"latency_percentiles_usec_{cmd.fullname}", ",".join(f"p{n}={per:.3f}" for n in names)))
     return out
 
 
