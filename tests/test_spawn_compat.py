@@ -349,3 +349,44 @@ def test_slowlog_redacts_sensitive_arguments(diff):
     for raw in args:
         assert raw.count(b"(redacted)") == 7, raw
     diff.check("ACL", "DELUSER", "slowlog test user", "slowlog-test-user")
+
+
+# -- MIGRATE's connection cache; the output limit of unauthenticated clients ---------------------------------------
+def test_migrate_caches_its_connection(redis_proc, pyredis_proc):
+    c = RawClient(pyredis_proc.port)
+    try:
+        c.call("SET", "mkey", "v1")
+        c.call("SET", "mkey2", "v2")
+        assert c.call("MIGRATE", "127.0.0.1", redis_proc.port, "mkey", 9, 1000) == b"+OK\r\n"
+        assert b"migrate_cached_sockets:1\r\n" in c.call("INFO", "stats")
+        assert c.call("MIGRATE", "127.0.0.1", redis_proc.port, "mkey2", 8, 1000) == b"+OK\r\n"  # same socket
+        assert b"migrate_cached_sockets:1\r\n" in c.call("INFO", "stats")
+        r = RawClient(redis_proc.port)
+        assert r.call("SELECT", 9) == b"+OK\r\n" and r.call("GET", "mkey") == b"$2\r\nv1\r\n"
+        assert r.call("SELECT", 8) == b"+OK\r\n" and r.call("GETDEL", "mkey2") == b"$2\r\nv2\r\n"
+        r.call("SELECT", 9)
+        r.call("DEL", "mkey")
+        r.close()
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_unauthenticated_output_is_limited(kind):
+    srv = ServerProcess(kind, ["--requirepass", "secret"])
+    try:
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        burst = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n5\r\n" * 200
+        closed = False
+        try:
+            for _ in range(20000):  # never read the NOAUTH replies: the server must drop us
+                s.sendall(burst)
+        except OSError:
+            closed = True
+        s.close()
+        assert closed
+        c = srv.client()
+        assert c.call("PING") == b"-NOAUTH Authentication required.\r\n"
+        c.close()
+    finally:
+        srv.stop()

@@ -35,6 +35,7 @@ from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
+from pyredis.server.migrate_cache import MigrateSockets
 from pyredis.server.monitor import Monitors, redacted_positions
 from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
@@ -151,6 +152,8 @@ class Server:
         self.eviction = Evictor(self)
         self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
         self.scripting = Scripting(self)
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
+        ev.cron.append(self.migrate_sockets.cron)
         self.persistence = Persistence(self)
         self.persistence.install()
         self.replication = repl = Replication(self)  # master/replica links, backlog, PSYNC, WAIT, FAILOVER
