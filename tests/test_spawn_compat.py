@@ -372,10 +372,12 @@ def test_migrate_caches_its_connection(redis_proc, pyredis_proc):
 
 
 @pytest.mark.parametrize("kind", ["redis", "pyredis"])
-def test_unauthenticated_output_is_limited(kind):
-    srv = ServerProcess(kind, ["--requirepass", "secret"])
+def test_unauthenticated_output_is_limited(redis_proc, pyredis_proc, kind):
+    proc = redis_proc if kind == "redis" else pyredis_proc
+    admin = proc.client()
+    assert admin.call("CONFIG", "SET", "requirepass", "secret") == b"+OK\r\n"
     try:
-        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s = socket.create_connection(("127.0.0.1", proc.port), timeout=10)
         burst = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n5\r\n" * 200
         closed = False
         try:
@@ -385,8 +387,29 @@ def test_unauthenticated_output_is_limited(kind):
             closed = True
         s.close()
         assert closed
-        c = srv.client()
-        assert c.call("PING") == b"-NOAUTH Authentication required.\r\n"
+    finally:
+        admin.call("CONFIG", "SET", "requirepass", "")
+        admin.close()
+
+
+def test_writable_replica_keys_expire_actively(pyredis_proc):
+    m = pyredis_proc.client()
+    m.call("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    replica = ServerProcess("pyredis", ["--replicaof", "127.0.0.1", str(pyredis_proc.port),
+                                        "--replica-read-only", "no"])
+    try:
+        c = replica.client()
+        deadline = time.time() + 20
+        while b"master_link_status:up" not in c.call("INFO", "replication") and time.time() < deadline:
+            time.sleep(0.1)
+        assert c.call("SET", "foo", "bar", "PX", "1") == b"+OK\r\n"
+        deadline = time.time() + 5
+        while b"expired_keys:1\r\n" not in c.call("INFO", "stats") and time.time() < deadline:
+            time.sleep(0.02)
+        assert b"expired_keys:1\r\n" in c.call("INFO", "stats")  # deleted by the cron, not by a read
+        assert c.call("GET", "foo") == b"$-1\r\n"
         c.close()
     finally:
-        srv.stop()
+        replica.stop()
+        m.call("CONFIG", "SET", "repl-diskless-sync-delay", "5")
+        m.close()
