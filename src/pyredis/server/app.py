@@ -329,6 +329,8 @@ class Server:
                 self.reject(c, cmd, err)
                 return False
         if c.multi is not None and name not in _MULTI_IMMEDIATE:
+            if self.tracking.clients:  # processCommand's trackingLimitUsedSlots, before queueing too
+                self.tracking.cron(self)
             if cmd.no_multi:
                 self.reject(c, cmd, "ERR Command not allowed inside a transaction")
                 return False
