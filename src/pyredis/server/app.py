@@ -37,6 +37,7 @@ from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
 from pyredis.server.monitor import Monitors, redacted_positions
+from pyredis.server.process import ProcessState
 from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
@@ -151,6 +152,7 @@ class Server:
         self.monitor = Monitors(self)
         self.eviction = Evictor(self)
         self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
+        self.process = ProcessState(self)  # oom-score-adj, the process title
         self.scripting = Scripting(self)
         self.persistence = Persistence(self)
         self.persistence.install()
