@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
-from pyredis.commands.errors import CommandError
+from pyredis.commands.errors import CommandError, WrongType
 from pyredis.commands.registry import TABLE, Command
 from pyredis.engine import notify
 from pyredis.engine.database import Keyspace
 from pyredis.engine.scan import ScanCache
 from pyredis.persistence.manager import Persistence
+from pyredis.persistence.unverified import check_wrongtype
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.scripting.engine import Scripting
@@ -37,6 +38,7 @@ from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
 from pyredis.server.migrate_cache import MigrateSockets
 from pyredis.server.monitor import Monitors, redacted_positions
+from pyredis.server.process import ProcessState
 from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
@@ -151,6 +153,7 @@ class Server:
         self.monitor = Monitors(self)
         self.eviction = Evictor(self)
         self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
+        self.process = ProcessState(self)  # oom-score-adj, the process title
         self.scripting = Scripting(self)
         self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
         ev.cron.append(self.migrate_sockets.cron)
@@ -331,6 +334,8 @@ class Server:
                 self.reject(c, cmd, err)
                 return False
         if c.multi is not None and name not in _MULTI_IMMEDIATE:
+            if self.tracking.clients:  # processCommand's trackingLimitUsedSlots, before queueing too
+                self.tracking.cron(self)
             if cmd.no_multi:
                 self.reject(c, cmd, "ERR Command not allowed inside a transaction")
                 return False
@@ -347,6 +352,8 @@ class Server:
         try:
             r = cmd.handler(c, argv)  # type: ignore[misc]  # execute() refused commands without one
         except CommandError as e:
+            if type(e) is WrongType:
+                check_wrongtype(c, argv)  # a key restored without deep sanitization: fatal, as in Redis
             cmd.failed += 1
             c.write_error(e.message)
         except Exception as e:  # a bug must cost one error reply, never the connection or the server

@@ -128,6 +128,7 @@ class Replication:
             self.replica.cached = None
             self.replica.cache_myself()
         self.refresh_gate()
+        self.server.events.emit_server(self.server.events.role_changed, self.server)
         self.replica.start()
 
     def unset_master(self) -> None:
@@ -143,6 +144,7 @@ class Replication:
         self.master.no_replicas_since = time.time()
         self.server.keyspace.is_replica = False
         self.refresh_gate()
+        self.server.events.emit_server(self.server.events.role_changed, self.server)
 
     def _unblock_all(self) -> None:
         """disconnectAllBlockedClients: blocked clients get -UNBLOCKED when the role changes."""

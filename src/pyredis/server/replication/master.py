@@ -309,7 +309,7 @@ class MasterRole:
             code = 1
             try:
                 os.close(rfd)
-                pers._child_setup()
+                pers._child_setup("redis-rdb-to-slaves")
                 with os.fdopen(wfd, "wb", buffering=65536) as fh:
                     dbs = [] if req[0] else None
                     write_rdb(srv, fh, dbs=dbs, functions=functions)
