@@ -136,7 +136,7 @@ def _stats_section(srv) -> list:
         ("pubsubshard_channels", ps.num_shard_channels() if ps is not None and hasattr(ps, "num_shard_channels")
          else 0),
         ("latest_fork_usec", stats.latest_fork_usec), ("total_forks", stats.total_forks),
-        ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", 0), ("active_defrag_hits", 0),
+        ("migrate_cached_sockets", len(srv.migrate_sockets)), ("slave_expires_tracked_keys", 0), ("active_defrag_hits", 0),
         ("active_defrag_misses", 0), ("active_defrag_key_hits", 0), ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(tt.table)), ("tracking_total_items", tt.total_items()),
@@ -178,12 +178,15 @@ def _errorstats_section(srv) -> list:
 
 
 def _latencystats_section(srv) -> list:
+    cfg = srv.config.values
+    if not cfg.get("latency-tracking"):
+        return []
+    names = cfg.get("latency-tracking-info-percentiles", "").split()
     out = []
     for cmd in all_commands():
         if cmd.calls:
-            per = cmd.usec / cmd.calls
-            out.append((f"latency_percentiles_usec_{cmd.fullname}",
-                        f"p50={per:.3f},p99={per:.3f},p99.9={per:.3f}"))
+            per = cmd.usec / cmd.calls  # per-call histograms are not kept: every percentile shows the mean
+            out.append((f"latency_percentiles_usec_{cmd.fullname}", ",".join(f"p{n}={per:.3f}" for n in names)))
     return out
 
 

@@ -161,7 +161,7 @@ class Persistence(AofControl, Loading, Shutdown):
                 code = 1
                 try:
                     os.close(rfd)
-                    self._child_setup()
+                    self._child_setup("redis-rdb-bgsave" if kind == CHILD_RDB else "redis-aof-rewrite")
                     self._child_info = _ChildInfo(wfd, "RDB" if kind == CHILD_RDB else "AOF rewrite")
                     work(None, functions, os.getpid())
                     self._child_info.finish()
@@ -200,8 +200,9 @@ class Persistence(AofControl, Loading, Shutdown):
         if info is not None:
             info.report(done)
 
-    def _child_setup(self) -> None:
+    def _child_setup(self, title: str = "redis-rdb-bgsave") -> None:
         gc.disable()
+        self.server.process.child(title)  # oom-score-adj's child value, the child's process title
         for sig in (signal.SIGTERM, signal.SIGINT, _SIGUSR1):
             try:
                 signal.signal(sig, signal.SIG_DFL)

@@ -96,6 +96,8 @@ def unblock_client(c: Client, error: str | None = None) -> bool:
         return False
     st = c.server.blocking
     if error is not None:
+        if b.cmd is not None:
+            b.cmd.failed += 1  # the unblocked command failed (CLIENT UNBLOCK ... ERROR)
         st.finish(b, error=error)
     else:
         st.finish(b, b.timeout_reply)

@@ -263,6 +263,11 @@ def client_class(c: Any) -> str:
 
 def obuf_limit_reached(c: Any, omem: int | None = None) -> bool:
     """``checkClientOutputBufferLimits``: the hard limit, or the soft one held longer than allowed."""
+    if not getattr(c, "authenticated", True):  # unauthenticated clients get 1024 bytes (authRequired)
+        if omem is None:
+            omem = output_memory(c)
+        if omem > 1024:
+            return True
     cfg = c.server.config.values
     cls = client_class(c)
     hard, soft, secs = cfg["client-output-buffer-limit"][cls]

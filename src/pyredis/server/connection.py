@@ -55,6 +55,7 @@ class Connection(Client, asyncio.Protocol):
         self.pending: deque[list[bytes]] = deque()
         self._flush_scheduled = False
         self.closed = False
+        self._freed = False
         # Emulated query-buffer allocation, reported by CLIENT LIST as qbuf + qbuf-free.
         self.qbuf_alloc = 0
         self.qbuf_peak = 0
@@ -102,6 +103,9 @@ class Connection(Client, asyncio.Protocol):
             hook(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._freed:  # already freed by free_now()
+            return
+        self._freed = True
         self.closed = True
         self.server.clients.pop(self.id, None)
         for hook in self.server.events.client_disconnected:
@@ -205,6 +209,12 @@ class Connection(Client, asyncio.Protocol):
         if not self._flush_scheduled and self.server.loop is not None:
             self._flush_scheduled = True
             self.server.loop.call_soon(self.flush)
+
+    def free_now(self) -> None:
+        """Free a client whose peer closed, while the loop is blocked (a busy script's event processing)."""
+        if not self._freed:
+            self._abort()
+            self.connection_lost(None)
 
     def pending_output(self) -> int:
         return unsent(self)

@@ -128,6 +128,7 @@ class Replication:
             self.replica.cached = None
             self.replica.cache_myself()
         self.refresh_gate()
+        self.server.events.emit_server(self.server.events.role_changed, self.server)
         self.replica.start()
 
     def unset_master(self) -> None:
@@ -143,6 +144,7 @@ class Replication:
         self.master.no_replicas_since = time.time()
         self.server.keyspace.is_replica = False
         self.refresh_gate()
+        self.server.events.emit_server(self.server.events.role_changed, self.server)
 
     def _unblock_all(self) -> None:
         """disconnectAllBlockedClients: blocked clients get -UNBLOCKED when the role changes."""
@@ -236,10 +238,11 @@ class Replication:
             return self.master.replica_command(c, cmd)
         srv = self.server
         cfg = srv.config
-        write, stale = cmd.write, cmd.stale
+        write, stale = srv.scripting.queued_flags(cmd, argv)  # a script's flags stand in for EVAL's
         if c.multi and cmd.name == "exec":  # EXEC is judged by the commands it queued
-            write = any(q.write for q, _ in c.multi)
-            stale = all(q.stale for q, _ in c.multi)
+            flags = [srv.scripting.queued_flags(q, a) for q, a in c.multi]
+            write = any(w for w, _ in flags)
+            stale = all(s for _, s in flags)
         if self.masterhost is not None:
             srv.keyspace.replica_write = bool(cmd.write)
             if write and len(self.replica_keys) < 100000:  # keys written here may need expiring here
@@ -263,11 +266,11 @@ class Replication:
         now = int(time.time())
         self.master.fast_cron()
         self.failover.cron()
+        if self.replica_keys:  # every cron tick, like databasesCron's expireSlaveKeys
+            self._expire_replica_keys()
         if now == self._last_second:
             return
         self._last_second = now
-        if self.replica_keys:
-            self._expire_replica_keys()
         self.replica.cron()
         self.master.cron()
 
@@ -282,9 +285,8 @@ class Replication:
                 if key not in db.data or self.masterhost is None:
                     self.replica_keys.discard((dbid, key))
                 continue
-            if when <= now:
-                db.data.pop(key, None)
-                db.expires.pop(key, None)
+            if when <= now:  # deleted like active expiry does it: expired_keys, the event, the DEL
+                db.expire_now(key)
                 self.replica_keys.discard((dbid, key))
 
     def on_disconnect(self, c: Any) -> None:

@@ -58,7 +58,7 @@ class DisklessTransfer:
             code = 1
             try:
                 os.close(rfd)
-                pers._child_setup()
+                pers._child_setup("redis-rdb-to-slaves")
                 with os.fdopen(wfd, "wb", buffering=65536) as fh:
                     write_rdb(srv, fh, dbs=[] if req[0] else None, functions=functions)
                 code = 0
