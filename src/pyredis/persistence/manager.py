@@ -327,6 +327,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     # -- cron -------------------------------------------------------------------------------------------
     def cron(self, server: Any) -> None:
+        self.shutdown_cron(server)
         if self.loading:
             return
         a = self.aof
