@@ -155,7 +155,11 @@ def unsent(c: Any) -> int:
 
 
 def output_layout(c: Any) -> tuple[int, int, int]:
-    """(obl, oll, omem): bytes in the reply buffer, reply blocks, and the reply list's memory."""
+    """(obl, oll, omem): bytes in the reply buffer, reply blocks, and the reply list's memory.
+    A replica's output is the shared replication buffer from its position on (no reply list)."""
+    link = getattr(c, "repl_link", None)
+    if link is not None and getattr(c, "is_replica", False):
+        return 0, 0, c.server.replication.master.output_memory(link)
     pending = unsent(c)
     rbs = getattr(c, "rbs", REPLY_CHUNK)
     obl = min(pending, rbs)
@@ -266,9 +270,18 @@ def client_class(c: Any) -> str:
 
 def obuf_limit_reached(c: Any, omem: int | None = None) -> bool:
     """``checkClientOutputBufferLimits``: the hard limit, or the soft one held longer than allowed."""
-    hard, soft, secs = c.server.config.values["client-output-buffer-limit"][client_class(c)]
+    if not getattr(c, "authenticated", True):  # unauthenticated clients get 1024 bytes (authRequired)
+        if omem is None:
+            omem = output_memory(c)
+        if omem > 1024:
+            return True
+    cfg = c.server.config.values
+    cls = client_class(c)
+    hard, soft, secs = cfg["client-output-buffer-limit"][cls]
     if not hard and not soft:
         return False
+    if cls == "replica" and hard and hard < cfg["repl-backlog-size"]:
+        hard = cfg["repl-backlog-size"]  # replicas share the backlog's memory: never below its size
     if omem is None:
         omem = output_memory(c)
     if hard and omem >= hard:

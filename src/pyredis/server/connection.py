@@ -46,6 +46,7 @@ class Connection(Client, asyncio.Protocol):
     """A socket-backed client. Replies of a read batch are written with one ``transport.write``."""
 
     fake = False
+    on_drain = None  # called when the transport drained after pausing (replicas set it)
 
     def __init__(self, server: Server) -> None:
         super().__init__(server, server.new_client_id())
@@ -166,6 +167,12 @@ class Connection(Client, asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         return None
+
+    def resume_writing(self) -> None:
+        """The transport drained below its low-water mark (a replica's stream continues: ``on_drain``)."""
+        hook = self.on_drain
+        if hook is not None:
+            hook()
 
     # -- output ------------------------------------------------------------------------------------
     def flush(self) -> None:
