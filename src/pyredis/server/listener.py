@@ -97,7 +97,14 @@ def rebind_addresses(server: Server, binds: list[str]) -> None:
 
 
 def _rebind(server: Server, port: int, binds: list[str], error: str) -> None:
-    """Bind every address of *binds* on *port* first; only then replace the TCP listeners."""
+    """Bind every address of *binds* on *port* first (keeping listeners already there); only then
+    replace the TCP listeners. On failure nothing changes."""
+    current = {}
+    for srv in server.listeners:
+        for s in srv.sockets or ():
+            if s.family != socket.AF_UNIX:
+                current[s.getsockname()[:2]] = srv
+    keep = []
     socks = []
     try:
         for b in binds if port else ():
@@ -105,17 +112,21 @@ def _rebind(server: Server, port: int, binds: list[str], error: str) -> None:
             h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
             try:
                 infos = socket.getaddrinfo(h, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-                fam = infos[0][0]
-                sock = socket.socket(fam, socket.SOCK_STREAM)
+                fam, addr = infos[0][0], infos[0][4]
             except (OSError, IndexError) as e:
                 if optional:
                     continue
                 raise OSError(getattr(e, "errno", 0), getattr(e, "strerror", None) or str(e)) from None
+            have = current.get(addr[:2])
+            if have is not None:
+                keep.append(have)
+                continue
+            sock = socket.socket(fam, socket.SOCK_STREAM)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 if fam == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind(infos[0][4])
+                sock.bind(addr)
                 sock.listen(server.config["tcp-backlog"])
             except OSError:
                 sock.close()
@@ -127,7 +138,8 @@ def _rebind(server: Server, port: int, binds: list[str], error: str) -> None:
         for sock in socks:
             sock.close()
         raise ConfigError(error.format(e.strerror)) from None
-    old = [srv for srv in server.listeners if srv.sockets and srv.sockets[0].family != socket.AF_UNIX]
+    old = [srv for srv in server.listeners if srv.sockets and srv.sockets[0].family != socket.AF_UNIX
+           and srv not in keep]
     for srv in old:
         srv.close()
         server.listeners.remove(srv)
