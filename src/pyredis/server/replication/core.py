@@ -300,6 +300,15 @@ class Replication:
                         entry[3].cancel()
 
     # -- INFO / ROLE ------------------------------------------------------------------------------------
+    def memory_info(self) -> list[tuple[str, int]]:
+        """INFO memory: mem_replication_backlog, mem_total_replication_buffers, mem_clients_slaves."""
+        b = self.backlog
+        if b is None:
+            return [("mem_replication_backlog", 0), ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0)]
+        backlog, replicas = b.memory(len(self.master.replicas))
+        return [("mem_replication_backlog", backlog), ("mem_total_replication_buffers", b.mem),
+                ("mem_clients_slaves", replicas)]
+
     def info(self) -> list[tuple[str, object]]:
         srv = self.server
         cfg = srv.config

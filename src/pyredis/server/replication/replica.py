@@ -252,7 +252,8 @@ class ReplicaRole:
         log.info("MASTER <-> REPLICA sync started")
         ssl_ctx = srv.tls.outgoing_context("replication")  # tls-replication: the client context, else plain
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx),
+            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx,
+                                    local_addr=(cfg["bind-source-addr"], 0) if cfg["bind-source-addr"] else None),
             cfg["repl-timeout"])
         self.writer = writer
         log.info("Non blocking connect for SYNC fired the event.")
