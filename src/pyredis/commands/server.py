@@ -95,7 +95,7 @@ def _memory_section(srv) -> list:
         ("maxmemory", maxmem), ("maxmemory_human", human_bytes(maxmem)),
         ("maxmemory_policy", srv.config["maxmemory-policy"]), ("mem_fragmentation_ratio", "1.00"),
         ("mem_fragmentation_bytes", 0), ("mem_not_counted_for_evict", 0),
-        *srv.replication.memory_info(), ("mem_clients_normal", 0),
+        *srv.replication.memory_info(), ("mem_clients_normal", srv.client_eviction.total()),
         ("mem_cluster_links", 0), ("mem_aof_buffer", 0), ("mem_allocator", "libc"),
         ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", srv.stats.lazyfreed_objects),
