@@ -76,3 +76,43 @@ def test_signal_is_only_scheduled_until_the_cron_runs():
             assert "No shutdown in progress" in str(e)
     finally:
         m.stop()
+
+
+def test_restarted_master_feeds_deletions_of_keys_expired_while_down():
+    """A master restarted from its RDB drops the keys that expired meanwhile and puts their DELs in
+    the backlog after the old history: its replica resyncs partially and deletes them too."""
+    from repl_support import FAST, Node
+
+    from support import ServerProcess
+
+    m = start("pyredis")
+    s = start("redis")
+    try:
+        link(s, m)
+        m.r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
+        for i in range(20):
+            m.db(i % 3).set(f"gone{i}", "v", px=50)
+        m.r.set("kept", "v")
+        wait_synced(m, s)
+        offset = m.info()["master_repl_offset"]
+        cwd, port = m.proc.cwd, m.port
+        try:
+            m.r.execute_command("SHUTDOWN", "SAVE")
+        except Exception:  # noqa: BLE001 - the connection closes
+            pass
+        m.proc.proc.wait(10)
+        time.sleep(0.1)
+        m2 = Node.__new__(Node)
+        m2.kind, m2.port = "pyredis", port
+        m2.proc = ServerProcess("pyredis", [*FAST, "--logfile", "server.log"], cwd=cwd, port=port)
+        m2.r = m2.db(0)
+        m = m2
+        assert m.info("persistence")["rdb_last_load_keys_expired"] == 20
+        wait_for(lambda: s.info()["master_link_status"] == "up", 20, "replica back")
+        wait_for(lambda: s.info()["master_repl_offset"] == m.info()["master_repl_offset"], 20, "offsets")
+        assert m.info()["master_repl_offset"] > offset
+        assert m.info("stats")["sync_partial_ok"] == 1 and m.info("stats")["sync_full"] == 0
+        assert s.r.dbsize() == 1 and s.db(1).dbsize() == 0 and s.db(2).dbsize() == 0
+    finally:
+        m.stop()
+        s.stop()
