@@ -24,6 +24,13 @@ STREAM_BAD_LP_COUNT = (
     b"\x00\x00\x01\x00\x00\x01\x73\xDE\xDF\x7D\x9B\x00\x00\x00\x00\x00\x00\x00\x00\x09\x00\xB2\xA8\xA7\x5F\x1B"
     b"\x61\x72\xD5"
 )
+# "listpack too long entry len": a version-1 stream whose first entry runs past its listpack;
+# Redis walks to the first entry's ID while loading it, so RESTORE itself fails the assertion
+STREAM_V1_BAD_FIRST = bytes.fromhex(
+    "0f0110000000000000000200000000000000024055550000000f0001010001020188310000000000000009883200000000000000"
+    "09000100010001000102028931000000000000000988610000000000000009883200000000000000098862000000000000000908"
+    "01ff0a01000009004063c93703a2e568"
+)
 # "hash listpack with duplicate records - convert"
 HASH_LP_DUPS = (b"\x10\x17\x17\x00\x00\x00\x04\x00\x82\x61\x00\x03\x82\x62\x00\x03\x82\x61\x00\x03\x82\x64\x00"
                 b"\x03\xff\x0a\x00\xc0\xcf\xa6\x87\xe5\xa7\xc5\xbe")
@@ -57,6 +64,21 @@ def test_unsanitized_stream_is_restored_then_fatal_on_read(kind, tmp_path):
             r.call("XREVRANGE", "_stream", "638932639", "738")
         srv.proc.wait(10)
         assert srv.proc.returncode == 1  # use-exit-on-panic
+        text = _log(log)
+        assert text.count("ASSERTION FAILED") == 1 and "crashed by signal" not in text
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_unsanitized_v1_stream_with_unreadable_first_entry_fails_on_restore(kind, tmp_path):
+    srv, log = _start(kind, str(tmp_path))
+    try:
+        r = srv.client()
+        r.call("CONFIG", "SET", "sanitize-dump-payload", "no")
+        with pytest.raises(OSError):
+            r.call("RESTORE", "key", "0", STREAM_V1_BAD_FIRST)
+        srv.proc.wait(10)
         text = _log(log)
         assert text.count("ASSERTION FAILED") == 1 and "crashed by signal" not in text
     finally:

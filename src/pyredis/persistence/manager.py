@@ -161,7 +161,7 @@ class Persistence(AofControl, Loading, Shutdown):
                 code = 1
                 try:
                     os.close(rfd)
-                    self._child_setup()
+                    self._child_setup("redis-rdb-bgsave" if kind == CHILD_RDB else "redis-aof-rewrite")
                     self._child_info = _ChildInfo(wfd, "RDB" if kind == CHILD_RDB else "AOF rewrite")
                     work(None, functions, os.getpid())
                     self._child_info.finish()
@@ -200,8 +200,9 @@ class Persistence(AofControl, Loading, Shutdown):
         if info is not None:
             info.report(done)
 
-    def _child_setup(self) -> None:
+    def _child_setup(self, title: str = "redis-rdb-bgsave") -> None:
         gc.disable()
+        self.server.process.child(title)  # oom-score-adj's child value, the child's process title
         for sig in (signal.SIGTERM, signal.SIGINT, _SIGUSR1):
             try:
                 signal.signal(sig, signal.SIG_DFL)
@@ -281,6 +282,11 @@ class Persistence(AofControl, Loading, Shutdown):
         job = self.child
         if job is None:
             return
+        owner = getattr(job, "owner", None)
+        if owner is not None:  # a diskless replication transfer: its owner reaps it
+            self.child = None
+            owner.killed()
+            return
         job.kill()
         job.close_info()
         if job.kind == CHILD_RDB:
@@ -297,7 +303,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     def poll_child(self) -> None:
         job = self.child
-        if job is None:
+        if job is None or getattr(job, "owner", None) is not None:
             return
         job.read_info()
         res = job.poll()
@@ -321,6 +327,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     # -- cron -------------------------------------------------------------------------------------------
     def cron(self, server: Any) -> None:
+        self.shutdown_cron(server)
         if self.loading:
             return
         a = self.aof

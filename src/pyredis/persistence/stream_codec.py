@@ -12,12 +12,13 @@ deleted ID, entries added, then the consumer groups with their PEL and consumers
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
 from pyredis.persistence import listpack as lp
 from pyredis.persistence.rdb_format import RDBError, Reader, enc_len, enc_str
-from pyredis.persistence.unverified import Unverified, shallow_listpack_ok
+from pyredis.persistence.unverified import LoadPanic, Unverified, first_entry_readable, shallow_listpack_ok
 
 MAX64 = (1 << 64) - 1
 F_DELETED, F_SAMEFIELDS = 1, 2
@@ -110,6 +111,7 @@ def decode_stream(r: Reader, version: int) -> Any:
     nnodes = r.length()
     prev_last = -1
     deep = getattr(r, "deep", True)
+    blobs: list[bytes] = []
     bad = ""  # unsanitized: why a node (that passed Redis's header checks) does not decode
     for _ in range(nnodes):
         key = r.string()
@@ -122,9 +124,10 @@ def decode_stream(r: Reader, version: int) -> Any:
                 raise RDBError("Stream listpack integrity check failed.")
             if blob[6] == 0xFF:
                 raise RDBError("Empty listpack inside stream")
+            blobs.append(blob)
             try:
                 prev_last = _decode_node(s, mid, blob, prev_last)
-            except (lp.BlobError, IndexError, ValueError, TypeError, KeyError) as e:
+            except (lp.BlobError, IndexError, ValueError, TypeError, KeyError, struct.error) as e:
                 bad = bad or "Stream listpack integrity check failed. (%s)" % e
             continue
         prev_last = _decode_node(s, mid, blob, prev_last)
@@ -184,6 +187,8 @@ def decode_stream(r: Reader, version: int) -> Any:
             if pe.consumer is None:
                 raise RDBError("Stream PEL entry without a consumer")
     if bad:
+        if version < 2 and not first_entry_readable(blobs):  # Redis walks to the first ID loading it
+            raise LoadPanic("lpValidateNext(lp, &p, lpBytes(lp))", "listpack.c:1373", assertion=True)
         raise Unverified(bad)
     return s
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pyredis.persistence.codec_errors import BlobError
 from pyredis.persistence.rdb_format import RDBError
 
 log = logging.getLogger("pyredis")
@@ -78,3 +79,77 @@ def check_wrongtype(c: Any, argv: list[bytes]) -> None:
             log.warning("Key '%s' holds a payload restored without deep sanitization: %s",
                         a.decode("utf-8", "replace"), v.error)
             crash.assertion_failed(c.server, [], "p >= lp+LP_HDR_SIZE && p+bytes < lp+lpbytes", "listpack.c:0")
+
+
+def _element_size(blob: bytes, p: int) -> int:
+    """Size (encoding + back-length) of the listpack element at *p*, from its first bytes."""
+    b = blob[p]
+    if b < 0x80:
+        ln = 1
+    elif b < 0xC0:
+        ln = 1 + (b & 0x3F)
+    elif b < 0xE0:
+        ln = 2
+    elif b < 0xF0:
+        ln = 2 + (((b & 0x0F) << 8) | blob[p + 1])
+    elif b == 0xF0:
+        ln = 5 + int.from_bytes(blob[p + 1 : p + 5], "little")
+    else:
+        ln = {0xF1: 3, 0xF2: 4, 0xF3: 5, 0xF4: 9}.get(b, 0)
+        if not ln:
+            raise BlobError("bad listpack entry encoding")
+    back = 1 if ln <= 127 else 2 if ln < 16383 else 3 if ln < 2097151 else 4 if ln < 268435455 else 5
+    return ln + back
+
+
+def listpack_prefix(blob: bytes) -> tuple[list, bool]:
+    """The elements of a listpack up to the first invalid one (what ``lpNext`` walks before
+    asserting), and whether that is all of them."""
+    from pyredis.persistence.listpack import lp_decode
+
+    out: list = []
+    p, end = 6, len(blob) - 1
+    while p < end:
+        try:
+            size = _element_size(blob, p)
+            if p + size > end:
+                return out, False
+            one = lp_decode((size + 7).to_bytes(4, "little") + b"\x01\x00" + blob[p : p + size] + b"\xff", ints=True)
+        except (BlobError, IndexError, ValueError):
+            return out, False
+        out.append(one[0])
+        p += size
+    return out, True
+
+
+def first_entry_readable(blobs: list[bytes]) -> bool:
+    """Whether the walk Redis makes loading a version-1 stream (``streamGetEdgeID``: master entry,
+    then entries up to the first live one's ID and field count) stays on valid elements."""
+    for blob in blobs:
+        e, complete = listpack_prefix(blob)
+
+        def num(i: int, e: list = e) -> int:
+            v = e[i]  # IndexError: the walk reached an invalid element (or the end)
+            return v if type(v) is int else int(v)  # ValueError: lpGetInteger on a non-number
+
+        try:
+            nf = num(2)
+            p = 4 + nf
+            num(p - 1)  # the master terminator
+            while True:
+                flags = num(p)
+                num(p + 1)
+                num(p + 2)
+                if not flags & 1:  # the first live entry: its ID, then the next element is read
+                    if flags & 2:
+                        return p + 3 < len(e) or complete
+                    num(p + 3)
+                    return p + 4 < len(e) or complete
+                k = nf if flags & 2 else num(p + 3)
+                p += 3 + (k if flags & 2 else 1 + 2 * k) + 1  # skip the tombstone and its lp-count
+        except IndexError:
+            if not complete:
+                return False
+        except ValueError:
+            return False
+    return True

@@ -36,7 +36,9 @@ from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
+from pyredis.server.migrate_cache import MigrateSockets
 from pyredis.server.monitor import Monitors, redacted_positions
+from pyredis.server.process import ProcessState
 from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
@@ -151,7 +153,10 @@ class Server:
         self.monitor = Monitors(self)
         self.eviction = Evictor(self)
         self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
+        self.process = ProcessState(self)  # oom-score-adj, the process title
         self.scripting = Scripting(self)
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
+        ev.cron.append(self.migrate_sockets.cron)
         self.persistence = Persistence(self)
         self.persistence.install()
         self.replication = repl = Replication(self)  # master/replica links, backlog, PSYNC, WAIT, FAILOVER
@@ -329,6 +334,8 @@ class Server:
                 self.reject(c, cmd, err)
                 return False
         if c.multi is not None and name not in _MULTI_IMMEDIATE:
+            if self.tracking.clients:  # processCommand's trackingLimitUsedSlots, before queueing too
+                self.tracking.cron(self)
             if cmd.no_multi:
                 self.reject(c, cmd, "ERR Command not allowed inside a transaction")
                 return False

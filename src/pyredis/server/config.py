@@ -7,7 +7,9 @@ Redis's wording.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -309,12 +311,28 @@ def _build() -> dict[str, Directive]:
     table["unixsocketperm"].parse, table["unixsocketperm"].fmt = _parse_perm, lambda v: "%o" % v
     table["dir"].parse = _parse_dir
     table["dir"].protected = table["dbfilename"].protected = True
-    table["oom-score-adj-values"].parse = str
+    table["oom-score-adj-values"].parse = parse_oom_values
     table["latency-tracking-info-percentiles"].parse = _parse_percentiles
     table["tls-auth-clients"].parse = str
     table["maxmemory-clients"].parse = _parse_maxmemory_clients
     table["maxmemory-clients"].fmt = lambda v: f"{v[0]}%" if v[1] else str(v[0])
     return table
+
+
+def parse_oom_values(raw: str) -> str:
+    """Validate ``oom-score-adj-values`` (three integers in -2000..2000), as Redis words its errors."""
+    parts = raw.split()
+    if len(parts) != 3:
+        raise ConfigError("wrong number of arguments")
+    for p in parts:
+        if not re.fullmatch(r"[+-]?\d+", p) or not -2000 <= int(p) <= 2000:
+            raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+    vals = [int(p) for p in parts]
+    if vals[1] < vals[0] or vals[2] < vals[1]:
+        logging.getLogger("pyredis").warning(
+            "The oom-score-adj-values configuration may not work for non-privileged processes! "
+            "Please consult the documentation.")
+    return " ".join(str(v) for v in vals)
 
 
 def _parse_maxmemory_clients(v: str) -> tuple[int, bool]:

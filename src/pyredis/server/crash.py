@@ -106,3 +106,23 @@ def restart(server: Any, graceful: bool, delay_ms: int) -> str | None:
     except OSError:
         os._exit(1)
     return None  # not reached
+
+
+def install(server: Any, loop: Any) -> None:
+    """Crash reports for fatal signals: SIGABRT sent to the process gets Redis's report (then the
+    process dies by it); a genuine fault in native code (SIGSEGV, SIGBUS, SIGFPE, SIGILL) gets the
+    Python traceback of every thread written to the log by :mod:`faulthandler`."""
+    import faulthandler
+
+    try:
+        loop.add_signal_handler(signal.SIGABRT, crash_by_signal, server, signal.SIGABRT)
+    except (NotImplementedError, RuntimeError, ValueError):
+        pass
+    for h in logging.getLogger("pyredis").handlers:
+        stream = getattr(h, "stream", None)
+        if stream is not None and hasattr(stream, "fileno"):
+            try:
+                faulthandler.enable(file=stream, all_threads=True)
+            except (OSError, ValueError, AttributeError):
+                pass
+            break

@@ -1,0 +1,136 @@
+"""The server process as the OS sees it, against real redis-server: oom-score-adj (also of a BGSAVE
+child), the process title from proc-title-template, and the crash report on SIGABRT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from support import ServerProcess
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def _oom(pid: int) -> int:
+    with open(f"/proc/{pid}/oom_score_adj") as fh:
+        return int(fh.read())
+
+
+def _pid(p: ServerProcess) -> int:
+    c = p.client()
+    raw = c.call("INFO", "server").decode()
+    c.close()
+    return int(raw.split("process_id:")[1].split("\r\n")[0])
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+@pytest.fixture(scope="module", params=["redis", "pyredis"])
+def server(request):
+    p = ServerProcess(request.param)
+    yield p
+    p.stop()
+
+
+def test_oom_score_adj_follows_role_and_children(server):
+    pid = _pid(server)
+    base = _oom(pid)
+    c = server.client()
+    assert c.call("CONFIG", "SET", "oom-score-adj-values", "10 20 30", "oom-score-adj", "yes") == b"+OK\r\n"
+    assert _oom(pid) == base + 10
+    c.call("CONFIG", "SET", "oom-score-adj-values", "15 20 30")
+    assert _oom(pid) == base + 15
+    c.call("REPLICAOF", "localhost", "1")
+    assert _oom(pid) == base + 20
+    c.call("REPLICAOF", "NO", "ONE")
+    assert _oom(pid) == base + 15
+    c.call("SET", "k", "v")
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "1000000")
+    assert c.call("BGSAVE") == b"+Background saving started\r\n"
+    deadline = time.time() + 10
+    seen = None
+    while time.time() < deadline and seen != base + 30:
+        kids = _children(pid)
+        if kids:
+            try:
+                seen = _oom(kids[0])
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.02)
+    assert seen == base + 30
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "0")
+    for k in _children(pid):
+        os.kill(k, signal.SIGKILL)
+    # absolute, then off: the score from before comes back
+    c.call("CONFIG", "SET", "oom-score-adj", "absolute")
+    assert _oom(pid) == 15
+    c.call("CONFIG", "SET", "oom-score-adj", "no")
+    assert _oom(pid) == base
+    err = c.call("CONFIG", "SET", "oom-score-adj-values", "-2001 1 1")
+    assert b"must be between -2000 and 2000" in err
+    c.close()
+
+
+def test_process_title_template(server):
+    pid = _pid(server)
+    c = server.client()
+    assert c.call("CONFIG", "SET", "proc-title-template", "TEST {title} {listen-addr} {port} {tls-port}") \
+        == b"+OK\r\n"
+    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+        words = fh.read().replace(b"\0", b" ").split()
+    assert words[0] == b"TEST"
+    assert words[2:] == [b"*:%d" % server.port, b"%d" % server.port, b"0"], words
+    err = c.call("CONFIG", "SET", "proc-title-template", "{invalid-var}")
+    assert b"template format is invalid or contains unknown variables" in err
+    c.close()
+
+
+def test_sigabrt_writes_the_crash_report(tmp_path):
+    log = tmp_path / "server.log"
+    p = ServerProcess("pyredis", ["--logfile", str(log)])
+    try:
+        os.kill(_pid(p), signal.SIGABRT)
+        p.proc.wait(20)
+        assert p.proc.returncode == -signal.SIGABRT
+        text = log.read_text()
+        assert "crashed by signal: 6" in text
+        assert "REDIS BUG REPORT START" in text and "STACK TRACE" in text
+    finally:
+        p.stop()
+
+
+def test_config_set_bind(tmp_path_factory):
+    """CONFIG SET bind: a bad address is refused and the old listeners stay; "" closes TCP."""
+    import socket as sk
+
+    for kind in ("redis", "pyredis"):
+        sock_path = str(tmp_path_factory.mktemp(kind) / "s.sock")
+        p = ServerProcess(kind, ["--unixsocket", sock_path])
+        try:
+            c = p.client()
+            err = c.call("CONFIG", "SET", "bind", "999.999.999.999")
+            assert b"Failed to bind to specified addresses" in err, (kind, err)
+            assert c.call("PING") == b"+PONG\r\n"
+            assert c.call("CONFIG", "SET", "bind", "") == b"+OK\r\n"
+            with pytest.raises(ConnectionRefusedError):
+                sk.create_connection(("127.0.0.1", p.port), timeout=2)
+            u = sk.socket(sk.AF_UNIX)
+            u.connect(sock_path)
+            u.sendall(b"CONFIG SET bind 127.0.0.1\r\n")
+            assert u.recv(100) == b"+OK\r\n"
+            u.close()
+            time.sleep(0.2)
+            c2 = p.client()
+            assert c2.call("PING") == b"+PONG\r\n"
+            c2.close()
+            c.close()
+        finally:
+            p.stop()
