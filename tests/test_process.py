@@ -105,3 +105,32 @@ def test_sigabrt_writes_the_crash_report(tmp_path):
         assert "REDIS BUG REPORT START" in text and "STACK TRACE" in text
     finally:
         p.stop()
+
+
+def test_config_set_bind(tmp_path_factory):
+    """CONFIG SET bind: a bad address is refused and the old listeners stay; "" closes TCP."""
+    import socket as sk
+
+    for kind in ("redis", "pyredis"):
+        sock_path = str(tmp_path_factory.mktemp(kind) / "s.sock")
+        p = ServerProcess(kind, ["--unixsocket", sock_path])
+        try:
+            c = p.client()
+            err = c.call("CONFIG", "SET", "bind", "999.999.999.999")
+            assert b"Failed to bind to specified addresses" in err, (kind, err)
+            assert c.call("PING") == b"+PONG\r\n"
+            assert c.call("CONFIG", "SET", "bind", "") == b"+OK\r\n"
+            with pytest.raises(ConnectionRefusedError):
+                sk.create_connection(("127.0.0.1", p.port), timeout=2)
+            u = sk.socket(sk.AF_UNIX)
+            u.connect(sock_path)
+            u.sendall(b"CONFIG SET bind 127.0.0.1\r\n")
+            assert u.recv(100) == b"+OK\r\n"
+            u.close()
+            time.sleep(0.2)
+            c2 = p.client()
+            assert c2.call("PING") == b"+PONG\r\n"
+            c2.close()
+            c.close()
+        finally:
+            p.stop()

@@ -349,3 +349,90 @@ def test_slowlog_redacts_sensitive_arguments(diff):
     for raw in args:
         assert raw.count(b"(redacted)") == 7, raw
     diff.check("ACL", "DELUSER", "slowlog test user", "slowlog-test-user")
+
+
+# -- MIGRATE's connection cache; the output limit of unauthenticated clients ---------------------------------------
+def test_migrate_caches_its_connection(redis_proc, pyredis_proc):
+    c = RawClient(pyredis_proc.port)
+    try:
+        c.call("SET", "mkey", "v1")
+        c.call("SET", "mkey2", "v2")
+        assert c.call("MIGRATE", "127.0.0.1", redis_proc.port, "mkey", 9, 1000) == b"+OK\r\n"
+        assert b"migrate_cached_sockets:1\r\n" in c.call("INFO", "stats")
+        assert c.call("MIGRATE", "127.0.0.1", redis_proc.port, "mkey2", 8, 1000) == b"+OK\r\n"  # same socket
+        assert b"migrate_cached_sockets:1\r\n" in c.call("INFO", "stats")
+        r = RawClient(redis_proc.port)
+        assert r.call("SELECT", 9) == b"+OK\r\n" and r.call("GET", "mkey") == b"$2\r\nv1\r\n"
+        assert r.call("SELECT", 8) == b"+OK\r\n" and r.call("GETDEL", "mkey2") == b"$2\r\nv2\r\n"
+        r.call("SELECT", 9)
+        r.call("DEL", "mkey")
+        r.close()
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_unauthenticated_output_is_limited(redis_proc, pyredis_proc, kind):
+    proc = redis_proc if kind == "redis" else pyredis_proc
+    admin = proc.client()
+    assert admin.call("CONFIG", "SET", "requirepass", "secret") == b"+OK\r\n"
+    try:
+        s = socket.create_connection(("127.0.0.1", proc.port), timeout=10)
+        burst = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n5\r\n" * 200
+        closed = False
+        try:
+            for _ in range(20000):  # never read the NOAUTH replies: the server must drop us
+                s.sendall(burst)
+        except OSError:
+            closed = True
+        s.close()
+        assert closed
+    finally:
+        admin.call("CONFIG", "SET", "requirepass", "")
+        admin.close()
+
+
+def test_writable_replica_expiry_and_paused_master_link(pyredis_proc):
+    m = pyredis_proc.client()
+    m.call("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    replica = ServerProcess("pyredis", ["--replicaof", "127.0.0.1", str(pyredis_proc.port),
+                                        "--replica-read-only", "no"])
+    try:
+        c = replica.client()
+        deadline = time.time() + 20
+        while b"master_link_status:up" not in c.call("INFO", "replication") and time.time() < deadline:
+            time.sleep(0.1)
+        assert c.call("SET", "foo", "bar", "PX", "1") == b"+OK\r\n"
+        deadline = time.time() + 5
+        while b"expired_keys:1\r\n" not in c.call("INFO", "stats") and time.time() < deadline:
+            time.sleep(0.02)
+        assert b"expired_keys:1\r\n" in c.call("INFO", "stats")  # deleted by the cron, not by a read
+        assert c.call("GET", "foo") == b"$-1\r\n"
+        # CLIENT PAUSE WRITE on the replica holds the master's writes: read, not applied
+        m.call("SET", "p1", "v")
+        deadline = time.time() + 5
+        while c.call("GET", "p1") != b"$1\r\nv\r\n" and time.time() < deadline:
+            time.sleep(0.02)
+        assert c.call("CLIENT", "PAUSE", "100000", "WRITE") == b"+OK\r\n"
+        m.call("SET", "p2", "v")
+
+        def offsets() -> tuple[int, int]:
+            info = c.call("INFO", "replication").decode()
+            get = lambda f: int(info.split(f + ":")[1].split("\r\n")[0])  # noqa: E731
+            return get("slave_read_repl_offset"), get("slave_repl_offset")
+
+        deadline = time.time() + 5
+        while offsets()[0] == offsets()[1] and time.time() < deadline:
+            time.sleep(0.02)
+        read, applied = offsets()
+        assert read > applied and c.call("GET", "p2") == b"$-1\r\n"
+        assert c.call("CLIENT", "UNPAUSE") == b"+OK\r\n"
+        deadline = time.time() + 5
+        while c.call("GET", "p2") != b"$1\r\nv\r\n" and time.time() < deadline:
+            time.sleep(0.02)
+        assert offsets() == (read, read)
+        c.close()
+    finally:
+        replica.stop()
+        m.call("CONFIG", "SET", "repl-diskless-sync-delay", "5")
+        m.close()

@@ -305,6 +305,22 @@ def test_config_set_tls_port(certs):
         s.stop()
 
 
+def test_config_set_tls_port_in_use_keeps_the_old_one(pair, certs):
+    """A tls-port that cannot be bound is refused and the old TLS port keeps serving, as in Redis."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        for s in pair.values():
+            r = s.client().call("CONFIG", "SET", "tls-port", str(busy.getsockname()[1]))
+            assert r.startswith(b"-ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to "
+                                b"listen on this port"), (s.kind, r)
+            assert _handshake_outcome(s.tls_port, client_ctx(certs)) == "ok", s.kind
+            assert s.client().call("CONFIG", "GET", "tls-port").endswith(b"%d\r\n" % s.tls_port)
+    finally:
+        busy.close()
+
+
 def test_unix_socket_stays_plain(certs, tmp_path):
     path = str(tmp_path / "p.sock")
     args, port = tls_args(certs, "--unixsocket", path)

@@ -282,6 +282,11 @@ class Persistence(AofControl, Loading, Shutdown):
         job = self.child
         if job is None:
             return
+        owner = getattr(job, "owner", None)
+        if owner is not None:  # a diskless replication transfer: its owner reaps it
+            self.child = None
+            owner.killed()
+            return
         job.kill()
         job.close_info()
         if job.kind == CHILD_RDB:
@@ -298,7 +303,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     def poll_child(self) -> None:
         job = self.child
-        if job is None:
+        if job is None or getattr(job, "owner", None) is not None:
             return
         job.read_info()
         res = job.poll()
@@ -322,6 +327,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     # -- cron -------------------------------------------------------------------------------------------
     def cron(self, server: Any) -> None:
+        self.shutdown_cron(server)
         if self.loading:
             return
         a = self.aof

@@ -36,6 +36,7 @@ from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
+from pyredis.server.migrate_cache import MigrateSockets
 from pyredis.server.monitor import Monitors, redacted_positions
 from pyredis.server.process import ProcessState
 from pyredis.server.propagate import feed
@@ -154,6 +155,8 @@ class Server:
         self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
         self.process = ProcessState(self)  # oom-score-adj, the process title
         self.scripting = Scripting(self)
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
+        ev.cron.append(self.migrate_sockets.cron)
         self.persistence = Persistence(self)
         self.persistence.install()
         self.replication = repl = Replication(self)  # master/replica links, backlog, PSYNC, WAIT, FAILOVER

@@ -102,16 +102,24 @@ def rebind_tls_port(server: Server, port: int, force: bool = False) -> None:
         return
     if port and not force:
         server.tls.ensure()
-    for srv in server.tls_listeners:  # closed first: the new sockets may take the same port
+    socks: list[socket.socket] = []
+    if port:  # the new sockets first: a port that cannot be bound leaves the old listeners serving
+        try:
+            socks = _bind(server, port)
+        except OSError:
+            if port != server.tls_bound_port:  # (the same port again: SO_REUSEPORT may be missing)
+                raise ConfigError("Unable to listen on this port. Check server logs.") from None
+    for srv in server.tls_listeners:
         srv.close()
     server.tls_listeners = []
     server.tls_bound_port = 0
     if not port:
         return
-    try:
-        socks = _bind(server, port)
-    except OSError:
-        raise ConfigError("Unable to listen on this port. Check server logs.") from None
+    if not socks:
+        try:
+            socks = _bind(server, port)
+        except OSError:
+            raise ConfigError("Unable to listen on this port. Check server logs.") from None
     server.tls_bound_port = port
 
     async def serve() -> None:

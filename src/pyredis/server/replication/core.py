@@ -266,11 +266,11 @@ class Replication:
         now = int(time.time())
         self.master.fast_cron()
         self.failover.cron()
+        if self.replica_keys:  # every cron tick, like databasesCron's expireSlaveKeys
+            self._expire_replica_keys()
         if now == self._last_second:
             return
         self._last_second = now
-        if self.replica_keys:
-            self._expire_replica_keys()
         self.replica.cron()
         self.master.cron()
 
@@ -285,9 +285,8 @@ class Replication:
                 if key not in db.data or self.masterhost is None:
                     self.replica_keys.discard((dbid, key))
                 continue
-            if when <= now:
-                db.data.pop(key, None)
-                db.expires.pop(key, None)
+            if when <= now:  # deleted like active expiry does it: expired_keys, the event, the DEL
+                db.expire_now(key)
                 self.replica_keys.discard((dbid, key))
 
     def on_disconnect(self, c: Any) -> None:
@@ -301,6 +300,15 @@ class Replication:
                         entry[3].cancel()
 
     # -- INFO / ROLE ------------------------------------------------------------------------------------
+    def memory_info(self) -> list[tuple[str, int]]:
+        """INFO memory: mem_replication_backlog, mem_total_replication_buffers, mem_clients_slaves."""
+        b = self.backlog
+        if b is None:
+            return [("mem_replication_backlog", 0), ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0)]
+        backlog, replicas = b.memory(len(self.master.replicas))
+        return [("mem_replication_backlog", backlog), ("mem_total_replication_buffers", b.mem),
+                ("mem_clients_slaves", replicas)]
+
     def info(self) -> list[tuple[str, object]]:
         srv = self.server
         cfg = srv.config

@@ -95,6 +95,8 @@ class ReplicaRole:
         self.reploff = 0
         self.read_reploff = 0
         self.stream = CommandStream()
+        self.held: list = []  # the master's commands held by CLIENT PAUSE (read, not yet applied)
+        self.server.events.unpaused.append(self.resume_held)
         self.last_io = 0.0
         self.down_since = 0.0
         self.transfer_size = -1
@@ -250,7 +252,8 @@ class ReplicaRole:
         log.info("MASTER <-> REPLICA sync started")
         ssl_ctx = srv.tls.outgoing_context("replication")  # tls-replication: the client context, else plain
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx),
+            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx,
+                                    local_addr=(cfg["bind-source-addr"], 0) if cfg["bind-source-addr"] else None),
             cfg["repl-timeout"])
         self.writer = writer
         log.info("Non blocking connect for SYNC fired the event.")
@@ -498,6 +501,7 @@ class ReplicaRole:
         self.down_since = 0.0
         self.last_io = time.time()
         self.stream = CommandStream()
+        self.held = []
         self.repl.refresh_gate()
 
     async def _stream(self, reader: asyncio.StreamReader, first: bytes) -> None:
@@ -522,7 +526,6 @@ class ReplicaRole:
             self._apply(data)
 
     def _apply(self, data: bytes) -> None:
-        srv = self.server
         m = self.master
         if m is None:
             return
@@ -534,7 +537,35 @@ class ReplicaRole:
             log.warning("Protocol error from master: %s", e)
             self.drop_link("Connection with master lost.")
             return
-        raws = []
+        if self.held:
+            cmds = self.held + cmds
+            self.held = []
+        self._execute_stream(m, cmds)
+
+    def resume_held(self, server: Any = None) -> None:
+        """``events.unpaused`` (and the cron): apply what the master sent while clients were paused."""
+        m = self.master
+        if self.held and m is not None and not self._paused_for(m, self.held[0][0]):
+            cmds, self.held = self.held, []
+            self._execute_stream(m, cmds)
+
+    def _paused_for(self, m: MasterClient, argv: list[bytes]) -> bool:
+        """Is the master's command held by CLIENT PAUSE? (Redis pauses the master link like a client.)"""
+        srv = self.server
+        if not argv or not srv.paused_until or time.time() >= srv.paused_until:
+            return False
+        if srv.pause_all:
+            return True
+        cmd = srv.commands.get(argv[0].lower())
+        if cmd is None:
+            return False
+        if cmd.subcommands is not None and len(argv) > 1:
+            cmd = cmd.subcommands.get(argv[1].lower(), cmd)
+        return srv.blocking.may_write(m, cmd, argv)
+
+    def _execute_stream(self, m: MasterClient, cmds: list) -> None:
+        srv = self.server
+        raws: list[bytes] = []
         execute = srv.execute
         ks = srv.keyspace
         ks.applying_master = True
@@ -549,7 +580,10 @@ class ReplicaRole:
             srv.blocking.serve_ready()
 
     def _run_commands(self, m: MasterClient, cmds: list, raws: list, execute: Any) -> None:
-        for argv, raw in cmds:
+        for i, (argv, raw) in enumerate(cmds):
+            if argv and self.server.paused_until and self._paused_for(m, argv):
+                self.held = cmds[i:]
+                return
             if argv:
                 m.cmd = None
                 if argv[0].lower() == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
@@ -577,6 +611,8 @@ class ReplicaRole:
             log.warning("MASTER timeout: no data nor PING received...")
             self.drop_link("Connection with master lost.")
             return
+        if self.held:
+            self.resume_held()
         if self.state == CONNECT:
             log.info("Connecting to MASTER %s:%d", repl.masterhost, repl.masterport)
             self.connect()
