@@ -294,7 +294,16 @@ class Loading:
         a.load_manifest()
         if a.manifest is not None:
             a.delete_history(a.manifest)
-        res = self.load_aof()
+        srv = self.server
+        checks = srv.events.checks
+        checks.insert(0, self._check_loading)  # clients served meanwhile (a slow script) get LOADING
+        srv.hold_gate("loading")
+        try:
+            res = self.load_aof()
+        finally:
+            if self._check_loading in checks:
+                checks.remove(self._check_loading)
+            srv.hold_gate("loading", False)
         if res not in ("ok", "empty", "missing"):
             os._exit(1)
         self.server.dirty = 0
