@@ -65,14 +65,14 @@ def _server_section(srv) -> list:
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
         ("python_version", platform.python_version()), ("pyredis_accelerator", _speedups.ACTIVE),
         ("pyredis_rdb_accelerator", rdb_accel.ACTIVE),
-    ]
+    ] + ([("shutdown_in_milliseconds", ms)] if (ms := srv.persistence.shutdown_remaining_ms()) is not None else [])
 
 
 def _clients_section(srv) -> list:
     return [
-        ("connected_clients", len(srv.clients)), ("cluster_connections", srv.cluster.connections() if srv.cluster is not None else 0),
+        ("connected_clients", len(srv.clients) - len(srv.replication.master.replicas)), ("cluster_connections", srv.cluster.connections() if srv.cluster is not None else 0),
         ("maxclients", srv.config["maxclients"]), ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.count()),
+        ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.count() + srv.persistence.shutdown_blocked()),
         ("tracking_clients", len(srv.tracking.clients)), ("clients_in_timeout_table", 0),
     ] + ([("gateway_clients", len(srv.gateway.sessions()))] if srv.gateway is not None else [])
 
@@ -369,17 +369,19 @@ def cmd_shutdown(c, argv):
         flags.add(o.decode())
     if "nosave" in flags and "save" in flags:
         raise syntax_error()
+    srv = c.server
+    pers = srv.persistence
     if "abort" in flags:
         if len(flags) > 1:
             raise syntax_error()
-        raise CommandError("ERR No shutdown in progress.")
-    srv = c.server
-    err = srv.persistence.prepare_shutdown(srv, flags)
+        if not pers.abort_shutdown(srv):
+            raise CommandError("ERR No shutdown in progress.")
+        return OK
+    err = pers.begin_shutdown(srv, flags, c)
     if err:
         raise CommandError(err)
-    srv.shutdown_flags = flags
-    srv.request_shutdown()
-    c.close()
+    if not pers.shutdown_initiated():  # stopping now (else blocked until the replicas caught up)
+        c.close()
     return NOREPLY
 
 

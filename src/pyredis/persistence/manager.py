@@ -52,6 +52,7 @@ class Persistence(AofControl, Loading, Shutdown):
         self.dirty_before_bgsave = 0
         self.keys_loaded = 0
         self.keys_expired = 0
+        self.expired_at_load: list[tuple[int, bytes]] = []  # a master's start-up load: keys already expired
         self.loading = False
         self.loading_start = 0
         self.loading_total = 0
@@ -327,6 +328,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     # -- cron -------------------------------------------------------------------------------------------
     def cron(self, server: Any) -> None:
+        self.shutdown_cron(server)
         if self.loading:
             return
         a = self.aof

@@ -197,6 +197,11 @@ class Replication:
             self.second_replid_offset = int(roff) + 1
             self.create_backlog(int(roff))
             self.master.no_replicas_since = time.time()
+            # Keys that expired while we were down: their deletions follow the old history.
+            verb = b"UNLINK" if cfg["lazyfree-lazy-expire"] else b"DEL"
+            for dbid, key in getattr(self.persistence, "expired_at_load", ()):
+                self.master.feed(dbid, [verb, key])
+        self.persistence.expired_at_load = []
 
     def on_shutdown(self, server: Any) -> None:
         """Shutting down: close the master link for good (no reconnect)."""
