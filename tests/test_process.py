@@ -171,3 +171,19 @@ def test_save_lines_of_file_and_command_line_accumulate(tmp_path):
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def test_command_line_option_values_may_start_with_dashes():
+    """``--name --value`` takes ``--value`` as the value when the option still needs one (Redis 7.0)."""
+    args = ["--proc-title-template", "--my--title--template", "--loglevel", "verbose", "--save"]
+    got = []
+    for kind in ("redis", "pyredis"):
+        p = ServerProcess(kind, args)
+        try:
+            c = p.client()
+            got.append([c.call("CONFIG", "GET", n) for n in ("proc-title-template", "loglevel", "save")])
+            c.close()
+        finally:
+            p.stop()
+    assert got[0] == got[1]
+    assert got[1][0] == b"*2\r\n$19\r\nproc-title-template\r\n$21\r\n--my--title--template\r\n"

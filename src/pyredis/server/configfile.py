@@ -105,13 +105,25 @@ def argv_to_config_text(args: list[str]) -> tuple[str | None, str]:
         conf_file = "-"
         args = args[1:]
     lines: list[str] = []
-    for a in args:
-        if a.startswith("--") and len(a) > 2:
+    # Redis 7.0's rule: "--name" starts an option unless the previous option still waits for its
+    # value (then "--my--value" is that value); "--name value" in one argument is complete.
+    handled_last = True
+    for i, a in enumerate(args):
+        if handled_last and a.startswith("--") and len(a) > 2:
             lines.append(a[2:])
+            if len(a[2:].split()) == 1:
+                handled_last = False
+                if a.lower() == "--save" and (i == len(args) - 1 or args[i + 1].startswith("--")):
+                    lines[-1] += ' ""'  # --save without arguments: no snapshots
+                    handled_last = True
+            else:
+                handled_last = True
         elif lines:
             lines[-1] += " " + _quote(a)
+            handled_last = True
         else:
             lines.append(_quote(a))
+            handled_last = True
     return conf_file, "\n".join(lines)
 
 
