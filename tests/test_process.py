@@ -187,3 +187,20 @@ def test_command_line_option_values_may_start_with_dashes():
             p.stop()
     assert got[0] == got[1]
     assert got[1][0] == b"*2\r\n$19\r\nproc-title-template\r\n$21\r\n--my--title--template\r\n"
+
+
+@pytest.mark.parametrize("args", [["--port", "6379", "6380"], ["--port", "--bla", "--loglevel", "verbose"],
+                                  ["--logfile", "--my--log--file", "--loglevel", "--bla"]])
+def test_command_line_errors_name_the_line_like_redis(args):
+    import shutil
+
+    from support import ROOT
+
+    out = []
+    for cmd in ([shutil.which("redis-server")], [sys.executable, "-m", "pyredis"]):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+        r = subprocess.run(cmd + args, capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 1
+        text = r.stdout + r.stderr
+        out.append(text[text.index(">>>"):].strip())
+    assert out[0] == out[1]

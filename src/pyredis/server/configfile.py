@@ -119,12 +119,33 @@ def argv_to_config_text(args: list[str]) -> tuple[str | None, str]:
             else:
                 handled_last = True
         elif lines:
-            lines[-1] += " " + _quote(a)
+            lines[-1] += " " + _repr(a)
             handled_last = True
         else:
-            lines.append(_quote(a))
+            lines.append(_repr(a))
             handled_last = True
     return conf_file, "\n".join(lines)
+
+
+def _repr(s: str) -> str:
+    """A command-line value as Redis appends it to the config text (``sdscatrepr``: always quoted)."""
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif o < 32 or o == 127:
+            out.append("\\x%02x" % o)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
 
 
 def _quote(s: str) -> str:
