@@ -43,3 +43,30 @@ def test_async_loading_serves_old_data_then_swaps(master_kind):
     finally:
         m.stop()
         s.stop()
+
+
+def test_cached_master_kept_until_the_new_rdb_is_loaded():
+    """A full sync with another master that dies before its RDB arrives leaves the cached master in
+    place: going back to the first master is a partial resync (sub-replicas stay connected)."""
+    m1 = start("redis")
+    m2 = start("pyredis", "--repl-diskless-sync", "no")
+    r = start("pyredis")
+    try:
+        m1.r.set("a", "b")
+        link(r, m1)
+        wait_synced(m1, r)
+        for i in range(10):
+            m2.r.set(f"k{i}", i)
+        m2.r.config_set("rdb-key-save-delay", 1_000_000)
+        r.r.execute_command("REPLICAOF", "127.0.0.1", m2.port)
+        wait_for(lambda: m2.info("persistence")["rdb_bgsave_in_progress"] == 1
+                 and "wait_bgsave" in str(m2.info().get("slave0")), 10, "full sync with m2")
+        m2.stop()
+        partial = m1.info("stats")["sync_partial_ok"]
+        r.r.execute_command("REPLICAOF", "127.0.0.1", m1.port)
+        wait_for(lambda: r.info()["master_link_status"] == "up", 20, "back with m1")
+        assert m1.info("stats")["sync_partial_ok"] == partial + 1 and m1.info("stats")["sync_full"] == 1
+        assert r.info()["master_replid"] == m1.info()["master_replid"] and r.r.get("a") == b"b"
+    finally:
+        for n in (m1, m2, r):
+            n.stop()

@@ -312,7 +312,6 @@ class ReplicaRole:
             new_id = parts[1].decode() if len(parts) > 1 else "?"
             new_off = int(parts[2]) if len(parts) > 2 else -1
             log.info("Full resync from master: %s:%d", new_id, new_off)
-            self.cached = None
             await self._full_sync(reader, new_id, new_off)
         elif line.startswith(b"+CONTINUE"):
             parts = line.split()
