@@ -116,3 +116,22 @@ def test_restarted_master_feeds_deletions_of_keys_expired_while_down():
     finally:
         m.stop()
         s.stop()
+
+
+def test_debug_replicate_feeds_the_stream_only():
+    """DEBUG REPLICATE puts a command in the replication stream without running it on the master;
+    a replica that cannot run it logs the CRITICAL line redis-server prints."""
+    m = start("pyredis")
+    s = start("redis")
+    try:
+        link(s, m)
+        m.r.execute_command("DEBUG", "REPLICATE", "SET", "only-replica", "1")
+        m.r.execute_command("DEBUG", "REPLICATE", "fake-command-1")
+        m.r.set("foo", "bar")
+        assert m.r.execute_command("WAIT", 1, 2000) == 1
+        assert m.r.get("only-replica") is None and s.r.get("only-replica") == b"1"
+        wait_for(lambda: "== CRITICAL ==" in s.log(), 5, "replica's error line")
+        assert sum("fake-command-1" in line for line in s.log().splitlines()) == 1
+    finally:
+        m.stop()
+        s.stop()
