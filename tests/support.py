@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SCRATCH: list[str] = []
+
+
+def scratch_dir(prefix: str) -> str:
+    """A fresh directory under one per-process root that is removed when the test process exits
+    (kept when PYREDIS_KEEP_TEST_DIRS is set, to read server logs after a failure)."""
+    if not _SCRATCH:
+        _SCRATCH.append(tempfile.mkdtemp(prefix="pyredis-tests-"))
+        if not os.environ.get("PYREDIS_KEEP_TEST_DIRS"):
+            atexit.register(shutil.rmtree, _SCRATCH[0], True)
+    return tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH[0])
 
 
 def free_port() -> int:
@@ -41,9 +54,7 @@ class ServerProcess:
         self.kind = kind
         self.port = port or free_port()
         if cwd is None:  # a private working dir: no stray dump.rdb is loaded or written
-            import tempfile
-
-            cwd = tempfile.mkdtemp(prefix=f"{kind}-")
+            cwd = scratch_dir(f"{kind}-")
         self.cwd = cwd
         base = ["--port", str(self.port), "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"]
         if kind == "redis":

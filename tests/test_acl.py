@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 
 import hiredis
@@ -18,7 +17,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import Differ, RawClient, ServerProcess
+from support import Differ, RawClient, ServerProcess, scratch_dir
 
 CLEANUP = [
     ("CONFIG", "SET", "acl-pubsub-default", "resetchannels"),
@@ -966,7 +965,7 @@ class AclFileServers:
         self.procs = []
         self.paths = []
         for kind in ("redis", "pyredis"):
-            d = tempfile.mkdtemp(prefix=f"acl-{kind}-")
+            d = scratch_dir(f"acl-{kind}-")
             path = os.path.join(d, "users.acl")
             with open(path, "w") as fh:
                 fh.write(text)
@@ -1220,7 +1219,7 @@ def test_config_rewrite_users():
     procs, confs = [], []
     try:
         for kind in ("redis", "pyredis"):
-            d = tempfile.mkdtemp(prefix=f"aclconf-{kind}-")
+            d = scratch_dir(f"aclconf-{kind}-")
             conf = os.path.join(d, "r.conf")
             with open(conf, "w") as fh:
                 fh.write('save ""\n# users\nuser default on nopass ~* +@all -flushdb\nappendonly no\n')

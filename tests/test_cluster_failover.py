@@ -36,6 +36,15 @@ def _key_of(master) -> str:
     raise AssertionError("no key on this master")
 
 
+def _sees_as_replica(node, node_id: str) -> bool:
+    """Whether *node*'s CLUSTER NODES lists *node_id* as a replica."""
+    for line in node.client().call("CLUSTER", "NODES").decode().splitlines():
+        fields = line.split()
+        if fields and fields[0] == node_id:
+            return "slave" in fields[2].split(",")
+    return False
+
+
 def _linked(replica) -> bool:
     return b"master_link_status:up" in replica.client().call("INFO", "replication")
 
@@ -60,10 +69,10 @@ def test_pyredis_cluster_with_replicas_created_by_redis_cli():
         replica = replicas[0]
         old_master = [n for n in nodes if _myid(n) == redis.Redis(port=replica.port).execute_command(
             "CLUSTER", "NODES").decode().split("myself,slave ", 1)[1].split()[0]][0]
-        # the master must know its replica before the MFSTART handshake (it ignores MFSTART otherwise)
-        rid = _myid(replica).encode()
-        wait_for(lambda: rid in old_master.client().call("CLUSTER", "REPLICAS", _myid(old_master)),
-                 what="the master's view of its replica")
+        # the master must know its replica before the MFSTART handshake (it ignores MFSTART otherwise), and
+        # the other masters must know it is a replica, or they deny their vote ("it is a master node")
+        rid = _myid(replica)
+        wait_for(lambda: all(_sees_as_replica(n, rid) for n in nodes), what="every node's view of the replica")
         assert replica.client().call("CLUSTER", "FAILOVER") == b"+OK\r\n"
         wait_for(lambda: _role(replica) == b"master" and _role(old_master) == b"slave", what="manual failover")
         wait_for(lambda: all(info_field(n, "cluster_state") == "ok" for n in nodes), what="cluster_state:ok")

@@ -97,9 +97,9 @@ def test_key_from_redis_cli_appears_and_ttl_counts_down(page, server):
     row = page.locator('#keys-body tr[data-key="browser:k1"]')
     expect(row).to_be_visible()
     ttl_cell = row.locator("td.ttl")
-    expect(ttl_cell).to_have_text(re.compile(r"^(40|39) s$"))
-    first = int(ttl_cell.inner_text().split()[0])
     expect(ttl_cell).to_have_text(re.compile(r"^\d+ s$"))
+    first = int(ttl_cell.inner_text().split()[0])
+    assert 0 < first <= 40  # how far it has counted already depends on the machine's load
     expect(ttl_cell).not_to_have_text(f"{first} s")  # it counts down
     assert int(ttl_cell.inner_text().split()[0]) < first
     row.click()

@@ -694,9 +694,9 @@ def test_trimming_like_radix_nodes(node_config):
         diff.check("XADD", "t", str(i), "xitem", "v")
     diff.lines("""
         XINFO STREAM t
-        XADD t MAXLEN ~ 55 LIMIT 30 * xitem v
+        XADD t MAXLEN ~ 55 LIMIT 30 101 xitem v
         XLEN t
-        XADD t MAXLEN ~ 55 LIMIT 30 * xitem v
+        XADD t MAXLEN ~ 55 LIMIT 30 102 xitem v
         XLEN t
         XTRIM t MAXLEN ~ 40
         XLEN t

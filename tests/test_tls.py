@@ -190,6 +190,35 @@ def test_protocols_and_ciphersuites(certs):
             s.stop()
 
 
+def test_cipher_order_and_default_list_match_redis(certs):
+    """TLSv1.2: the client's cipher order wins unless tls-prefer-server-ciphers; without tls-ciphers the
+    list is OpenSSL's DEFAULT (it has the SHA-1 MAC suites that Python's own default leaves out)."""
+    out = {}
+    for kind in KINDS:
+        args, port = tls_args(certs, "--tls-auth-clients", "no", "--tls-protocols", "TLSv1.2")
+        s = ServerProcess(kind, args)
+        try:
+            got = []
+            for cipher in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA"):
+                ctx = client_ctx(certs, with_cert=False)
+                ctx.set_ciphers(cipher)
+                got.append(_handshake_outcome(port, ctx))
+            c = s.client()
+            c.call("CONFIG", "SET", "tls-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384")
+            for prefer in ("no", "yes"):
+                assert c.call("CONFIG", "SET", "tls-prefer-server-ciphers", prefer) == b"+OK\r\n"
+                ctx = client_ctx(certs, with_cert=False)
+                ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256")
+                t = TLSClient(port, ctx)
+                got.append(t.sock.cipher()[0])
+                t.close()
+            out[kind] = got
+        finally:
+            s.stop()
+    assert out["pyredis"] == out["redis"]
+    assert out["redis"][2:] == ["ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256"]
+
+
 def test_session_caching_matches_redis(certs):
     """TLSv1.2 session resumption on reconnect (tickets), with tls-session-caching yes and no, as redis-server."""
     results = {}

@@ -74,12 +74,12 @@ def _with_cryptography(files: CertFiles, hosts: tuple[str, ...], client_cn: str)
     with open(files.ca_cert, "wb") as f:
         f.write(ca.public_bytes(serialization.Encoding.PEM))
 
-    def leaf(cn: str, usage: x509.ObjectIdentifier, cert_path: str, key_path: str, sans: list) -> None:
+    def leaf(cn: str, usage: list[x509.ObjectIdentifier], cert_path: str, key_path: str, sans: list) -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         b = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject).public_key(key.public_key())
              .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
              .not_valid_after(now + datetime.timedelta(days=2))
-             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+             .add_extension(x509.ExtendedKeyUsage(usage), critical=False))
         if sans:
             b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         write_key(key_path, key)
@@ -89,8 +89,11 @@ def _with_cryptography(files: CertFiles, hosts: tuple[str, ...], client_cn: str)
     sans: list = []
     for h in hosts:
         sans.append(x509.IPAddress(ipaddress.ip_address(h)) if _is_ip(h) else x509.DNSName(h))
-    leaf("localhost", ExtendedKeyUsageOID.SERVER_AUTH, files.server_cert, files.server_key, sans)
-    leaf(client_cn, ExtendedKeyUsageOID.CLIENT_AUTH, files.client_cert, files.client_key, [])
+    # The server certificate also authenticates a server's outgoing replication and cluster links
+    # (Redis falls back to tls-cert-file when no tls-client-cert-file is set).
+    leaf("localhost", [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], files.server_cert,
+         files.server_key, sans)
+    leaf(client_cn, [ExtendedKeyUsageOID.CLIENT_AUTH], files.client_cert, files.client_key, [])
 
 
 def _is_ip(host: str) -> bool:
@@ -109,7 +112,7 @@ def _with_openssl(files: CertFiles, hosts: tuple[str, ...], client_cn: str, dire
         "-keyout", files.ca_key, "-out", files.ca_cert, "-subj", "/O=pyredis test/CN=pyredis test CA")
     san = ",".join(("IP:" if _is_ip(h) else "DNS:") + h for h in hosts)
     for cn, cert, key, ext in (("localhost", files.server_cert, files.server_key,
-                                f"subjectAltName={san}\nextendedKeyUsage=serverAuth"),
+                                f"subjectAltName={san}\nextendedKeyUsage=serverAuth,clientAuth"),
                                (client_cn, files.client_cert, files.client_key, "extendedKeyUsage=clientAuth")):
         csr = os.path.join(directory, cn + ".csr")
         extfile = os.path.join(directory, cn + ".ext")

@@ -31,10 +31,15 @@ _FAILOVER, _UPDATE, _SAVE, _FSYNC, _MANUAL = 1, 2, 4, 8, 16
 
 
 def announced_ports(st: ClusterState) -> tuple[int, int, int]:
+    """deriveAnnouncedPorts: ``(port, pport, cport)``; under tls-cluster the client port is the TLS one."""
     cfg = st.cfg
-    port = cfg["cluster-announce-port"] or st.port
+    port, pport = st.port, st.pport
+    if cfg["tls-cluster"] and cfg["cluster-announce-tls-port"]:
+        port, pport = cfg["cluster-announce-tls-port"], cfg["cluster-announce-port"]
+    elif cfg["cluster-announce-port"]:
+        port = cfg["cluster-announce-port"]
     cport = cfg["cluster-announce-bus-port"] or st.cport
-    return port, 0, cport
+    return port, pport, cport
 
 
 def build_header(st: ClusterState, t: int) -> msg.Message:

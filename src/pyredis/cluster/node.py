@@ -174,9 +174,14 @@ class ClusterNode:
         return len(self.fail_reports)
 
     # description
-    def description(self, ranges: list[tuple[int, int]] | None, open_slots: str = "") -> str:
-        """This node's line of CLUSTER NODES / nodes.conf (without the newline)."""
-        addr = f"{self.ip}:{self.port}@{self.cport}"
+    def client_port(self, pport: bool) -> int:
+        """The client port to show: the plain one (``pport``) when asked for and known, else ``port``."""
+        return self.pport if pport and self.pport else self.port
+
+    def description(self, ranges: list[tuple[int, int]] | None, open_slots: str = "", pport: bool = False) -> str:
+        """This node's line of CLUSTER NODES / nodes.conf (without the newline); *pport*: show the plain
+        client port of a TLS cluster (for a client that is not on TLS)."""
+        addr = f"{self.ip}:{self.client_port(pport)}@{self.cport}"
         if self.hostname:
             addr += "," + self.hostname
         epoch = self.slaveof.config_epoch if self.is_slave and self.slaveof else self.config_epoch

@@ -29,7 +29,8 @@ def slot_info_pairs(st: ClusterState) -> dict[bytes, list[tuple[int, int]]]:
     return out
 
 
-def node_line(st: ClusterState, node: ClusterNode, pairs: dict[bytes, list[tuple[int, int]]] | None) -> str:
+def node_line(st: ClusterState, node: ClusterNode, pairs: dict[bytes, list[tuple[int, int]]] | None,
+              pport: bool = False) -> str:
     extra = ""
     if node.flags & MYSELF:
         for j in sorted(set(st.migrating) | set(st.importing)):
@@ -38,12 +39,14 @@ def node_line(st: ClusterState, node: ClusterNode, pairs: dict[bytes, list[tuple
             else:
                 extra += f" [{j}-<-{st.importing[j].name.decode()}]"
     ranges = pairs.get(node.name, []) if pairs is not None else None
-    return node.description(ranges, extra)
+    return node.description(ranges, extra, pport)
 
 
-def nodes_description(st: ClusterState, filter_flags: int = 0) -> str:
+def nodes_description(st: ClusterState, filter_flags: int = 0, pport: bool = False) -> str:
+    """CLUSTER NODES (and nodes.conf); *pport*: plain client ports, for a non-TLS client of a TLS cluster."""
     pairs = slot_info_pairs(st)
-    return "".join(node_line(st, n, pairs) + "\n" for n in list(st.nodes.values()) if not n.flags & filter_flags)
+    return "".join(node_line(st, n, pairs, pport) + "\n" for n in list(st.nodes.values())
+                   if not n.flags & filter_flags)
 
 
 def preferred_endpoint(st: ClusterState, n: ClusterNode) -> str:
@@ -55,7 +58,7 @@ def preferred_endpoint(st: ClusterState, n: ClusterNode) -> str:
     return ""
 
 
-def _node_entry(st: ClusterState, n: ClusterNode) -> list:
+def _node_entry(st: ClusterState, n: ClusterNode, pport: bool) -> list:
     t = st.cfg["cluster-preferred-endpoint-type"]
     if t == "ip":
         first: Any = n.ip.encode()
@@ -68,7 +71,7 @@ def _node_entry(st: ClusterState, n: ClusterNode) -> list:
         meta += [b"ip", n.ip.encode()]
     if t != "hostname" and n.hostname:
         meta += [b"hostname", n.hostname.encode()]
-    return [first, n.port, n.name, MapReply(meta)]
+    return [first, n.client_port(pport), n.name, MapReply(meta)]
 
 
 def _replica_available(st: ClusterState, n: ClusterNode) -> bool:
@@ -78,7 +81,7 @@ def _replica_available(st: ClusterState, n: ClusterNode) -> bool:
     return off != 0
 
 
-def cluster_slots(st: ClusterState) -> list:
+def cluster_slots(st: ClusterState, pport: bool = False) -> list:
     out = []
     n = None
     start = 0
@@ -87,8 +90,8 @@ def cluster_slots(st: ClusterState) -> list:
         if cur is n:
             continue
         if n is not None:
-            entry: list = [start, i - 1, _node_entry(st, n)]
-            entry += [_node_entry(st, s) for s in n.slaves if _replica_available(st, s)]
+            entry: list = [start, i - 1, _node_entry(st, n, pport)]
+            entry += [_node_entry(st, s, pport) for s in n.slaves if _replica_available(st, s)]
             out.append(entry)
         n, start = cur, i
     return out
@@ -96,8 +99,12 @@ def cluster_slots(st: ClusterState) -> list:
 
 def _shard_node(st: ClusterState, n: ClusterNode) -> MapReply:
     r: list = [b"id", n.name]
-    if n.port:
-        r += [b"port", n.port]
+    # tls-cluster tells whether a node's port is its TLS one (then pport is the plain one), as in Redis.
+    plain, tls = (n.pport, n.port) if st.cfg["tls-cluster"] else (n.port, 0)
+    if plain:
+        r += [b"port", plain]
+    if tls:
+        r += [b"tls-port", tls]
     r += [b"ip", n.ip.encode(), b"endpoint", preferred_endpoint(st, n).encode()]
     if n.hostname:
         r += [b"hostname", n.hostname.encode()]

@@ -77,8 +77,8 @@ def get_node_by_query(st: ClusterState, cmd: Any, cmds: Sequence[tuple[Any, list
     return n, (MOVED if n is not me else NONE), slot
 
 
-def redirect_error(st: ClusterState, n: ClusterNode | None, slot: int, code: int) -> str:
-    """The error line clusterRedirectClient sends."""
+def redirect_error(st: ClusterState, n: ClusterNode | None, slot: int, code: int, pport: bool = False) -> str:
+    """The error line clusterRedirectClient sends (*pport*: a non-TLS client of a TLS cluster)."""
     if code == CROSS_SLOT:
         return "CROSSSLOT Keys in request don't hash to the same slot"
     if code == UNSTABLE:
@@ -90,7 +90,7 @@ def redirect_error(st: ClusterState, n: ClusterNode | None, slot: int, code: int
     if code == DOWN_UNBOUND:
         return "CLUSTERDOWN Hash slot not served"
     assert n is not None
-    return f"{'ASK' if code == ASK else 'MOVED'} {slot} {preferred_endpoint(st, n)}:{n.port}"
+    return f"{'ASK' if code == ASK else 'MOVED'} {slot} {preferred_endpoint(st, n)}:{n.client_port(pport)}"
 
 
 def script_error(code: int) -> str:

@@ -72,7 +72,8 @@ class ClusterState:
         self.cfg = cfg
         self.host = host
         self.myself: ClusterNode = None  # type: ignore[assignment]  # set by load or create_myself
-        self.port = 0  # client port and cluster bus port we listen on
+        self.port = 0  # client port (tls-port under tls-cluster) and cluster bus port we listen on
+        self.pport = 0  # the plain client port under tls-cluster, else 0
         self.cport = 0
         self.current_epoch = 0
         self.last_vote_epoch = 0

@@ -9,7 +9,7 @@ import os
 import time
 
 from pyredis.commands.errors import CommandError
-from pyredis.commands.registry import help_lines, lookup, subcommand
+from pyredis.commands.registry import help_lines, subcommand
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import OK, Double, MapReply, SetReply
 from pyredis.server.acl import (
@@ -24,6 +24,7 @@ from pyredis.server.acl import (
     has_spaces,
     universe,
 )
+from pyredis.server.commandtable import lookup as table_lookup
 
 log = logging.getLogger("pyredis")
 
@@ -171,7 +172,7 @@ def cmd_acl_dryrun(c, argv):
     if u is None:
         raise CommandError("ERR User '%s' not found" % _s(argv[2]))
     args = argv[3:]
-    cmd = lookup(args[0])
+    cmd = table_lookup(c.server.commands, args[0])  # renamed names, as Redis's lookupCommand
     if cmd is not None and cmd.subcommands is not None and len(args) > 1:
         sub = cmd.subcommands.get(args[1].lower())
         cmd = sub if sub is not None else (cmd if cmd.handler is not None else None)

@@ -65,11 +65,11 @@ def _myid(c, argv, svc, st):
 
 
 def _nodes(c, argv, svc, st):
-    return Verbatim(replies.nodes_description(st, 0).encode("latin-1"))
+    return Verbatim(replies.nodes_description(st, 0, svc.wants_pport(c)).encode("latin-1"))
 
 
 def _slots(c, argv, svc, st):
-    return replies.cluster_slots(st)
+    return replies.cluster_slots(st, svc.wants_pport(c))
 
 
 def _shards(c, argv, svc, st):
@@ -278,7 +278,7 @@ def _replicas(c, argv, svc, st):
     n = _node_arg(st, argv[2])
     if n.is_slave:
         raise CommandError("ERR The specified node is not a master")
-    return [replies.node_line(st, s, None).encode("latin-1") for s in n.slaves]
+    return [replies.node_line(st, s, None, svc.wants_pport(c)).encode("latin-1") for s in n.slaves]
 
 
 def _count_failure_reports(c, argv, svc, st):

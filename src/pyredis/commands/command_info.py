@@ -7,6 +7,7 @@ from typing import Any
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import (
     COMMANDS,
+    TABLE,
     Command,
     all_commands,
     command,
@@ -16,6 +17,10 @@ from pyredis.commands.registry import (
 )
 from pyredis.engine.glob import compile_glob
 from pyredis.protocol.types import MapReply, SetReply, Status
+from pyredis.server.commandtable import entries as table_entries
+from pyredis.server.commandtable import listed_commands
+from pyredis.server.commandtable import lookup as table_lookup
+from pyredis.server.commandtable import lookup_path as table_lookup_path
 
 _cache: dict[str, Any] = {}
 
@@ -73,6 +78,11 @@ def command_docs(cmd: Command) -> Any:
     key = "docs:" + cmd.fullname
     if key not in _cache:
         meta = metadata()["docs"].get(cmd.name)
+        if cmd.parent is not None:  # a subcommand's docs are in its container's "subcommands" map
+            parent = metadata()["docs"].get(cmd.parent.name)
+            pairs = parent["%"] if isinstance(parent, dict) else []
+            subs = next((pairs[i + 1]["%"] for i in range(0, len(pairs) - 1, 2) if pairs[i] == "subcommands"), [])
+            meta = next((subs[i + 1] for i in range(0, len(subs) - 1, 2) if subs[i] == cmd.fullname), None)
         if meta is None:
             _cache[key] = MapReply([b"summary", b"", b"since", b"7.0.0", b"group", b"server"])
         else:
@@ -176,37 +186,38 @@ def has_keys(cmd: Command) -> bool:
     return cmd.getkeys is not None or bool(_key_specs(cmd)) or cmd.first != 0
 
 
+# The COMMAND family looks names up in the server's table (rename-command edits it, as in Redis) and
+# shows commands under their original names.
 @command("command", -1, "loading stale")
 def cmd_command(c, argv):
-    return [command_info(cmd) for cmd in COMMANDS.values() if cmd.handler is not None or cmd.subcommands]
+    return [command_info(cmd) for _name, cmd in table_entries(c.server.commands)
+            if cmd.handler is not None or cmd.subcommands]
 
 
 @subcommand("command", "count", 2, "loading stale")
 def cmd_command_count(c, argv):
-    return len(COMMANDS)
+    table = c.server.commands
+    return len(COMMANDS) if table is TABLE else len(table_entries(table))
 
 
 @subcommand("command", "info", -2, "loading stale")
 def cmd_command_info(c, argv):
-    from pyredis.commands.registry import lookup_path
-
     if len(argv) == 2:
         return cmd_command(c, argv)
     out = []
     for name in argv[2:]:
-        cmd = lookup_path(name.decode("utf-8", "replace"))
+        cmd = table_lookup_path(c.server.commands, name)
         out.append(command_info(cmd) if cmd is not None else None)
     return out
 
 
 @subcommand("command", "docs", -2, "loading stale")
 def cmd_command_docs(c, argv):
-    from pyredis.commands.registry import lookup_path
-
     out = MapReply()
-    names = [x.encode() for x in COMMANDS] if len(argv) == 2 else argv[2:]
+    table = c.server.commands
+    names = [name for name, _cmd in table_entries(table)] if len(argv) == 2 else argv[2:]
     for name in names:
-        cmd = lookup_path(name.decode("utf-8", "replace"))
+        cmd = table_lookup_path(table, name)
         if cmd is None:
             continue
         out += [cmd.fullname.encode(), command_docs(cmd)]
@@ -215,7 +226,8 @@ def cmd_command_docs(c, argv):
 
 @subcommand("command", "list", -2, "loading stale")
 def cmd_command_list(c, argv):
-    cmds = all_commands()
+    table = c.server.commands
+    cmds = all_commands() if table is TABLE else listed_commands(table)
     if len(argv) > 2:
         if len(argv) != 5 or argv[2].lower() != b"filterby":
             raise syntax_error()
@@ -234,11 +246,9 @@ def cmd_command_list(c, argv):
     return [x.fullname.encode() for x in cmds]
 
 
-def _resolve(argv: list[bytes]) -> tuple[Command, list[bytes]]:
-    from pyredis.commands.registry import lookup
-
+def _resolve(c: Any, argv: list[bytes]) -> tuple[Command, list[bytes]]:
     args = argv[2:]
-    cmd = lookup(args[0])
+    cmd = table_lookup(c.server.commands, args[0])
     if cmd is None:
         raise CommandError("ERR Invalid command specified")
     if cmd.subcommands and len(args) > 1:
@@ -251,7 +261,7 @@ def _resolve(argv: list[bytes]) -> tuple[Command, list[bytes]]:
 
 @subcommand("command", "getkeys", -4, "loading stale")
 def cmd_command_getkeys(c, argv):
-    cmd, args = _resolve(argv)
+    cmd, args = _resolve(c, argv)
     if not has_keys(cmd):
         raise CommandError("ERR The command has no key arguments")
     return [args[i] for i in get_keys(cmd, args)]
@@ -259,7 +269,7 @@ def cmd_command_getkeys(c, argv):
 
 @subcommand("command", "getkeysandflags", -4, "loading stale")
 def cmd_command_getkeysandflags(c, argv):
-    cmd, args = _resolve(argv)
+    cmd, args = _resolve(c, argv)
     if not has_keys(cmd):
         raise CommandError("ERR The command has no key arguments")
     if cmd.getkeys is not None:

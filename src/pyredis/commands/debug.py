@@ -34,7 +34,7 @@ from pyredis.protocol.types import (
     Status,
     Verbatim,
 )
-from pyredis.server import crash
+from pyredis.server import crash, protected
 from pyredis.server.config import parse_memory
 from pyredis.server.debugstate import DEFAULT_PACKED_THRESHOLD, DEFAULT_PEAK_RESET_TIME
 
@@ -73,15 +73,12 @@ def subcommand_error(argv: list[bytes]) -> CommandError:
 
 
 def debug_allowed(c) -> bool:
-    mode = c.server.config["enable-debug-command"]
-    if mode == "yes":
-        return True
-    if mode == "local":
-        return c.addr.startswith(("127.0.0.1:", "::1:", "[::1]")) or getattr(c, "flags_extra", "") == "U"
-    return False
+    return protected.allowed(c.server.config["enable-debug-command"], c)
 
 
-@command("debug", -2, "admin noscript loading stale")
+# "protected": the server refuses it before running it unless enable-debug-command allows the client
+# (pyredis.server.protected); the check in the handler covers calls from modules.
+@command("debug", -2, "admin noscript loading stale protected")
 def cmd_debug(c, argv):
     if not debug_allowed(c):
         raise CommandError("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
@@ -269,8 +266,9 @@ def _client_eviction(c, argv):
 
 def _client_memory(cl) -> int:
     """The memory CLIENT LIST reports as tot-mem for *cl*."""
-    qbuf = cl.query_buffer_size() if hasattr(cl, "query_buffer_size") else 0
-    return 22000 + qbuf + cl.pending_output()
+    from pyredis.server.clientmem import client_memory
+
+    return client_memory(cl)
 
 
 @debug_subcommand("stringmatch-test", exactly(2))

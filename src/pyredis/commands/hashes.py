@@ -21,7 +21,7 @@ from pyredis.protocol.numbers import (
     parse_ll,
     parse_long_double,
 )
-from pyredis.protocol.types import OK, MapReply
+from pyredis.protocol.types import NOREPLY, OK, MapReply
 
 HASH = notify.HASH
 RANGE_ERR = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
@@ -276,7 +276,16 @@ def cmd_hrandfield(c, argv):
     resp3 = c.resp == 3
     if n < 0:
         keys = list(h)
-        picked = random.choices(keys, k=-n)
+        picked = []
+        left = -n
+        size = 0
+        while left:  # in batches: a client over its output buffer limit stops the reply mid-run
+            batch = random.choices(keys, k=min(left, 1024))
+            left -= len(batch)
+            picked += batch
+            size += sum(len(f) + (len(h[f]) + 16 if withvalues else 0) for f in batch) + 16 * len(batch)
+            if c.reply_limit_reached(size):
+                return NOREPLY
     elif n >= len(h):
         picked = list(h)
     else:

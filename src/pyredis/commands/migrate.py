@@ -100,6 +100,13 @@ def cmd_migrate(c, argv):
         raise CommandError("IOERR error or timeout connecting to the client") from None
     except (OSError, UnicodeDecodeError, ValueError):  # refused: Redis notices on its first write
         raise CommandError("IOERR error or timeout writing to target instance") from None
+    ssl_ctx = c.server.tls.outgoing_context("cluster")  # tls-cluster: MIGRATE speaks TLS, as in Redis
+    if ssl_ctx is not None:
+        try:
+            sock = ssl_ctx.wrap_socket(sock)
+        except OSError:
+            sock.close()
+            raise CommandError("IOERR error or timeout connecting to the client") from None
     try:
         sock.settimeout(timeout / 1000)
         sock.sendall(b"".join(out))

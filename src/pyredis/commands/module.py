@@ -12,6 +12,7 @@ from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import help_lines, subcommand
 from pyredis.modules.manager import ModuleLoadError
 from pyredis.protocol.types import OK
+from pyredis.server import protected
 
 log = logging.getLogger("pyredis")
 
@@ -23,11 +24,7 @@ _LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
 
 def _allowed(c) -> None:
     """LOAD, LOADEX and UNLOAD are protected (``enable-module-command``); LIST and HELP are not."""
-    mode = c.server.config["enable-module-command"]
-    if mode == "yes":
-        return
-    if mode == "local" and (c.addr.startswith(("127.0.0.1:", "::1:", "[::1]"))
-                            or getattr(c, "flags_extra", "") == "U" or getattr(c, "fake", False)):
+    if protected.allowed(c.server.config["enable-module-command"], c) or getattr(c, "fake", False):
         return
     raise CommandError(_DENIED)
 
@@ -46,13 +43,13 @@ def cmd_module_list(c, argv):
     return c.server.modules.list_reply()
 
 
-@subcommand("module", "load", -3, "admin noscript no_async_loading")
+@subcommand("module", "load", -3, "admin noscript no_async_loading protected")
 def cmd_module_load(c, argv):
     _allowed(c)
     return _load(c, argv[2], argv[3:])
 
 
-@subcommand("module", "loadex", -3, "admin noscript no_async_loading")
+@subcommand("module", "loadex", -3, "admin noscript no_async_loading protected")
 def cmd_module_loadex(c, argv):
     _allowed(c)
     args: list[bytes] = []
@@ -75,7 +72,7 @@ def cmd_module_loadex(c, argv):
     return _load(c, argv[2], args)
 
 
-@subcommand("module", "unload", 3, "admin noscript no_async_loading")
+@subcommand("module", "unload", 3, "admin noscript no_async_loading protected")
 def cmd_module_unload(c, argv):
     _allowed(c)
     c.server.modules.unload(argv[2].decode("utf-8", "surrogateescape"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.protocol.types import NOREPLY
+from pyredis.server.propagate import PROPAGATE_REPL, Targeted
 from pyredis.server.pubsub import subscription_reply
 
 
@@ -99,6 +100,8 @@ def cmd_publish(c, argv):
     cl = c.server.cluster
     if cl is not None:
         cl.propagate_publish(argv[1], argv[2], False)
+    else:  # forceCommandPropagation(PROPAGATE_REPL): replicas see it, the AOF does not
+        c.repl = [Targeted(argv, PROPAGATE_REPL)]
     return n
 
 

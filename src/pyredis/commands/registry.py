@@ -24,7 +24,7 @@ class Command:
         "name", "fullname", "handler", "arity", "flags", "first", "last", "step", "getkeys",
         "subcommands", "parent", "calls", "usec", "rejected", "failed", "write", "readonly",
         "denyoom", "noscript", "loading", "stale", "blocking", "admin", "pubsub", "fast", "no_multi",
-        "no_auth", "allow_busy", "may_replicate", "skip_monitor", "skip_slowlog", "id",
+        "no_auth", "allow_busy", "may_replicate", "skip_monitor", "skip_slowlog", "protected", "id",
     )
     # Flags as booleans (set from ``flags`` in ``__init__``).
     write: bool
@@ -43,6 +43,7 @@ class Command:
     may_replicate: bool
     skip_monitor: bool
     skip_slowlog: bool
+    protected: bool  # DEBUG, MODULE LOAD...: gated by enable-debug-command / enable-module-command
 
     def __init__(
         self, name: str, handler: Handler | None, arity: int, flags: str, first: int, last: int,
@@ -63,7 +64,7 @@ class Command:
         self.calls = self.usec = self.rejected = self.failed = 0
         for f in ("write", "readonly", "denyoom", "noscript", "loading", "stale", "blocking", "admin",
                   "pubsub", "fast", "no_multi", "no_auth", "allow_busy", "may_replicate", "skip_monitor",
-                  "skip_slowlog"):
+                  "skip_slowlog", "protected"):
             setattr(self, f, f in self.flags)
         self.id = 0
 

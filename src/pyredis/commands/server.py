@@ -16,6 +16,7 @@ from pyredis.commands.registry import COMMANDS, all_commands, command, help_line
 from pyredis.engine.glob import compile_glob
 from pyredis.persistence import accel as rdb_accel
 from pyredis.protocol.types import NOREPLY, OK, MapReply, Status, Verbatim
+from pyredis.server import protected
 from pyredis.server.config import DIRECTIVES, ConfigError, canonical
 
 InfoSection = Callable[..., list[tuple[str, object]]]
@@ -128,7 +129,7 @@ def _stats_section(srv) -> list:
         ("sync_partial_err", srv.replication.stat_sync_partial_err), ("expired_keys", ks.expired_keys),
         ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", stats.evicted_keys),
-        ("evicted_clients", 0), ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
+        ("evicted_clients", stats.evicted_clients), ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", ps.num_channels() if ps is not None and hasattr(ps, "num_channels") else 0),
         ("pubsub_patterns", ps.num_patterns() if ps is not None and hasattr(ps, "num_patterns") else 0),
@@ -143,7 +144,8 @@ def _stats_section(srv) -> list:
         ("unexpected_error_replies", srv.replication.stat_unexpected_error_replies), ("total_error_replies", srv.stat_errors),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.stat_commands),
         ("total_writes_processed", srv.stat_commands), ("io_threaded_reads_processed", 0),
-        ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
+        ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", stats.reply_buffer_shrinks),
+        ("reply_buffer_expands", stats.reply_buffer_expands),
     ]
 
 
@@ -172,7 +174,7 @@ def _commandstats_section(srv) -> list:
 
 
 def _errorstats_section(srv) -> list:
-    return [(f"errorstat_{code}", f"count={n}") for code, n in srv.error_stats.items()]
+    return [(f"errorstat_{code}", f"count={n}") for code, n in sorted(srv.error_stats.items())]
 
 
 def _latencystats_section(srv) -> list:
@@ -274,7 +276,7 @@ def cmd_config_set(c, argv):
         if d.immutable:
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - "
                                "can't set immutable config")
-        if d.protected and c.server.config["enable-protected-configs"] == "no":
+        if d.protected and not protected.allowed(c.server.config["enable-protected-configs"], c):
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - "
                                "can't set protected config")
         pairs.append((raw_name, name, argv[i + 1].decode("utf-8", "surrogateescape")))

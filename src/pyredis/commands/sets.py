@@ -12,7 +12,7 @@ from pyredis.engine import notify
 from pyredis.engine.glob import compile_glob
 from pyredis.engine.set import SetValue
 from pyredis.protocol.numbers import LLONG_MAX, parse_ll
-from pyredis.protocol.types import SetReply
+from pyredis.protocol.types import NOREPLY, SetReply
 
 SET = notify.SET
 GENERIC = notify.GENERIC
@@ -151,7 +151,18 @@ def cmd_srandmember(c, argv):
     if s is None or n == 0:
         return []
     if n < 0:
-        return random.choices(s.members_list() if len(s) > 16 else tuple(s), k=-n)
+        pool = s.members_list() if len(s) > 16 else tuple(s)
+        out: list[bytes] = []
+        left = -n
+        size = 0
+        while left:  # in batches: a client over its output buffer limit stops the reply mid-run
+            batch = random.choices(pool, k=min(left, 1024))
+            left -= len(batch)
+            out += batch
+            size += sum(len(m) for m in batch) + 16 * len(batch)
+            if c.reply_limit_reached(size):
+                return NOREPLY
+        return out
     if n >= len(s):
         return s.ordered()
     return random.sample(s.members_list(), n)

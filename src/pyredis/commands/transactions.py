@@ -10,6 +10,7 @@ from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import command
 from pyredis.protocol.types import NOREPLY, NULL_ARRAY, OK, Raw
 from pyredis.server.client import REPLY_ON
+from pyredis.server.propagate import feed
 from pyredis.server.watch import WatchEntry, discard, unwatch_all
 from pyredis.server.watch import expired as _expired
 
@@ -97,7 +98,7 @@ def cmd_exec(c, argv):
             if wrap:
                 fn(buf[0][0], [b"MULTI"])
             for dbid, a in buf:
-                fn(dbid, a)
+                feed((fn,), dbid, a)
             if wrap:
                 fn(buf[-1][0], [b"EXEC"])
     c.repl = []  # what ran was propagated above; EXEC itself is not

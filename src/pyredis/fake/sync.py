@@ -59,12 +59,7 @@ class FakeSocket:
         with fs.lock:
             c.feed(bytes(data))
             fs.after()
-            if c.out and not self._rest:
-                conn = self.conn
-                if conn is not None:
-                    parser = conn._parser
-                    if parser.__class__ is _HiredisParser and parser._reader is not None:
-                        parser._reader.feed(c.take_output())
+            self._feed_replies()
 
     def send_argv(self, argv: list[bytes]) -> None:
         """Run one command given as its arguments (what the parser would make of the packed bytes)."""
@@ -78,12 +73,7 @@ class FakeSocket:
             elif not c.close_asap:
                 fs.server.execute(c, argv)
             fs.after()
-            if c.out and not self._rest:
-                conn = self.conn
-                if conn is not None:
-                    parser = conn._parser
-                    if parser.__class__ is _HiredisParser and parser._reader is not None:
-                        parser._reader.feed(c.take_output())
+            self._feed_replies()
 
     def send_batch(self, batch: Any) -> None:
         """Run commands given as argument lists, in one go."""
@@ -96,12 +86,17 @@ class FakeSocket:
             for argv in batch:
                 run(argv)
             fs.after()
-            if c.out and not self._rest:
-                conn = self.conn
-                if conn is not None:
-                    parser = conn._parser
-                    if parser.__class__ is _HiredisParser and parser._reader is not None:
-                        parser._reader.feed(c.take_output())
+            self._feed_replies()
+
+    def _feed_replies(self) -> None:
+        """Hand the replies straight to redis-py's hiredis reader when nothing is buffered before them."""
+        c = self.client
+        if c.out and not self._rest:
+            conn = self.conn
+            if conn is not None:
+                parser = conn._parser
+                if parser.__class__ is _HiredisParser and parser._reader is not None:
+                    parser._reader.feed(c.take_output())
 
     def _read(self, limit: int) -> bytes:
         rest = self._rest

@@ -8,7 +8,6 @@ from time import perf_counter_ns
 from typing import Any
 
 from pyredis.commands.errors import CommandError
-from pyredis.commands.registry import TABLE
 from pyredis.modules.api import ModuleError
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY
@@ -33,7 +32,7 @@ def _caller(ctx: Any) -> Client:
 def run_command(ctx: Any, argv: list[bytes]) -> Any:
     """Execute *argv* for *ctx*'s client; the reply as Python values (errors raise ModuleError)."""
     srv = ctx.server
-    cmd = TABLE.get(argv[0]) or TABLE.get(argv[0].lower())
+    cmd = srv.commands.get(argv[0]) or srv.commands.get(argv[0].lower())
     if cmd is not None and cmd.subcommands is not None and len(argv) > 1:
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is not None:

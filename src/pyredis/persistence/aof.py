@@ -28,6 +28,7 @@ from typing import Any
 
 from pyredis.persistence.rewrite import write_base_file
 from pyredis.protocol.encoder import encode_command
+from pyredis.server.propagate import PROPAGATE_AOF
 
 log = logging.getLogger("pyredis")
 
@@ -618,6 +619,8 @@ class AOF:
                 loop.call_soon(self._flush_soon)
             else:
                 self.flush()
+
+    feed.propagate_target = PROPAGATE_AOF  # type: ignore[attr-defined]
 
     def _flush_soon(self) -> None:
         self.flush_scheduled = False

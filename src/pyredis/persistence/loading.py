@@ -76,13 +76,14 @@ class Loading:
         from pyredis.server.client import REPLY_OFF, Client
 
         srv = self.server
+        table = getattr(srv, "commands", TABLE)
         fake = Client(srv, 0)
         fake.authenticated = True
         fake.reply_mode = REPLY_OFF
         a = self.aof
 
         def execute(argv: list[bytes]) -> None:
-            cmd = TABLE.get(argv[0]) or TABLE.get(argv[0].lower())
+            cmd = table.get(argv[0]) or table.get(argv[0].lower())  # renamed names too, as in Redis
             if cmd is None:
                 raise AOFError("Unknown command '%s' reading the append only file %s"
                                % (argv[0].decode("utf-8", "replace"), a.loading_name))

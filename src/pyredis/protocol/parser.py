@@ -125,6 +125,10 @@ class PyRequestParser:
         """Bytes received but not yet parsed into a command (the query buffer)."""
         return self._have
 
+    def pending_chunks(self) -> list[bytes]:
+        """The bytes of :attr:`buffered`, as received (for client memory accounting)."""
+        return list(self._chunks)
+
     def feed(self, data: bytes) -> list[list[bytes]]:
         if self._chunks:
             self._chunks.append(data)
@@ -273,6 +277,20 @@ class RequestParser:
     @property
     def inline_seen(self) -> bool:
         return self._py.inline_seen
+
+    def pending_chunks(self) -> list[bytes]:
+        """The bytes of :attr:`buffered` (a partial request), as chunks (for client memory accounting)."""
+        if self._reader is None:
+            return self._py.pending_chunks()
+        skip = sum(_wire_size(a) for a in self._kept)
+        out = []
+        for ch in self._chunks:
+            if skip >= len(ch):
+                skip -= len(ch)
+                continue
+            out.append(ch[skip:] if skip else ch)
+            skip = 0
+        return out
 
     def idle(self) -> bool:
         """No bytes held and no stricter (unauthenticated) limits: a read may be parsed elsewhere."""

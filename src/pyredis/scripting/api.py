@@ -10,7 +10,6 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pyredis.commands.registry import TABLE
 from pyredis.scripting.bytecode import untail
 from pyredis.scripting.library import FunctionInfo
 from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError, lua_type, number2str
@@ -143,7 +142,8 @@ class RedisAPI:
                 argv.append(_num_arg(a))
             else:
                 raise ScriptError(ERR_ARGTYPE)
-        cmd = TABLE.get(argv[0]) or TABLE.get(argv[0].lower())
+        table = self.s.server.commands
+        cmd = table.get(argv[0]) or table.get(argv[0].lower())
         if cmd is not None and cmd.subcommands is not None and len(argv) > 1:
             cmd = cmd.subcommands.get(argv[1].lower(), cmd if cmd.handler is not None else None)
         if cmd is None:

@@ -14,7 +14,6 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from pyredis.commands.errors import CommandError
-from pyredis.commands.registry import TABLE
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import NOREPLY, ErrorReply, Raw, Status
 from pyredis.scripting import shebang
@@ -23,9 +22,10 @@ from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse
 from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
 from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
-from pyredis.scripting.shebang import ALLOW_OOM, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
+from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
 from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
+from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
@@ -43,6 +43,8 @@ ERR_OOM = ERR_OOM_S.encode()
 ERR_READONLY_S = "READONLY You can't write against a read only replica."
 ERR_READONLY = ERR_READONLY_S.encode()
 ERR_NOREPLICAS_S = "NOREPLICAS Not enough good replicas to write."
+ERR_MASTERDOWN_S = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+ERR_STALE = b"ERR Can not execute the command on a stale replica"
 ERR_NOREPLICAS = ERR_NOREPLICAS_S.encode()
 LOAD_TIMEOUT = 0.5
 # commands flagged MAY_REPLICATE in Redis 7.0 (COMMAND INFO does not show that flag)
@@ -263,6 +265,8 @@ class Scripting:
         """Checks made before a script starts (script flags vs server state)."""
         srv = self.server
         compat = bool(flags & EVAL_COMPAT)
+        if self._stale() and (compat or not flags & ALLOW_STALE):
+            raise CommandError(ERR_MASTERDOWN_S)
         if not compat:
             if flags & NO_CLUSTER and srv.cluster is not None:
                 raise CommandError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
@@ -369,6 +373,14 @@ class Scripting:
             return False
         return srv.eviction.oom()
 
+    def _stale(self) -> bool:
+        """A replica whose master link is down, with replica-serve-stale-data off."""
+        srv = self.server
+        repl = srv.replication
+        if repl is None or repl.masterhost is None or srv.config.values.get("replica-serve-stale-data"):
+            return False
+        return not repl.replica.connected()
+
     def _readonly_replica(self, c: Client) -> bool:
         srv = self.server
         return bool(srv.keyspace.is_replica and srv.config.values.get("replica-read-only")
@@ -398,9 +410,10 @@ class Scripting:
                 raise ScriptError(ERR_NOARGS)
             argv = list(args)
         srv = self.server
-        cmd = TABLE.get(argv[0])
+        table = srv.commands
+        cmd = table.get(argv[0])
         if cmd is None:
-            cmd = TABLE.get(argv[0].lower())
+            cmd = table.get(argv[0].lower())
             if cmd is None:
                 srv.count_error(ERR_UNKNOWN_S)
                 raise ScriptError(ERR_UNKNOWN, True)
@@ -420,6 +433,8 @@ class Scripting:
             self._reject(cmd, ERR_ARITY)
         if cmd.noscript and not self.disable_deny_scripts:
             self._reject(cmd, ERR_NOSCRIPT_CMD)
+        if not cmd.stale and self._stale():
+            self._reject(cmd, ERR_STALE)
         if (cmd.write or cmd.denyoom or cmd.may_replicate or cmd.name in _MAY_REPLICATE) and (
                 run.readonly or run.oom or run.write_denied != b""):
             err = self._deny(run, cmd)
@@ -454,12 +469,15 @@ class Scripting:
                 hook(fake, cmd, argv)
         if srv.dirty != dirty or fake.repl is not None:
             rl = fake.repl
-            if run.repl_flags:
+            flags = run.repl_flags
+            if flags:
                 dbid = fake.db.id
                 if rl is None:
-                    run.effects.append((dbid, argv))
-                else:
-                    run.effects.extend((dbid, a) for a in rl)
+                    rl = [argv]
+                if flags != PROPAGATE_ALL:  # redis.set_repl: only some targets
+                    rl = [Targeted(a, t) for a in rl
+                          if (t := flags & (a.target if type(a) is Targeted else PROPAGATE_ALL))]
+                run.effects.extend((dbid, a) for a in rl)
             fake.repl = None
         if fake.out:
             vals = parse_resp(b"".join(fake.out))

@@ -277,8 +277,44 @@ local function runtime_redis(is_eval)
 end
 
 -- globals -------------------------------------------------------------------------------------------
+-- Redis 7.0.15's lua-enable-deprecated-api: setfenv, getfenv and newproxy, off by default. The real
+-- global table never leaks out (getfenv answers the sandbox's globals instead), and the prelude's own
+-- functions and C functions keep their environments.
+local getfenv = getfenv
+local REALG = getfenv(0)
+local function fenv_target(f)
+  if type(f) == 'number' then
+    if f < 0 then error("bad argument #1 to 'getfenv' (level must be non-negative)", 3) end
+    if f == 0 then return 0 end
+    return f + 1   -- skip the sandbox wrapper
+  end
+  return f
+end
+local function sb_getfenv(f)
+  if f == nil then f = 1 end
+  local e = getfenv(fenv_target(f))
+  if e == REALG then return ENV end
+  return e
+end
+local function sb_setfenv(f, t)
+  local target = fenv_target(f)
+  if type(t) ~= 'table' then
+    error("bad argument #2 to 'setfenv' (table expected, got " .. type(t) .. ")", 2)
+  end
+  local fn = target
+  if type(target) == 'number' then
+    local info = target > 0 and getinfo(target, 'Sf')
+    fn = info and info.func
+  end
+  if type(fn) ~= 'function' or getinfo(fn, 'S').what == 'C' or getinfo(fn, 'S').source == SELF then
+    error("'setfenv' cannot change environment of given object", 2)
+  end
+  setfenv(fn, t)
+  return fn
+end
+
 local function base_globals()
-  return {
+  local g = {
     _VERSION = _VERSION, assert = assert, collectgarbage = collectgarbage, error = error, gcinfo = gcinfo,
     getmetatable = sb_getmetatable, ipairs = sb_ipairs, load = sb_load, loadstring = sb_loadstring,
     next = sb_next, pairs = sb_pairs, pcall = sb_pcall, rawequal = rawequal, rawget = sb_rawget,
@@ -287,6 +323,10 @@ local function base_globals()
     string = STRING, table = readonly(table), math = readonly(math), coroutine = COROUTINE,
     bit = BIT, cjson = CJSON, cmsgpack = CMSGPACK, struct = STRUCT,
   }
+  if API.deprecated_api then
+    g.setfenv, g.getfenv, g.newproxy = sb_setfenv, sb_getfenv, newproxy
+  end
+  return g
 end
 
 local function globals_proxy(g)

@@ -58,6 +58,7 @@ class LuaVM:
             "cmsgpack": self._lib(self.msgpack.spec()),
             "struct": self._lib(structlib.spec()),
             "bit": self._lib(bitop.spec()),
+            "deprecated_api": bool(scripting.server.config.values.get("lua-enable-deprecated-api")),
         })
         ex = lua.execute(PRELUDE, table_from({k.encode(): v for k, v in api.items()}), kind.encode())
         self._null_check = ex[b"is_null"]

@@ -26,14 +26,17 @@ from pyredis.persistence.manager import Persistence
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.scripting.engine import Scripting
+from pyredis.server import protected
 from pyredis.server.acl_checks import Acl
 from pyredis.server.blocking import BlockingState
 from pyredis.server.client import REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from pyredis.server.clientmem import ClientEviction, close_soft_limited
 from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
 from pyredis.server.monitor import Monitors
+from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
 from pyredis.server.stats import Stats
@@ -81,6 +84,9 @@ class Server:
         cfg.on_change("latency-monitor-threshold", self._update_slow_threshold)
         cfg.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
         self.clients: dict[int, Client] = {}
+        # The names clients, scripts and the AOF loader look commands up by: the registry's table, or
+        # a server.commandtable.CommandTable after rename-command lines.
+        self.commands: Any = cfg.command_table if cfg.command_table is not None else TABLE
         self.next_client_id = 1
         self.dirty = 0
         self.start_time = time.time()
@@ -118,6 +124,8 @@ class Server:
         self.busy_script: Any = None
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
+        if self.commands is not TABLE:  # the fast handlers know the registry's names only
+            self.hold_gate("rename-command")
         # Keyspace changes for the gateway's watchers, whatever notify-keyspace-events says.
         self.key_tap: Callable[[int, bytes, bytes, int], None] | None = None
         self._compose()
@@ -141,6 +149,7 @@ class Server:
         self.tracking = TrackingTable(self)
         self.monitor = Monitors(self)
         self.eviction = Evictor(self)
+        self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
         self.scripting = Scripting(self)
         self.persistence = Persistence(self)
         self.persistence.install()
@@ -156,7 +165,8 @@ class Server:
         ev.unpaused.append(self.blocking.end_pause)
         ev.pre_checks.append(self.eviction.check)
         ev.stats_reset.append(lambda srv: srv.stats.reset())
-        ev.cron += [self.eviction.cron, self.persistence.cron, self.tracking.cron]
+        ev.cron += [self.eviction.cron, self.persistence.cron, self.tracking.cron, self.client_eviction.cron,
+                    close_soft_limited]
         ev.ready.append(self.persistence.on_ready)
         ev.shutdown.append(self.persistence.on_shutdown)
         ev.shutdown_signal.append(self.persistence.on_shutdown_signal)
@@ -246,9 +256,9 @@ class Server:
     def execute(self, c: Client, argv: list[bytes]) -> None:
         """Run one command from client *c*: lookup, checks, MULTI queueing, then :meth:`call`."""
         self.current_client = c
-        cmd = TABLE.get(argv[0])
+        cmd = self.commands.get(argv[0])
         if cmd is None:
-            cmd = TABLE.get(argv[0].lower())
+            cmd = self.commands.get(argv[0].lower())
             if cmd is None:
                 self.reject(c, None, unknown_command_message(argv))
                 return
@@ -266,6 +276,11 @@ class Server:
         if (ar > 0 and n != ar) or n < -ar or (cmd.handler is None and n < 2):
             self.reject(c, cmd, f"ERR wrong number of arguments for '{cmd.fullname}' command")
             return
+        if cmd.protected:  # DEBUG, MODULE LOAD...: enable-debug-command / enable-module-command
+            err = protected.refusal(self, c, cmd)
+            if err is not None:
+                self.reject(c, cmd, err)
+                return
         if self.gate or c.multi is not None or not c.authenticated or c.acl_restricted or c.resp == 2 and (
             c.channels or c.patterns or c.shard_channels
         ):
@@ -299,6 +314,9 @@ class Server:
         for check in self.events.pre_checks:  # before MULTI queueing (maxmemory OOM)
             if not check(c, cmd, argv):
                 return False
+        for check in self.events.checks:  # MISCONF, NOREPLICAS, READONLY, MASTERDOWN: also before queueing
+            if not check(c, cmd, argv):
+                return False
         if c.resp == 2 and (c.channels or c.patterns or c.shard_channels) and name not in _PUBSUB_ALLOWED:
             self.reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                         "RESET are allowed in this context" % cmd.fullname)
@@ -316,9 +334,6 @@ class Server:
             c.multi.append((cmd, argv))
             c.write(QUEUED)
             return False
-        for check in self.events.checks:
-            if not check(c, cmd, argv):
-                return False
         return True
 
     def call(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
@@ -354,7 +369,8 @@ class Server:
         if hooks:
             for hook in hooks:
                 hook(c, cmd, argv)
-        if self.ready_keys and not (c.in_exec or c.in_script):
+        if self.ready_keys and not (c.in_exec or c.in_script) and self.busy_script is None:
+            # a command served while a script is busy leaves the script's pushes to be served after it
             self.blocking.serve_ready()
 
     @property
@@ -373,9 +389,10 @@ class Server:
         cmds = repl if repl is not None else [argv]
         if len(cmds) > 1 and not (c.in_exec or c.in_script) and cmds[0][0].upper() != b"MULTI":
             cmds = [[b"MULTI"], *cmds, [b"EXEC"]]  # one command, several effects: a transaction
-        for fn in self.propagators:
-            for a in cmds:
-                fn(c.db.id, a)
+        dbid = c.db.id
+        props = self.propagators
+        for a in cmds:
+            feed(props, dbid, a)
 
     def slowlog_add(self, c: Client, argv: list[bytes], usec: int) -> None:
         args = []

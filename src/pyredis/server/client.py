@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyredis.protocol.encoder import _ENCODERS
-from pyredis.protocol.parser import _wire_size as wire_size
+from pyredis.server.clientmem import client_info_line
 
 if TYPE_CHECKING:
     from pyredis.commands.registry import Command
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pyredis.server.app import Server
 
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
+__all__ = ["Client", "client_info_line"]
 
 
 class Client:
@@ -27,6 +28,12 @@ class Client:
     acl_implicit_auth = False  # authenticated only because the default user needed no password
     cluster_asking = False  # ASKING was sent (one-shot)
     cluster_readonly = False  # READONLY: reads served by a replica of the slot's master
+    # maxmemory-clients accounting (server/clientmem.py): last memory counted, its bucket and entry order
+    mem_last = 0
+    mem_bucket = -1
+    mem_seq = 0
+    obuf_soft_since: int | None = None  # when the output buffer went over its soft limit (unix seconds)
+    rbs = rbp = 16384  # the emulated reply buffer: its size and peak use (socket-backed clients)
 
     def __init__(self, server: Server, cid: int = 0) -> None:
         self.server = server
@@ -92,7 +99,14 @@ class Client:
     def schedule_flush(self) -> None:
         """Connections flush ``out`` at the end of the current loop iteration."""
 
+    def reply_limit_reached(self, building: int) -> bool:
+        """Whether a reply of *building* bytes, still being generated, puts the client over its output
+        buffer hard limit; the client is then closed and the handler may stop early (Redis's
+        ``CLIENT_CLOSE_ASAP`` checks in KEYS, HRANDFIELD...). Fake clients have no limit."""
+        return False
+
     def pending_output(self) -> int:
+        """Reply bytes not yet written (connections add what the socket has not taken)."""
         return sum(len(b) for b in self.out)
 
     # -- keyspace helpers --------------------------------------------------------------------------
@@ -141,25 +155,3 @@ class Client:
             f += "T"
         f += self.flags_extra
         return f or "N"
-
-
-def client_info_line(c: Client, now: float | None = None, argv: list[bytes] | None = None) -> str:
-    """One CLIENT LIST line, in redis-server 7.0's field order."""
-    now = now or time.time()
-    qbuf = c.query_buffer_size() if hasattr(c, "query_buffer_size") else 0
-    alloc = c.query_buffer_alloc() if hasattr(c, "query_buffer_alloc") else 0
-    if argv is not None:  # the caller: Redis still holds the command being executed in its buffer
-        qbuf += wire_size(argv)
-    omem = c.pending_output()
-    cmd = c.cmd.fullname if c.cmd is not None else "NULL"
-    multi = len(c.multi) if c.multi is not None else -1
-    redir = c.tracking.redirect if c.tracking is not None and hasattr(c.tracking, "redirect") else -1
-    name = (c.name or b"").decode("utf-8", "replace")
-    return (
-        f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} age={int(now - c.created)} "
-        f"idle={int(now - c.last_interaction)} flags={c.flags_string()} db={c.db.id} sub={len(c.channels)} "
-        f"psub={len(c.patterns)} ssub={len(c.shard_channels)} multi={multi} qbuf={qbuf} "
-        f"qbuf-free={max(0, alloc - qbuf)} argv-mem={sum(len(a) for a in argv) if argv else 0} multi-mem=0 rbs=16384 rbp=16384 "
-        f"obl={min(omem, 16384)} oll={1 if omem > 16384 else 0} omem={omem} tot-mem={22000 + qbuf + omem} "
-        f"events=r cmd={cmd} user={c.user.decode('utf-8', 'replace')} redir={redir} resp={c.resp}"
-    )

@@ -167,12 +167,9 @@ class ClusterService:
         self._cron_handle: asyncio.TimerHandle | None = None
         if not nodesconf.load(st, self.config_file):
             st.create_myself()
-            st.port = self._port()
-            st.cport = self._cport()
-            st.myself.port, st.myself.cport = self._announced()
+            self._set_ports(cfg["port"], cfg["tls-port"])
             st.save_config_or_die(True)
-        st.port, st.cport = self._port(), self._cport()
-        st.myself.port, st.myself.cport = self._announced()
+        self._set_ports(cfg["port"], cfg["tls-port"])
         st.update_myself_flags()
         self._announce_ip = cfg["cluster-announce-ip"]
         if self._announce_ip:
@@ -197,7 +194,8 @@ class ClusterService:
         """CONFIG SET of an announced endpoint or cluster-replica-no-failover updates myself at once."""
         st = self.state
         cfg = self.server.config
-        st.myself.port, st.myself.cport = self._announced_now()
+        me = st.myself
+        me.port, me.pport, me.cport = gossip.announced_ports(st)
         ip = cfg["cluster-announce-ip"]
         if ip:
             st.myself.ip = ip
@@ -208,29 +206,44 @@ class ClusterService:
         st.update_myself_flags()
         self.kick()
 
-    def _port(self) -> int:
-        return self.server.config["port"]
-
-    def _cport(self) -> int:
-        return self.server.config["cluster-port"] or self._port() + 10000
-
-    def _announced(self) -> tuple[int, int]:
+    def _set_ports(self, port: int, tls_port: int) -> None:
+        """Our listening ports and myself's announced ones (clusterInit, deriveAnnouncedPorts): under
+        tls-cluster the client port is the TLS port (the plain one is ``pport``) and the bus port
+        defaults to the TLS port + 10000."""
+        st = self.state
         cfg = self.server.config
-        return cfg["cluster-announce-port"] or self._port(), cfg["cluster-announce-bus-port"] or self._cport()
+        st.port, st.pport = (tls_port, port) if cfg["tls-cluster"] else (port, 0)
+        st.cport = cfg["cluster-port"] or st.port + 10000
+        me = st.myself
+        me.port, me.pport, me.cport = gossip.announced_ports(st)
+
+    def wants_pport(self, c: Any) -> bool:
+        """A client not on TLS in a TLS cluster is shown the nodes' plain ports (Redis's use_pport);
+        clients without a connection (scripts) see the TLS ones."""
+        if not self.server.config["tls-cluster"]:
+            return False
+        t = getattr(c, "transport", None)
+        return t is not None and t.get_extra_info("ssl_object") is None
+
+    def _bus_ssl(self, server_side: bool) -> Any:
+        """The TLS context for the bus under tls-cluster (server side for the listener), else None."""
+        tls = self.server.tls
+        ctx = tls.outgoing_context("cluster")
+        return tls.server_context if ctx is not None and server_side else ctx
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         srv = self.server
         loop = asyncio.get_running_loop()
         st = self.state
-        st.port = srv.port
-        st.cport = srv.config["cluster-port"] or srv.port + 10000
-        st.myself.port, st.myself.cport = self._announced_now()
+        self._set_ports(srv.port, srv.tls_bound_port or srv.config["tls-port"])
+        ssl_ctx = self._bus_ssl(server_side=True)
         for b in srv.config["bind"]:
             optional = b.startswith("-")
             h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
             try:
-                lst = await loop.create_server(lambda: BusLink(self, None), h, st.cport, reuse_address=True)
+                lst = await loop.create_server(lambda: BusLink(self, None), h, st.cport, reuse_address=True,
+                                               ssl=ssl_ctx)
             except OSError:
                 if optional:
                     continue
@@ -238,10 +251,6 @@ class ClusterService:
                 raise SystemExit(1) from None
             self.listeners.append(lst)
         self._cron_handle = loop.call_later(0.1, self._cron)
-
-    def _announced_now(self) -> tuple[int, int]:
-        cfg = self.server.config
-        return cfg["cluster-announce-port"] or self.state.port, cfg["cluster-announce-bus-port"] or self.state.cport
 
     def stop(self) -> None:
         if self._cron_handle is not None:
@@ -309,7 +318,8 @@ class ClusterService:
                         and me.slaveof is node):
                     node = me
                 if node is not me and slot not in st.importing:
-                    err = routing.redirect_error(st, node, slot, routing.MOVED if node else routing.DOWN_UNBOUND)
+                    err = routing.redirect_error(st, node, slot, routing.MOVED if node else routing.DOWN_UNBOUND,
+                                                 self.wants_pport(c))
             if err is not None:
                 from pyredis.server.blocking import unblock_client
 
@@ -335,7 +345,8 @@ class ClusterService:
 
         async def go() -> None:
             try:
-                await asyncio.wait_for(loop.create_connection(lambda: link, node.ip, node.cport),
+                await asyncio.wait_for(loop.create_connection(lambda: link, node.ip, node.cport,
+                                                              ssl=self._bus_ssl(server_side=False)),
                                        max(self.state.node_timeout / 1000, 1.0))
             except (OSError, asyncio.TimeoutError) as e:
                 log.log(15, "Connection with Node %s at %s:%d failed: %s", node.name.decode(), node.ip,
@@ -539,7 +550,7 @@ class ClusterService:
                                                   exec_write)
         if n is st.myself:
             return True
-        err = routing.redirect_error(st, n, slot, code)
+        err = routing.redirect_error(st, n, slot, code, self.wants_pport(c))
         cmd.rejected += 1
         if name == "exec":
             discard(c)

@@ -112,7 +112,7 @@ _IMMUTABLE = {
     "unixsocket", "aof_rewrite_cpulist", "appendfilename", "io-threads-do-reads", "aclfile", "io-threads",
     "cluster-enabled", "supervised", "set-proc-title", "pidfile", "unixsocketperm", "syslog-facility",
     "disable-thp", "syslog-ident", "rdbchecksum", "cluster-config-file", "appenddirname", "syslog-enabled",
-    "socket-mark-id", "tcp-backlog", "enable-protected-configs",
+    "socket-mark-id", "tcp-backlog", "enable-protected-configs", "lua-enable-deprecated-api",
 }
 
 _ALIASES = {
@@ -181,12 +181,13 @@ tls-prefer-server-ciphers=no|tls-protocols=|tls-replication=no|tls-session-cache
 tls-session-cache-timeout=300|tls-session-caching=yes|tracking-table-max-keys=1000000|unixsocket=
 unixsocketperm=0|zset-max-listpack-entries=128|zset-max-listpack-value=64
 key-load-delay=0|rdb-key-save-delay=0|loading-process-events-interval-bytes=2097152|use-exit-on-panic=no
+lua-enable-deprecated-api=no
 gateway-port=0|gateway-bind=127.0.0.1|gateway-tls=no|gateway-allowed-origins=|gateway-commands=no
 gateway-history-channels=|gateway-history-maxlen=1000|gateway-max-frame=1048576|gateway-compression=no
 """
 
 # Accepted by CONFIG GET <name> and CONFIG SET, but not listed by CONFIG GET patterns (debug knobs).
-HIDDEN = {"key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes", "use-exit-on-panic"}
+HIDDEN = {"lua-enable-deprecated-api", "key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes", "use-exit-on-panic"}
 
 _STRINGS_WITH_NUMBERS = {"oom-score-adj-values", "latency-tracking-info-percentiles", "tls-auth-clients"}
 _SPECIAL = {"save", "client-output-buffer-limit", "notify-keyspace-events", "bind", "oom-score-adj-values",
@@ -338,6 +339,7 @@ class Config:
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
         self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
+        self.command_table: Any = None  # a server.commandtable.CommandTable after "rename-command" lines
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)
         self.rewrite_providers: dict[str, Callable[[], list[str]]] = {}
         for d in DIRECTIVES.values():

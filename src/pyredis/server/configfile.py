@@ -44,6 +44,10 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
                     raise _fatal(lineno, line, f"Error in user declaration '{values[0]}': Duplicate user found. "
                                  "A user can only be defined once in config files")
                 cfg.user_directives.append(list(args[1:]))
+            if name == "rename-command":
+                if len(values) != 2:
+                    raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
+                _rename(cfg, lineno, line, values[0], values[1])
             if name == "loadmodule":
                 if not values:
                     raise _fatal(lineno, line, "Bad directive or wrong number of arguments")
@@ -75,6 +79,20 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
             cfg.set(cname, raw)
         except ConfigError as e:
             raise _fatal(lineno, line, str(e)) from None
+
+
+def _rename(cfg: Config, lineno: int, line: str, old: str, new: str) -> None:
+    """``rename-command old new``: edit the server's command table (Redis checks it while parsing)."""
+    from pyredis.commands import load_all
+    from pyredis.server.commandtable import CommandTable, RenameError
+
+    load_all()
+    if cfg.command_table is None:
+        cfg.command_table = CommandTable()
+    try:
+        cfg.command_table.rename(old, new)
+    except RenameError as e:
+        raise _fatal(lineno, line, str(e)) from None
 
 
 def argv_to_config_text(args: list[str]) -> tuple[str | None, str]:

@@ -13,7 +13,14 @@ from pyredis import _speedups
 from pyredis.protocol.parser import ProtocolError, RequestParser
 from pyredis.server import fastpath
 from pyredis.server.client import Client
-from pyredis.server.pubsub import check_output_limits
+from pyredis.server.clientmem import (
+    REPLY_BLOCK_OVERHEAD,
+    REPLY_CHUNK,
+    close_on_obuf_limit,
+    output_memory,
+    resize_reply_buffer,
+    unsent,
+)
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
@@ -50,6 +57,9 @@ class Connection(Client, asyncio.Protocol):
         # Emulated query-buffer allocation, reported by CLIENT LIST as qbuf + qbuf-free.
         self.qbuf_alloc = 0
         self.qbuf_peak = 0
+        # The emulated reply buffer (CLIENT LIST rbs/rbp); its peak resets at the first cron, as in Redis.
+        self.rbs = self.rbp = REPLY_CHUNK
+        self.rbp_reset = 0
 
     # -- asyncio.Protocol --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -127,12 +137,26 @@ class Connection(Client, asyncio.Protocol):
             return
         if self.pending or self.blocked is not None:
             self.pending.extend(cmds)
+        elif len(cmds) > 16 and srv.config.values["client-output-buffer-limit"]["normal"][0]:
+            self._run_limited(cmds)
         else:
             fastpath.run_commands(self, cmds)
         if err is not None:
             self.write_error("ERR " + err)
             self.close_asap = True
         self.flush()
+
+    def _run_limited(self, cmds: list[list[bytes]]) -> None:
+        """A pipeline under an output buffer limit: stop (and close) once the replies exceed it."""
+        for i in range(0, len(cmds), 16):
+            if self.closed or self.close_asap:
+                return
+            if self.blocked is not None or self.pending:
+                self.pending.extend(cmds[i:])
+                return
+            fastpath.run_commands(self, cmds[i:i + 16])
+            if close_on_obuf_limit(self):
+                return
 
     def eof_received(self) -> bool | None:
         return None
@@ -145,25 +169,43 @@ class Connection(Client, asyncio.Protocol):
         if t is None or self.closed:
             self.out.clear()
             return
+        srv = self.server
         if self.out:
             data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
             self.out.clear()
-            self.server.stat_net_out += len(data)
-            hook = self.server.before_reply
+            n = len(data)
+            if n > self.rbp:
+                self.rbp = n if n < self.rbs else self.rbs
+            pending = n + t.get_write_buffer_size()
+            if pending > self.rbs:  # replies beyond the reply buffer: within the output buffer limit?
+                rest = pending - self.rbs
+                if close_on_obuf_limit(self, rest + -(-rest // REPLY_CHUNK) * REPLY_BLOCK_OVERHEAD):
+                    return
+            elif self.obuf_soft_since is not None:
+                self.obuf_soft_since = None
+            srv.stat_net_out += n
+            hook = srv.before_reply
             if hook is not None:  # e.g. the AOF with appendfsync always: durable before replying
                 hook()
             t.write(data)
-            if t.get_write_buffer_size():  # the peer is not reading fast enough
-                if not check_output_limits(self, t.get_write_buffer_size()):
-                    return
         if self.close_asap:
             self.closed = True
             t.close()
+        elif srv.client_eviction.enabled:
+            srv.client_eviction.touch(self)
 
     def schedule_flush(self) -> None:
         if not self._flush_scheduled and self.server.loop is not None:
             self._flush_scheduled = True
             self.server.loop.call_soon(self.flush)
+
+    def pending_output(self) -> int:
+        return unsent(self)
+
+    def reply_limit_reached(self, building: int) -> bool:
+        if self.closed:
+            return True
+        return close_on_obuf_limit(self, output_memory(self) + building)
 
     def _abort(self) -> None:
         self.closed = True
@@ -193,7 +235,9 @@ class Connection(Client, asyncio.Protocol):
         return self.qbuf_alloc
 
     def resize_query_buffer(self, now: float) -> None:
-        """clientsCron: free an idle client's buffer, shrink one much larger than recent use."""
+        """clientsCron: free an idle client's buffer, shrink one much larger than recent use;
+        resize the reply buffer."""
+        resize_reply_buffer(self, int(now * 1000), self.server)
         if self.parser.buffered:
             return
         if now - self.last_interaction > 2:

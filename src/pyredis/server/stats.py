@@ -14,8 +14,14 @@ class Stats:
     peak_memory: int = 0  # the highest used_memory seen (INFO memory used_memory_peak)
     total_forks: int = 0  # forked children (INFO stats)
     latest_fork_usec: int = 0  # how long the latest fork took
+    evicted_clients: int = 0  # clients evicted by maxmemory-clients (INFO stats)
+    reply_buffer_shrinks: int = 0  # reply buffers shrunk / grown by the clients cron (INFO stats)
+    reply_buffer_expands: int = 0
 
     def reset(self) -> None:
         """CONFIG RESETSTAT."""
         self.evicted_keys = 0
         self.lazyfreed_objects = 0
+        self.evicted_clients = 0
+        self.reply_buffer_shrinks = 0
+        self.reply_buffer_expands = 0

@@ -136,6 +136,8 @@ def _base_context(cfg: Config, protocols: set[ssl.TLSVersion], client: bool) -> 
             ctx.set_ciphers(cfg["tls-ciphers"])
         except ssl.SSLError:
             raise _fail(f"Failed to configure ciphers: {cfg['tls-ciphers']}") from None
+    elif not protocols & {ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1}:
+        ctx.set_ciphers("DEFAULT")  # OpenSSL's own list, as Redis has (Python's is narrower: no RSA kx)
     if cfg["tls-ciphersuites"] and not tls_native.set_ciphersuites(ctx, cfg["tls-ciphersuites"]):
         raise _fail(f"Failed to configure ciphersuites: {cfg['tls-ciphersuites']}")
     return ctx
@@ -158,6 +160,8 @@ def build_contexts(cfg: Config) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     ctx.options |= ssl.OP_NO_RENEGOTIATION | ssl.OP_SINGLE_DH_USE
     if cfg["tls-prefer-server-ciphers"]:
         ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    else:  # Python's server contexts prefer the server's order by default; OpenSSL's (and Redis's) do not
+        ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
     dh = cfg["tls-dh-params-file"]
     if dh:
         try:

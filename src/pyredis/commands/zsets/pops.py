@@ -20,7 +20,7 @@ from pyredis.engine.zset import (
     ZSetValue,
 )
 from pyredis.protocol.numbers import parse_ll
-from pyredis.protocol.types import NULL_ARRAY, Double
+from pyredis.protocol.types import NOREPLY, NULL_ARRAY, Double
 
 
 # -- pops ---------------------------------------------------------------------------------------------
@@ -136,9 +136,17 @@ def _zrandmember_count(c, key: bytes, count: int, withscores: bool):
     sl = zs.sl
     size = len(sl)
     if count < 0 or count == 1:
-        k = -count if count < 0 else 1
+        left = -count if count < 0 else 1
         rr = random.randrange
-        items = [sl[rr(size)] for _ in range(k)]
+        items = []
+        nbytes = 0
+        while left:  # in batches: a client over its output buffer limit stops the reply mid-run
+            batch = [sl[rr(size)] for _ in range(min(left, 1024))]
+            left -= len(batch)
+            items += batch
+            nbytes += sum(len(e[1]) for e in batch) + (40 if withscores else 16) * len(batch)
+            if c.reply_limit_reached(nbytes):
+                return NOREPLY
     elif count >= size:
         items = list(sl.islice(reverse=True))
     else:

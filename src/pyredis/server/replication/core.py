@@ -236,19 +236,23 @@ class Replication:
             return self.master.replica_command(c, cmd)
         srv = self.server
         cfg = srv.config
+        write, stale = cmd.write, cmd.stale
+        if c.multi and cmd.name == "exec":  # EXEC is judged by the commands it queued
+            write = any(q.write for q, _ in c.multi)
+            stale = all(q.stale for q, _ in c.multi)
         if self.masterhost is not None:
-            srv.keyspace.replica_write = write = bool(cmd.write)
+            srv.keyspace.replica_write = bool(cmd.write)
             if write and len(self.replica_keys) < 100000:  # keys written here may need expiring here
                 keys = cmd.key_indexes(argv)
                 for i in keys:
                     self.replica_keys.add((c.db.id, argv[i]))
-            if not self.replica.connected() and not cfg["replica-serve-stale-data"] and not cmd.stale:
+            if not self.replica.connected() and not cfg["replica-serve-stale-data"] and not stale:
                 srv.reject(c, cmd, MASTERDOWN)
                 return False
-            if cfg["replica-read-only"] and cmd.write and not c.in_exec:
+            if cfg["replica-read-only"] and write and not c.in_exec:
                 srv.reject(c, cmd, READONLY)
                 return False
-        elif cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"] and cmd.write and not c.in_exec:
+        elif cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"] and write and not c.in_exec:
             if self.good_replicas_count < cfg["min-replicas-to-write"]:
                 srv.reject(c, cmd, NOREPLICAS)
                 return False

@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyredis.persistence.aof import encode_command
+from pyredis.server.propagate import PROPAGATE_REPL
 
 if TYPE_CHECKING:
     from pyredis.server.replication.core import Replication
@@ -101,6 +102,8 @@ class MasterRole:
             self.seldb = dbid
         else:
             self.feed_raw(encode_command(argv))
+
+    feed.propagate_target = PROPAGATE_REPL  # type: ignore[attr-defined]
 
     def feed_raw(self, data: bytes) -> None:
         """Append stream bytes to the backlog and every replica (verbatim; proxies use this too)."""

@@ -248,8 +248,10 @@ class ReplicaRole:
         cfg = srv.config
         self.state = CONNECTING
         log.info("MASTER <-> REPLICA sync started")
+        ssl_ctx = srv.tls.outgoing_context("replication")  # tls-replication: the client context, else plain
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20), cfg["repl-timeout"])
+            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx),
+            cfg["repl-timeout"])
         self.writer = writer
         log.info("Non blocking connect for SYNC fired the event.")
         self.state = HANDSHAKE
@@ -266,7 +268,7 @@ class ReplicaRole:
             auth = [b"AUTH", user.encode(), cfg["masterauth"].encode()] if user else \
                 [b"AUTH", cfg["masterauth"].encode()]
             cmds.append(auth)
-        port = cfg["replica-announce-port"] or srv.port
+        port = cfg["replica-announce-port"] or (cfg["tls-replication"] and cfg["tls-port"]) or srv.port
         cmds.append([b"REPLCONF", b"listening-port", b"%d" % port])
         if cfg["replica-announce-ip"]:
             cmds.append([b"REPLCONF", b"ip-address", cfg["replica-announce-ip"].encode()])
