@@ -259,6 +259,12 @@ def client_class(c: Any) -> str:
 
 def obuf_limit_reached(c: Any, omem: int | None = None) -> bool:
     """``checkClientOutputBufferLimits``: the hard limit, or the soft one held longer than allowed."""
+    if not c.authenticated:
+        # CVE-2025-21605: a client that has not authenticated may not hold more than 1 KB of replies
+        if omem is None:
+            omem = output_memory(c)
+        if omem > 1024:
+            return True
     hard, soft, secs = c.server.config.values["client-output-buffer-limit"][client_class(c)]
     if not hard and not soft:
         return False
