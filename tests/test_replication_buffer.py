@@ -104,3 +104,29 @@ def test_replica_obuf_hard_limit_is_never_below_backlog_size():
     finally:
         m.stop()
         s.stop()
+
+
+def test_rdb_child_killed_when_no_replica_waits_for_it():
+    """A disk BGSAVE started for replicas is killed once the last replica waiting for it leaves
+    (without save points); with save points it goes on."""
+    m = start("pyredis", "--repl-diskless-sync", "no")
+    s = start("pyredis")
+    try:
+        for i in range(10):
+            m.r.set(f"k{i}", i)
+        m.r.config_set("rdb-key-save-delay", 1_000_000)
+        s.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: m.info("persistence")["rdb_bgsave_in_progress"] == 1
+                 and "wait_bgsave" in str(m.info().get("slave0")), 10, "BGSAVE for the replica")
+        s.r.execute_command("REPLICAOF", "NO", "ONE")
+        wait_for(lambda: m.info("persistence")["rdb_bgsave_in_progress"] == 0, 5, "child killed")
+        m.r.config_set("save", "900 1")
+        s.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: m.info("persistence")["rdb_bgsave_in_progress"] == 1
+                 and "wait_bgsave" in str(m.info().get("slave0")), 10, "BGSAVE for the replica")
+        s.r.execute_command("REPLICAOF", "NO", "ONE")
+        wait_for(lambda: m.info()["connected_slaves"] == 0, 5, "replica gone")
+        assert m.info("persistence")["rdb_bgsave_in_progress"] == 1
+    finally:
+        m.stop()
+        s.stop()

@@ -485,6 +485,11 @@ class MasterRole:
         t = self.diskless
         if t is not None:
             t.dropped(link)
+        pers = self.repl.persistence
+        if (link.state == WAIT_BGSAVE_END and not link.socket_target and self.disk_sync_pending
+                and pers.child is not None and pers.child.kind == "rdb" and not self.server.config["save"]
+                and not any(r.state == WAIT_BGSAVE_END for r in self.replicas)):
+            pers.kill_child()  # nobody needs this RDB any more (and no save points want it)
         self.repl.refresh_good_replicas()
 
     def disconnect_all(self) -> None:

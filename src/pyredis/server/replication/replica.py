@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pyredis")
 
+DENY_LOADING_CONFIGS = {b"appendonly", b"repl-diskless-load", b"dir"}  # DENY_LOADING_CONFIG parameters
 NONE, CONNECT, CONNECTING, HANDSHAKE, TRANSFER, CONNECTED = range(6)
 STATE_NAMES = {NONE: "none", CONNECT: "connect", CONNECTING: "connecting", HANDSHAKE: "handshake",
                TRANSFER: "sync", CONNECTED: "connected"}
@@ -311,7 +312,6 @@ class ReplicaRole:
             new_id = parts[1].decode() if len(parts) > 1 else "?"
             new_off = int(parts[2]) if len(parts) > 2 else -1
             log.info("Full resync from master: %s:%d", new_id, new_off)
-            self.cached = None
             await self._full_sync(reader, new_id, new_off)
         elif line.startswith(b"+CONTINUE"):
             parts = line.split()
@@ -348,15 +348,20 @@ class ReplicaRole:
         self.transfer_lastio = time.time()
         mode = cfg["repl-diskless-load"]
         diskless_load = mode == "swapdb" or (mode == "on-empty-db" and not any(db.data for db in srv.keyspace.dbs))
+        # Async loading: the old dataset is a point in time of the same history: keep serving it.
+        async_load = diskless_load and mode == "swapdb" and replid == self.repl.replid
         try:
-            rdb, payload, rest = await self._receive(reader, diskless_load)
+            rdb, payload, rest = await self._receive(reader, diskless_load, async_load)
         finally:
-            if diskless_load:
+            if async_load:
+                self._async_loading(False)
+            elif diskless_load:
                 self._loading(False)
         self._install(rdb, diskless_load, mode == "swapdb", replid, offset)
         await self._stream(reader, rest)
 
-    async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool) -> tuple[bytes, PayloadReader, bytes]:
+    async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool,
+                       async_load: bool = False) -> tuple[bytes, PayloadReader, bytes]:
         """Read the ``$len`` / ``$EOF:`` payload; with a diskless load the replica is loading meanwhile."""
         payload = PayloadReader()
         announced = False
@@ -388,7 +393,10 @@ class ReplicaRole:
                     self.transfer_size = payload.size
                 if diskless_load:
                     log.info("MASTER <-> REPLICA sync: Loading DB in memory")
-                    self._loading(True)
+                    if async_load:
+                        self._async_loading(True)
+                    else:
+                        self._loading(True)
             self.transfer_read = payload.read
         return payload.data(), payload, rest
 
@@ -407,6 +415,27 @@ class ReplicaRole:
             if pers._check_loading in checks:
                 checks.remove(pers._check_loading)
             srv.hold_gate("repl-loading", False)
+
+    def _async_loading(self, on: bool) -> None:
+        """INFO async_loading:1 while the old dataset is served; commands flagged no_async_loading
+        (and CONFIG SET of deny-loading parameters) get -LOADING."""
+        pers = self.repl.persistence
+        pers.async_loading = on
+        checks = self.server.events.checks
+        if on and self._check_async not in checks:
+            checks.insert(0, self._check_async)
+        elif not on and self._check_async in checks:
+            checks.remove(self._check_async)
+        self.server.hold_gate("repl-async-loading", on)
+
+    def _check_async(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
+        deny = "no_async_loading" in cmd.flags
+        if not deny and cmd.fullname == "config|set":
+            deny = any(a.lower() in DENY_LOADING_CONFIGS for a in argv[2::2])
+        if deny:
+            self.server.reject(c, cmd, "LOADING Redis is loading the dataset in memory")
+            return False
+        return True
 
     def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int) -> None:
         """Replace the dataset with the master's RDB (readSyncBulkPayload's second half)."""
