@@ -42,6 +42,7 @@ TESTS = {
     "GET": enc(b"GET", b"key:000000000042"),
     "INCR": enc(b"INCR", b"counter:000000000042"),
     "LPUSH": enc(b"LPUSH", b"mylist", b"xxx"),
+    "LRANGE_100": enc(b"LRANGE", b"mylist", b"0", b"99"),
     "RPOP": enc(b"RPOP", b"mylist"),
     "SADD": enc(b"SADD", b"myset", b"element:000000000042"),
     "HSET": enc(b"HSET", b"myhash", b"element:000000000042", b"xxx"),
@@ -57,6 +58,7 @@ def run(mode: str, batches: int) -> dict[str, float]:
     fastpath.ENABLED = mode != "full"
     try:
         srv = Server()
+        srv.config.values["protected-mode"] = False  # the fake transport has no loopback address
         conn = Connection(srv)
         conn.connection_made(_Transport())
         res = {}
@@ -76,13 +78,21 @@ def run(mode: str, batches: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=20000)
+    ap.add_argument("--modes", default="", help="comma-separated subset of full,python,cython")
+    ap.add_argument("--tests", default="", help="comma-separated subset of the tests (e.g. INCR,ZADD)")
     a = ap.parse_args()
     modes = ["full", "python"] + (["cython"] if _speedups.hotpath is not None else [])
+    if a.modes:
+        modes = [m for m in modes if m in a.modes.split(",")]
+    if a.tests:
+        for t in list(TESTS):
+            if t not in a.tests.upper().split(","):
+                del TESTS[t]
     results = {m: run(m, a.batches) for m in modes}
     print("µs CPU per command (16-command batches, no sockets)")
-    print("test    " + "".join(f"{m:>9}" for m in modes))
+    print("test       " + "".join(f"{m:>9}" for m in modes))
     for t in TESTS:
-        print(f"{t:<8}" + "".join(f"{results[m][t]:9.3f}" for m in modes))
+        print(f"{t:<11}" + "".join(f"{results[m][t]:9.3f}" for m in modes))
 
 
 if __name__ == "__main__":

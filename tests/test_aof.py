@@ -319,3 +319,28 @@ def test_incr_file_contents_match_redis(tmp_path):
         with open(_incr_path(d), "rb") as fh:
             contents[kind] = _parse_aof(fh.read())
     assert contents["pyredis"] == contents["redis"]
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_replies_follow_the_aof_write_and_turning_aof_off_kills_the_rewrite(kind, tmp_path):
+    d = str(tmp_path)
+    p = Proc(kind, d, ["--appendonly", "yes", "--save", "", "--appendfsync", "everysec"])
+    try:
+        r = p.client()
+        adir = os.path.join(d, "appendonlydir")
+        incr = [f for f in os.listdir(adir) if f.endswith(".incr.aof")][0]
+        r.set("foo", "bar")  # written to the file before the reply, whatever the fsync policy
+        size = os.path.getsize(os.path.join(adir, incr))
+        assert size > 0
+        r.getex("foo")  # GETEX without options propagates nothing
+        assert os.path.getsize(os.path.join(adir, incr)) == size
+        r.config_set("rdb-key-save-delay", 10000000)
+        r.bgrewriteaof()
+        r.config_set("appendonly", "no")
+        deadline = time.time() + 10
+        while "Killing running AOF rewrite child" not in p.log() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "Killing running AOF rewrite child" in p.log()
+        r.config_set("rdb-key-save-delay", 0)
+    finally:
+        p.stop()

@@ -234,3 +234,205 @@ def test_deprecated_api_is_off_by_default(diff):
     diff.check("CONFIG", "GET", "lua-enable-deprecated-api")
     diff.check("CONFIG", "GET", "lua-enable-deprecated*")
 
+
+
+# -- the Lua debugger (SCRIPT DEBUG) ----------------------------------------------------------------------------
+LDB_SCRIPT = ("local a = {1,2,'x',{y=1}}\nlocal b = 'he\\nllo'\nredis.call('set',KEYS[1],'v')\n"
+              "redis.debug('x', a, 3.5)\nredis.breakpoint()\nlocal c = 1\nreturn redis.call('get', KEYS[1])\n")
+LDB_COMMANDS = [
+    ("p",), ("s",), ("s",), ("p",), ("p", "a"), ("p", "KEYS"), ("p", "zz"), ("t",), ("e", "1+1"), ("e", "x = 1"),
+    ("e", "error('boom')"), ("e", "{a=1,b={1,2}}"), ("e", "'x\\1\\255\\t'"), ("r", "set", "ldbk2", "b"),
+    ("r", "nosuch"), ("r", "get"), ("r", "incr", "ldbk2"), ("r", "hgetall", "nokey"), ("l",), ("l", "2", "1"),
+    ("w",), ("b", "4"), ("b",), ("b", "-4"), ("b", "-4"), ("b", "0"), ("b", "x"), ("b", "99"), ("m",), ("m", "10"),
+    ("e", "string.rep('x', 100)"), ("m", "0"), ("hello\0world",), ("r",), ("h",), ("s",), ("c",), ("c",),
+]
+
+
+def _ldb_session(port: int, script: str, commands, raw: bytes | None = None) -> list[bytes]:
+    c = RawClient(port)
+    out = [c.call("SCRIPT", "DEBUG", "SYNC"), c.call("EVAL", script, 1, "ldbk")]
+    for cmd in commands:
+        out.append(c.call(*cmd))
+    if raw is not None:
+        c.send_raw(raw)
+        out.append(c.read_reply())
+    try:
+        while True:  # the EVAL reply follows <endsession>, then the server closes the connection
+            out.append(c.read_reply())
+    except (ConnectionError, OSError):
+        pass
+    c.close()
+    return out
+
+
+def test_debugger_session(redis_proc, pyredis_proc):
+    for port in (redis_proc.port, pyredis_proc.port):
+        RawClient(port).call("DEL", "ldbk", "ldbk2")
+    r = _ldb_session(redis_proc.port, LDB_SCRIPT, LDB_COMMANDS)
+    p = _ldb_session(pyredis_proc.port, LDB_SCRIPT, LDB_COMMANDS)
+    assert p == r
+    assert p[-1] == b"$1\r\nv\r\n"
+
+
+@pytest.mark.parametrize("commands,raw", [([("a",)], None), ([], b"*1\r\n$0\r\n\r\n"), ([("s",), ("s",)], None)])
+def test_debugger_abort_and_errors(redis_proc, pyredis_proc, commands, raw):
+    script = "local x = 1\nreturn redis.call('incr', KEYS[1])"
+    for port in (redis_proc.port, pyredis_proc.port):
+        RawClient(port).call("SET", "ldbk", "notanumber")
+    r = _ldb_session(redis_proc.port, script, commands, raw)
+    p = _ldb_session(pyredis_proc.port, script, commands, raw)
+    assert p == r
+
+
+def test_debugger_modes(diff):
+    diff.check("SCRIPT", "DEBUG", "maybe")
+    diff.check("SCRIPT", "DEBUG", "SYNC")
+    diff.check("EVALSHA", "a" * 40, 0)
+    diff.check("SCRIPT", "DEBUG", "NO")
+    diff.check("EVAL", "return redis.breakpoint()", 0)
+    diff.check("EVAL", "return redis.debug('x')", 0)
+
+
+def test_debugger_forked_session_keeps_no_changes(redis_proc, pyredis_proc):
+    outs = []
+    for port in (redis_proc.port, pyredis_proc.port):
+        c = RawClient(port)
+        c.call("DEL", "yeskey")
+        out = [c.call("SCRIPT", "DEBUG", "YES"), c.call("EVAL", "redis.call('set','yeskey','1')\nreturn 5", 0),
+               c.call("s"), c.call("s"), c.read_reply()]
+        c.close()
+        o = RawClient(port)
+        out.append(o.call("GET", "yeskey"))  # the forked child's writes are not kept
+        o.close()
+        outs.append(out)
+    assert outs[1] == outs[0]
+    assert outs[1][-2:] == [b":5\r\n", b"$-1\r\n"]
+
+
+# -- INFO latencystats / errorstats, SLOWLOG redaction ------------------------------------------------------------
+def test_latency_percentiles_config(diff):
+    for v in ("0.0 50.0 100.0", "10.0 50.0 a", "10.0 50.0 101.0", "99.9 1e1", ""):
+        diff.check("CONFIG", "SET", "latency-tracking-info-percentiles", v)
+        diff.check("CONFIG", "GET", "latency-tracking-info-percentiles")
+    diff.check("CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9")
+    diff.check("CONFIG", "SET", "latency-tracking", "no")
+    diff.check("CONFIG", "RESETSTAT")
+    diff.check("SET", "a", "b")
+    diff.check("INFO", "latencystats")  # tracking off: nothing
+    diff.check("CONFIG", "SET", "latency-tracking", "yes")
+
+
+def test_unblocked_with_error_counts_as_failed(redis_proc, pyredis_proc):
+    for proc in (redis_proc, pyredis_proc):
+        a, b = RawClient(proc.port), RawClient(proc.port)
+        a.call("CONFIG", "RESETSTAT")
+        bid = b.call("CLIENT", "ID")[1:-2]
+        b.send("BLPOP", "nolist", 0)
+        time.sleep(0.1)
+        a.call("CLIENT", "UNBLOCK", bid, "ERROR")
+        assert b.read_reply() == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+        info = a.call("INFO", "commandstats").decode()
+        assert "cmdstat_blpop:calls=1," in info and ",rejected_calls=0,failed_calls=1" in info, info
+        a.close()
+        b.close()
+
+
+def test_slowlog_redacts_sensitive_arguments(diff):
+    diff.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    diff.check("SLOWLOG", "RESET")
+    diff.check("ACL", "SETUSER", "slowlog test user", "+get", "+set")
+    diff.check("CONFIG", "SET", "masterauth", "")
+    diff.check("ACL", "SETUSER", "slowlog-test-user", "+get", "+set")
+    diff.check("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+    r, p = diff.both("SLOWLOG", "GET")
+    args = [x for x in (r, p)]
+    for raw in args:
+        assert raw.count(b"(redacted)") == 7, raw
+    diff.check("ACL", "DELUSER", "slowlog test user", "slowlog-test-user")
+
+
+# -- MIGRATE's connection cache; the output limit of unauthenticated clients ---------------------------------------
+def test_migrate_caches_its_connection(redis_proc, pyredis_proc):
+    c = RawClient(pyredis_proc.port)
+    try:
+        c.call("SET", "mkey", "v1")
+        c.call("SET", "mkey2", "v2")
+        assert c.call("MIGRATE", "127.0.0.1", redis_proc.port, "mkey", 9, 1000) == b"+OK\r\n"
+        assert b"migrate_cached_sockets:1\r\n" in c.call("INFO", "stats")
+        assert c.call("MIGRATE", "127.0.0.1", redis_proc.port, "mkey2", 8, 1000) == b"+OK\r\n"  # same socket
+        assert b"migrate_cached_sockets:1\r\n" in c.call("INFO", "stats")
+        r = RawClient(redis_proc.port)
+        assert r.call("SELECT", 9) == b"+OK\r\n" and r.call("GET", "mkey") == b"$2\r\nv1\r\n"
+        assert r.call("SELECT", 8) == b"+OK\r\n" and r.call("GETDEL", "mkey2") == b"$2\r\nv2\r\n"
+        r.call("SELECT", 9)
+        r.call("DEL", "mkey")
+        r.close()
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_unauthenticated_output_is_limited(redis_proc, pyredis_proc, kind):
+    proc = redis_proc if kind == "redis" else pyredis_proc
+    admin = proc.client()
+    assert admin.call("CONFIG", "SET", "requirepass", "secret") == b"+OK\r\n"
+    try:
+        s = socket.create_connection(("127.0.0.1", proc.port), timeout=10)
+        burst = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n5\r\n" * 200
+        closed = False
+        try:
+            for _ in range(20000):  # never read the NOAUTH replies: the server must drop us
+                s.sendall(burst)
+        except OSError:
+            closed = True
+        s.close()
+        assert closed
+    finally:
+        admin.call("CONFIG", "SET", "requirepass", "")
+        admin.close()
+
+
+def test_writable_replica_expiry_and_paused_master_link(pyredis_proc):
+    m = pyredis_proc.client()
+    m.call("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    replica = ServerProcess("pyredis", ["--replicaof", "127.0.0.1", str(pyredis_proc.port),
+                                        "--replica-read-only", "no"])
+    try:
+        c = replica.client()
+        deadline = time.time() + 20
+        while b"master_link_status:up" not in c.call("INFO", "replication") and time.time() < deadline:
+            time.sleep(0.1)
+        assert c.call("SET", "foo", "bar", "PX", "1") == b"+OK\r\n"
+        deadline = time.time() + 5
+        while b"expired_keys:1\r\n" not in c.call("INFO", "stats") and time.time() < deadline:
+            time.sleep(0.02)
+        assert b"expired_keys:1\r\n" in c.call("INFO", "stats")  # deleted by the cron, not by a read
+        assert c.call("GET", "foo") == b"$-1\r\n"
+        # CLIENT PAUSE WRITE on the replica holds the master's writes: read, not applied
+        m.call("SET", "p1", "v")
+        deadline = time.time() + 5
+        while c.call("GET", "p1") != b"$1\r\nv\r\n" and time.time() < deadline:
+            time.sleep(0.02)
+        assert c.call("CLIENT", "PAUSE", "100000", "WRITE") == b"+OK\r\n"
+        m.call("SET", "p2", "v")
+
+        def offsets() -> tuple[int, int]:
+            info = c.call("INFO", "replication").decode()
+            get = lambda f: int(info.split(f + ":")[1].split("\r\n")[0])  # noqa: E731
+            return get("slave_read_repl_offset"), get("slave_repl_offset")
+
+        deadline = time.time() + 5
+        while offsets()[0] == offsets()[1] and time.time() < deadline:
+            time.sleep(0.02)
+        read, applied = offsets()
+        assert read > applied and c.call("GET", "p2") == b"$-1\r\n"
+        assert c.call("CLIENT", "UNPAUSE") == b"+OK\r\n"
+        deadline = time.time() + 5
+        while c.call("GET", "p2") != b"$1\r\nv\r\n" and time.time() < deadline:
+            time.sleep(0.02)
+        assert offsets() == (read, read)
+        c.close()
+    finally:
+        replica.stop()
+        m.call("CONFIG", "SET", "repl-diskless-sync-delay", "5")
+        m.close()

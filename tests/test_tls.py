@@ -219,6 +219,24 @@ def test_cipher_order_and_default_list_match_redis(certs):
     assert out["redis"][2:] == ["ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256"]
 
 
+def test_connection_closed_after_protocol_error_over_tls(pair, certs):
+    """After a protocol error the TLS connection is closed at once (as Redis does: close_notify sent,
+    the peer's not awaited), so a client that only keeps writing sees its writes fail (asyncio would
+    keep the socket open for 30 s, reading and dropping what comes)."""
+    for s in pair.values():
+        c = TLSClient(s.tls_port, client_ctx(certs))
+        c.send_raw(b"*\x00")
+        closed = False
+        try:
+            for _ in range(1000):  # up to ~10 s
+                c.send_raw(b"A" * 1024)
+                time.sleep(0.01)
+        except (OSError, ssl.SSLError):
+            closed = True
+        c.sock.close()
+        assert closed, s.kind
+
+
 def test_session_caching_matches_redis(certs):
     """TLSv1.2 session resumption on reconnect (tickets), with tls-session-caching yes and no, as redis-server."""
     results = {}
@@ -285,6 +303,22 @@ def test_config_set_tls_port(certs):
             len(str(port)), port)
     finally:
         s.stop()
+
+
+def test_config_set_tls_port_in_use_keeps_the_old_one(pair, certs):
+    """A tls-port that cannot be bound is refused and the old TLS port keeps serving, as in Redis."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        for s in pair.values():
+            r = s.client().call("CONFIG", "SET", "tls-port", str(busy.getsockname()[1]))
+            assert r.startswith(b"-ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to "
+                                b"listen on this port"), (s.kind, r)
+            assert _handshake_outcome(s.tls_port, client_ctx(certs)) == "ok", s.kind
+            assert s.client().call("CONFIG", "GET", "tls-port").endswith(b"%d\r\n" % s.tls_port)
+    finally:
+        busy.close()
 
 
 def test_unix_socket_stays_plain(certs, tmp_path):

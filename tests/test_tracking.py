@@ -220,3 +220,41 @@ def test_redis_py_client_side_cache(pyredis_proc, monkeypatch):
     assert value == b"v2"
     cached.close()
     writer.close()
+
+
+def _limit_in_multi(port: int) -> list[bytes]:
+    """Issue #11715: a lowered tracking-table-max-keys applies before a command is queued in MULTI."""
+    admin = socket.create_connection(("127.0.0.1", port))
+    t = socket.create_connection(("127.0.0.1", port))
+    out = []
+    try:
+        for args in (("FLUSHALL",), ("CONFIG", "SET", "tracking-table-max-keys", "2"), ("DEBUG", "PAUSE-CRON", "1")):
+            admin.sendall(_enc(*args))
+            _rd(admin)
+        for args in (("HELLO", "3"), ("CLIENT", "TRACKING", "on"), ("MGET", "1{tag}", "2{tag}"), ("MULTI",)):
+            t.sendall(_enc(*args))
+            _rd(t)
+        admin.sendall(_enc("CONFIG", "SET", "tracking-table-max-keys", "1"))
+        _rd(admin)
+        t.sendall(_enc("PING") + _enc("EXEC"))
+        buf = b""
+        t.settimeout(5)
+        while b"+PONG\r\n" not in buf:  # the push, QUEUED, then EXEC's [PONG]
+            d = t.recv(65536)
+            if not d:
+                break
+            buf += d
+        out.append(buf)
+    finally:
+        for args in (("DEBUG", "PAUSE-CRON", "0"), ("CONFIG", "SET", "tracking-table-max-keys", "1000000")):
+            admin.sendall(_enc(*args))
+            _rd(admin)
+        admin.close()
+        t.close()
+    return out
+
+
+def test_table_limit_applies_before_queueing_in_multi(redis_proc, pyredis_proc):
+    expected = _limit_in_multi(redis_proc.port)
+    assert expected[0].startswith(b">2\r\n$10\r\ninvalidate\r\n")
+    assert _limit_in_multi(pyredis_proc.port) == expected

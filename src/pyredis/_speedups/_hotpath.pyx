@@ -9,14 +9,16 @@ and anything it cannot parse canonically (inline commands, partial or malformed 
 is handed back, from its first byte, to the Python parser.
 """
 
+import sys
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_Size
-from cpython.list cimport PyList_Append
+from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
 from cpython.set cimport PySet_Add, PySet_Contains
-from cpython.ref cimport PyObject
-from libc.stdio cimport snprintf
+from cpython.ref cimport Py_INCREF, PyObject
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
@@ -46,6 +48,7 @@ cdef enum:
     K_HSET = 17
     K_HGET = 18
     K_LRANGE = 19
+    K_ZADD = 20
 
 KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K_INCRBY,
          "decrby": K_DECRBY, "mget": K_MGET, "mset": K_MSET, "exists": K_EXISTS, "ping": K_PING,
@@ -56,6 +59,12 @@ KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K
 cdef object ListValue = None
 cdef object SetValue = None
 cdef object HashValue = None
+cdef object ZSetValue = None
+cdef object parse_score_py = None
+# ListValue's layout (left deque, packed middle, right deque; engine/list.py), used inline when present.
+cdef bint LIST_INLINE = False
+cdef Py_ssize_t LIST_SPILL = 0
+cdef object LIST_EMPTY = None
 
 
 cdef class Entry:
@@ -65,6 +74,7 @@ cdef class Entry:
     cdef public object direct
     cdef public int arity
     cdef public int kind
+    cdef public bint writes  # fn writes its reply to client.out itself (a "direct" handler)
     cdef long long calls
     cdef long long usec
 
@@ -74,16 +84,34 @@ cdef class Entry:
         self.direct = direct
         self.arity = cmd.arity
         self.kind = kind
+        self.writes = bool(getattr(fn, "direct", False))
         self.calls = 0
         self.usec = 0
 
 
-def make_table(dict fast_table, list_cls, set_cls, hash_cls):
-    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct, ...)) into Entry objects, one per command."""
-    global ListValue, SetValue, HashValue
+def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, parse_score=None):
+    """Wrap ``fastpath.TABLE`` (name -> (command, fast, direct, ...)) into Entry objects, one per command.
+
+    The value classes are the engine's; a class whose layout is not the one the native handlers
+    assume leaves its commands to the Python fast handlers.
+    """
+    global ListValue, SetValue, HashValue, ZSetValue, parse_score_py, LIST_INLINE, LIST_SPILL, LIST_EMPTY
     cdef dict out = {}
     cdef dict made = {}
     ListValue = list_cls
+    mod = sys.modules.get(list_cls.__module__)
+    slots = getattr(list_cls, "__slots__", ())
+    if (mod is not None and type(getattr(mod, "SPILL", None)) is int and getattr(mod, "_NONE", None) == ()
+            and all(a in slots for a in ("left", "mid", "right", "midn"))
+            and hasattr(list_cls, "_spill_left") and hasattr(list_cls, "_spill_right")):
+        LIST_INLINE = True
+        LIST_SPILL = mod.SPILL
+        LIST_EMPTY = mod._NONE
+    if (zset_cls is not None and parse_score is not None and "d" in getattr(zset_cls, "__slots__", ())
+            and hasattr(zset_cls, "insert") and hasattr(zset_cls, "update")):
+        ZSetValue = zset_cls
+        parse_score_py = parse_score
+        KINDS["zadd"] = K_ZADD
     if issubclass(set_cls, set) and hasattr(set_cls, "pool") and hasattr(set_cls, "after_add"):
         SetValue = set_cls
         KINDS["sadd"] = K_SADD
@@ -100,161 +128,7 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls):
     return out
 
 
-cdef struct OutBuf:
-    char* p
-    Py_ssize_t n
-    Py_ssize_t cap
-
-
-cdef int ensure(OutBuf* b, Py_ssize_t extra) except -1:
-    cdef Py_ssize_t cap
-    cdef char* q
-    if b.n + extra <= b.cap:
-        return 0
-    cap = b.cap * 2 if b.cap else 4096
-    while cap < b.n + extra:
-        cap *= 2
-    q = <char*>realloc(b.p, cap)
-    if q == NULL:
-        raise MemoryError()
-    b.p = q
-    b.cap = cap
-    return 0
-
-
-cdef inline int put(OutBuf* b, const char* s, Py_ssize_t n) except -1:
-    ensure(b, n)
-    memcpy(b.p + b.n, s, n)
-    b.n += n
-    return 0
-
-
-cdef inline int put_bulk(OutBuf* b, const char* s, Py_ssize_t n) except -1:
-    ensure(b, n + 24)
-    b.n += snprintf(b.p + b.n, 24, "$%zd\r\n", n)
-    memcpy(b.p + b.n, s, n)
-    b.n += n
-    b.p[b.n] = 13
-    b.p[b.n + 1] = 10
-    b.n += 2
-    return 0
-
-
-cdef inline int put_int(OutBuf* b, char prefix, long long v) except -1:
-    ensure(b, 24)
-    b.n += snprintf(b.p + b.n, 24, "%c%lld\r\n", prefix, v)
-    return 0
-
-
-cdef inline long long now_ns() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return <long long>ts.tv_sec * 1000000000 + ts.tv_nsec
-
-
-cdef inline Py_ssize_t read_len(const char* p, Py_ssize_t i, Py_ssize_t end, long long* out) noexcept:
-    """A canonical decimal (no sign, no leading zero, <= 18 digits) ending in CRLF at *i*."""
-    cdef Py_ssize_t start = i
-    cdef long long v = 0
-    cdef char ch
-    while i < end:
-        ch = p[i]
-        if ch < 48 or ch > 57:
-            break
-        v = v * 10 + (ch - 48)
-        i += 1
-        if i - start > 18:
-            return -1
-    if i == start or (i - start > 1 and p[start] == 48):
-        return -1
-    if i + 1 >= end or p[i] != 13 or p[i + 1] != 10:
-        return -1
-    out[0] = v
-    return i + 2
-
-
-cdef object parse_one(const char* p, Py_ssize_t pos, Py_ssize_t n, long long maxbulk, Py_ssize_t* endpos):
-    """The complete canonical multibulk request at *pos* as a list of bytes, or None."""
-    cdef long long count, blen
-    cdef Py_ssize_t q, j
-    cdef list argv
-    if pos >= n or p[pos] != 42:  # '*'
-        return None
-    q = read_len(p, pos + 1, n, &count)
-    if q < 0 or count < 1 or count > MAX_ARGS:
-        return None
-    if n - q < count * 4:  # cannot be complete: do not build a list for nothing
-        return None
-    argv = [None] * count
-    for j in range(count):
-        if q >= n or p[q] != 36:  # '$'
-            return None
-        q = read_len(p, q + 1, n, &blen)
-        if q < 0 or blen > maxbulk or q + blen + 2 > n:
-            return None
-        if p[q + blen] != 13 or p[q + blen + 1] != 10:
-            return None
-        argv[j] = PyBytes_FromStringAndSize(p + q, blen)
-        q += blen + 2
-    endpos[0] = q
-    return argv
-
-
-def parse(bytes data, long long maxbulk=512 * 1024 * 1024):
-    """The leading complete canonical requests of *data* and the offset after them (for tests)."""
-    cdef const char* p = PyBytes_AS_STRING(data)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-    cdef Py_ssize_t pos = 0, q = 0
-    out = []
-    while True:
-        argv = parse_one(p, pos, n, maxbulk, &q)
-        if argv is None:
-            return out, pos
-        out.append(argv)
-        pos = q
-
-
-cdef inline Py_ssize_t clamp_range(long long start, long long stop, Py_ssize_t n, Py_ssize_t* a) noexcept:
-    """LRANGE's index clamping: the element count (0 when empty) and the first index in *a*."""
-    if start < 0:
-        start += n
-    if stop < 0:
-        stop += n
-    if start < 0:
-        start = 0
-    if start > stop or start >= n:
-        return 0
-    if stop >= n:
-        stop = n - 1
-    a[0] = start
-    return stop - start + 1
-
-
-cdef inline bint strict_ll(object b, long long* out) noexcept:
-    """*b* is the canonical decimal of a 64-bit integer (what ``b"%d" % v`` makes)."""
-    cdef const char* s = PyBytes_AS_STRING(b)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
-    cdef Py_ssize_t i = 0
-    cdef bint neg = False
-    cdef long long v = 0
-    if n == 0 or n > 19:
-        return False
-    if s[0] == 45:
-        neg = True
-        i = 1
-        if n == 1 or n > 19 or s[1] == 48:
-            return False
-    elif n > 18:
-        return False
-    if s[i] == 48 and n > 1:
-        return False
-    while i < n:
-        if s[i] < 48 or s[i] > 57:
-            return False
-        v = v * 10 + (s[i] - 48)
-        i += 1
-    out[0] = -v if neg else v
-    return True
+include "_hotpath_util.pxi"
 
 
 cdef class _State:
@@ -327,10 +201,15 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     cdef _State st = _State()
     cdef Entry ent
     cdef PyObject* ob
+    cdef PyObject* last_ob = NULL  # borrowed from *table*, which is not changed during the batch
+    cdef object last_name = None
     cdef PyObject* vp
     cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim, dirty0
     cdef int kind, ar, resp
-    cdef bint ok
+    cdef bint ok, empty
+    cdef double score
+    # configuration limits, read on first use (a full-path command may change them: read again after one)
+    cdef long long zmax_entries = -1, zmax_value = -1, hmax_entries = -1, hmax_value = -1
     cdef char numbuf[24]
     cdef int nlen
     cdef list argv, out
@@ -358,7 +237,14 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
             argv = parse_one(p, pos, n, maxbulk, &q)
             if argv is None:
                 break
-            ob = PyDict_GetItem(table, argv[0])
+            name = argv[0]
+            if (last_name is not None and PyBytes_GET_SIZE(name) == PyBytes_GET_SIZE(last_name)
+                    and memcmp(PyBytes_AS_STRING(name), PyBytes_AS_STRING(last_name), PyBytes_GET_SIZE(name)) == 0):
+                ob = last_ob  # the same name as the previous request: the same entry
+            else:
+                ob = PyDict_GetItem(table, name)
+                last_name = name
+                last_ob = ob
             ok = False
             if ob != NULL:
                 ent = <Entry>ob
@@ -420,7 +306,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             ok = False
                     if ok:
                         cur += delta
-                        nlen = snprintf(numbuf, 24, "%lld", cur)
+                        nlen = fmt_ll(numbuf, cur)
                         PyDict_SetItem(ddata, key, PyBytes_FromStringAndSize(numbuf, nlen))
                         st.dirty += 1
                         put_int(&b, 58, cur)
@@ -488,12 +374,8 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             v = <object>vp
                             ok = type(v) is ListValue
                         if ok:
-                            if kind == K_LPUSH:
-                                v.appendleft(argv[2])
-                            else:
-                                v.append(argv[2])
+                            put_int(&b, 58, list_push(v, argv[2], kind == K_LPUSH))
                             st.dirty += 1
-                            put_int(&b, 58, len(v))
                 elif kind == K_LPOP or kind == K_RPOP:
                     key = argv[1]
                     if argc == 2 and not (PyDict_Size(dexp) and key in dexp):
@@ -506,8 +388,8 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             ok = True
                         elif type(<object>vp) is ListValue:
                             v = <object>vp
-                            x = v.popleft() if kind == K_LPOP else v.pop()
-                            if not v:
+                            x = list_pop(v, kind == K_LPOP, &empty)
+                            if empty:
                                 del ddata[key]
                             st.dirty += 1
                             put_bulk(&b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x))
@@ -589,10 +471,12 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                             added = PyDict_GetItem(v, x) == NULL
                             PyDict_SetItem(v, x, argv[3])
                             if not v.big:  # HashValue.check_lengths + check_size, inlined
-                                cfgv = srv.config.values
-                                lim = cfgv["hash-max-listpack-value"]
-                                if (PyBytes_GET_SIZE(x) > lim or PyBytes_GET_SIZE(argv[3]) > lim
-                                        or len(v) > cfgv["hash-max-listpack-entries"]):
+                                if hmax_value < 0:
+                                    cfgv = srv.config.values
+                                    hmax_value = cfgv["hash-max-listpack-value"]
+                                    hmax_entries = cfgv["hash-max-listpack-entries"]
+                                if (PyBytes_GET_SIZE(x) > hmax_value or PyBytes_GET_SIZE(argv[3]) > hmax_value
+                                        or PyDict_Size(v) > hmax_entries):
                                     v.big = True
                             st.dirty += 1
                             if added:
@@ -617,6 +501,50 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                                 put(&b, "_\r\n", 3)
                             else:
                                 put(&b, "$-1\r\n", 5)
+                elif kind == K_ZADD:  # ZADD key score member (fastpath.fast_zadd)
+                    key = argv[1]
+                    if argc == 4 and not (PyDict_Size(dexp) and key in dexp):
+                        sc = None
+                        if strict_ll(argv[2], &cur) and -9007199254740992 <= cur <= 9007199254740992:
+                            score = <double>cur  # exact, as float() of these digits
+                            ok = True
+                        else:
+                            sc = parse_score_py(argv[2])
+                            ok = sc is not None
+                            if ok:
+                                score = sc
+                        if ok:
+                            vp = PyDict_GetItem(ddata, key)
+                            if vp == NULL:
+                                v = ZSetValue()
+                                PyDict_SetItem(ddata, key, v)
+                            else:
+                                v = <object>vp
+                                ok = type(v) is ZSetValue
+                        if ok:
+                            x = argv[3]
+                            vp = PyDict_GetItem(v.d, x)
+                            if vp == NULL:
+                                if sc is None:
+                                    sc = PyFloat_FromDouble(score)
+                                if zmax_entries < 0:
+                                    cfgv = srv.config.values
+                                    zmax_entries = cfgv["zset-max-listpack-entries"]
+                                    zmax_value = cfgv["zset-max-listpack-value"]
+                                v.insert(x, sc, zmax_entries, zmax_value)
+                                st.dirty += 1
+                                put(&b, ":1\r\n", 4)
+                            else:
+                                if type(<object>vp) is float:
+                                    empty = score != PyFloat_AS_DOUBLE(<object>vp)
+                                else:
+                                    empty = score != <object>vp
+                                if empty:
+                                    if sc is None:
+                                        sc = PyFloat_FromDouble(score)
+                                    v.update(x, <object>vp, sc)
+                                    st.dirty += 1
+                                put(&b, ":0\r\n", 4)
                 if kind == K_PY or (kind > 0 and not ok):
                     # the Python fast handler, then the command's own handler (never declines)
                     if prop:
@@ -624,6 +552,8 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                         d0 = srv.dirty
                     r = None
                     if kind == K_PY:
+                        if ent.writes:
+                            flush(&b, out, st, srv, ks, c)
                         r = ent.fn(c, db, argv)
                     if r is None:
                         flush(&b, out, st, srv, ks, c)
@@ -662,6 +592,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                 resp = c.resp
                 prop = propagating(srv)
                 slow = srv.slow_threshold
+                zmax_entries = zmax_value = hmax_entries = hmax_value = -1
                 t0 = now_ns()
         flush(&b, out, st, srv, ks, c)
     finally:

@@ -243,6 +243,21 @@ def _mallctl(c, argv):
 debug_subcommand("mallctl-str", at_least(3))(_mallctl)
 
 
+@debug_subcommand("config-rewrite-force-all", exactly(2))
+def _config_rewrite_force_all(c, argv):
+    """Rewrite the config file with every directive, defaults included."""
+    from pyredis.server.configfile import rewrite_config_file
+
+    cfg = c.server.config
+    if not cfg.config_file:
+        raise CommandError("ERR The server is running without a config file")
+    try:
+        rewrite_config_file(cfg, force_all=True)
+    except OSError as e:
+        raise CommandError(f"ERR CONFIG-REWRITE-FORCE-ALL failed: {e.strerror}") from None
+    return OK
+
+
 @debug_subcommand("client-eviction", exactly(2))
 def _client_eviction(c, argv):
     srv = c.server

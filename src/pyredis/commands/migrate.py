@@ -5,8 +5,6 @@ Like redis-server, the transfer is synchronous (bounded by the timeout argument)
 
 from __future__ import annotations
 
-import socket
-
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import command
@@ -82,10 +80,22 @@ def cmd_migrate(c, argv):
     from pyredis.persistence.rdb import dump_payload
 
     now = c.server.keyspace.clock()
+    cache = c.server.migrate_sockets
+    hoststr = host.decode("utf-8", "replace")
+    ssl_ctx = c.server.tls.outgoing_context("cluster")  # tls-cluster: MIGRATE speaks TLS, as in Redis
+    try:
+        cs = cache.get(hoststr, port, timeout / 1000, ssl_ctx.wrap_socket if ssl_ctx is not None else None)
+    except TimeoutError:
+        raise CommandError("IOERR error or timeout connecting to the client") from None
+    except (OSError, UnicodeDecodeError, ValueError):  # refused: Redis notices on its first write
+        raise CommandError("IOERR error or timeout writing to target instance") from None
+    sock = cs.sock
+    select_db = cs.last_dbid != dbid  # the cached connection remembers its database
     out = []
     if auth is not None:
         out.append(_encode([b"AUTH", *auth]))
-    out.append(_encode([b"SELECT", b"%d" % dbid]))
+    if select_db:
+        out.append(_encode([b"SELECT", b"%d" % dbid]))
     restore = b"RESTORE-ASKING" if c.server.cluster is not None else b"RESTORE"
     for k, v in present:
         when = db.ttl_ms(k)
@@ -95,19 +105,6 @@ def cmd_migrate(c, argv):
             args.append(b"REPLACE")
         out.append(_encode(args))
     try:
-        sock = socket.create_connection((host.decode(), port), timeout=timeout / 1000)
-    except TimeoutError:
-        raise CommandError("IOERR error or timeout connecting to the client") from None
-    except (OSError, UnicodeDecodeError, ValueError):  # refused: Redis notices on its first write
-        raise CommandError("IOERR error or timeout writing to target instance") from None
-    ssl_ctx = c.server.tls.outgoing_context("cluster")  # tls-cluster: MIGRATE speaks TLS, as in Redis
-    if ssl_ctx is not None:
-        try:
-            sock = ssl_ctx.wrap_socket(sock)
-        except OSError:
-            sock.close()
-            raise CommandError("IOERR error or timeout connecting to the client") from None
-    try:
         sock.settimeout(timeout / 1000)
         sock.sendall(b"".join(out))
         f = sock.makefile("rb")
@@ -116,9 +113,13 @@ def cmd_migrate(c, argv):
             r = _read_reply(f)
             if r.startswith(b"-"):
                 errors.append(r[1:])
-        r = _read_reply(f)  # SELECT
-        if r.startswith(b"-"):
-            errors.append(r[1:])
+        if select_db:
+            r = _read_reply(f)  # SELECT
+            if r.startswith(b"-"):
+                errors.append(r[1:])
+                select_db = False
+            else:
+                cs.last_dbid = dbid
         moved = []
         for k, _ in present:
             r = _read_reply(f)
@@ -126,10 +127,10 @@ def cmd_migrate(c, argv):
                 errors.append(r[1:])
             else:
                 moved.append(k)
+        f.close()
     except OSError:
+        cache.close(hoststr, port)
         raise CommandError("IOERR error or timeout reading to target instance") from None
-    finally:
-        sock.close()
     if not copy:
         for k in moved:
             db.delete(k)

@@ -11,7 +11,9 @@ from pyredis.commands.registry import command
 from pyredis.engine import notify
 from pyredis.persistence.manager import Persistence
 from pyredis.persistence.rdb import dump_payload, load_payload, set_idle_freq, verify_payload
+from pyredis.persistence.unverified import LoadPanic, Unverified, UnverifiedValue
 from pyredis.protocol.types import OK, Status
+from pyredis.server import crash
 
 BUSYKEY = "BUSYKEY Target key name already exists."
 log = logging.getLogger("pyredis")
@@ -124,7 +126,16 @@ def cmd_restore(c, argv):
     if not verify_payload(payload, _mgr(c).skip_checksum):
         raise CommandError("ERR DUMP payload version or checksum are wrong")
     try:
-        value = load_payload(payload, c.server.config)
+        value = load_payload(payload, c.server.config, _deep_sanitize(c))
+    except Unverified as e:  # accepted as Redis accepts it: kept verbatim, fatal when read
+        log.debug("RESTORE without deep sanitization: %s", e)
+        value = UnverifiedValue(payload, str(e))
+    except LoadPanic as e:  # Redis meets this corruption converting the blob: it panics
+        if e.hexdump:
+            log.warning("%s: (hexdump of %d bytes)\n%s", e.hexdump, len(payload), payload[:-10].hex())
+        if e.assertion:
+            crash.assertion_failed(c.server, [], e.message, e.where)
+        crash.panic(c.server, e.message, e.where)
     except Exception as e:  # noqa: BLE001 - a corrupt payload must never hurt the server
         log.log(15, "Internal error in RDB reading offset 0, function at rdb.c:0 -> %s", e)
         raise CommandError("ERR Bad data format") from None
@@ -145,6 +156,17 @@ def cmd_restore(c, argv):
     _set_lru(c, key, idle, freq)
     c.changed(key, notify.GENERIC, b"restore")
     return OK
+
+
+def _deep_sanitize(c) -> bool:
+    """Whether RESTORE validates the whole payload (``sanitize-dump-payload``, rdb.c's rule)."""
+    mode = c.server.config["sanitize-dump-payload"]
+    if mode != "clients":
+        return mode == "yes"
+    if "M" in getattr(c, "flags_extra", ""):  # the master link
+        return False
+    user = c.server.acl.store.users.get(c.user)
+    return not (user is not None and user.sanitize == "skip-sanitize-payload")
 
 
 def _set_lru(c, key: bytes, idle: int, freq: int) -> None:

@@ -21,22 +21,34 @@ _FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
 
 @command("eval", -3, _FLAGS, getkeys=script_keys)
 def cmd_eval(c, argv):
-    return c.server.scripting.eval(c, argv, False, False)
+    s = c.server.scripting
+    if s.ldb.modes and c.id in s.ldb.modes:
+        return s.ldb.run_eval(c, argv, False)
+    return s.eval(c, argv, False, False)
 
 
 @command("evalsha", -3, _FLAGS, getkeys=script_keys)
 def cmd_evalsha(c, argv):
-    return c.server.scripting.eval(c, argv, False, True)
+    s = c.server.scripting
+    if s.ldb.modes and c.id in s.ldb.modes and len(argv[1]) == 40:
+        raise CommandError("ERR Please use EVAL instead of EVALSHA for debugging")
+    return s.eval(c, argv, False, True)
 
 
 @command("eval_ro", -3, "readonly " + _FLAGS, getkeys=script_keys)
 def cmd_eval_ro(c, argv):
-    return c.server.scripting.eval(c, argv, True, False)
+    s = c.server.scripting
+    if s.ldb.modes and c.id in s.ldb.modes:
+        return s.ldb.run_eval(c, argv, True)
+    return s.eval(c, argv, True, False)
 
 
 @command("evalsha_ro", -3, "readonly " + _FLAGS, getkeys=script_keys)
 def cmd_evalsha_ro(c, argv):
-    return c.server.scripting.eval(c, argv, True, True)
+    s = c.server.scripting
+    if s.ldb.modes and c.id in s.ldb.modes and len(argv[1]) == 40:
+        raise CommandError("ERR Please use EVAL instead of EVALSHA for debugging")
+    return s.eval(c, argv, True, True)
 
 
 @subcommand("script", "load", 3, "noscript stale")
@@ -72,9 +84,10 @@ def cmd_script_debug(c, argv):
         raise CommandError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
     if c.multi is not None:
         raise CommandError("ERR SCRIPT DEBUG must be called outside MULTI")
-    if mode == b"no":
-        return OK
-    raise CommandError("ERR The Lua debugger (SCRIPT DEBUG YES|SYNC) is not supported by this server")
+    if c.out:
+        raise CommandError("ERR SCRIPT DEBUG must be called outside a pipeline")
+    c.server.scripting.ldb.set_mode(c, mode)
+    return OK
 
 
 @subcommand("script", "help", 2, "loading stale")

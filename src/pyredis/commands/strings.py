@@ -414,6 +414,8 @@ def cmd_lcs(c, argv):
     if want_len and want_idx:
         raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
     la, lb = len(a), len(b)
+    if (la + 1) * (lb + 1) * 4 > c.server.config["proto-max-bulk-len"]:  # Redis's uint32 table
+        raise CommandError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
     # dp[i][j]: LCS length of a[:i], b[:j]
     dp = [[0] * (lb + 1) for _ in range(la + 1)]
     for i in range(1, la + 1):

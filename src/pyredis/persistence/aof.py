@@ -627,10 +627,10 @@ class AOF:
         self.flush()
 
     def before_reply(self) -> None:
-        """``server.before_reply`` hook: with ``appendfsync always`` what the replies acknowledge is
-        written and fsynced first, once per batch of replies. Other policies write once per event-loop
-        iteration (``everysec`` may lose about the last second anyway)."""
-        if self.buf and self.server.config.values["appendfsync"] == "always":
+        """``server.before_reply`` hook: what the replies acknowledge is written to the file first
+        (Redis's ``flushAppendOnlyFile`` in ``beforeSleep``, before the replies go out), and with
+        ``appendfsync always`` fsynced too."""
+        if self.buf:
             self.flush()
 
     def attach(self) -> None:

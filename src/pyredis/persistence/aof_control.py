@@ -194,6 +194,7 @@ class AofControl:
             if self.child is not None:
                 log.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping "
                             "background AOF and starting a rewrite now.")
+                log.info("Killing running AOF rewrite child: %d", self.child.pid)
                 self.kill_child()
             if not self.start_rewrite():
                 a.state = AOF_OFF
@@ -211,6 +212,7 @@ class AofControl:
         a.state = AOF_OFF
         a.rewrite_scheduled = False
         if self.child is not None and self.child.kind == CHILD_AOF:
+            log.info("Killing running AOF rewrite child: %d", self.child.pid)
             self.kill_child()
             if a.temp_incr:
                 self._remove(a.path(a.temp_incr))

@@ -274,9 +274,12 @@ def zipmap_decode(blob: bytes) -> list[bytes]:
         b = blob[p]
         if b < 254:
             return b, p + 1
-        if b == 254:
-            return unpack("<I", blob, p + 1)[0], p + 5
-        raise BlobError("bad zipmap length")
+        if p + 5 > n:
+            raise BlobError("zipmap truncated")
+        v = unpack("<I", blob, p + 1)[0]
+        if v < 254:
+            raise BlobError("zipmap length below 254 in the 5 bytes encoding")
+        return v, p + 5
 
     while True:
         if p >= n:

@@ -120,6 +120,7 @@ class Reader:
         self.pos = pos
         self.config = config
         self.empty_keys_skipped = 0
+        self.deep = True  # False: RESTORE without deep sanitization (unverified.py)
 
     def fail(self, msg: str = "Unexpected EOF reading RDB file") -> RDBError:
         return RDBError(msg)

@@ -266,13 +266,15 @@ def verify_payload(payload: bytes, skip_checksum: bool = False) -> bool:
     return crc64(0, memoryview(payload)[:-8]) == crc
 
 
-def load_payload(payload: bytes, config: Any) -> Any:
+def load_payload(payload: bytes, config: Any, deep: bool = True) -> Any:
     """The value a DUMP payload holds; raises :class:`RDBError` when it is malformed.
 
     Like Redis, the value is read from the whole payload (footer included) and trailing bytes
-    are ignored.
+    are ignored.  With *deep* False (sanitization off) a payload that passes Redis's header
+    checks but does not decode raises :class:`~pyredis.persistence.unverified.Unverified`.
     """
     r = Reader(payload, config)
+    r.deep = deep
     t = r.byte()
     val = load_value(r, t)
     if val is None:

@@ -47,6 +47,7 @@ from pyredis.persistence.rdb_format import (
     score_bytes,
 )
 from pyredis.persistence.stream_codec import decode_stream, encode_stream
+from pyredis.persistence.unverified import LoadPanic, Unverified, shallow_listpack_ok
 
 
 class Encoder:
@@ -212,12 +213,44 @@ def load_value(r: Reader, t: int) -> Any:
         if t == T_MODULE:
             raise r.fail("The RDB file contains module data I can't load: no matching module type")
         raise r.fail("Unknown RDB encoding type %d" % t)
+    start = r.pos
     try:
         return fn(r)
     except RDBError:
         raise
     except (lp.BlobError, struct.error, IndexError, ValueError, OverflowError, TypeError, KeyError) as e:
-        raise r.fail("%s (%s)" % (_INTEGRITY.get(t, "Data integrity check failed."), e)) from None
+        err = r.fail("%s (%s)" % (_INTEGRITY.get(t, "Data integrity check failed."), e))
+        shallow = _SHALLOW.get(t)
+        if shallow is None or getattr(r, "deep", True):
+            raise err from None
+    r.pos = start
+    shallow(r)  # raises when Redis's own (header) checks reject it too
+    raise Unverified(str(err))
+
+
+def _shallow_hash_listpack(r: Reader) -> None:
+    if not shallow_listpack_ok(r.string()):
+        raise r.fail("Hash listpack integrity check failed.")
+
+
+def _shallow_quicklist2(r: Reader) -> None:
+    n = r.length()
+    for _ in range(n):
+        container = r.length()
+        if container not in (QUICKLIST_PACKED, QUICKLIST_PLAIN):
+            raise r.fail("Quicklist integrity check failed.")
+        blob = r.string()
+        if not blob:
+            raise r.fail("Quicklist integrity check failed.")
+        if container == QUICKLIST_PACKED and not shallow_listpack_ok(blob):
+            raise r.fail("Listpack integrity check failed.")
+
+
+#: Redis's checks of the blobs it keeps as they are when deep sanitization is off.
+_SHALLOW: dict[int, Callable[[Reader], None]] = {
+    T_HASH_LISTPACK: _shallow_hash_listpack,
+    T_LIST_QUICKLIST_2: _shallow_quicklist2,
+}
 
 
 def fast_builders(config: Any) -> dict[int, Callable[[list, int], Any]]:
@@ -378,7 +411,12 @@ def _load_hash_ziplist(r: Reader) -> Any:
 
 
 def _load_hash_listpack(r: Reader) -> Any:
-    return _make_hash(r, lp.lp_decode(r.string()))
+    flat = lp.lp_decode(r.string())
+    if not getattr(r, "deep", True) and len(flat) > 2 * _cfg(r, "hash-max-listpack-entries"):
+        # unsanitized: Redis converts it to a dict here and panics on a duplicate field
+        if len(set(flat[0::2])) * 2 != len(flat) and not len(flat) % 2:
+            raise LoadPanic("Listpack corruption detected", "t_hash.c:1161", hexdump="listpack with dup elements")
+    return _make_hash(r, flat)
 
 
 def _make_zset(r: Reader, pairs: list[tuple[bytes, float]], from_compact: bool) -> Any:

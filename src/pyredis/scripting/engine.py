@@ -18,6 +18,7 @@ from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import NOREPLY, ErrorReply, Raw, Status
 from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
+from pyredis.scripting.ldb import Debugger
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
 from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
 from pyredis.scripting.luaargs import num_arg as _num_arg
@@ -75,6 +76,9 @@ class Scripting:
         self._eval_vm: LuaVM | None = None
         self._func_vm: LuaVM | None = None
         self.disable_deny_scripts = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
+        self.ldb = Debugger(self)  # SCRIPT DEBUG
+        server.events.client_disconnected.append(self.ldb.forget)
+        server.events.cron.append(self.ldb.reap)
         fake = Client(server)
         fake.authenticated = True
         fake.in_script = True
@@ -275,6 +279,9 @@ class Scripting:
             if not flags & NO_WRITES:
                 if self._readonly_replica(c):
                     raise CommandError(ERR_READONLY_S)
+                misconf = srv.persistence.misconf()  # writeCommandsDeniedByDiskError
+                if misconf is not None:
+                    raise CommandError(misconf)
                 if ro:
                     raise CommandError(ERR_RO_FLAG)
                 if not self._enough_replicas():
@@ -365,6 +372,28 @@ class Scripting:
             cmds = [[b"MULTI"], *cmds, [b"EXEC"]]
         c.repl = cmds
 
+    def queued_flags(self, cmd: Any, argv: list[bytes]) -> tuple[bool, bool]:
+        """(write, stale) of a queued command as EXEC judges it: a script's declared flags stand in for
+        EVAL's / FCALL's own (evalGetCommandFlags, fcallGetCommandFlags)."""
+        name = cmd.name
+        flags = None
+        if name in ("eval", "eval_ro", "evalsha", "evalsha_ro") and len(argv) > 1:
+            sha = argv[1].lower() if name.startswith("evalsha") else hashlib.sha1(argv[1]).hexdigest().encode()
+            entry = self.scripts.get(sha)
+            if entry is not None:
+                flags = entry[1]
+            elif not name.startswith("evalsha"):
+                try:
+                    flags = shebang.parse_eval(argv[1])[0]
+                except CommandError:
+                    flags = None
+        elif name in ("fcall", "fcall_ro") and len(argv) > 1:
+            fi = self.functions.get(argv[1].lower())
+            flags = fi.flags if fi is not None else None
+        if flags is None or flags & EVAL_COMPAT:
+            return bool(cmd.write), bool(cmd.stale)
+        return not flags & NO_WRITES, bool(flags & ALLOW_STALE)
+
     # -- server state checks --------------------------------------------------------------------------
     def _oom(self) -> bool:
         srv = self.server
@@ -410,12 +439,18 @@ class Scripting:
                 raise ScriptError(ERR_NOARGS)
             argv = list(args)
         srv = self.server
+        ldb = self.ldb
+        tracing = ldb.active and ldb.step
+        if tracing:
+            ldb.log_command(argv)
         table = srv.commands
         cmd = table.get(argv[0])
         if cmd is None:
             cmd = table.get(argv[0].lower())
             if cmd is None:
                 srv.count_error(ERR_UNKNOWN_S)
+                if tracing:
+                    ldb.log_error(ERR_UNKNOWN)
                 raise ScriptError(ERR_UNKNOWN, True)
         n = len(argv)
         if cmd.subcommands is not None:
@@ -479,11 +514,17 @@ class Scripting:
                           if (t := flags & (a.target if type(a) is Targeted else PROPAGATE_ALL))]
                 run.effects.extend((dbid, a) for a in rl)
             fake.repl = None
+        raw = None
         if fake.out:
-            vals = parse_resp(b"".join(fake.out))
+            raw = b"".join(fake.out)
+            vals = parse_resp(raw)
             fake.out.clear()
             if r is NOREPLY:
                 r = vals[0] if len(vals) == 1 else vals
+            else:
+                raw = None
+        if tracing:
+            ldb.log_reply(raw, r, fake.resp)
         t = type(r)
         if t is int:
             if -(1 << 63) <= r < (1 << 63):
@@ -504,6 +545,8 @@ class Scripting:
     def _reject(self, cmd: Any, err: bytes) -> None:
         cmd.rejected += 1
         self.server.count_error(err.decode())
+        if self.ldb.active and self.ldb.step:
+            self.ldb.log_error(err)
         raise ScriptError(err, True)
 
     def _deny(self, run: ScriptRun, cmd: Any) -> bytes | None:
@@ -512,8 +555,11 @@ class Scripting:
         if cmd.write:
             w = run.write_denied
             if w is None:  # the server state that refuses writes, checked once per script
+                misconf = self.server.persistence.misconf()
                 if self._readonly_replica(run.caller):
                     w = ERR_READONLY
+                elif misconf is not None:
+                    w = misconf.encode()
                 elif not self._enough_replicas():
                     w = ERR_NOREPLICAS
                 else:

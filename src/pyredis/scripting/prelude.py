@@ -260,6 +260,7 @@ local function rpcall(...)
   return r
 end
 
+local LDBH = {}   -- the debugger's redis.debug / redis.breakpoint (scripting/ldb.py), once installed
 local function runtime_redis(is_eval)
   local r = {
     call = rcall, pcall = rpcall, log = lf(API.log), sha1hex = lf(API.sha1hex), error_reply = lf(API.error_reply),
@@ -270,8 +271,8 @@ local function runtime_redis(is_eval)
   add_constants(r)
   if is_eval then
     r.replicate_commands = function() return true end
-    r.breakpoint = function() return false end
-    r.debug = function() end
+    r.breakpoint = function() local h = LDBH.breakpoint if h then return h() end return false end
+    r.debug = function(...) local h = LDBH.debug if h then h(...) end end
   end
   return readonly(r)
 end
@@ -539,6 +540,8 @@ local function compile(code, name)
   return f
 end
 EX.compile = compile
+EX.env = function() return ENV end
+EX.set_ldb = function(h) LDBH = h end
 
 if KIND == 'eval' then
   local G = base_globals()

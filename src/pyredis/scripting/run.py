@@ -71,6 +71,13 @@ class ScriptRun:
             return self.busy_error
         return None
 
+    def _gone(self, fd: int, c: Any) -> None:
+        """The peer closed: free the client now, like Redis does while a script is busy."""
+        self.eof.add(fd)
+        free = getattr(c, "free_now", None)
+        if free is not None:
+            free()
+
     def process_events(self) -> None:
         """Read what other clients sent and run it (each reply is written right away)."""
         srv = self.caller.server
@@ -92,17 +99,17 @@ class ScriptRun:
         for fd, ev in events:
             c = fds[fd]
             if not ev & select.POLLIN:
-                self.eof.add(fd)
+                self._gone(fd, c)
                 continue
             try:
                 data = os.read(fd, 1 << 16)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:
-                self.eof.add(fd)
+                self._gone(fd, c)
                 continue
             if not data:
-                self.eof.add(fd)
+                self._gone(fd, c)
                 continue
             c.data_received(data)
             if self.killed is not None:

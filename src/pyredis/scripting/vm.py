@@ -74,7 +74,20 @@ class LuaVM:
         self.mk_ok = ex[b"mk_ok"]
         self.mk_err = ex[b"mk_err"]
         self.mk_err2 = ex[b"mk_err2"]
+        self.ldb: Any = None
+        self._set_ldb = ex[b"set_ldb"]
+        self._env = ex[b"env"]
         self.to_lua = ToLua(table_from, self.mk_ok, self.mk_err, ex[b"mk_single"], ex[b"mk_verbatim"])
+
+    def ldb_helpers(self, debugger: Any) -> Any:
+        """Install the debugger's Lua half (scripting/ldb_lua.py) in this state; returns its helpers."""
+        from pyredis.scripting.api import pyerr
+        from pyredis.scripting.ldb_lua import LDB_LUA
+
+        h = self.lua.execute(LDB_LUA, debugger.line, self.compile, self._env, pyerr)
+        self._set_ldb(self.table_from({b"debug": debugger.debug, b"breakpoint": debugger.breakpoint}))
+        self.ldb = h
+        return h
 
     def _lib(self, spec: dict[str, Any]) -> Any:
         return self.table_from({k.encode(): self._wrap(v) if callable(v) else v for k, v in spec.items()})

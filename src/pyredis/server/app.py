@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis import REDIS_VERSION
 from pyredis.commands import load_all
-from pyredis.commands.errors import CommandError
+from pyredis.commands.errors import CommandError, WrongType
 from pyredis.commands.registry import TABLE, Command
 from pyredis.engine import notify
 from pyredis.engine.database import Keyspace
 from pyredis.engine.scan import ScanCache
 from pyredis.persistence.manager import Persistence
+from pyredis.persistence.unverified import check_wrongtype
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY, QUEUED
 from pyredis.scripting.engine import Scripting
@@ -35,7 +36,9 @@ from pyredis.server.config import Config
 from pyredis.server.debugstate import DebugState
 from pyredis.server.events import Events
 from pyredis.server.eviction import Evictor
-from pyredis.server.monitor import Monitors
+from pyredis.server.migrate_cache import MigrateSockets
+from pyredis.server.monitor import Monitors, redacted_positions
+from pyredis.server.process import ProcessState
 from pyredis.server.propagate import feed
 from pyredis.server.pubsub import PubSub
 from pyredis.server.replication import Replication
@@ -150,7 +153,10 @@ class Server:
         self.monitor = Monitors(self)
         self.eviction = Evictor(self)
         self.client_eviction = ClientEviction(self)  # maxmemory-clients (server/clientmem.py)
+        self.process = ProcessState(self)  # oom-score-adj, the process title
         self.scripting = Scripting(self)
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
+        ev.cron.append(self.migrate_sockets.cron)
         self.persistence = Persistence(self)
         self.persistence.install()
         self.replication = repl = Replication(self)  # master/replica links, backlog, PSYNC, WAIT, FAILOVER
@@ -328,6 +334,8 @@ class Server:
                 self.reject(c, cmd, err)
                 return False
         if c.multi is not None and name not in _MULTI_IMMEDIATE:
+            if self.tracking.clients:  # processCommand's trackingLimitUsedSlots, before queueing too
+                self.tracking.cron(self)
             if cmd.no_multi:
                 self.reject(c, cmd, "ERR Command not allowed inside a transaction")
                 return False
@@ -344,6 +352,8 @@ class Server:
         try:
             r = cmd.handler(c, argv)  # type: ignore[misc]  # execute() refused commands without one
         except CommandError as e:
+            if type(e) is WrongType:
+                check_wrongtype(c, argv)  # a key restored without deep sanitization: fatal, as in Redis
             cmd.failed += 1
             c.write_error(e.message)
         except Exception as e:  # a bug must cost one error reply, never the connection or the server
@@ -397,6 +407,9 @@ class Server:
     def slowlog_add(self, c: Client, argv: list[bytes], usec: int) -> None:
         args = []
         maxargs = 32
+        red = redacted_positions(argv) if argv else ()
+        if red:
+            argv = [b"(redacted)" if i in red else a for i, a in enumerate(argv)]
         for i, a in enumerate(argv):
             if i == maxargs - 1 and len(argv) > maxargs:
                 args.append(b"... (%d more arguments)" % (len(argv) - maxargs + 1))

@@ -9,9 +9,11 @@ import signal
 import sys
 
 from pyredis import REDIS_VERSION
+from pyredis.server import crash
 from pyredis.server.config import Config
 from pyredis.server.configfile import ConfigFileError, apply_config_text, argv_to_config_text
 from pyredis.server.logfmt import RedisFormatter
+from pyredis.server.process import install_title
 
 _LEVELS = {"debug": logging.DEBUG, "verbose": 15, "notice": logging.INFO, "warning": logging.WARNING}
 def setup_logging(cfg: Config) -> None:
@@ -95,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
                 loop.add_signal_handler(sig, _on_signal, server, sig)
             except (NotImplementedError, RuntimeError):
                 pass
+        crash.install(server, loop)
         try:
             await listener.start(server)
         except OSError as e:
@@ -107,6 +110,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             log.info(f"Running mode={mode}, port={server.port}.")
         log.info("Server initialized")
+        if not server.process.set_oom_score():
+            log.warning("Failed to set current oom_score_adj. Check server logs.")
+        if cfg["set-proc-title"] and install_title():
+            server.process.title_installed = True
+            server.process.set_title()
         for hook in server.events.ready:
             pending = hook(server)
             if asyncio.iscoroutine(pending):  # e.g. loading the dataset while answering -LOADING
@@ -128,8 +136,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _on_signal(server, sig: int) -> None:
-    name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
-    logging.getLogger("pyredis").warning(f"Received {name} scheduling shutdown...")
+    """SIGTERM/SIGINT: the hooks log and schedule the shutdown (persistence/shutdown.py)."""
     for prepare in server.events.shutdown_signal:
         if not prepare(server, sig):  # e.g. the final save failed: keep running
             return

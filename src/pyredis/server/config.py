@@ -7,7 +7,9 @@ Redis's wording.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +243,28 @@ def _parse_notify(v: str) -> int:
     return flags
 
 
+def trim_double(v: float) -> str:
+    """``%f`` with trailing zeros (and a trailing dot) removed, like Redis's trimDoubleString."""
+    s = "%f" % v
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _parse_percentiles(v: str) -> str:
+    """latency-tracking-info-percentiles: doubles in [0, 100], kept in Redis's canonical form."""
+    out = []
+    for part in v.split():
+        try:
+            if part.strip().lower() in ("nan", "-nan", "+nan"):
+                raise ValueError
+            p = float(part)
+        except ValueError:
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters") from None
+        if not 0.0 <= p <= 100.0:
+            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        out.append(trim_double(p))
+    return " ".join(out)
+
+
 def _parse_perm(v: str) -> int:
     try:
         n = int(v, 8)
@@ -287,11 +311,42 @@ def _build() -> dict[str, Directive]:
     table["unixsocketperm"].parse, table["unixsocketperm"].fmt = _parse_perm, lambda v: "%o" % v
     table["dir"].parse = _parse_dir
     table["dir"].protected = table["dbfilename"].protected = True
-    table["oom-score-adj-values"].parse = table["latency-tracking-info-percentiles"].parse = str
+    table["oom-score-adj-values"].parse = parse_oom_values
+    table["latency-tracking-info-percentiles"].parse = _parse_percentiles
     table["tls-auth-clients"].parse = str
+    for name in ("shutdown-on-sigint", "shutdown-on-sigterm"):  # flags: several words, shown in enum order
+        table[name].parse = _parse_shutdown_flags
+        table[name].multi_arg = True
     table["maxmemory-clients"].parse = _parse_maxmemory_clients
     table["maxmemory-clients"].fmt = lambda v: f"{v[0]}%" if v[1] else str(v[0])
     return table
+
+
+def parse_oom_values(raw: str) -> str:
+    """Validate ``oom-score-adj-values`` (three integers in -2000..2000), as Redis words its errors."""
+    parts = raw.split()
+    if len(parts) != 3:
+        raise ConfigError("wrong number of arguments")
+    for p in parts:
+        if not re.fullmatch(r"[+-]?\d+", p) or not -2000 <= int(p) <= 2000:
+            raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+    vals = [int(p) for p in parts]
+    if vals[1] < vals[0] or vals[2] < vals[1]:
+        logging.getLogger("pyredis").warning(
+            "The oom-score-adj-values configuration may not work for non-privileged processes! "
+            "Please consult the documentation.")
+    return " ".join(str(v) for v in vals)
+
+
+_SHUTDOWN_FLAGS = ("default", "save", "nosave", "now", "force")
+
+
+def _parse_shutdown_flags(v: str) -> str:
+    words = v.lower().split()
+    if not words or any(w not in _SHUTDOWN_FLAGS for w in words):
+        raise ConfigError("argument(s) must be one of the following: " + ", ".join(_SHUTDOWN_FLAGS))
+    flags = [f for f in _SHUTDOWN_FLAGS[1:] if f in words]
+    return " ".join(flags) if flags else "default"
 
 
 def _parse_maxmemory_clients(v: str) -> tuple[int, bool]:
@@ -338,6 +393,7 @@ class Config:
         self.listeners["cluster-announce-hostname"] = [_valid_announced_hostname]
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
+        self.seen_multi: set[str] = set()  # multi-line directives (save) already met while loading
         self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
         self.command_table: Any = None  # a server.commandtable.CommandTable after "rename-command" lines
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)

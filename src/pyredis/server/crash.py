@@ -67,10 +67,13 @@ def panic(server: Any, message: str, where: str) -> NoReturn:
 
 
 def assertion_failed(server: Any, client_lines: list[str], expr: str, where: str) -> NoReturn:
-    """``serverAssertWithInfo``: the client context, the failed expression, the report, ``abort()``."""
-    log.warning("=== ASSERTION FAILED CLIENT CONTEXT ===")
-    for line in client_lines:
-        log.warning("%s", line)
+    """``serverAssertWithInfo``: the client context, the failed expression, the report, ``abort()``.
+
+    Without *client_lines* it is a plain ``serverAssert``/``assert`` (no client context section)."""
+    if client_lines:
+        log.warning("=== ASSERTION FAILED CLIENT CONTEXT ===")
+        for line in client_lines:
+            log.warning("%s", line)
     log.warning("=== ASSERTION FAILED ===")
     log.warning("==> %s '%s' is not true", where, expr)
     _report(server, [])
@@ -103,3 +106,23 @@ def restart(server: Any, graceful: bool, delay_ms: int) -> str | None:
     except OSError:
         os._exit(1)
     return None  # not reached
+
+
+def install(server: Any, loop: Any) -> None:
+    """Crash reports for fatal signals: SIGABRT sent to the process gets Redis's report (then the
+    process dies by it); a genuine fault in native code (SIGSEGV, SIGBUS, SIGFPE, SIGILL) gets the
+    Python traceback of every thread written to the log by :mod:`faulthandler`."""
+    import faulthandler
+
+    try:
+        loop.add_signal_handler(signal.SIGABRT, crash_by_signal, server, signal.SIGABRT)
+    except (NotImplementedError, RuntimeError, ValueError):
+        pass
+    for h in logging.getLogger("pyredis").handlers:
+        stream = getattr(h, "stream", None)
+        if stream is not None and hasattr(stream, "fileno"):
+            try:
+                faulthandler.enable(file=stream, all_threads=True)
+            except (OSError, ValueError, AttributeError):
+                pass
+            break

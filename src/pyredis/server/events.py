@@ -34,7 +34,7 @@ class Events:
 
     __slots__ = ("client_connected", "client_disconnected", "client_reset", "db_flushed", "dbs_swapped",
                  "paused", "unpaused", "started", "ready", "shutdown", "shutdown_signal", "stats_reset",
-                 "pre_checks", "checks", "after_command", "cron")
+                 "pre_checks", "checks", "after_command", "cron", "role_changed")
 
     def __init__(self) -> None:
         # A socket client was accepted (Connection.connection_made). Listeners: none yet (gateway, cluster).
@@ -75,6 +75,8 @@ class Events:
         self.after_command: list[AfterCommand] = []
         # Every cron tick (``hz`` a second). Listeners: eviction, persistence, tracking.
         self.cron: list[ServerHook] = []
+        # REPLICAOF host port / NO ONE changed the server's role. Listener: process (oom-score-adj).
+        self.role_changed: list[ServerHook] = []
 
     def emit_client(self, listeners: list[ClientHook], c: Client) -> None:
         """Call every *listeners* entry with *c* (a helper for the client events)."""

@@ -35,13 +35,14 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from pyredis.commands.args import rank_range
-from pyredis.commands.errors import CommandError
+from pyredis.commands.errors import CommandError, WrongType
 from pyredis.commands.lists import bulk_array
 from pyredis.commands.registry import COMMANDS, Command
 from pyredis.engine.hash import HashValue
 from pyredis.engine.list import ListValue
 from pyredis.engine.set import SetValue
 from pyredis.engine.zset import ZSetValue, parse_score
+from pyredis.persistence.unverified import check_wrongtype
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN
 from pyredis.protocol.types import NOREPLY
@@ -416,6 +417,8 @@ def direct(cmd: Command) -> FastFn:
         try:
             r = handler(c, argv)
         except CommandError as e:
+            if type(e) is WrongType:
+                check_wrongtype(c, argv)  # a key restored without deep sanitization: fatal, as in Redis
             cmd.failed += 1
             c.write_error(e.message)
             return b""
@@ -469,11 +472,16 @@ def build_table() -> dict[bytes, tuple[Command, FastFn, FastFn, int, int]]:
 def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
     """Run commands from index *i* through fast handlers until one declines; returns its index.
 
-    ``calls``/``usec`` are added to a command once per run of consecutive calls of it.
+    ``calls``/``usec`` are added to a command once per run of consecutive calls of it. Without a
+    propagation target, GET and SET are :func:`fast_get` / :func:`fast_set` inlined (the same code).
     """
     srv = c.server
     srv.current_client = c
     db = c.db
+    data = db.data
+    exp = db.expires
+    ks = db.keyspace
+    null = _NULL[c.resp]
     out = c.out
     append = out.append
     get = TABLE.get
@@ -491,7 +499,8 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
             if ent is None:
                 break
             cmd, fn, fn_direct, lo, hi = ent
-            if not lo <= len(argv) <= hi:
+            na = len(argv)
+            if not lo <= na <= hi:
                 break
             if prop:
                 d0 = srv.dirty
@@ -500,6 +509,29 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
                     r = fn_direct(c, db, argv)
                 if srv.dirty != d0 or c.repl is not None:
                     srv.propagate(c, cmd, argv)
+            elif fn is fast_get:
+                key = argv[1]
+                if exp and key in exp:
+                    r = fn_direct(c, db, argv)
+                else:
+                    v = data.get(key)
+                    if v is None:
+                        ks.misses += 1
+                        r = null
+                    elif type(v) is bytes:
+                        ks.hits += 1
+                        nv = len(v)
+                        r = b"%s%s\r\n" % (_HDR[nv] if nv < 1024 else b"$%d\r\n" % nv, v)
+                    else:
+                        r = fn_direct(c, db, argv)
+            elif fn is fast_set:
+                key = argv[1]
+                if na != 3 or (exp and key in exp):
+                    r = fn_direct(c, db, argv)
+                else:
+                    data[key] = argv[2]
+                    srv.dirty += 1
+                    r = OK
             else:
                 r = fn(c, db, argv)
                 if r is None:
@@ -562,7 +594,7 @@ def accel_table() -> dict[bytes, Any]:
         from pyredis._speedups import hotpath
 
         assert hotpath is not None
-        ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue))
+        ACCEL_TABLE.update(hotpath.make_table(build_table(), ListValue, SetValue, HashValue, ZSetValue, parse_score))
     return ACCEL_TABLE
 
 

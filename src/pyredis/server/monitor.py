@@ -29,10 +29,18 @@ def repr_arg(a: bytes) -> bytes:
     return b'"' + b"".join(_REPR[ch] for ch in a) + b'"'
 
 
-def _redacted_positions(argv: list[bytes]) -> set[int]:
+_SENSITIVE_CONFIGS = frozenset((b"masteruser", b"masterauth", b"requirepass"))
+
+
+def redacted_positions(argv: list[bytes]) -> set[int]:
+    """Where a command's sensitive arguments are (redactClientCommandArgument): MONITOR, SLOWLOG."""
     name = argv[0].lower()
     if name == b"auth":
         return set(range(1, len(argv)))
+    if name == b"acl" and len(argv) >= 3 and argv[1].lower() == b"setuser":
+        return set(range(2, len(argv)))
+    if name == b"config" and len(argv) >= 4 and argv[1].lower() == b"set":
+        return {i + 1 for i in range(2, len(argv) - 1, 2) if argv[i].lower() in _SENSITIVE_CONFIGS}
     if name == b"hello":
         for i in range(2, len(argv) - 2):
             if argv[i].lower() == b"auth":
@@ -68,7 +76,7 @@ def format_line(c, argv: list[bytes], dbid: int) -> bytes:
     else:
         addr = c.addr.encode()
     if argv[0].lower() in (b"auth", b"hello", b"migrate"):
-        red = _redacted_positions(argv)
+        red = redacted_positions(argv)
         args = b" ".join(_REDACTED if i in red else repr_arg(a) for i, a in enumerate(argv))
     else:
         args = b" ".join(repr_arg(a) for a in argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 from typing import TYPE_CHECKING
 
 from pyredis.server.tls import TLSConfigError
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyredis")
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds a client may take to finish the handshake
+# Closing a TLS connection sends close_notify; Redis does not wait for the peer's, asyncio does (30 s by
+# default, keeping the socket open meanwhile: a client still writing after a protocol error would not
+# notice the close). One second is enough for the last reply and the alert to go out.
+SHUTDOWN_TIMEOUT = 1.0
 
 
 def _bind(server: Server, port: int) -> list[socket.socket]:
@@ -58,9 +63,10 @@ async def _serve(server: Server, socks: list[socket.socket]) -> list[asyncio.Ser
     loop = asyncio.get_running_loop()
     ctx = server.tls.server_context
     out = []
+    extra = {"ssl_shutdown_timeout": SHUTDOWN_TIMEOUT} if sys.version_info >= (3, 11) else {}
     for sock in socks:
         out.append(await loop.create_server(lambda: Connection(server), sock=sock, ssl=ctx,
-                                            ssl_handshake_timeout=HANDSHAKE_TIMEOUT))
+                                            ssl_handshake_timeout=HANDSHAKE_TIMEOUT, **extra))
     return out
 
 
@@ -96,16 +102,24 @@ def rebind_tls_port(server: Server, port: int, force: bool = False) -> None:
         return
     if port and not force:
         server.tls.ensure()
-    for srv in server.tls_listeners:  # closed first: the new sockets may take the same port
+    socks: list[socket.socket] = []
+    if port:  # the new sockets first: a port that cannot be bound leaves the old listeners serving
+        try:
+            socks = _bind(server, port)
+        except OSError:
+            if port != server.tls_bound_port:  # (the same port again: SO_REUSEPORT may be missing)
+                raise ConfigError("Unable to listen on this port. Check server logs.") from None
+    for srv in server.tls_listeners:
         srv.close()
     server.tls_listeners = []
     server.tls_bound_port = 0
     if not port:
         return
-    try:
-        socks = _bind(server, port)
-    except OSError:
-        raise ConfigError("Unable to listen on this port. Check server logs.") from None
+    if not socks:
+        try:
+            socks = _bind(server, port)
+        except OSError:
+            raise ConfigError("Unable to listen on this port. Check server logs.") from None
     server.tls_bound_port = port
 
     async def serve() -> None:

@@ -128,6 +128,7 @@ class Replication:
             self.replica.cached = None
             self.replica.cache_myself()
         self.refresh_gate()
+        self.server.events.emit_server(self.server.events.role_changed, self.server)
         self.replica.start()
 
     def unset_master(self) -> None:
@@ -143,6 +144,7 @@ class Replication:
         self.master.no_replicas_since = time.time()
         self.server.keyspace.is_replica = False
         self.refresh_gate()
+        self.server.events.emit_server(self.server.events.role_changed, self.server)
 
     def _unblock_all(self) -> None:
         """disconnectAllBlockedClients: blocked clients get -UNBLOCKED when the role changes."""
@@ -195,6 +197,11 @@ class Replication:
             self.second_replid_offset = int(roff) + 1
             self.create_backlog(int(roff))
             self.master.no_replicas_since = time.time()
+            # Keys that expired while we were down: their deletions follow the old history.
+            verb = b"UNLINK" if cfg["lazyfree-lazy-expire"] else b"DEL"
+            for dbid, key in getattr(self.persistence, "expired_at_load", ()):
+                self.master.feed(dbid, [verb, key])
+        self.persistence.expired_at_load = []
 
     def on_shutdown(self, server: Any) -> None:
         """Shutting down: close the master link for good (no reconnect)."""
@@ -236,10 +243,11 @@ class Replication:
             return self.master.replica_command(c, cmd)
         srv = self.server
         cfg = srv.config
-        write, stale = cmd.write, cmd.stale
+        write, stale = srv.scripting.queued_flags(cmd, argv)  # a script's flags stand in for EVAL's
         if c.multi and cmd.name == "exec":  # EXEC is judged by the commands it queued
-            write = any(q.write for q, _ in c.multi)
-            stale = all(q.stale for q, _ in c.multi)
+            flags = [srv.scripting.queued_flags(q, a) for q, a in c.multi]
+            write = any(w for w, _ in flags)
+            stale = all(s for _, s in flags)
         if self.masterhost is not None:
             srv.keyspace.replica_write = bool(cmd.write)
             if write and len(self.replica_keys) < 100000:  # keys written here may need expiring here
@@ -263,11 +271,11 @@ class Replication:
         now = int(time.time())
         self.master.fast_cron()
         self.failover.cron()
+        if self.replica_keys:  # every cron tick, like databasesCron's expireSlaveKeys
+            self._expire_replica_keys()
         if now == self._last_second:
             return
         self._last_second = now
-        if self.replica_keys:
-            self._expire_replica_keys()
         self.replica.cron()
         self.master.cron()
 
@@ -282,9 +290,8 @@ class Replication:
                 if key not in db.data or self.masterhost is None:
                     self.replica_keys.discard((dbid, key))
                 continue
-            if when <= now:
-                db.data.pop(key, None)
-                db.expires.pop(key, None)
+            if when <= now:  # deleted like active expiry does it: expired_keys, the event, the DEL
+                db.expire_now(key)
                 self.replica_keys.discard((dbid, key))
 
     def on_disconnect(self, c: Any) -> None:
@@ -298,6 +305,15 @@ class Replication:
                         entry[3].cancel()
 
     # -- INFO / ROLE ------------------------------------------------------------------------------------
+    def memory_info(self) -> list[tuple[str, int]]:
+        """INFO memory: mem_replication_backlog, mem_total_replication_buffers, mem_clients_slaves."""
+        b = self.backlog
+        if b is None:
+            return [("mem_replication_backlog", 0), ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0)]
+        backlog, replicas = b.memory(len(self.master.replicas))
+        return [("mem_replication_backlog", backlog), ("mem_total_replication_buffers", b.mem),
+                ("mem_clients_slaves", replicas)]
+
     def info(self) -> list[tuple[str, object]]:
         srv = self.server
         cfg = srv.config

@@ -1,0 +1,192 @@
+"""Memory of pyredis against redis-server for 1M small strings and 1M-element hash, set and sorted set.
+
+    python bench/memory_bench.py [--n 1000000] [--only strings,hash,set,zset] [--port 45620]
+
+For each workload a fresh redis-server and pyredis (this checkout's ``src``; the accelerator is used
+when built, ``PYREDIS_NO_EXTENSIONS=1`` in the environment switches it off) are started, filled the same
+way, and their RSS (``/proc/<pid>/status`` VmRSS) is read before and after:
+
+* strings: ``DEBUG POPULATE n key 16`` (keys ``key:N``, 16-byte values);
+* hash / set / zset: one key with n fields ``field:N`` = 16-byte values / members ``member:N`` /
+  members ``member:N`` scored N, sent as pipelined HSET / SADD / ZADD of 100 elements each.
+
+Then pyredis's per-element bytes are broken down from the objects themselves, measured in this process
+on the same structures built by the engine's classes: the table slot of the dict/set holding them
+(``sys.getsizeof`` of the table / n), the key or member object, the value (or score and sorted-list
+entry) object, expires; "other" is the rest of the RSS growth per element (allocator pools and
+fragmentation, temporary objects not given back). Object sizes are rounded up to pymalloc's 8-byte
+classes (what the allocator really hands out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VALUE = b"v" * 16
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def enc(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+class Conn:
+    def __init__(self, port: int) -> None:
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.s = socket.create_connection(("127.0.0.1", port), 1)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.s.settimeout(600)
+
+    def call(self, payload: bytes, nreplies: int) -> bytes:
+        """Send *payload* and read *nreplies* single-line replies."""
+        self.s.sendall(payload)
+        buf = b""
+        while buf.count(b"\r\n") < nreplies:
+            chunk = self.s.recv(1 << 20)
+            if not chunk:
+                raise RuntimeError("connection closed")
+            buf += chunk
+        return buf
+
+
+def start(kind: str, port: int) -> subprocess.Popen:
+    args = ["--port", str(port), "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"]
+    cmd = ["redis-server", *args] if kind == "redis" else [sys.executable, "-m", "pyredis", *args]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                         cwd=tempfile.mkdtemp(prefix=f"membench-{kind}-"))
+    c = Conn(port)
+    while b"PONG" not in c.call(enc(b"PING"), 1):
+        time.sleep(0.1)
+    c.s.close()
+    return p
+
+
+def fill(port: int, workload: str, n: int) -> None:
+    c = Conn(port)
+    if workload == "strings":
+        r = c.call(enc(b"DEBUG", b"POPULATE", b"%d" % n, b"key", b"16"), 1)
+        assert r.startswith(b"+OK"), r
+        return
+    step = 100
+    batch: list[bytes] = []
+    for i in range(0, n, step):
+        ids = range(i, min(n, i + step))
+        if workload == "hash":
+            args = [b"HSET", b"h"] + [a for j in ids for a in (b"field:%d" % j, VALUE)]
+        elif workload == "set":
+            args = [b"SADD", b"s"] + [b"member:%d" % j for j in ids]
+        else:
+            args = [b"ZADD", b"z"] + [a for j in ids for a in (b"%d" % j, b"member:%d" % j)]
+        batch.append(enc(*args))
+        if len(batch) == 100:
+            c.call(b"".join(batch), len(batch))
+            batch = []
+    if batch:
+        c.call(b"".join(batch), len(batch))
+    c.s.close()
+
+
+def measure(workload: str, n: int, port: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for kind, p in (("redis", port), ("pyredis", port + 1)):
+        proc = start(kind, p)
+        try:
+            base = rss_kib(proc.pid)
+            t0 = time.time()
+            fill(p, workload, n)
+            time.sleep(0.5)
+            out[kind] = rss_kib(proc.pid) * 1024
+            out[kind + "_base"] = base * 1024
+            out[kind + "_fill_s"] = time.time() - t0
+        finally:
+            proc.kill()
+            proc.wait()
+    return out
+
+
+def _alloc(size: int) -> int:
+    """Bytes pymalloc hands out for an object of *size* bytes (large ones: malloc's, ~16 bytes more)."""
+    return (size + 7) & ~7 if size <= 512 else size + 16
+
+
+def breakdown(workload: str, n: int) -> dict[str, float]:
+    """Per-element bytes of pyredis's structures for *workload* (built with the engine's classes)."""
+    sys.path.insert(0, os.path.join(ROOT, "src"))
+    from pyredis.engine.hash import HashValue
+    from pyredis.engine.set import SetValue
+    from pyredis.engine.zset import ZSetValue
+
+    size = sys.getsizeof
+    if workload == "strings":
+        d = {}
+        for i in range(n):
+            d[b"key:%d" % i] = (b"value:%d" % i)[:16].ljust(16, b"\0")
+        keys = sum(_alloc(size(k)) for k in d) / n
+        vals = sum(_alloc(size(v)) for v in d.values()) / n
+        return {"dict entry": size(d) / n, "key object": keys, "value object": vals,
+                "expires": size({}) / n}
+    if workload == "hash":
+        h = HashValue()
+        for i in range(n):
+            h[b"field:%d" % i] = VALUE
+        h.big = True
+        fields = sum(_alloc(size(k)) for k in h) / n
+        return {"dict entry": size(h) / n, "field object": fields, "value object": _alloc(size(b"v" * 16))}
+    if workload == "set":
+        s = SetValue(b"member:%d" % i for i in range(n))
+        return {"set slot": size(s) / n, "member object": sum(_alloc(size(m)) for m in s) / n}
+    z = ZSetValue.from_pairs(((b"member:%d" % i, float(i)) for i in range(n)), 128, 64)
+    sl = z.sl
+    lists = sum(size(x) for x in sl._lists) / n
+    return {"dict entry": size(z.d) / n, "member object": sum(_alloc(size(m)) for m in z.d) / n,
+            "score float": _alloc(size(1.5)), "(score, member) tuple": _alloc(size((1.0, b""))),  # getsizeof counts the GC header
+            "sorted-list slot": lists}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--only", default="strings,hash,set,zset")
+    ap.add_argument("--port", type=int, default=45620)
+    a = ap.parse_args()
+    accel = "off (PYREDIS_NO_EXTENSIONS)" if os.environ.get("PYREDIS_NO_EXTENSIONS") not in (None, "", "0") \
+        else "as built"
+    print(f"n={a.n}; pyredis accelerator: {accel}")
+    print("| workload | redis RSS MB | pyredis RSS MB | ratio | redis B/elem | pyredis B/elem "
+          "| pyredis breakdown (B/elem) |")
+    print("|---|---|---|---|---|---|---|")
+    for w in a.only.split(","):
+        m = measure(w, a.n, a.port)
+        b = breakdown(w, a.n)
+        per_r = (m["redis"] - m["redis_base"]) / a.n
+        per_p = (m["pyredis"] - m["pyredis_base"]) / a.n
+        b["other"] = per_p - sum(b.values())
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in b.items())
+        print(f"| {w} | {m['redis'] / 1e6:.1f} | {m['pyredis'] / 1e6:.1f} | {m['pyredis'] / m['redis']:.2f} "
+              f"| {per_r:.1f} | {per_p:.1f} | {parts}; start-up RSS {m['pyredis_base'] / 1e6:.1f} MB "
+              f"(redis {m['redis_base'] / 1e6:.1f}) |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

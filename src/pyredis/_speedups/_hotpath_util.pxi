@@ -1,0 +1,239 @@
+# Included by _hotpath.pyx: the reply buffer, RESP request parsing, number helpers, list end operations.
+
+cdef struct OutBuf:
+    char* p
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int ensure(OutBuf* b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t cap
+    cdef char* q
+    if b.n + extra <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap else 4096
+    while cap < b.n + extra:
+        cap *= 2
+    q = <char*>realloc(b.p, cap)
+    if q == NULL:
+        raise MemoryError()
+    b.p = q
+    b.cap = cap
+    return 0
+
+
+cdef inline int put(OutBuf* b, const char* s, Py_ssize_t n) except -1:
+    ensure(b, n)
+    memcpy(b.p + b.n, s, n)
+    b.n += n
+    return 0
+
+
+cdef inline int fmt_ll(char* out, long long v) noexcept:
+    """Decimal digits of *v* at *out* (what ``b"%d" % v`` gives); returns their count."""
+    cdef char tmp[24]
+    cdef int k = 0, n = 0
+    cdef unsigned long long u
+    if v < 0:
+        out[0] = 45
+        n = 1
+        u = <unsigned long long>(-(v + 1)) + 1
+    else:
+        u = <unsigned long long>v
+    while True:
+        tmp[k] = 48 + <char>(u % 10)
+        k += 1
+        u //= 10
+        if u == 0:
+            break
+    while k:
+        k -= 1
+        out[n] = tmp[k]
+        n += 1
+    return n
+
+
+cdef inline int put_bulk(OutBuf* b, const char* s, Py_ssize_t n) except -1:
+    cdef char* w
+    ensure(b, n + 26)
+    w = b.p + b.n
+    w[0] = 36  # '$'
+    if n < 10:
+        w[1] = 48 + <char>n
+        w += 2
+    else:
+        w += 1 + fmt_ll(w + 1, n)
+    w[0] = 13
+    w[1] = 10
+    memcpy(w + 2, s, n)
+    w += n + 2
+    w[0] = 13
+    w[1] = 10
+    b.n = (w + 2) - b.p
+    return 0
+
+
+cdef inline int put_int(OutBuf* b, char prefix, long long v) except -1:
+    cdef char* w
+    ensure(b, 24)
+    w = b.p + b.n
+    w[0] = prefix
+    w += 1 + fmt_ll(w + 1, v)
+    w[0] = 13
+    w[1] = 10
+    b.n = (w + 2) - b.p
+    return 0
+
+
+cdef inline long long now_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <long long>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+cdef inline Py_ssize_t read_len(const char* p, Py_ssize_t i, Py_ssize_t end, long long* out) noexcept:
+    """A canonical decimal (no sign, no leading zero, <= 18 digits) ending in CRLF at *i*."""
+    cdef Py_ssize_t start = i
+    cdef long long v = 0
+    cdef char ch
+    while i < end:
+        ch = p[i]
+        if ch < 48 or ch > 57:
+            break
+        v = v * 10 + (ch - 48)
+        i += 1
+        if i - start > 18:
+            return -1
+    if i == start or (i - start > 1 and p[start] == 48):
+        return -1
+    if i + 1 >= end or p[i] != 13 or p[i + 1] != 10:
+        return -1
+    out[0] = v
+    return i + 2
+
+
+cdef object parse_one(const char* p, Py_ssize_t pos, Py_ssize_t n, long long maxbulk, Py_ssize_t* endpos):
+    """The complete canonical multibulk request at *pos* as a list of bytes, or None."""
+    cdef long long count, blen
+    cdef Py_ssize_t q, j
+    cdef list argv
+    if pos >= n or p[pos] != 42:  # '*'
+        return None
+    q = read_len(p, pos + 1, n, &count)
+    if q < 0 or count < 1 or count > MAX_ARGS:
+        return None
+    if n - q < count * 4:  # cannot be complete: do not build a list for nothing
+        return None
+    argv = PyList_New(count)  # slots filled below; a list left partly NULL is freed safely
+    for j in range(count):
+        if q >= n or p[q] != 36:  # '$'
+            return None
+        q = read_len(p, q + 1, n, &blen)
+        if q < 0 or blen > maxbulk or q + blen + 2 > n:
+            return None
+        if p[q + blen] != 13 or p[q + blen + 1] != 10:
+            return None
+        arg = PyBytes_FromStringAndSize(p + q, blen)
+        Py_INCREF(arg)  # PyList_SET_ITEM steals a reference
+        PyList_SET_ITEM(argv, j, arg)
+        q += blen + 2
+    endpos[0] = q
+    return argv
+
+
+def parse(bytes data, long long maxbulk=512 * 1024 * 1024):
+    """The leading complete canonical requests of *data* and the offset after them (for tests)."""
+    cdef const char* p = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t pos = 0, q = 0
+    out = []
+    while True:
+        argv = parse_one(p, pos, n, maxbulk, &q)
+        if argv is None:
+            return out, pos
+        out.append(argv)
+        pos = q
+
+
+cdef inline Py_ssize_t clamp_range(long long start, long long stop, Py_ssize_t n, Py_ssize_t* a) noexcept:
+    """LRANGE's index clamping: the element count (0 when empty) and the first index in *a*."""
+    if start < 0:
+        start += n
+    if stop < 0:
+        stop += n
+    if start < 0:
+        start = 0
+    if start > stop or start >= n:
+        return 0
+    if stop >= n:
+        stop = n - 1
+    a[0] = start
+    return stop - start + 1
+
+
+cdef inline bint strict_ll(object b, long long* out) noexcept:
+    """*b* is the canonical decimal of a 64-bit integer (what ``b"%d" % v`` makes)."""
+    cdef const char* s = PyBytes_AS_STRING(b)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
+    cdef Py_ssize_t i = 0
+    cdef bint neg = False
+    cdef long long v = 0
+    if n == 0 or n > 19:
+        return False
+    if s[0] == 45:
+        neg = True
+        i = 1
+        if n == 1 or n > 19 or s[1] == 48:
+            return False
+    elif n > 18:
+        return False
+    if s[i] == 48 and n > 1:
+        return False
+    while i < n:
+        if s[i] < 48 or s[i] > 57:
+            return False
+        v = v * 10 + (s[i] - 48)
+        i += 1
+    out[0] = -v if neg else v
+    return True
+
+
+cdef inline Py_ssize_t list_push(object v, object x, bint left) except -1:
+    """``v.appendleft(x)`` / ``v.append(x)`` of a ListValue, then its length (ListValue's own
+    code inlined for the common case: the end deque exists and does not spill)."""
+    cdef Py_ssize_t n
+    if LIST_INLINE:
+        d = v.left if left else v.right
+        if d is not LIST_EMPTY:
+            if left:
+                d.appendleft(x)
+            else:
+                d.append(x)
+            n = len(d)
+            if n <= LIST_SPILL:
+                if left:
+                    return n + <Py_ssize_t>v.midn + len(v.right)
+                return n + <Py_ssize_t>v.midn + len(v.left)
+            if left:
+                v._spill_left()
+            else:
+                v._spill_right()
+            return len(v)
+    if left:
+        v.appendleft(x)
+    else:
+        v.append(x)
+    return len(v)
+
+
+cdef inline object list_pop(object v, bint left, bint* empty):
+    """``v.popleft()`` / ``v.pop()`` of a non-empty ListValue; *empty* says whether it is now empty."""
+    if LIST_INLINE:
+        d = v.left if left else v.right
+        if d:  # the end deque holds elements: ListValue pops from it
+            x = d.popleft() if left else d.pop()
+            empty[0] = not d and not v.midn and not (v.right if left else v.left)
+            return x
+    x = v.popleft() if left else v.pop()
+    empty[0] = not v
+    return x
