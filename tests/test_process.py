@@ -190,7 +190,8 @@ def test_command_line_option_values_may_start_with_dashes():
 
 
 @pytest.mark.parametrize("args", [["--port", "6379", "6380"], ["--port", "--bla", "--loglevel", "verbose"],
-                                  ["--logfile", "--my--log--file", "--loglevel", "--bla"]])
+                                  ["--logfile", "--my--log--file", "--loglevel", "--bla"],
+                                  ["--replicaof", "127.0.0.1", "abc"]])
 def test_command_line_errors_name_the_line_like_redis(args):
     import shutil
 

@@ -150,7 +150,7 @@ class PyRequestParser:
                         raise ProtocolError("Protocol error: too big mbulk count string", cmds)
                     break
                 count = _strict_int(data[pos + 1 : nl])
-                if count is None or count > 2147483647:
+                if count is None or count > 2147483647 or count < -9223372036854775808:
                     raise ProtocolError("Protocol error: invalid multibulk length", cmds)
                 if count > 10 and self.auth_required:
                     raise ProtocolError("Protocol error: unauthenticated multibulk length", cmds)

@@ -65,6 +65,9 @@ def apply_config_text(cfg: Config, text: str, source: str = "") -> None:
         d = DIRECTIVES[cname]
         if not d.multi_arg and len(values) != (2 if cname == "replicaof" else 1):  # replicaof <host> <port>
             raise _fatal(lineno, line, "wrong number of arguments")
+        if cname == "replicaof" and values[0].lower() != "no" and not (
+                values[1].isdigit() and 0 <= int(values[1]) <= 65535):
+            raise _fatal(lineno, line, "Invalid master port")
         raw = " ".join(values)
         if cname == "save":
             # Several "save" lines accumulate; an empty one resets.
