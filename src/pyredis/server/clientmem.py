@@ -410,7 +410,7 @@ class ClientEviction:
                 srv.stats.evicted_clients += 1
                 self.forget(c)
                 srv.clients.pop(c.id, None)
-                c._abort()
+                c._abort()  # type: ignore[attr-defined]  # the connection layer's hard close
             if self.used >= limit:
                 now = time.monotonic()
                 if now - self.last_warning >= 1:
