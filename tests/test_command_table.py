@@ -14,7 +14,8 @@ NEWER_THAN_7_0 = {"client|setinfo", "client|no-touch",
                   "gateway", "gateway|token", "gateway|help"}  # the last ones: pyredis's own
 
 # Flags Redis adds itself (not declared by command implementations) or module-only.
-_DERIVED = {"movablekeys", "module", "module_getkeys", "module_no_cluster"}
+# movablekeys/module*: derived; protected: a real flag that COMMAND INFO hides on purpose (server.c)
+_DERIVED = {"movablekeys", "module", "module_getkeys", "module_no_cluster", "protected"}
 
 
 def _declared() -> list:

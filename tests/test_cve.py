@@ -63,6 +63,7 @@ def check(diff, redis_proc, pyredis_proc):
 @pytest.mark.parametrize("data", [
     b"*2147483648\r\n",
     b"*1048577\r\n$536870913\r\n",
+    b"*-9223372036854775809\r\n",
     b"*3\r\n$2147483648\r\n",
     b"*3\r\n$536870913\r\n",
     b"*3\r\n$-2\r\n",
@@ -111,6 +112,25 @@ def test_unauthenticated_request_limits(auth_servers, data):
     _auth_still_serving(r, p)
 
 
+def test_unauthenticated_output_buffer_is_limited(auth_servers):
+    """CVE-2025-21605: a client that never authenticates nor reads is disconnected."""
+    for proc in auth_servers:
+        with socket.create_connection(("127.0.0.1", proc.port), timeout=TIMEOUT) as s:
+            s.sendall(b"SET x 5\r\n")
+            first = s.recv(100)
+            assert first.startswith(b"-NOAUTH Authentication required."), proc.kind
+            batch = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n5\r\n" * 2000
+            closed = False
+            for _ in range(500):  # at most ~28 MB of requests: the server must hang up long before
+                try:
+                    s.sendall(batch)
+                except (BrokenPipeError, ConnectionResetError):
+                    closed = True
+                    break
+            assert closed, f"{proc.kind} kept an unauthenticated client that never reads"
+    _auth_still_serving(*auth_servers)
+
+
 # --- glob matching (CVE-2022-36021, CVE-2024-31228) ----------------------------------------------
 
 
@@ -149,15 +169,48 @@ def test_glob_in_acl_and_pubsub_patterns(check, diff):
 
 @pytest.mark.parametrize("script", [
     # CVE-2022-24834: cjson / cmsgpack with deeply nested or huge values
+    # (the cjson settings persist in the Lua state, as in Redis: each script sets what it relies on)
+    "cjson.encode_max_depth(1000) local t = {} local c = t for i = 1, 1100 do c[1] = {} c = c[1] end"
+    " return cjson.encode(t)",
+    "cjson.decode_max_depth(1000) return cjson.decode(string.rep('[', 1100) .. string.rep(']', 1100))",
+    "cjson.decode_max_depth(1000) return cjson.decode(string.rep('{\"a\":', 1100) .. '1' .. string.rep('}', 1100))",
+    # past the configured depth, the Lua C stack limit (lua_checkstack) stops both codecs
+    "cjson.encode_max_depth(100000) local t = {} local c = t for i = 1, 9000 do c[1] = {} c = c[1] end"
+    " return {pcall(cjson.encode, t)}",
+    "cjson.encode_max_depth(100000) local t = {} local c = t for i = 1, 9000 do c.a = {} c = c.a end"
+    " return {pcall(cjson.encode, t)}",
+    "cjson.encode_max_depth(100000) local t = {} local c = t for i = 1, 7996 do c[1] = {} c = c[1] end"
+    " return #cjson.encode(t)",
+    "cjson.decode_max_depth(100000) return {pcall(cjson.decode, string.rep('[', 9000) .. string.rep(']', 9000))}",
+    "cjson.decode_max_depth(100000) return #cjson.decode(string.rep('[', 7998) .. string.rep(']', 7998))",
+    "cjson.decode_max_depth(100000) return {pcall(cjson.decode, string.rep('{\"a\":', 4000) .. '1')}",
+    "cjson.decode_max_depth(1000) return 1",
+    "cjson.encode_max_depth(1000) return 1",
+    "return #cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1')",
+    "return {pcall(cmsgpack.unpack, string.rep('\\145', 4000) .. '\\1')}",
+    "return {pcall(cmsgpack.unpack, string.rep('\\129\\1', 4000) .. '\\1')}",
+    "return {pcall(cmsgpack.unpack, string.rep('\\1', 9000))}",
+    "return select('#', cmsgpack.unpack(string.rep('\\1', 7999)))",
     "local s = string.rep('\"\\\\u0000', 1) return pcall(cjson.decode, s)",
     "return cjson.encode(string.rep('\\0', 1000))",
     "local t = {} local c = t for i = 1, 1100 do c[1] = {} c = c[1] end return #cmsgpack.pack(t)",
+    "return #cmsgpack.unpack(string.rep('\\145', 1100) .. '\\1')",
     "return {pcall(cmsgpack.unpack, '\\219\\255\\255\\255\\255')}",
     "return {pcall(cmsgpack.unpack, '\\221\\255\\255\\255\\255')}",
     "return {pcall(cmsgpack.unpack, '\\223\\255\\255\\255\\255')}",
     # CVE-2015-8080 / CVE-2018-11218/11219: struct integer wraparound
     "return {pcall(struct.pack, '>I2147483648', 1)}",
     "return {pcall(struct.pack, '>I16', 1)}",
+    "return {pcall(struct.pack, 'c2147483647', 'x')}",
+    "return {pcall(struct.unpack, 'c2147483647', 'x')}",
+    "return {pcall(struct.unpack, 'i9', '123456789')}",
+    "return {pcall(struct.unpack, '>i9', '923456789')}",
+    "return {pcall(struct.unpack, 'i16', '9234567890123456')}",
+    "return {pcall(struct.unpack, 'i33', '1')}",
+    "return {pcall(struct.pack, 'i33', 1)}",
+    "return struct.unpack('c2147483647', 'x')",
+    "local s = struct return s:unpack('x')",
+    "local u = struct.unpack return u('c2147483647', 'x')",
     "return {pcall(struct.pack, '!2147483648i', 1)}",
     "return {pcall(struct.size, 'c99999999999999999999')}",
     # CVE-2024-31449: bit library stack overflow
@@ -219,6 +272,112 @@ def test_lua_gc_metamethod_across_script_flush(check):
 ])
 def test_crlf_injection_in_replies(check, args):
     check(*args)
+
+
+# --- random-member counts (CVE-2023-25155, CVE-2023-22458) -----------------------------------------
+# Counts inside the accepted range but huge (SRANDMEMBER s -9223372036854775807, ZRANDMEMBER/HRANDFIELD
+# -4611686018427387903 WITHSCORES) make redis-server 7.0.15 build the whole reply in memory until the
+# kernel kills it: they are not sent here.
+
+
+@pytest.mark.parametrize("args", [
+    ["SRANDMEMBER", "s", "-9223372036854775808"],
+    ["SRANDMEMBER", "s", "9223372036854775807"],
+    ["SPOP", "s", "-9223372036854775808"],
+    ["ZRANDMEMBER", "z", "-9223372036854775808"],
+    ["ZRANDMEMBER", "z", "-9223372036854775808", "WITHSCORES"],
+    ["ZRANDMEMBER", "z", "-4611686018427387904", "WITHSCORES"],
+    ["HRANDFIELD", "h", "-9223372036854775808"],
+    ["HRANDFIELD", "h", "-9223372036854775808", "WITHVALUES"],
+    ["HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"],
+    ["HRANDFIELD", "nosuch", "-9223372036854775808", "WITHVALUES"],
+    ["ZRANDMEMBER", "nosuch", "-9223372036854775808", "WITHSCORES"],
+])
+def test_random_member_counts(check, diff, args):
+    diff.check("SADD", "s", "a")
+    diff.check("ZADD", "z", "1", "a")
+    diff.check("HSET", "h", "a", "1")
+    check(*args)
+
+
+# --- sizes (CVE-2022-35977, CVE-2021-32761, CVE-2021-29477) -----------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["SETRANGE", "k", "2147483647", "x"],
+    ["SETRANGE", "k", "536870911", "xy"],
+    ["SETRANGE", "k", "9223372036854775807", "x"],
+    ["SETRANGE", "k", "-1", "x"],
+    ["SETRANGE", "nosuch", "4294967295", ""],
+    ["APPEND", "k", "x"],
+    ["SORT", "l", "LIMIT", "-9223372036854775808", "9223372036854775807"],
+    ["SORT", "l", "LIMIT", "9223372036854775807", "9223372036854775807"],
+    ["SORT", "l", "LIMIT", "1", "-9223372036854775808"],
+    ["SORT_RO", "l", "LIMIT", "-1", "9223372036854775807"],
+    ["SORT", "l", "LIMIT", "2147483647", "2147483647", "STORE", "dst"],
+    ["BITFIELD", "k", "SET", "i64", "4294967295", "1"],
+    ["BITFIELD", "k", "SET", "i8", "#536870911", "1"],
+    ["BITFIELD", "k", "SET", "i8", "#9223372036854775807", "1"],
+    ["BITFIELD", "k", "INCRBY", "u63", "4294967296", "1"],
+    ["BITFIELD", "k", "GET", "i64", "18446744073709551615"],
+    ["BITFIELD_RO", "k", "GET", "u8", "#2147483648"],
+    ["SETBIT", "k", "4294967296", "1"],
+    ["BITCOUNT", "k", "-9223372036854775808", "9223372036854775807"],
+    ["BITPOS", "k", "1", "-9223372036854775808", "9223372036854775807", "BIT"],
+    ["GETRANGE", "k", "-9223372036854775808", "9223372036854775807"],
+    ["LCS", "k", "k2", "IDX", "MINMATCHLEN", "-9223372036854775808"],
+    ["LCS", "k", "k2", "LEN"],
+])
+def test_size_overflows(check, diff, args):
+    diff.check("SET", "k", "hello")
+    diff.check("SET", "k2", "help")
+    diff.check("RPUSH", "l", "3", "1", "2")
+    check(*args)
+
+
+# --- XAUTOCLAIM COUNT (CVE-2022-35951, CVE-2022-31144) ----------------------------------------------
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "1", "2", "1073741823", "1073741824", "9223372036854775807",
+                                   "-9223372036854775808", "99999999999999999999"])
+def test_xautoclaim_count(check, diff, count):
+    diff.check("XADD", "x", "1-0", "f", "v")
+    diff.check("XADD", "x", "2-0", "f", "v")
+    diff.check("XGROUP", "CREATE", "x", "g", "0")
+    diff.check("XREADGROUP", "GROUP", "g", "c1", "STREAMS", "x", ">")
+    diff.check("XDEL", "x", "1-0")
+    check("XAUTOCLAIM", "x", "g", "c2", "0", "0-0", "COUNT", count)
+    check("XAUTOCLAIM", "x", "g", "c2", "0", "0-0", "COUNT", count, "JUSTID")
+    check("XPENDING", "x", "g")
+
+
+# --- MSETNX / HINCRBYFLOAT / COMMAND GETKEYS (CVE-2023-28425, -28856, -36824) -----------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["MSETNX", "k", "v1", "k", "v2"],
+    ["GET", "k"],
+    ["MSETNX", "k", "v3", "k", "v4"],
+    ["GET", "k"],
+    ["MSETNX", "n", "1", "n"],
+])
+def test_msetnx_same_key_twice(check, args):
+    check(*args)
+
+
+def test_msetnx_sequence(check):
+    for args in (["MSETNX", "k", "v1", "k", "v2"], ["GET", "k"], ["MSETNX", "k", "v3", "k", "v4"],
+                 ["GET", "k"], ["MSETNX", "a", "1", "b", "2", "a", "3"], ["MGET", "a", "b"]):
+        check(*args)
+
+
+@pytest.mark.parametrize("incr", ["nan", "NaN", "inf", "-inf", "+inf"])
+def test_hincrbyfloat_nan_inf(check, diff, incr):
+    diff.check("HSET", "h", "f", "1")
+    check("HINCRBYFLOAT", "h", "f", incr)
+    check("HINCRBYFLOAT", "h", "new", incr)
+    check("HGETALL", "h")
+    check("INCRBYFLOAT", "s", incr)
 
 
 # --- unix socket permissions before accept (CVE-2023-45145) -----------------------------------------

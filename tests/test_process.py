@@ -105,3 +105,103 @@ def test_sigabrt_writes_the_crash_report(tmp_path):
         assert "REDIS BUG REPORT START" in text and "STACK TRACE" in text
     finally:
         p.stop()
+
+
+def test_config_set_bind(tmp_path_factory):
+    """CONFIG SET bind: a bad address is refused and the old listeners stay; "" closes TCP."""
+    import socket as sk
+
+    for kind in ("redis", "pyredis"):
+        sock_path = str(tmp_path_factory.mktemp(kind) / "s.sock")
+        p = ServerProcess(kind, ["--unixsocket", sock_path])
+        try:
+            c = p.client()
+            err = c.call("CONFIG", "SET", "bind", "999.999.999.999")
+            assert b"Failed to bind to specified addresses" in err, (kind, err)
+            assert c.call("PING") == b"+PONG\r\n"
+            assert c.call("CONFIG", "SET", "bind", "") == b"+OK\r\n"
+            with pytest.raises(ConnectionRefusedError):
+                sk.create_connection(("127.0.0.1", p.port), timeout=2)
+            u = sk.socket(sk.AF_UNIX)
+            u.connect(sock_path)
+            u.sendall(b"CONFIG SET bind 127.0.0.1\r\n")
+            assert u.recv(100) == b"+OK\r\n"
+            u.close()
+            time.sleep(0.2)
+            c2 = p.client()
+            assert c2.call("PING") == b"+PONG\r\n"
+            c2.close()
+            c.close()
+        finally:
+            p.stop()
+
+
+def test_shutdown_flags_config(server):
+    c = server.client()
+    assert c.call("CONFIG", "SET", "shutdown-on-sigterm", "force nosave now") == b"+OK\r\n"
+    assert c.call("CONFIG", "GET", "shutdown-on-sigterm") == \
+        b"*2\r\n$19\r\nshutdown-on-sigterm\r\n$16\r\nnosave now force\r\n"
+    assert b"must be one of the following" in c.call("CONFIG", "SET", "shutdown-on-sigterm", "bogus")
+    c.call("CONFIG", "SET", "shutdown-on-sigterm", "default")
+    c.close()
+
+
+def test_save_lines_of_file_and_command_line_accumulate(tmp_path):
+    """The config file's first save replaces the defaults; a command-line save appends to it."""
+    import shutil
+
+    from support import ROOT, free_port, wait_ready
+
+    conf = tmp_path / "redis.conf"
+    conf.write_text("save 900 1\n")
+    for exe in (shutil.which("redis-server"), sys.executable):
+        port = free_port()
+        cmd = [exe, str(conf), "--port", str(port), "--save", "100", "100"]
+        if exe == sys.executable:
+            cmd[1:1] = ["-m", "pyredis"]
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        try:
+            wait_ready(port, proc)
+            from support import RawClient
+
+            c = RawClient(port)
+            assert c.call("CONFIG", "GET", "save") == b"*2\r\n$4\r\nsave\r\n$13\r\n900 1 100 100\r\n", exe
+            c.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_command_line_option_values_may_start_with_dashes():
+    """``--name --value`` takes ``--value`` as the value when the option still needs one (Redis 7.0)."""
+    args = ["--proc-title-template", "--my--title--template", "--loglevel", "verbose", "--save"]
+    got = []
+    for kind in ("redis", "pyredis"):
+        p = ServerProcess(kind, args)
+        try:
+            c = p.client()
+            got.append([c.call("CONFIG", "GET", n) for n in ("proc-title-template", "loglevel", "save")])
+            c.close()
+        finally:
+            p.stop()
+    assert got[0] == got[1]
+    assert got[1][0] == b"*2\r\n$19\r\nproc-title-template\r\n$21\r\n--my--title--template\r\n"
+
+
+@pytest.mark.parametrize("args", [["--port", "6379", "6380"], ["--port", "--bla", "--loglevel", "verbose"],
+                                  ["--logfile", "--my--log--file", "--loglevel", "--bla"],
+                                  ["--replicaof", "127.0.0.1", "abc"]])
+def test_command_line_errors_name_the_line_like_redis(args):
+    import shutil
+
+    from support import ROOT
+
+    out = []
+    for cmd in ([shutil.which("redis-server")], [sys.executable, "-m", "pyredis"]):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+        r = subprocess.run(cmd + args, capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 1
+        text = r.stdout + r.stderr
+        out.append(text[text.index(">>>"):].strip())
+    assert out[0] == out[1]

@@ -391,6 +391,10 @@ def test_stop_writes_on_bgsave_error(tmp_path):
         r.bgsave()
         _wait(lambda r=r: r.info("persistence")["rdb_bgsave_in_progress"] == 0)
         out = [p.command(b"SET", b"x", b"1"), p.command(b"PING"), p.command(b"GET", b"k"),
+               p.command(b"EVAL", b"return redis.call('set','x',1)", b"1", b"x"),
+               p.command(b"EVAL", b"#!lua\nreturn redis.call('set','x',1)", b"1", b"x"),
+               p.command(b"EVAL", b"#!lua flags=no-writes\nreturn redis.call('get','k')", b"1", b"k"),
+               p.command(b"EVAL", b"return redis.call('get','k')", b"1", b"k"),
                p.command(b"CONFIG", b"SET", b"stop-writes-on-bgsave-error", b"no"), p.command(b"SET", b"x", b"1"),
                p.command(b"CONFIG", b"SET", b"stop-writes-on-bgsave-error", b"yes"), p.command(b"SET", b"x", b"1")]
         os.makedirs(d + "/sub")

@@ -392,7 +392,7 @@ def test_unauthenticated_output_is_limited(redis_proc, pyredis_proc, kind):
         admin.close()
 
 
-def test_writable_replica_keys_expire_actively(pyredis_proc):
+def test_writable_replica_expiry_and_paused_master_link(pyredis_proc):
     m = pyredis_proc.client()
     m.call("CONFIG", "SET", "repl-diskless-sync-delay", "0")
     replica = ServerProcess("pyredis", ["--replicaof", "127.0.0.1", str(pyredis_proc.port),
@@ -408,6 +408,29 @@ def test_writable_replica_keys_expire_actively(pyredis_proc):
             time.sleep(0.02)
         assert b"expired_keys:1\r\n" in c.call("INFO", "stats")  # deleted by the cron, not by a read
         assert c.call("GET", "foo") == b"$-1\r\n"
+        # CLIENT PAUSE WRITE on the replica holds the master's writes: read, not applied
+        m.call("SET", "p1", "v")
+        deadline = time.time() + 5
+        while c.call("GET", "p1") != b"$1\r\nv\r\n" and time.time() < deadline:
+            time.sleep(0.02)
+        assert c.call("CLIENT", "PAUSE", "100000", "WRITE") == b"+OK\r\n"
+        m.call("SET", "p2", "v")
+
+        def offsets() -> tuple[int, int]:
+            info = c.call("INFO", "replication").decode()
+            get = lambda f: int(info.split(f + ":")[1].split("\r\n")[0])  # noqa: E731
+            return get("slave_read_repl_offset"), get("slave_repl_offset")
+
+        deadline = time.time() + 5
+        while offsets()[0] == offsets()[1] and time.time() < deadline:
+            time.sleep(0.02)
+        read, applied = offsets()
+        assert read > applied and c.call("GET", "p2") == b"$-1\r\n"
+        assert c.call("CLIENT", "UNPAUSE") == b"+OK\r\n"
+        deadline = time.time() + 5
+        while c.call("GET", "p2") != b"$1\r\nv\r\n" and time.time() < deadline:
+            time.sleep(0.02)
+        assert offsets() == (read, read)
         c.close()
     finally:
         replica.stop()

@@ -14,11 +14,11 @@ import sys
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_Size
-from cpython.list cimport PyList_Append
+from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
 from cpython.set cimport PySet_Add, PySet_Contains
-from cpython.ref cimport PyObject
+from cpython.ref cimport Py_INCREF, PyObject
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
@@ -201,6 +201,8 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     cdef _State st = _State()
     cdef Entry ent
     cdef PyObject* ob
+    cdef PyObject* last_ob = NULL  # borrowed from *table*, which is not changed during the batch
+    cdef object last_name = None
     cdef PyObject* vp
     cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim, dirty0
     cdef int kind, ar, resp
@@ -235,7 +237,14 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
             argv = parse_one(p, pos, n, maxbulk, &q)
             if argv is None:
                 break
-            ob = PyDict_GetItem(table, argv[0])
+            name = argv[0]
+            if (last_name is not None and PyBytes_GET_SIZE(name) == PyBytes_GET_SIZE(last_name)
+                    and memcmp(PyBytes_AS_STRING(name), PyBytes_AS_STRING(last_name), PyBytes_GET_SIZE(name)) == 0):
+                ob = last_ob  # the same name as the previous request: the same entry
+            else:
+                ob = PyDict_GetItem(table, name)
+                last_name = name
+                last_ob = ob
             ok = False
             if ob != NULL:
                 ent = <Entry>ob

@@ -124,7 +124,7 @@ cdef object parse_one(const char* p, Py_ssize_t pos, Py_ssize_t n, long long max
         return None
     if n - q < count * 4:  # cannot be complete: do not build a list for nothing
         return None
-    argv = [None] * count
+    argv = PyList_New(count)  # slots filled below; a list left partly NULL is freed safely
     for j in range(count):
         if q >= n or p[q] != 36:  # '$'
             return None
@@ -133,7 +133,9 @@ cdef object parse_one(const char* p, Py_ssize_t pos, Py_ssize_t n, long long max
             return None
         if p[q + blen] != 13 or p[q + blen + 1] != 10:
             return None
-        argv[j] = PyBytes_FromStringAndSize(p + q, blen)
+        arg = PyBytes_FromStringAndSize(p + q, blen)
+        Py_INCREF(arg)  # PyList_SET_ITEM steals a reference
+        PyList_SET_ITEM(argv, j, arg)
         q += blen + 2
     endpos[0] = q
     return argv

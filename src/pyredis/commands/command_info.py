@@ -42,7 +42,7 @@ def _to_reply(x: Any) -> Any:
 
 
 def _flags_of(cmd: Command) -> list:
-    return [Status(f.encode()) for f in sorted(cmd.flags)]
+    return [Status(f.encode()) for f in sorted(cmd.flags) if f != "protected"]  # hidden, as in Redis
 
 
 def command_info(cmd: Command) -> list:

@@ -210,6 +210,14 @@ def _drop_cluster_packet_filter(c, argv):
     return OK
 
 
+@debug_subcommand("replicate", at_least(3))
+def _replicate(c, argv):
+    """DEBUG REPLICATE <cmd> <args...>: put a command in the replication stream only (not run here)."""
+    m = c.server.replication.master
+    m.feed(m.seldb if m.seldb >= 0 else c.db.id, list(argv[2:]))
+    return OK
+
+
 @debug_subcommand("change-repl-id", exactly(2))
 def _change_repl_id(c, argv):
     log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
@@ -219,12 +227,6 @@ def _change_repl_id(c, argv):
         repl.clear_replid2()
     else:  # without one, INFO reports run_id as the replication ID
         c.server.run_id = os.urandom(20).hex()
-    return OK
-
-
-@debug_subcommand("replicate", at_least(3))
-def _replicate(c, argv):
-    # replicas only (not the AOF): nothing to feed until pyredis has replicas
     return OK
 
 
@@ -241,6 +243,21 @@ def _mallctl(c, argv):
 
 
 debug_subcommand("mallctl-str", at_least(3))(_mallctl)
+
+
+@debug_subcommand("config-rewrite-force-all", exactly(2))
+def _config_rewrite_force_all(c, argv):
+    """Rewrite the config file with every directive, defaults included."""
+    from pyredis.server.configfile import rewrite_config_file
+
+    cfg = c.server.config
+    if not cfg.config_file:
+        raise CommandError("ERR The server is running without a config file")
+    try:
+        rewrite_config_file(cfg, force_all=True)
+    except OSError as e:
+        raise CommandError(f"ERR CONFIG-REWRITE-FORCE-ALL failed: {e.strerror}") from None
+    return OK
 
 
 @debug_subcommand("client-eviction", exactly(2))

@@ -65,14 +65,14 @@ def _server_section(srv) -> list:
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
         ("python_version", platform.python_version()), ("pyredis_accelerator", _speedups.ACTIVE),
         ("pyredis_rdb_accelerator", rdb_accel.ACTIVE),
-    ]
+    ] + ([("shutdown_in_milliseconds", ms)] if (ms := srv.persistence.shutdown_remaining_ms()) is not None else [])
 
 
 def _clients_section(srv) -> list:
     return [
-        ("connected_clients", len(srv.clients)), ("cluster_connections", srv.cluster.connections() if srv.cluster is not None else 0),
+        ("connected_clients", len(srv.clients) - len(srv.replication.master.replicas)), ("cluster_connections", srv.cluster.connections() if srv.cluster is not None else 0),
         ("maxclients", srv.config["maxclients"]), ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.count()),
+        ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.count() + srv.persistence.shutdown_blocked()),
         ("tracking_clients", len(srv.tracking.clients)), ("clients_in_timeout_table", 0),
     ] + ([("gateway_clients", len(srv.gateway.sessions()))] if srv.gateway is not None else [])
 
@@ -94,8 +94,8 @@ def _memory_section(srv) -> list:
         ("number_of_functions", 0), ("number_of_libraries", 0),
         ("maxmemory", maxmem), ("maxmemory_human", human_bytes(maxmem)),
         ("maxmemory_policy", srv.config["maxmemory-policy"]), ("mem_fragmentation_ratio", "1.00"),
-        ("mem_fragmentation_bytes", 0), ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", 0),
-        ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0), ("mem_clients_normal", 0),
+        ("mem_fragmentation_bytes", 0), ("mem_not_counted_for_evict", 0),
+        *srv.replication.memory_info(), ("mem_clients_normal", srv.client_eviction.total()),
         ("mem_cluster_links", 0), ("mem_aof_buffer", 0), ("mem_allocator", "libc"),
         ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", srv.stats.lazyfreed_objects),
@@ -122,7 +122,7 @@ def _stats_section(srv) -> list:
         ("total_connections_received", srv.stat_connections), ("total_commands_processed", srv.stat_commands),
         ("instantaneous_ops_per_sec", srv.ops_per_sec()), ("total_net_input_bytes", srv.stat_net_in),
         ("total_net_output_bytes", srv.stat_net_out), ("total_net_repl_input_bytes", 0),
-        ("total_net_repl_output_bytes", 0), ("instantaneous_input_kbps", "0.00"),
+        ("total_net_repl_output_bytes", srv.replication.master.net_repl_out), ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"), ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"), ("rejected_connections", srv.stat_rejected_conn),
         ("sync_full", srv.replication.stat_sync_full), ("sync_partial_ok", srv.replication.stat_sync_partial_ok),
@@ -369,17 +369,19 @@ def cmd_shutdown(c, argv):
         flags.add(o.decode())
     if "nosave" in flags and "save" in flags:
         raise syntax_error()
+    srv = c.server
+    pers = srv.persistence
     if "abort" in flags:
         if len(flags) > 1:
             raise syntax_error()
-        raise CommandError("ERR No shutdown in progress.")
-    srv = c.server
-    err = srv.persistence.prepare_shutdown(srv, flags)
+        if not pers.abort_shutdown(srv):
+            raise CommandError("ERR No shutdown in progress.")
+        return OK
+    err = pers.begin_shutdown(srv, flags, c)
     if err:
         raise CommandError(err)
-    srv.shutdown_flags = flags
-    srv.request_shutdown()
-    c.close()
+    if not pers.shutdown_initiated():  # stopping now (else blocked until the replicas caught up)
+        c.close()
     return NOREPLY
 
 

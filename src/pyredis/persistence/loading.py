@@ -19,11 +19,19 @@ class Loading:
     """Mixin of :class:`~pyredis.persistence.manager.Persistence`: loading datasets."""
 
     # -- loading ----------------------------------------------------------------------------------------
-    def iter_load_rdb_data(self, data: bytes, pos: int = 0, *, aof_preamble: bool = False, every: int = 0):
-        """Generator loading an RDB image (whole file or AOF preamble); returns the offset after it."""
+    def iter_load_rdb_data(self, data: bytes, pos: int = 0, *, aof_preamble: bool = False, every: int = 0,
+                           startup: bool = False):
+        """Generator loading an RDB image (whole file or AOF preamble); returns the offset after it.
+
+        *startup*: the start-up load, as redis-server does it: a replica keeps keys already expired
+        (its master will delete them), a master drops them and remembers them in ``expired_at_load``
+        (the replication subsystem puts their DELs in the backlog)."""
         srv = self.server
-        res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble, every=every,
-                                       stats=self, check_crc=not self.skip_checksum)
+        replica = startup and bool((srv.config["replicaof"] or "").split())
+        res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble and not startup,
+                                       every=every, stats=self, check_crc=not self.skip_checksum)
+        if startup and not replica:
+            self._drop_expired_at_load(res)
         aux = self.last_aux = res.aux
         if b"redis-ver" in aux:
             log.info("Loading RDB produced by version %s", aux[b"redis-ver"].decode("utf-8", "replace"))
@@ -48,6 +56,23 @@ class Loading:
         self.keys_loaded = res.keys_loaded
         self.keys_expired = res.keys_expired
         return res.end
+
+    def _drop_expired_at_load(self, res: Any) -> None:
+        """A master's start-up load: keys whose TTL passed are not kept (counted as expired)."""
+        now = int(time.time() * 1000)
+        gone: list[tuple[int, bytes]] = []
+        for db in self.server.keyspace.dbs:
+            exp = db.expires
+            if not exp:
+                continue
+            dead = [k for k, when in exp.items() if when < now]
+            for k in dead:
+                db.data.pop(k, None)
+                exp.pop(k, None)
+                gone.append((db.id, k))
+        self.expired_at_load = gone
+        res.keys_loaded -= len(gone)
+        res.keys_expired += len(gone)
 
     def load_rdb_data(self, data: bytes, pos: int = 0, *, aof_preamble: bool = False) -> int:
         """Load an RDB image in the foreground; returns the offset after it."""
@@ -143,7 +168,7 @@ class Loading:
             except FileNotFoundError:
                 return
             self._begin_loading(len(data))
-            yield from self.iter_load_rdb_data(data, every=every)
+            yield from self.iter_load_rdb_data(data, every=every, startup=True)
             log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
 
     def _report_load_error(self, e: BaseException) -> None:
@@ -269,7 +294,16 @@ class Loading:
         a.load_manifest()
         if a.manifest is not None:
             a.delete_history(a.manifest)
-        res = self.load_aof()
+        srv = self.server
+        checks = srv.events.checks
+        checks.insert(0, self._check_loading)  # clients served meanwhile (a slow script) get LOADING
+        srv.hold_gate("loading")
+        try:
+            res = self.load_aof()
+        finally:
+            if self._check_loading in checks:
+                checks.remove(self._check_loading)
+            srv.hold_gate("loading", False)
         if res not in ("ok", "empty", "missing"):
             os._exit(1)
         self.server.dirty = 0

@@ -52,6 +52,8 @@ class Persistence(AofControl, Loading, Shutdown):
         self.dirty_before_bgsave = 0
         self.keys_loaded = 0
         self.keys_expired = 0
+        self.async_loading = False  # a replica's diskless swapdb load serving the old dataset
+        self.expired_at_load: list[tuple[int, bytes]] = []  # a master's start-up load: keys already expired
         self.loading = False
         self.loading_start = 0
         self.loading_total = 0
@@ -282,6 +284,11 @@ class Persistence(AofControl, Loading, Shutdown):
         job = self.child
         if job is None:
             return
+        owner = getattr(job, "owner", None)
+        if owner is not None:  # a diskless replication transfer: its owner reaps it
+            self.child = None
+            owner.killed()
+            return
         job.kill()
         job.close_info()
         if job.kind == CHILD_RDB:
@@ -298,7 +305,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     def poll_child(self) -> None:
         job = self.child
-        if job is None:
+        if job is None or getattr(job, "owner", None) is not None:
             return
         job.read_info()
         res = job.poll()
@@ -322,6 +329,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
     # -- cron -------------------------------------------------------------------------------------------
     def cron(self, server: Any) -> None:
+        self.shutdown_cron(server)
         if self.loading:
             return
         a = self.aof
@@ -415,7 +423,7 @@ class Persistence(AofControl, Loading, Shutdown):
             cow_age = int(now - job.cow_at) if job.cow_at else 0
             perc = processed * 100.0 / total if total else 0.0
         out: list[tuple[str, object]] = [
-            ("loading", int(self.loading)), ("async_loading", 0), ("current_cow_peak", cow_peak),
+            ("loading", int(self.loading)), ("async_loading", int(self.async_loading)), ("current_cow_peak", cow_peak),
             ("current_cow_size", cow), ("current_cow_size_age", cow_age), ("current_fork_perc", "%.2f" % perc),
             ("current_save_keys_processed", processed), ("current_save_keys_total", total),
             ("rdb_changes_since_last_save", srv.dirty), ("rdb_bgsave_in_progress", int(rdb_running)),

@@ -9,7 +9,14 @@ corruption at once.  When the payload passes the same header checks Redis makes,
 accepts it like Redis does and the key keeps the payload verbatim as an
 :class:`UnverifiedValue`: it can be deleted, renamed, expired, DUMPed and saved (written back
 byte for byte), and the first command that needs its content fails the assertion Redis fails
-(``ASSERTION FAILED`` in the log, then ``abort()`` / ``exit(1)`` with ``use-exit-on-panic``).
+(``ASSERTION FAILED`` in the log, then ``abort()`` / ``exit(1)`` with ``use-exit-on-panic``):
+any command that finds such a key where it expects a value of its type (it would answer WRONGTYPE).
+
+Two corruptions Redis meets while loading, and so fails on at RESTORE time: the walk to the first
+entry of a version-1 stream (``streamGetEdgeID``; :func:`first_entry_readable`), and duplicate
+fields of a listpack hash converted to a dict because it is over ``hash-max-listpack-entries``
+(:class:`LoadPanic`).  Covered: streams, listpack hashes and quicklist-2 lists; other encodings
+are always fully checked (ziplists and zipmaps are converted, hence deep-checked, by Redis too).
 """
 
 from __future__ import annotations

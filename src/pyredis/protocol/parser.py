@@ -150,7 +150,7 @@ class PyRequestParser:
                         raise ProtocolError("Protocol error: too big mbulk count string", cmds)
                     break
                 count = _strict_int(data[pos + 1 : nl])
-                if count is None or count > 2147483647:
+                if count is None or count > 2147483647 or count < -9223372036854775808:
                     raise ProtocolError("Protocol error: invalid multibulk length", cmds)
                 if count > 10 and self.auth_required:
                     raise ProtocolError("Protocol error: unauthenticated multibulk length", cmds)
@@ -243,7 +243,8 @@ class RequestParser:
     :class:`ProtocolError` (with the commands parsed before the bad one), like Redis.
     """
 
-    __slots__ = ("_py", "_reader", "_chunks", "_kept", "_pending", "_checked", "max_bulk_len", "_auth", "_tail")
+    __slots__ = ("_py", "_reader", "_chunks", "_kept", "_kept_bytes", "_pending", "_checked", "max_bulk_len",
+                 "_auth", "_tail")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.max_bulk_len = max_bulk_len
@@ -251,6 +252,7 @@ class RequestParser:
         self._reader = _hiredis.Reader() if _hiredis is not None else None
         self._chunks: list[bytes] = []
         self._kept: list[list[bytes]] = []
+        self._kept_bytes = 0  # wire size of _kept: the part of _pending already parsed
         self._pending = 0
         self._checked = 0
         self._auth = False
@@ -272,7 +274,7 @@ class RequestParser:
 
     @property
     def buffered(self) -> int:
-        return self._pending if self._reader is not None else self._py.buffered
+        return self._pending - self._kept_bytes if self._reader is not None else self._py.buffered
 
     @property
     def inline_seen(self) -> bool:
@@ -282,7 +284,7 @@ class RequestParser:
         """The bytes of :attr:`buffered` (a partial request), as chunks (for client memory accounting)."""
         if self._reader is None:
             return self._py.pending_chunks()
-        skip = sum(_wire_size(a) for a in self._kept)
+        skip = self._kept_bytes
         out = []
         for ch in self._chunks:
             if skip >= len(ch):
@@ -330,6 +332,7 @@ class RequestParser:
             if self._pending:
                 self._chunks.clear()
                 self._kept.clear()
+                self._kept_bytes = 0
                 self._pending = 0
                 self._checked = 0
             return cmds
@@ -337,6 +340,7 @@ class RequestParser:
         self._pending += len(data)
         if cmds:
             self._kept.extend(cmds)
+            self._kept_bytes += sum(_wire_size(a) for a in cmds)
             if len(self._kept) > 256:
                 self._trim()
         if self._checked == 0 or (self._checked == 1 and self._pending > INLINE_MAX):
@@ -359,11 +363,12 @@ class RequestParser:
 
     def _trim(self) -> None:
         joined = b"".join(self._chunks)
-        offset = sum(_wire_size(a) for a in self._kept)
+        offset = self._kept_bytes
         rest = joined[offset:]
         self._chunks = [rest]
         self._pending = len(rest)
         self._kept = []
+        self._kept_bytes = 0
 
     def _check_headers(self, cmds: list[list[bytes]]) -> None:
         """A pending partial request: validate its headers now, as Redis would (length limits)."""
@@ -378,11 +383,12 @@ class RequestParser:
 
     def _fallback(self, data: bytes, cmds: list[list[bytes]]) -> list[list[bytes]]:
         """Switch to the Python parser from the first command hiredis could not take."""
-        offset = sum(_wire_size(a) for a in self._kept) + sum(_wire_size(a) for a in cmds)
+        offset = self._kept_bytes + sum(_wire_size(a) for a in cmds)
         joined = b"".join(self._chunks) + data if self._chunks else data
         self._reader = None
         self._chunks = []
         self._kept = []
+        self._kept_bytes = 0
         self._pending = 0
         try:
             more = self._py.feed(joined[offset:])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pyredis.scripting.luaargs import LuaArgError, lua_type, type_name
@@ -32,6 +35,27 @@ _ESCAPES = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b", o
 
 def _escape(s: bytes) -> bytes:
     return b'"' + _ESC_RE.sub(lambda m: _ESC[m.group()[0]], s) + b'"'
+
+
+LUA_MAX_CSTACK = 8000
+"""LUAI_MAXCSTACK: the Lua stack slots a C function may use; lua_checkstack fails past it."""
+
+
+@contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Room for the recursive encoders/decoders to reach the Lua stack limit (~8000 levels).
+
+    The nesting is bounded by :data:`LUA_MAX_CSTACK` accounting, so the recursion stays finite;
+    pure-Python calls do not use the C stack on 3.11+.
+    """
+    old = sys.getrecursionlimit()
+    if old < 40000:
+        sys.setrecursionlimit(40000)
+    try:
+        yield
+    finally:
+        if old < 40000:
+            sys.setrecursionlimit(old)
 
 
 class _Token:
@@ -65,7 +89,8 @@ class CJson:
         if len(args) != 1:
             raise LuaArgError("bad argument #1 to 'encode' (expected 1 argument)")
         out: list[bytes] = []
-        self._enc(args[0], out, 0)
+        with deep_recursion():
+            self._enc(args[0], out, 0, 1)
         return b"".join(out)
 
     def _num(self, v: float) -> bytes:
@@ -78,7 +103,7 @@ class CJson:
                 return b"nan"
         return b"%.*g" % (self.encode_number_precision, v)
 
-    def _enc(self, v: Any, out: list[bytes], depth: int) -> None:
+    def _enc(self, v: Any, out: list[bytes], depth: int, used: int) -> None:
         t = type(v)
         if t is bytes:
             out.append(_escape(v))
@@ -91,14 +116,15 @@ class CJson:
         else:
             lt = lua_type(v)
             if lt == "table":
-                self._enc_table(v, out, depth + 1)
+                self._enc_table(v, out, depth + 1, used)
             elif lt == "userdata" and self.is_null(v):
                 out.append(b"null")
             else:
                 raise LuaArgError(f"Cannot serialise {type_name(v)}: type not supported")
 
-    def _enc_table(self, v: Any, out: list[bytes], depth: int) -> None:
-        if depth > self.encode_max_depth:
+    def _enc_table(self, v: Any, out: list[bytes], depth: int, used: int) -> None:
+        # *used*: Lua stack slots taken by the enclosing levels (lua-cjson checks for 3 more)
+        if depth > self.encode_max_depth or used + 3 > LUA_MAX_CSTACK:
             raise LuaArgError("Cannot serialise, excessive nesting (%d)" % depth)
         items = list(v.items())
         maxk = 0
@@ -121,7 +147,7 @@ class CJson:
             for i in range(1, maxk + 1):
                 if i > 1:
                     out.append(b",")
-                self._enc(d.get(i), out, depth)
+                self._enc(d.get(i), out, depth, used + 1)
             out.append(b"]")
             return
         out.append(b"{")
@@ -138,7 +164,7 @@ class CJson:
             else:
                 raise LuaArgError(f"Cannot serialise {type_name(k)}: table key must be a number or string")
             out.append(b":")
-            self._enc(x, out, depth)
+            self._enc(x, out, depth, used + 2)
         out.append(b"}")
 
     # -- decode ----------------------------------------------------------------------------------
@@ -155,7 +181,8 @@ class CJson:
             raise LuaArgError("JSON parser does not support UTF-16 or UTF-32")
         p = _Parser(self, s)
         tok = p.next_token()
-        v = p.value(tok)
+        with deep_recursion():
+            v = p.value(tok)
         tok = p.next_token()
         if tok.type != T_END:
             p.error("the end", tok)
@@ -213,7 +240,7 @@ class CJson:
 
 
 class _Parser:
-    __slots__ = ("cj", "s", "pos", "depth", "n")
+    __slots__ = ("cj", "s", "pos", "depth", "n", "used")
 
     def __init__(self, cj: CJson, s: bytes) -> None:
         self.cj = cj
@@ -221,6 +248,7 @@ class _Parser:
         self.n = len(s)
         self.pos = 0
         self.depth = 0
+        self.used = 1  # Lua stack slots in use (the argument string)
 
     def error(self, expected: str, tok: _Token) -> None:
         found = tok.value if tok.type == T_ERROR else _TOKEN_NAMES[tok.type]
@@ -369,13 +397,14 @@ class _Parser:
         self.error("value", tok)
         return None
 
-    def _descend(self) -> None:
+    def _descend(self, slots: int) -> None:
         self.depth += 1
-        if self.depth > self.cj.decode_max_depth:
+        if self.depth > self.cj.decode_max_depth or self.used + slots > LUA_MAX_CSTACK:
             raise LuaArgError("Found too many nested data structures (%d) at character %d" % (self.depth, self.pos))
 
     def _object(self) -> Any:
-        self._descend()
+        self._descend(3)
+        self.used += 2  # the table and the key
         d: dict[Any, Any] = {}
         tok = self.next_token()
         if tok.type != T_OBJ_END:
@@ -394,10 +423,12 @@ class _Parser:
                     self.error("comma or object end", tok)
                 tok = self.next_token()
         self.depth -= 1
+        self.used -= 2
         return self.cj.table_from(d)
 
     def _array(self) -> Any:
-        self._descend()
+        self._descend(2)
+        self.used += 1  # the table
         items: list[Any] = []
         tok = self.next_token()
         if tok.type != T_ARR_END:
@@ -410,4 +441,5 @@ class _Parser:
                     self.error("comma or array end", tok)
                 tok = self.next_token()
         self.depth -= 1
+        self.used -= 1
         return self.cj.table_from(items)

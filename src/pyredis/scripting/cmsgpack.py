@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from pyredis.scripting.cjson import LUA_MAX_CSTACK, deep_recursion
 from pyredis.scripting.luaargs import LuaArgError, check_number, check_string, lua_type
 
 MAX_NESTING = 16
@@ -82,18 +83,22 @@ class Codec:
     def _decode_many(self, s: bytes, pos: int, limit: int) -> tuple[list[Any], int]:
         if pos < 0 or pos > len(s):
             raise LuaArgError("Start offset %d greater than input length %d." % (pos, len(s)))
-        vals = []
-        while pos < len(s) and (limit <= 0 or len(vals) < limit):
-            v, pos = self._dec(s, pos)
-            vals.append(v)
+        vals: list[Any] = []
+        with deep_recursion():
+            while pos < len(s) and (limit <= 0 or len(vals) < limit):
+                v, pos = self._dec(s, pos, 1 + len(vals))
+                vals.append(v)
         return vals, pos
 
     def _need(self, s: bytes, pos: int, n: int) -> None:
         if pos + n > len(s):
             raise LuaArgError("Missing bytes in input.")
 
-    def _dec(self, s: bytes, pos: int) -> tuple[Any, int]:
+    def _dec(self, s: bytes, pos: int, used: int) -> tuple[Any, int]:
+        """Decode one value at *pos*; *used*: Lua stack slots taken (lua_checkstack's limit)."""
         self._need(s, pos, 1)
+        if used + 1 > LUA_MAX_CSTACK:
+            raise LuaArgError("stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)")
         c = s[pos]
         pos += 1
         if c < 0x80:
@@ -103,9 +108,9 @@ class Codec:
         if 0xA0 <= c <= 0xBF:
             return self._raw(s, pos, c & 0x1F)
         if 0x90 <= c <= 0x9F:
-            return self._array(s, pos, c & 0x0F)
+            return self._array(s, pos, c & 0x0F, used)
         if 0x80 <= c <= 0x8F:
-            return self._map(s, pos, c & 0x0F)
+            return self._map(s, pos, c & 0x0F, used)
         if c == 0xC0:
             return None, pos
         if c == 0xC2:
@@ -131,34 +136,36 @@ class Codec:
             return self._raw(s, pos + 4, int.from_bytes(s[pos : pos + 4], "big"))
         if c == 0xDC:
             self._need(s, pos, 2)
-            return self._array(s, pos + 2, int.from_bytes(s[pos : pos + 2], "big"))
+            return self._array(s, pos + 2, int.from_bytes(s[pos : pos + 2], "big"), used)
         if c == 0xDD:
             self._need(s, pos, 4)
-            return self._array(s, pos + 4, int.from_bytes(s[pos : pos + 4], "big"))
+            return self._array(s, pos + 4, int.from_bytes(s[pos : pos + 4], "big"), used)
         if c == 0xDE:
             self._need(s, pos, 2)
-            return self._map(s, pos + 2, int.from_bytes(s[pos : pos + 2], "big"))
+            return self._map(s, pos + 2, int.from_bytes(s[pos : pos + 2], "big"), used)
         if c == 0xDF:
             self._need(s, pos, 4)
-            return self._map(s, pos + 4, int.from_bytes(s[pos : pos + 4], "big"))
+            return self._map(s, pos + 4, int.from_bytes(s[pos : pos + 4], "big"), used)
         raise LuaArgError("Bad data format in input.")
 
     def _raw(self, s: bytes, pos: int, n: int) -> tuple[bytes, int]:
         self._need(s, pos, n)
         return s[pos : pos + n], pos + n
 
-    def _array(self, s: bytes, pos: int, n: int) -> tuple[Any, int]:
+    def _array(self, s: bytes, pos: int, n: int, used: int) -> tuple[Any, int]:
+        if used + 2 > LUA_MAX_CSTACK:
+            raise LuaArgError("stack overflow (in function mp_decode_to_lua_array)")
         items = []
         for _ in range(n):
-            v, pos = self._dec(s, pos)
+            v, pos = self._dec(s, pos, used + 2)
             items.append(v)
         return self.table_from(items), pos
 
-    def _map(self, s: bytes, pos: int, n: int) -> tuple[Any, int]:
+    def _map(self, s: bytes, pos: int, n: int, used: int) -> tuple[Any, int]:
         d = {}
         for _ in range(n):
-            k, pos = self._dec(s, pos)
-            v, pos = self._dec(s, pos)
+            k, pos = self._dec(s, pos, used + 1)
+            v, pos = self._dec(s, pos, used + 2)
             if k is not None:
                 d[k] = v
         return self.table_from(d), pos

@@ -279,6 +279,9 @@ class Scripting:
             if not flags & NO_WRITES:
                 if self._readonly_replica(c):
                     raise CommandError(ERR_READONLY_S)
+                misconf = srv.persistence.misconf()  # writeCommandsDeniedByDiskError
+                if misconf is not None:
+                    raise CommandError(misconf)
                 if ro:
                     raise CommandError(ERR_RO_FLAG)
                 if not self._enough_replicas():
@@ -552,8 +555,11 @@ class Scripting:
         if cmd.write:
             w = run.write_denied
             if w is None:  # the server state that refuses writes, checked once per script
+                misconf = self.server.persistence.misconf()
                 if self._readonly_replica(run.caller):
                     w = ERR_READONLY
+                elif misconf is not None:
+                    w = misconf.encode()
                 elif not self._enough_replicas():
                     w = ERR_NOREPLICAS
                 else:

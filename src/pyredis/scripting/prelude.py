@@ -504,6 +504,18 @@ local EX = {
     if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
     return ''
   end,
+  -- luaL_argerror's function name: how the caller named our wrapper ('?' when called from C)
+  callee = function()
+    local co = RUNNING[#RUNNING]
+    local level = co and 1 or 3
+    local i
+    repeat
+      if co then i = getinfo(co, level, 'Sn') else i = getinfo(level, 'Sn') end
+      level = level + 1
+    until not i or i.source == SELF
+    if not i then return nil end
+    return i.namewhat, i.name
+  end,
   mk_err2 = function(s, ig) return {err = s, ignore_error_stats_update = ig} end,
   mk_ok = function(s) return {ok = s} end,
   mk_err = function(s) return {err = s} end,

@@ -92,10 +92,14 @@ def _putint(n: float, size: int, little: bool) -> bytes:
 
 
 def _getint(data: bytes, little: bool, signed: bool, size: int) -> int:
-    v = int.from_bytes(data, "little" if little else "big") & ((1 << 64) - 1)
+    # lua_struct reads into a 64-bit unsigned: bytes past 8 shift out; the sign mask's shift count
+    # is taken modulo 64 as x86 does (``i9`` masks from bit 7)
+    u64 = (1 << 64) - 1
+    v = int.from_bytes(data, "little" if little else "big") & u64
     if signed:
-        if size < 8 and v & (1 << (size * 8 - 1)):
-            v |= (((1 << 64) - 1) << (size * 8 - 1)) & ((1 << 64) - 1)
+        mask = (u64 << ((size * 8 - 1) & 63)) & u64
+        if v & mask:
+            v |= mask
         if v & (1 << 63):
             v -= 1 << 64
     return v

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,8 @@ from pyredis.scripting.cmsgpack import Codec
 from pyredis.scripting.convert import ToLua
 from pyredis.scripting.luaargs import LuaArgError, ScriptError
 from pyredis.scripting.prelude import PRELUDE
+
+_ARGERROR = re.compile(r"bad argument #(\d+) to '[^']*' (\(.*)\Z", re.S)
 
 if TYPE_CHECKING:
     from pyredis.scripting.engine import Scripting
@@ -60,6 +63,7 @@ class LuaVM:
         ex = lua.execute(PRELUDE, table_from({k.encode(): v for k, v in api.items()}), kind.encode())
         self._null_check = ex[b"is_null"]
         self._where = ex[b"where"]
+        self._callee = ex[b"callee"]
         self.compile = ex[b"compile"]
         self.run = ex[b"run"]
         self.run_tables = ex[b"run_tables"]
@@ -93,9 +97,26 @@ class LuaVM:
             try:
                 return fn(*args)
             except LuaArgError as e:
-                raise ScriptError(self._where() + str(e).encode("utf-8", "surrogateescape"), kind=2) from None
+                msg = self._argerror_name(str(e))
+                raise ScriptError(self._where() + msg.encode("utf-8", "surrogateescape"), kind=2) from None
 
         return call
+
+    def _argerror_name(self, msg: str) -> str:
+        """luaL_argerror names the function as its caller did: '?' through pcall, methods shift."""
+        m = _ARGERROR.match(msg)
+        if m is None:
+            return msg
+        info = self._callee()
+        namewhat, name = (info if isinstance(info, tuple) else (info, None))
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "surrogateescape")
+        narg = int(m.group(1))
+        if namewhat == b"method":
+            narg -= 1
+            if narg == 0:
+                return f"calling '{name}' on bad self {m.group(2)}"
+        return f"bad argument #{narg} to '{name or '?'}' {m.group(2)}"
 
     def _set_null(self, v: Any) -> None:
         self.cjson.null = v

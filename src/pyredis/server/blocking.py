@@ -263,7 +263,7 @@ class BlockingState:
             return True
         return not flags & shebang.NO_WRITES
 
-    def _may_write(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
+    def may_write(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
         """Commands held by CLIENT PAUSE WRITE: writes, may-replicate ones, PUBLISH, writing scripts."""
         name = cmd.parent.name if cmd.parent is not None else cmd.name
         if name in ("eval", "evalsha", "fcall"):
@@ -271,7 +271,7 @@ class BlockingState:
         if cmd.write or cmd.may_replicate or name in _PAUSE_WRITE_NAMES:
             return True
         if name == "exec" and c.multi:
-            return any(self._may_write(c, qc, qa) for qc, qa in c.multi)
+            return any(self.may_write(c, qc, qa) for qc, qa in c.multi)
         return False
 
     def pause_check(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
@@ -285,7 +285,7 @@ class BlockingState:
         pending = getattr(c, "pending", None)
         if pending is None or getattr(c, "is_replica", False) or getattr(c, "is_master", False):
             return True
-        if not srv.pause_all and not self._may_write(c, cmd, argv):
+        if not srv.pause_all and not self.may_write(c, cmd, argv):
             return True
         pending.appendleft(argv)
         c.blocked = PAUSED

@@ -136,8 +136,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _on_signal(server, sig: int) -> None:
-    name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
-    logging.getLogger("pyredis").warning(f"Received {name} scheduling shutdown...")
+    """SIGTERM/SIGINT: the hooks log and schedule the shutdown (persistence/shutdown.py)."""
     for prepare in server.events.shutdown_signal:
         if not prepare(server, sig):  # e.g. the final save failed: keep running
             return

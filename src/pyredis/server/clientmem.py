@@ -34,6 +34,8 @@ CLIENT_STRUCT = 776  # zmalloc_size(client) of redis-server 7.0 on x86-64
 REPLY_CHUNK = 16384  # PROTO_REPLY_CHUNK_BYTES: the reply buffer's default size, and a reply block
 REPLY_MIN = 1024  # PROTO_REPLY_MIN_BYTES
 REPLY_BLOCK_OVERHEAD = 40  # listNode + clientReplyBlock header, per reply block
+# a reply block holds what its allocation can: a 16 KB block plus header lands in jemalloc's 20 KB bin
+REPLY_BLOCK_USABLE = 20480 - 16
 QBUF_MIN = 20474  # the query buffer a client gets for its first read
 BIG_ARG = 32768  # PROTO_MBULK_BIG_ARG
 WATCHED_KEY = 56  # listNode + watchedKey
@@ -153,15 +155,24 @@ def unsent(c: Any) -> int:
 
 
 def output_layout(c: Any) -> tuple[int, int, int]:
-    """(obl, oll, omem): bytes in the reply buffer, reply blocks, and the reply list's memory."""
+    """(obl, oll, omem): bytes in the reply buffer, reply blocks, and the reply list's memory.
+    A replica's output is the shared replication buffer from its position on (no reply list)."""
+    link = getattr(c, "repl_link", None)
+    if link is not None and getattr(c, "is_replica", False):
+        return 0, 0, c.server.replication.master.output_memory(link)
     pending = unsent(c)
     rbs = getattr(c, "rbs", REPLY_CHUNK)
     obl = min(pending, rbs)
     rest = pending - obl
     if not rest:
         return obl, 0, 0
-    blocks = -(-rest // REPLY_CHUNK)
-    return obl, blocks, rest + blocks * REPLY_BLOCK_OVERHEAD
+    return obl, *reply_list(rest)
+
+
+def reply_list(rest: int) -> tuple[int, int]:
+    """(blocks, memory) of the reply list holding *rest* bytes past the reply buffer."""
+    blocks = -(-rest // REPLY_BLOCK_USABLE)
+    return blocks, blocks * (REPLY_BLOCK_USABLE + REPLY_BLOCK_OVERHEAD)
 
 
 def output_memory(c: Any) -> int:
@@ -264,9 +275,13 @@ def obuf_limit_reached(c: Any, omem: int | None = None) -> bool:
             omem = output_memory(c)
         if omem > 1024:
             return True
-    hard, soft, secs = c.server.config.values["client-output-buffer-limit"][client_class(c)]
+    cfg = c.server.config.values
+    cls = client_class(c)
+    hard, soft, secs = cfg["client-output-buffer-limit"][cls]
     if not hard and not soft:
         return False
+    if cls == "replica" and hard and hard < cfg["repl-backlog-size"]:
+        hard = cfg["repl-backlog-size"]  # replicas share the backlog's memory: never below its size
     if omem is None:
         omem = output_memory(c)
     if hard and omem >= hard:
@@ -307,6 +322,7 @@ class ClientEviction:
         self.used = 0  # stat_clients_type_memory[normal] + [pubsub]
         self.seq = 0
         self.evicting = False
+        self._cron_queue: list[Any] = []
         self.last_warning = 0.0
         cfg = server.config
         cfg.on_change("maxmemory-clients", self.configure)
@@ -329,8 +345,10 @@ class ClientEviction:
         return max(actual, 128 * 1024)  # never so small that nobody can talk to the server
 
     def configure(self, *_: Any) -> None:
-        """CONFIG SET maxmemory-clients / maxmemory: (re)account every client, evict if over."""
-        self.enabled = bool(self.limit())
+        """CONFIG SET maxmemory-clients / maxmemory: (re)account every client, evict if over.
+
+        Clients are accounted while either is set: maxmemory counts their buffers in used_memory."""
+        self.enabled = bool(self.limit()) or bool(self.server.config.values["maxmemory"])
         self.used = 0
         for c in list(self.server.clients.values()):
             c.mem_last = 0
@@ -338,6 +356,13 @@ class ClientEviction:
                 self.update(c)
         if self.enabled:
             self.evict()
+
+    def total(self) -> int:
+        """The memory of all normal and Pub/Sub clients (measured now when not being accounted)."""
+        if self.enabled:
+            return self.used
+        return sum(client_memory(c) for c in list(self.server.clients.values())
+                   if self.counted(c) and not getattr(c, "closed", False))
 
     def counted(self, c: Any) -> bool:
         return not getattr(c, "is_master", False) and (not getattr(c, "is_replica", False) or c.monitor)
@@ -356,7 +381,8 @@ class ClientEviction:
     def touch(self, c: Any) -> None:
         """A client's buffers changed (after a read or a write): account it, evict if over the limit."""
         self.update(c)
-        if self.used >= self.limit():
+        limit = self.limit()
+        if limit and self.used >= limit:
             self.evict()
 
     def forget(self, c: Any) -> None:
@@ -384,7 +410,7 @@ class ClientEviction:
                 srv.stats.evicted_clients += 1
                 self.forget(c)
                 srv.clients.pop(c.id, None)
-                c._abort()
+                c._abort()  # type: ignore[attr-defined]  # the connection layer's hard close
             if self.used >= limit:
                 now = time.monotonic()
                 if now - self.last_warning >= 1:
@@ -397,8 +423,16 @@ class ClientEviction:
         """``events.cron`` (clientsCron): re-account every client, then evict if over the limit."""
         if not self.enabled:
             return
-        for c in list(server.clients.values()):
-            self.update(c)
+        # like clientsCron: every client about once a second (at least 5 per tick)
+        q = self._cron_queue
+        if not q:
+            q.extend(server.clients.values())
+        hz = min(max(server.config.values["hz"], 1), 500)
+        n = max(5, len(server.clients) // hz)
+        for c in q[-n:]:
+            if not c.closed:
+                self.update(c)
+        del q[-n:]
         self.evict()
 
 

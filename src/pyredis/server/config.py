@@ -314,6 +314,9 @@ def _build() -> dict[str, Directive]:
     table["oom-score-adj-values"].parse = parse_oom_values
     table["latency-tracking-info-percentiles"].parse = _parse_percentiles
     table["tls-auth-clients"].parse = str
+    for name in ("shutdown-on-sigint", "shutdown-on-sigterm"):  # flags: several words, shown in enum order
+        table[name].parse = _parse_shutdown_flags
+        table[name].multi_arg = True
     table["maxmemory-clients"].parse = _parse_maxmemory_clients
     table["maxmemory-clients"].fmt = lambda v: f"{v[0]}%" if v[1] else str(v[0])
     return table
@@ -333,6 +336,17 @@ def parse_oom_values(raw: str) -> str:
             "The oom-score-adj-values configuration may not work for non-privileged processes! "
             "Please consult the documentation.")
     return " ".join(str(v) for v in vals)
+
+
+_SHUTDOWN_FLAGS = ("default", "save", "nosave", "now", "force")
+
+
+def _parse_shutdown_flags(v: str) -> str:
+    words = v.lower().split()
+    if not words or any(w not in _SHUTDOWN_FLAGS for w in words):
+        raise ConfigError("argument(s) must be one of the following: " + ", ".join(_SHUTDOWN_FLAGS))
+    flags = [f for f in _SHUTDOWN_FLAGS[1:] if f in words]
+    return " ".join(flags) if flags else "default"
 
 
 def _parse_maxmemory_clients(v: str) -> tuple[int, bool]:
@@ -379,6 +393,7 @@ class Config:
         self.listeners["cluster-announce-hostname"] = [_valid_announced_hostname]
         self.config_file: str | None = None
         self.user_directives: list[list[bytes]] = []  # "user" lines, applied by the ACL module
+        self.seen_multi: set[str] = set()  # multi-line directives (save) already met while loading
         self.module_directives: list[list[bytes]] = []  # "loadmodule path [args]" lines (commands/module.py)
         self.command_table: Any = None  # a server.commandtable.CommandTable after "rename-command" lines
         # CONFIG REWRITE: directive name -> function giving its config lines (several "user" lines)

@@ -14,10 +14,10 @@ from pyredis.protocol.parser import ProtocolError, RequestParser
 from pyredis.server import fastpath
 from pyredis.server.client import Client
 from pyredis.server.clientmem import (
-    REPLY_BLOCK_OVERHEAD,
     REPLY_CHUNK,
     close_on_obuf_limit,
     output_memory,
+    reply_list,
     resize_reply_buffer,
     unsent,
 )
@@ -46,6 +46,7 @@ class Connection(Client, asyncio.Protocol):
     """A socket-backed client. Replies of a read batch are written with one ``transport.write``."""
 
     fake = False
+    on_drain = None  # called when the transport drained after pausing (replicas set it)
 
     def __init__(self, server: Server) -> None:
         super().__init__(server, server.new_client_id())
@@ -115,7 +116,9 @@ class Connection(Client, asyncio.Protocol):
         srv.stat_net_in += len(data)
         self.last_interaction = time.time()
         parser = self.parser
-        size = len(data) + parser.buffered
+        # Redis reads at most 16 KB at a time (PROTO_IOBUF_LEN) into what is still unparsed
+        n = len(data)
+        size = parser.buffered + (n if n < 16384 else 16384)
         if size > self.qbuf_peak:
             self.qbuf_peak = size
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
@@ -165,6 +168,12 @@ class Connection(Client, asyncio.Protocol):
     def eof_received(self) -> bool | None:
         return None
 
+    def resume_writing(self) -> None:
+        """The transport drained below its low-water mark (a replica's stream continues: ``on_drain``)."""
+        hook = self.on_drain
+        if hook is not None:
+            hook()
+
     # -- output ------------------------------------------------------------------------------------
     def flush(self) -> None:
         """Write everything buffered in ``out`` (one write), then close if asked."""
@@ -182,8 +191,7 @@ class Connection(Client, asyncio.Protocol):
                 self.rbp = n if n < self.rbs else self.rbs
             pending = n + t.get_write_buffer_size()
             if pending > self.rbs:  # replies beyond the reply buffer: within the output buffer limit?
-                rest = pending - self.rbs
-                if close_on_obuf_limit(self, rest + -(-rest // REPLY_CHUNK) * REPLY_BLOCK_OVERHEAD):
+                if close_on_obuf_limit(self, reply_list(pending - self.rbs)[1]):
                     return
             elif self.obuf_soft_since is not None:
                 self.obuf_soft_since = None
@@ -218,8 +226,12 @@ class Connection(Client, asyncio.Protocol):
         return close_on_obuf_limit(self, output_memory(self) + building)
 
     def _abort(self) -> None:
+        """Drop the connection now, unsent replies included (CLIENT LIST no longer shows it)."""
         self.closed = True
         self.out.clear()
+        srv = self.server
+        if srv.clients.get(self.id) is self:
+            del srv.clients[self.id]
         if self.transport is not None:
             self.transport.abort()
 

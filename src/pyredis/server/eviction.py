@@ -121,8 +121,9 @@ class Evictor:
 
     # -- memory ----------------------------------------------------------------------------------
     def used_memory(self) -> int:
-        """The dataset memory estimate (INFO used_memory)."""
-        return self.estimator.used(self.server.dirty)
+        """The memory estimate (INFO used_memory): the dataset plus the normal and Pub/Sub clients'
+        buffers (accounted while maxmemory or maxmemory-clients is set, as server/clientmem.py does)."""
+        return self.estimator.used(self.server.dirty) + self.server.client_eviction.total()
 
 
 
@@ -165,7 +166,8 @@ class Evictor:
         ks = srv.keyspace
         if ks.is_replica and cfg["replica-ignore-maxmemory"]:
             return EVICT_OK
-        used = self.estimator.used(srv.dirty, db)
+        clients = srv.client_eviction.used  # client buffers count, replicas' do not (as in Redis)
+        used = self.estimator.used(srv.dirty, db) + clients
         if used <= maxmem:
             return EVICT_OK
         if srv.paused_until and time.time() < srv.paused_until:
@@ -182,7 +184,7 @@ class Evictor:
                 return EVICT_FAIL
             self.evict(*found)
             n += 1
-            used = self.estimator.used(srv.dirty, db)
+            used = self.estimator.used(srv.dirty, db) + clients
             if deadline is not None and not n % 16 and time.monotonic() > deadline and used > maxmem:
                 if srv.loop is not None and not self.continuing:
                     self.continuing = True

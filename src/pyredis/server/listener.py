@@ -26,6 +26,7 @@ async def start(server: Server) -> None:
     """Bind the listeners (TCP and/or unix socket), start cluster bus and gateway, then the cron."""
     server.loop = loop = asyncio.get_running_loop()
     server.config.on_change("port", lambda port: rebind_port(server, port))
+    server.config.on_change("bind", lambda binds: rebind_addresses(server, binds))
     server.shutdown_event = asyncio.Event()
     cfg = server.config
     port = cfg["port"]
@@ -85,16 +86,47 @@ def rebind_port(server: Server, port: int) -> None:
     """CONFIG SET port: listen on the new port (synchronously, so errors reach the client)."""
     if server.loop is None or port == server.port:
         return
+    _rebind(server, port, server.config["bind"], "Unable to listen on this port: {}")
+
+
+def rebind_addresses(server: Server, binds: list[str]) -> None:
+    """CONFIG SET bind: listen on the new addresses (none: no TCP listener), or keep the old ones."""
+    if server.loop is None:
+        return
+    _rebind(server, server.port, binds, "Failed to bind to specified addresses.")
+
+
+def _rebind(server: Server, port: int, binds: list[str], error: str) -> None:
+    """Bind every address of *binds* on *port* first (keeping listeners already there); only then
+    replace the TCP listeners. On failure nothing changes."""
+    current = {}
+    for srv in server.listeners:
+        for s in srv.sockets or ():
+            if s.family != socket.AF_UNIX:
+                current[s.getsockname()[:2]] = srv
+    keep = []
     socks = []
     try:
-        for b in server.config["bind"]:
+        for b in binds if port else ():
             optional = b.startswith("-")
             h = {"*": "0.0.0.0", "::*": "::"}.get(b.lstrip("-"), b.lstrip("-"))
-            fam = socket.AF_INET6 if ":" in h else socket.AF_INET
+            try:
+                infos = socket.getaddrinfo(h, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+                fam, addr = infos[0][0], infos[0][4]
+            except (OSError, IndexError) as e:
+                if optional:
+                    continue
+                raise OSError(getattr(e, "errno", 0), getattr(e, "strerror", None) or str(e)) from None
+            have = current.get(addr[:2])
+            if have is not None:
+                keep.append(have)
+                continue
             sock = socket.socket(fam, socket.SOCK_STREAM)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((h, port))
+                if fam == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(addr)
                 sock.listen(server.config["tcp-backlog"])
             except OSError:
                 sock.close()
@@ -105,13 +137,15 @@ def rebind_port(server: Server, port: int) -> None:
     except OSError as e:
         for sock in socks:
             sock.close()
-        raise ConfigError(f"Unable to listen on this port: {e.strerror}") from None
-    old = [srv for srv in server.listeners if srv.sockets and srv.sockets[0].family != socket.AF_UNIX]
+        raise ConfigError(error.format(e.strerror)) from None
+    old = [srv for srv in server.listeners if srv.sockets and srv.sockets[0].family != socket.AF_UNIX
+           and srv not in keep]
     for srv in old:
         srv.close()
         server.listeners.remove(srv)
     server.port = port
     loop = server.loop
+    assert loop is not None
 
     async def serve(sock: socket.socket) -> None:
         server.listeners.append(await loop.create_server(lambda: Connection(server), sock=sock))

@@ -43,7 +43,10 @@ class ProcessState:
         cfg.on_change("oom-score-adj", self._on_oom_change)
         cfg.on_change("oom-score-adj-values", self._on_oom_change)
         cfg.on_change("proc-title-template", self._on_title_change)
-        server.events.role_changed.append(lambda srv: self.set_oom_score())
+        server.events.role_changed.append(self._on_role_changed)
+
+    def _on_role_changed(self, _server: Any) -> None:
+        self.set_oom_score()
 
     # -- oom-score-adj ----------------------------------------------------------------------------------
     def _on_oom_change(self, _value: Any) -> None:

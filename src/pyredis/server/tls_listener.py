@@ -11,7 +11,7 @@ import asyncio
 import logging
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyredis.server.tls import TLSConfigError
 
@@ -63,7 +63,7 @@ async def _serve(server: Server, socks: list[socket.socket]) -> list[asyncio.Ser
     loop = asyncio.get_running_loop()
     ctx = server.tls.server_context
     out = []
-    extra = {"ssl_shutdown_timeout": SHUTDOWN_TIMEOUT} if sys.version_info >= (3, 11) else {}
+    extra: dict[str, Any] = {"ssl_shutdown_timeout": SHUTDOWN_TIMEOUT} if sys.version_info >= (3, 11) else {}
     for sock in socks:
         out.append(await loop.create_server(lambda: Connection(server), sock=sock, ssl=ctx,
                                             ssl_handshake_timeout=HANDSHAKE_TIMEOUT, **extra))

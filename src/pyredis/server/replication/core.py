@@ -197,6 +197,11 @@ class Replication:
             self.second_replid_offset = int(roff) + 1
             self.create_backlog(int(roff))
             self.master.no_replicas_since = time.time()
+            # Keys that expired while we were down: their deletions follow the old history.
+            verb = b"UNLINK" if cfg["lazyfree-lazy-expire"] else b"DEL"
+            for dbid, key in getattr(self.persistence, "expired_at_load", ()):
+                self.master.feed(dbid, [verb, key])
+        self.persistence.expired_at_load = []
 
     def on_shutdown(self, server: Any) -> None:
         """Shutting down: close the master link for good (no reconnect)."""
@@ -300,6 +305,15 @@ class Replication:
                         entry[3].cancel()
 
     # -- INFO / ROLE ------------------------------------------------------------------------------------
+    def memory_info(self) -> list[tuple[str, int]]:
+        """INFO memory: mem_replication_backlog, mem_total_replication_buffers, mem_clients_slaves."""
+        b = self.backlog
+        if b is None:
+            return [("mem_replication_backlog", 0), ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0)]
+        backlog, replicas = b.memory(len(self.master.replicas))
+        return [("mem_replication_backlog", backlog), ("mem_total_replication_buffers", b.mem),
+                ("mem_clients_slaves", replicas)]
+
     def info(self) -> list[tuple[str, object]]:
         srv = self.server
         cfg = srv.config

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from typing import TYPE_CHECKING, Any
 
 from pyredis.persistence.aof import encode_command
 from pyredis.server.propagate import PROPAGATE_REPL
+from pyredis.server.replication.backlog import BLOCK_HEADER, LIST_NODE, TRIM_PER_CALL, Block
+from pyredis.server.replication.diskless import DisklessTransfer, inline_transfer
 
 if TYPE_CHECKING:
     from pyredis.server.replication.core import Replication
@@ -22,6 +23,7 @@ WAIT_BGSAVE_START, WAIT_BGSAVE_END, SEND_BULK, ONLINE = range(4)
 STATE_NAMES = {WAIT_BGSAVE_START: "wait_bgsave", WAIT_BGSAVE_END: "wait_bgsave", SEND_BULK: "send_bulk",
                ONLINE: "online"}
 PING = encode_command([b"PING"])
+HIGH_WATER = 256 * 1024  # bytes handed to a replica's transport before waiting for it to drain
 
 
 class ReplicaLink:
@@ -40,7 +42,8 @@ class ReplicaLink:
         self.exclude_functions = False
         self.ack_off = 0
         self.ack_time = time.time()
-        self.buffer: list[bytes] | None = None  # stream accumulated until the RDB is delivered
+        self.ref: Block | None = None  # the shared replication buffer block of the next byte to send
+        self.pos = 0
         self.psync_initial_offset = 0
         self.start_on_ack = False  # diskless: stream only once the replica ACKs (it loaded)
         self.last_partial_write = 0.0
@@ -52,27 +55,18 @@ class ReplicaLink:
         ip = self.announced_ip or addr.rsplit(":", 1)[0]
         if self.listening_port:
             return f"{ip}:{self.listening_port}"
-        return f"{addr} (no listening port)" if False else addr
+        return addr
 
-    def write(self, data: bytes) -> None:
-        if self.buffer is not None:
-            self.buffer.append(data)
-            return
-        c = self.conn
-        c.out.append(data)
-        c.schedule_flush()
+    def streaming(self) -> bool:
+        """Whether the stream is being sent (online, and not waiting for the first ACK)."""
+        return self.state == ONLINE and not self.start_on_ack
 
-
-class DisklessTransfer:
-    """A fork child writing the RDB to a pipe that the parent relays to replica sockets."""
-
-    def __init__(self, pid: int, fd: int, mark: bytes, targets: list[ReplicaLink]) -> None:
-        self.pid = pid
-        self.fd = fd
-        self.mark = mark
-        self.targets = targets
-        self.start = time.time()
-        self.done_reading = False
+    def release(self) -> None:
+        """freeReplicaReferencedReplBuffer."""
+        if self.ref is not None:
+            self.ref.refcount -= 1
+        self.ref = None
+        self.pos = 0
 
 
 class MasterRole:
@@ -89,6 +83,9 @@ class MasterRole:
         self.cron_loops = 0
         self.waiting: list[tuple[Any, int, int, Any]] = []  # WAIT clients: (client, numreplicas, offset, timer)
         self.get_ack_pending = False
+        self._pump_queue: set[ReplicaLink] = set()
+        self._pump_scheduled = False
+        self.net_repl_out = 0  # total_net_repl_output_bytes
 
     # -- the stream -----------------------------------------------------------------------------------
     def feed(self, dbid: int, argv: list[bytes]) -> None:
@@ -106,14 +103,84 @@ class MasterRole:
     feed.propagate_target = PROPAGATE_REPL  # type: ignore[attr-defined]
 
     def feed_raw(self, data: bytes) -> None:
-        """Append stream bytes to the backlog and every replica (verbatim; proxies use this too)."""
+        """Append stream bytes to the shared replication buffer (verbatim; proxies use this too);
+        replicas past WAIT_BGSAVE_START refer to them from where they start."""
         backlog = self.repl.backlog
         if backlog is None:
             return
-        backlog.append(data)
+        blk, pos, added = backlog.append(data)
         for r in self.replicas:
-            if r.state != WAIT_BGSAVE_START and not r.rdb_only:
-                r.write(data)
+            if r.state == WAIT_BGSAVE_START or r.rdb_only or r.conn.closed:
+                continue
+            if r.ref is None:
+                r.ref, r.pos = blk, pos
+                blk.refcount += 1
+            if added and self._over_limit(r):
+                continue
+            if r.state == ONLINE and not r.start_on_ack:
+                self._want_pump(r)
+        if added:
+            backlog.trim(TRIM_PER_CALL)
+
+    # -- sending the shared buffer ----------------------------------------------------------------------
+    def _want_pump(self, r: ReplicaLink) -> None:
+        self._pump_queue.add(r)
+        if not self._pump_scheduled and self.server.loop is not None:
+            self._pump_scheduled = True
+            self.server.loop.call_soon(self._pump_all)
+
+    def _pump_all(self) -> None:
+        self._pump_scheduled = False
+        queue, self._pump_queue = self._pump_queue, set()
+        for r in queue:
+            self.pump(r)
+
+    def pump(self, r: ReplicaLink) -> None:
+        """writeToClient for a replica: hand the transport the buffer from the replica's position,
+        up to the high-water mark (the transport's drain callback continues)."""
+        c = r.conn
+        t = c.transport
+        b = r.ref
+        if b is None or t is None or c.closed or t.is_closing() or not r.streaming():
+            return
+        backlog = self.repl.backlog
+        while True:
+            used = len(b.buf)
+            if r.pos < used:
+                room = HIGH_WATER - t.get_write_buffer_size()
+                if room <= 0:
+                    return
+                end = min(used, r.pos + max(room, 65536))
+                data = b.buf[r.pos:end]
+                t.write(data)
+                self.net_repl_out += len(data)
+                r.pos = end
+                continue
+            nxt = b.next
+            if nxt is None:
+                return
+            b.refcount -= 1
+            nxt.refcount += 1
+            r.ref = b = nxt
+            r.pos = 0
+            if backlog is not None:
+                backlog.trim(TRIM_PER_CALL)
+
+    def output_memory(self, r: ReplicaLink) -> int:
+        """getClientOutputBufferMemoryUsage of a replica: the shared buffer from its block on."""
+        backlog = self.repl.backlog
+        if r.ref is None or backlog is None or backlog.tail is None:
+            return 0
+        size, blocks = backlog.pending_from(r.ref)
+        return size + blocks * (LIST_NODE + BLOCK_HEADER)
+
+    def _over_limit(self, r: ReplicaLink) -> bool:
+        from pyredis.server.clientmem import close_on_obuf_limit
+
+        if close_on_obuf_limit(r.conn):
+            self.detach(r.conn)
+            return True
+        return False
 
     # -- SYNC / PSYNC ---------------------------------------------------------------------------------
     def link_of(self, c: Any) -> ReplicaLink:
@@ -172,8 +239,9 @@ class MasterRole:
                           and (not r.rdb_only or link.rdb_only)), None)
             if other is not None and (not other.capa_eof or link.capa_eof) and \
                     (other.exclude_data, other.exclude_functions) == (link.exclude_data, link.exclude_functions):
-                if not link.rdb_only:
-                    link.buffer = list(other.buffer or [])
+                if not link.rdb_only and other.ref is not None:  # copyReplicaOutputBuffer
+                    link.ref, link.pos = other.ref, other.pos
+                    other.ref.refcount += 1
                 self.setup_full_resync(link, other.psync_initial_offset)
                 log.info("Waiting for end of BGSAVE for SYNC")
             else:
@@ -192,6 +260,13 @@ class MasterRole:
         c.is_replica = True
         c.flags_extra = c.flags_extra.replace("S", "") + "S"
         c.acl_restricted = True  # its commands take the checked path: a replica only sends REPLCONF
+        c.on_drain = lambda: self._on_drain(link)
+        t = getattr(c, "transport", None)
+        if t is not None:
+            try:
+                t.set_write_buffer_limits(high=HIGH_WATER - 1, low=HIGH_WATER // 4)
+            except (AttributeError, NotImplementedError):
+                pass
         if link not in self.replicas:
             self.replicas.append(link)
         self.repl.refresh_gate()
@@ -236,15 +311,18 @@ class MasterRole:
         link.state = ONLINE
         link.ack_time = time.time()
         link.start_on_ack = False
-        link.buffer = None
+        link.release()
         self._become_replica(c, link)
-        c.out.append(b"+CONTINUE %s\r\n" % repl.replid.encode() if link.capa_psync2 else b"+CONTINUE\r\n")
-        data = backlog.read_from(offset)
-        if data:
-            c.out.append(data)
-        c.schedule_flush()
+        if c.transport is not None and not c.closed:
+            c.transport.write(b"+CONTINUE %s\r\n" % repl.replid.encode() if link.capa_psync2 else b"+CONTINUE\r\n")
+        at = backlog.locate(offset) if backlog.histlen else None
+        if at is not None:  # addReplyReplicationBacklog
+            link.ref, link.pos = at
+            at[0].refcount += 1
+        size = backlog.offset + 1 - offset if at is not None else 0
+        self.pump(link)
         log.info("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting from "
-                 "offset %d.", link.name(), len(data), offset)
+                 "offset %d.", link.name(), size, offset)
         self.repl.refresh_good_replicas()
         return True
 
@@ -252,8 +330,6 @@ class MasterRole:
         link.psync_initial_offset = offset
         link.state = WAIT_BGSAVE_END
         self.seldb = -1
-        if link.buffer is None and not link.rdb_only:
-            link.buffer = []
         if not link.pre_psync:
             c = link.conn
             if c.transport is not None and not c.closed:
@@ -290,128 +366,18 @@ class MasterRole:
 
     # -- diskless ---------------------------------------------------------------------------------------
     def _start_diskless(self, targets: list[ReplicaLink], req: tuple[bool, bool]) -> bool:
-        srv = self.server
-        pers = self.repl.persistence
         if not hasattr(os, "fork") or os.environ.get("PYREDIS_NO_FORK") == "1":
-            return self._diskless_inline(targets, req)
-        from pyredis.persistence.rdb import write_rdb
+            return inline_transfer(self, targets, req)
+        self.diskless = DisklessTransfer.start(self, targets, req)
+        return self.diskless is not None
 
-        functions = [] if req[1] else pers._functions()
-        rfd, wfd = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError as e:
-            os.close(rfd)
-            os.close(wfd)
-            log.warning("Can't save in background: fork: %s", e.strerror)
-            return False
-        if pid == 0:
-            code = 1
-            try:
-                os.close(rfd)
-                pers._child_setup("redis-rdb-to-slaves")
-                with os.fdopen(wfd, "wb", buffering=65536) as fh:
-                    dbs = [] if req[0] else None
-                    write_rdb(srv, fh, dbs=dbs, functions=functions)
-                code = 0
-            except BaseException:  # noqa: BLE001 - the child always exits
-                pass
-            finally:
-                os._exit(code)
-        os.close(wfd)
-        os.set_blocking(rfd, False)
-        mark = os.urandom(20).hex().encode()
-        t = DisklessTransfer(pid, rfd, mark, targets)
-        self.diskless = t
-        log.info("Background RDB transfer started by pid %d", pid)
-        for r in targets:
-            r.conn.transport.write(b"$EOF:%s\r\n" % mark)
-            r.last_partial_write = time.time()
-        srv.loop.add_reader(rfd, self._diskless_read)
-        return True
-
-    def _diskless_inline(self, targets: list[ReplicaLink], req: tuple[bool, bool]) -> bool:
-        from pyredis.persistence.rdb import rdb_bytes
-
-        data = rdb_bytes(self.server, dbs=[] if req[0] else None,
-                         functions=[] if req[1] else None)
-        mark = os.urandom(20).hex().encode()
-        for r in targets:
-            r.conn.transport.write(b"$EOF:%s\r\n%s%s" % (mark, data, mark))
-            r.socket_target = True
-        self.server.loop.call_soon(self._diskless_finished_inline, targets)
-        return True
-
-    def _diskless_finished_inline(self, targets: list[ReplicaLink]) -> None:
-        for r in targets:
-            if r in self.replicas:
-                self._rdb_delivered(r, socket=True)
-
-    def _diskless_read(self) -> None:
+    def _on_drain(self, r: ReplicaLink) -> None:
+        """A replica's transport drained: the diskless relay or the stream continues."""
         t = self.diskless
-        if t is None:
-            return
-        try:
-            data = os.read(t.fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            log.warning("Diskless rdb transfer, read error sending DB to replicas: %s", e.strerror)
-            data = b""
-        live = [r for r in t.targets if r in self.replicas and not r.conn.closed]
-        if data:
-            now = time.time()
-            for r in live:
-                r.conn.transport.write(data)
-                r.last_partial_write = now
-            t.targets = live
-            if not live:
-                log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
-                self._end_diskless(kill=True)
-            return
-        t.done_reading = True
-        log.warning("Diskless rdb transfer, done reading from pipe, %d replicas still up.", len(live))
-        for r in live:
-            r.conn.transport.write(t.mark)
-        self.server.loop.remove_reader(t.fd)
-        self._end_diskless(kill=False, live=live)
-
-    def _end_diskless(self, kill: bool, live: list[ReplicaLink] | None = None) -> None:
-        t = self.diskless
-        if t is None:
-            return
-        self.diskless = None
-        try:
-            self.server.loop.remove_reader(t.fd)
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            os.close(t.fd)
-        except OSError:
-            pass
-        ok = True
-        if kill:
-            try:
-                os.kill(t.pid, signal.SIGUSR1)
-            except OSError:
-                pass
-        try:
-            _, status = os.waitpid(t.pid, 0)
-            ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        except ChildProcessError:
-            pass
-        if kill:
-            log.warning("Background transfer terminated by signal %d", signal.SIGUSR1)
-        elif ok:
-            log.info("Background RDB transfer terminated with success")
+        if t is not None and r in t.targets:
+            t.drained(r)
         else:
-            log.warning("Background transfer error")
-        for r in live or ():
-            if ok:
-                self._rdb_delivered(r, socket=True)
-            else:
-                self._free(r)
-        self._start_pending()
+            self.pump(r)
 
     # -- disk BGSAVE done ------------------------------------------------------------------------------
     def bgsave_done(self, ok: bool) -> None:
@@ -461,12 +427,7 @@ class MasterRole:
 
     def start_stream(self, r: ReplicaLink) -> None:
         r.start_on_ack = False
-        buf = r.buffer or []
-        r.buffer = None
-        c = r.conn
-        if buf:
-            c.out.extend(buf)
-        c.schedule_flush()
+        self.pump(r)
 
     def _start_pending(self) -> None:
         """Replicas still in WAIT_BGSAVE_START get the next BGSAVE (replicationStartPendingFork)."""
@@ -512,17 +473,23 @@ class MasterRole:
         if link is None or link not in self.replicas:
             return
         self.replicas.remove(link)
+        link.release()
+        self._pump_queue.discard(link)
+        if self.repl.backlog is not None:
+            self.repl.backlog.trim(TRIM_PER_CALL)
         if link.state == ONLINE:
             log.info("Connection with replica %s lost.", link.name())
         if not self.replicas:
             self.no_replicas_since = time.time()
             self.repl.refresh_gate()
         t = self.diskless
-        if t is not None and link in t.targets:
-            t.targets.remove(link)
-            if not t.targets and not t.done_reading:
-                log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
-                self._end_diskless(kill=True)
+        if t is not None:
+            t.dropped(link)
+        pers = self.repl.persistence
+        if (link.state == WAIT_BGSAVE_END and not link.socket_target and self.disk_sync_pending
+                and pers.child is not None and pers.child.kind == "rdb" and not self.server.config["save"]
+                and not any(r.state == WAIT_BGSAVE_END for r in self.replicas)):
+            pers.kill_child()  # nobody needs this RDB any more (and no save points want it)
         self.repl.refresh_good_replicas()
 
     def disconnect_all(self) -> None:
@@ -577,6 +544,8 @@ class MasterRole:
     def fast_cron(self) -> None:
         """Every cron tick: diskless syncs waiting for enough replicas, WAIT bookkeeping."""
         cfg = self.server.config
+        if self.repl.backlog is not None:
+            self.repl.backlog.trim(10 * TRIM_PER_CALL)
         maxr = cfg["repl-diskless-sync-max-replicas"]
         if maxr and self.diskless is None and self.repl.persistence.child is None:
             waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]

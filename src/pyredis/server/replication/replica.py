@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pyredis")
 
+DENY_LOADING_CONFIGS = {b"appendonly", b"repl-diskless-load", b"dir"}  # DENY_LOADING_CONFIG parameters
 NONE, CONNECT, CONNECTING, HANDSHAKE, TRANSFER, CONNECTED = range(6)
 STATE_NAMES = {NONE: "none", CONNECT: "connect", CONNECTING: "connecting", HANDSHAKE: "handshake",
                TRANSFER: "sync", CONNECTED: "connected"}
@@ -95,6 +96,8 @@ class ReplicaRole:
         self.reploff = 0
         self.read_reploff = 0
         self.stream = CommandStream()
+        self.held: list = []  # the master's commands held by CLIENT PAUSE (read, not yet applied)
+        self.server.events.unpaused.append(self.resume_held)
         self.last_io = 0.0
         self.down_since = 0.0
         self.transfer_size = -1
@@ -250,7 +253,8 @@ class ReplicaRole:
         log.info("MASTER <-> REPLICA sync started")
         ssl_ctx = srv.tls.outgoing_context("replication")  # tls-replication: the client context, else plain
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx),
+            asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx,
+                                    local_addr=(cfg["bind-source-addr"], 0) if cfg["bind-source-addr"] else None),
             cfg["repl-timeout"])
         self.writer = writer
         log.info("Non blocking connect for SYNC fired the event.")
@@ -308,7 +312,6 @@ class ReplicaRole:
             new_id = parts[1].decode() if len(parts) > 1 else "?"
             new_off = int(parts[2]) if len(parts) > 2 else -1
             log.info("Full resync from master: %s:%d", new_id, new_off)
-            self.cached = None
             await self._full_sync(reader, new_id, new_off)
         elif line.startswith(b"+CONTINUE"):
             parts = line.split()
@@ -345,15 +348,20 @@ class ReplicaRole:
         self.transfer_lastio = time.time()
         mode = cfg["repl-diskless-load"]
         diskless_load = mode == "swapdb" or (mode == "on-empty-db" and not any(db.data for db in srv.keyspace.dbs))
+        # Async loading: the old dataset is a point in time of the same history: keep serving it.
+        async_load = diskless_load and mode == "swapdb" and replid == self.repl.replid
         try:
-            rdb, payload, rest = await self._receive(reader, diskless_load)
+            rdb, payload, rest = await self._receive(reader, diskless_load, async_load)
         finally:
-            if diskless_load:
+            if async_load:
+                self._async_loading(False)
+            elif diskless_load:
                 self._loading(False)
         self._install(rdb, diskless_load, mode == "swapdb", replid, offset)
         await self._stream(reader, rest)
 
-    async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool) -> tuple[bytes, PayloadReader, bytes]:
+    async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool,
+                       async_load: bool = False) -> tuple[bytes, PayloadReader, bytes]:
         """Read the ``$len`` / ``$EOF:`` payload; with a diskless load the replica is loading meanwhile."""
         payload = PayloadReader()
         announced = False
@@ -385,7 +393,10 @@ class ReplicaRole:
                     self.transfer_size = payload.size
                 if diskless_load:
                     log.info("MASTER <-> REPLICA sync: Loading DB in memory")
-                    self._loading(True)
+                    if async_load:
+                        self._async_loading(True)
+                    else:
+                        self._loading(True)
             self.transfer_read = payload.read
         return payload.data(), payload, rest
 
@@ -404,6 +415,27 @@ class ReplicaRole:
             if pers._check_loading in checks:
                 checks.remove(pers._check_loading)
             srv.hold_gate("repl-loading", False)
+
+    def _async_loading(self, on: bool) -> None:
+        """INFO async_loading:1 while the old dataset is served; commands flagged no_async_loading
+        (and CONFIG SET of deny-loading parameters) get -LOADING."""
+        pers = self.repl.persistence
+        pers.async_loading = on
+        checks = self.server.events.checks
+        if on and self._check_async not in checks:
+            checks.insert(0, self._check_async)
+        elif not on and self._check_async in checks:
+            checks.remove(self._check_async)
+        self.server.hold_gate("repl-async-loading", on)
+
+    def _check_async(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
+        deny = "no_async_loading" in cmd.flags
+        if not deny and cmd.fullname == "config|set":
+            deny = any(a.lower() in DENY_LOADING_CONFIGS for a in argv[2::2])
+        if deny:
+            self.server.reject(c, cmd, "LOADING Redis is loading the dataset in memory")
+            return False
+        return True
 
     def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int) -> None:
         """Replace the dataset with the master's RDB (readSyncBulkPayload's second half)."""
@@ -498,6 +530,7 @@ class ReplicaRole:
         self.down_since = 0.0
         self.last_io = time.time()
         self.stream = CommandStream()
+        self.held = []
         self.repl.refresh_gate()
 
     async def _stream(self, reader: asyncio.StreamReader, first: bytes) -> None:
@@ -522,7 +555,6 @@ class ReplicaRole:
             self._apply(data)
 
     def _apply(self, data: bytes) -> None:
-        srv = self.server
         m = self.master
         if m is None:
             return
@@ -534,7 +566,35 @@ class ReplicaRole:
             log.warning("Protocol error from master: %s", e)
             self.drop_link("Connection with master lost.")
             return
-        raws = []
+        if self.held:
+            cmds = self.held + cmds
+            self.held = []
+        self._execute_stream(m, cmds)
+
+    def resume_held(self, server: Any = None) -> None:
+        """``events.unpaused`` (and the cron): apply what the master sent while clients were paused."""
+        m = self.master
+        if self.held and m is not None and not self._paused_for(m, self.held[0][0]):
+            cmds, self.held = self.held, []
+            self._execute_stream(m, cmds)
+
+    def _paused_for(self, m: MasterClient, argv: list[bytes]) -> bool:
+        """Is the master's command held by CLIENT PAUSE? (Redis pauses the master link like a client.)"""
+        srv = self.server
+        if not argv or not srv.paused_until or time.time() >= srv.paused_until:
+            return False
+        if srv.pause_all:
+            return True
+        cmd = srv.commands.get(argv[0].lower())
+        if cmd is None:
+            return False
+        if cmd.subcommands is not None and len(argv) > 1:
+            cmd = cmd.subcommands.get(argv[1].lower(), cmd)
+        return srv.blocking.may_write(m, cmd, argv)
+
+    def _execute_stream(self, m: MasterClient, cmds: list) -> None:
+        srv = self.server
+        raws: list[bytes] = []
         execute = srv.execute
         ks = srv.keyspace
         ks.applying_master = True
@@ -549,7 +609,10 @@ class ReplicaRole:
             srv.blocking.serve_ready()
 
     def _run_commands(self, m: MasterClient, cmds: list, raws: list, execute: Any) -> None:
-        for argv, raw in cmds:
+        for i, (argv, raw) in enumerate(cmds):
+            if argv and self.server.paused_until and self._paused_for(m, argv):
+                self.held = cmds[i:]
+                return
             if argv:
                 m.cmd = None
                 if argv[0].lower() == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
@@ -577,6 +640,8 @@ class ReplicaRole:
             log.warning("MASTER timeout: no data nor PING received...")
             self.drop_link("Connection with master lost.")
             return
+        if self.held:
+            self.resume_held()
         if self.state == CONNECT:
             log.info("Connecting to MASTER %s:%d", repl.masterhost, repl.masterport)
             self.connect()

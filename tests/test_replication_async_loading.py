@@ -1,0 +1,72 @@
+"""repl-diskless-load swapdb with a matching replication id: async loading (redis-server 7.0) keeps
+serving the old dataset while the new one arrives, refuses no_async_loading commands with -LOADING,
+and swaps the new dataset in at the end."""
+
+from __future__ import annotations
+
+import pytest
+from repl_support import link, start, wait_for, wait_synced
+
+from support import RawClient
+
+
+@pytest.mark.parametrize("master_kind", ["pyredis"])
+def test_async_loading_serves_old_data_then_swaps(master_kind):
+    m = start(master_kind, "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+    s = start("pyredis", "--repl-diskless-load", "swapdb", "--replica-read-only", "no")
+    try:
+        link(s, m)
+        for i in range(20):
+            m.r.set(f"k{i}", i)
+        wait_synced(m, s)
+        s.r.set("replica-only", "old")
+        m.r.config_set("repl-backlog-size", 16384)
+        m.r.config_set("rdb-key-save-delay", 100_000)  # 0.1 s per key: a 2 s transfer
+        p = m.r.pipeline(transaction=True)
+        p.client_kill_filter(_type="replica")
+        for i in range(10):
+            p.set(f"fill{i}", "A" * 16384)  # the backlog no longer covers the replica
+        p.execute()
+        wait_for(lambda: s.info("persistence")["async_loading"] == 1, 10, "async_loading:1")
+        assert s.info("persistence")["loading"] == 0
+        assert s.r.get("replica-only") == b"old"  # the old dataset is served meanwhile
+        assert s.r.dbsize() == 21
+        raw = RawClient(s.port)  # (redis-py retries -LOADING replies)
+        assert raw.call("REPLICAOF", "NO", "ONE") == b"-LOADING Redis is loading the dataset in memory\r\n"
+        assert raw.call("CONFIG", "SET", "appendonly", "no").startswith(b"-LOADING")
+        assert raw.call("GET", "replica-only") == b"$3\r\nold\r\n"
+        raw.close()
+        wait_for(lambda: s.info()["master_link_status"] == "up", 30, "sync finished")
+        assert s.info("persistence")["async_loading"] == 0
+        assert s.r.get("replica-only") is None and s.r.dbsize() == 30
+        assert "MASTER <-> REPLICA sync: Swapping active DB with loaded DB" in s.log()
+    finally:
+        m.stop()
+        s.stop()
+
+
+def test_cached_master_kept_until_the_new_rdb_is_loaded():
+    """A full sync with another master that dies before its RDB arrives leaves the cached master in
+    place: going back to the first master is a partial resync (sub-replicas stay connected)."""
+    m1 = start("redis")
+    m2 = start("pyredis", "--repl-diskless-sync", "no")
+    r = start("pyredis")
+    try:
+        m1.r.set("a", "b")
+        link(r, m1)
+        wait_synced(m1, r)
+        for i in range(10):
+            m2.r.set(f"k{i}", i)
+        m2.r.config_set("rdb-key-save-delay", 1_000_000)
+        r.r.execute_command("REPLICAOF", "127.0.0.1", m2.port)
+        wait_for(lambda: m2.info("persistence")["rdb_bgsave_in_progress"] == 1
+                 and "wait_bgsave" in str(m2.info().get("slave0")), 10, "full sync with m2")
+        m2.stop()
+        partial = m1.info("stats")["sync_partial_ok"]
+        r.r.execute_command("REPLICAOF", "127.0.0.1", m1.port)
+        wait_for(lambda: r.info()["master_link_status"] == "up", 20, "back with m1")
+        assert m1.info("stats")["sync_partial_ok"] == partial + 1 and m1.info("stats")["sync_full"] == 1
+        assert r.info()["master_replid"] == m1.info()["master_replid"] and r.r.get("a") == b"b"
+    finally:
+        for n in (m1, m2, r):
+            n.stop()
