@@ -255,6 +255,10 @@ def _limit_in_multi(port: int) -> list[bytes]:
 
 
 def test_table_limit_applies_before_queueing_in_multi(redis_proc, pyredis_proc):
+    # which tracked key is evicted is random in Redis (raxRandomWalk): compare with the key masked
+    def masked(replies: list[bytes]) -> list[bytes]:
+        return [re.sub(rb"\$6\r\n[12]\{tag\}\r\n", b"$6\r\nK{tag}\r\n", r) for r in replies]
+
     expected = _limit_in_multi(redis_proc.port)
     assert expected[0].startswith(b">2\r\n$10\r\ninvalidate\r\n")
-    assert _limit_in_multi(pyredis_proc.port) == expected
+    assert masked(_limit_in_multi(pyredis_proc.port)) == masked(expected)
