@@ -10,14 +10,15 @@ import signal
 import pytest
 from repl_support import link, start, wait_for, wait_synced
 
-from pyredis.server.replication.backlog import BLOCK_HEADER, LIST_NODE, Backlog, usable_size
+from pyredis.engine.lowlevel import je_usable
+from pyredis.server.replication.backlog import BLOCK_HEADER, LIST_NODE, Backlog
 
 
 def test_blocks_are_capped_and_trimmed_only_when_unreferenced():
     b = Backlog(16384, 0)
     first, pos, added = b.append(b"x" * 100)
     assert (pos, added) == (0, True) and first.refcount == 1  # the backlog's own reference
-    assert first.size == usable_size(16384 + BLOCK_HEADER) - BLOCK_HEADER  # 20440: jemalloc's 20 KB class
+    assert first.size == je_usable(16384 + BLOCK_HEADER) - BLOCK_HEADER  # 20440: jemalloc's 20 KB class
     blk, pos, added = b.append(b"y" * 300_000)  # blocks hold at most max(16 KB, backlog/16)
     assert blk is first and pos == 100 and added
     assert b.nblocks == 15 and b.tail.size == first.size
@@ -28,7 +29,7 @@ def test_blocks_are_capped_and_trimmed_only_when_unreferenced():
     b.trim(64)
     assert b.histlen - b.head.size <= 16384 < b.histlen and b.nblocks == 2
     assert b.first == b.offset - b.histlen + 1 and b.read_from(b.first) == (b"x" * 100 + b"y" * 300_000)[-b.histlen:]
-    assert b.mem == 2 * (usable_size(16384 + BLOCK_HEADER) + LIST_NODE)
+    assert b.mem == 2 * (je_usable(16384 + BLOCK_HEADER) + LIST_NODE)
 
 
 def _histlen(n) -> int:

@@ -23,6 +23,7 @@ from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY
 from pyredis.scripting.luaargs import ScriptError
 from pyredis.server.logfmt import RedisFormatter
+from pyredis.server.monitor import repr_arg
 
 if TYPE_CHECKING:
     from pyredis.scripting.engine import Scripting
@@ -77,29 +78,6 @@ def _atoi(b: bytes) -> int:
     return -n if neg else n
 
 
-def _repr(s: bytes) -> bytes:
-    """sdscatrepr: a quoted, escaped string."""
-    out = bytearray(b'"')
-    for ch in s:
-        if ch in b'\\"':
-            out += b"\\" + bytes((ch,))
-        elif ch == 10:
-            out += b"\\n"
-        elif ch == 13:
-            out += b"\\r"
-        elif ch == 9:
-            out += b"\\t"
-        elif ch == 7:
-            out += b"\\a"
-        elif ch == 8:
-            out += b"\\b"
-        elif 32 <= ch <= 126:
-            out.append(ch)
-        else:
-            out += b"\\x%02x" % ch
-    return bytes(out) + b'"'
-
-
 def human(reply: bytes, pos: int = 0) -> tuple[bytes, int]:
     """ldbRedisProtocolToHuman: a RESP reply as the debugger shows it; returns (text, end)."""
     t = reply[pos:pos + 1]
@@ -112,9 +90,9 @@ def human(reply: bytes, pos: int = 0) -> tuple[bytes, int]:
         n = int(head)
         if n == -1:
             return b"NULL", nxt
-        return _repr(reply[nxt:nxt + n]), nxt + n + 2
+        return repr_arg(reply[nxt:nxt + n]), nxt + n + 2
     if t in (b"+", b"-"):
-        return _repr(reply[pos:eol]), nxt
+        return repr_arg(reply[pos:eol]), nxt
     if t in (b"*", b"~", b"%"):
         n = int(head)
         if t == b"*" and n == -1:

@@ -14,21 +14,13 @@ jemalloc's size class, plus its list node (``mem_total_replication_buffers``).
 
 from __future__ import annotations
 
+from pyredis.engine.lowlevel import je_usable
+
 REPLY_CHUNK = 16384  # PROTO_REPLY_CHUNK_BYTES
 BLOCK_HEADER = 40  # sizeof(replBufBlock)
 LIST_NODE = 24  # sizeof(listNode)
 MIN_BACKLOG = 16384  # CONFIG_REPL_BACKLOG_MIN_SIZE
 TRIM_PER_CALL = 64  # REPL_BACKLOG_TRIM_BLOCKS_PER_CALL
-
-
-def usable_size(n: int) -> int:
-    """jemalloc's size class for an allocation of *n* bytes (four classes per power of two)."""
-    if n <= 8:
-        return 8
-    if n <= 128:
-        return (n + 15) // 16 * 16
-    spacing = 1 << ((n - 1).bit_length() - 3)
-    return (n + spacing - 1) // spacing * spacing
 
 
 class Block:
@@ -79,7 +71,7 @@ class Backlog:
         while done < n:
             left = n - done
             want = min(max(left, REPLY_CHUNK), max(self.size // 16, REPLY_CHUNK))
-            alloc = usable_size(want + BLOCK_HEADER)
+            alloc = je_usable(want + BLOCK_HEADER)
             blk = Block(self._next_id, self.offset + done + 1, alloc - BLOCK_HEADER)
             self._next_id += 1
             take = min(blk.size, left)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis.persistence.aof import encode_command
 from pyredis.server.client import REPLY_OFF, Client
+from pyredis.server.monitor import repr_arg
 from pyredis.server.replication.stream import CommandStream, PayloadReader, StreamError
 
 if TYPE_CHECKING:
@@ -22,21 +23,6 @@ DENY_LOADING_CONFIGS = {b"appendonly", b"repl-diskless-load", b"dir"}  # DENY_LO
 NONE, CONNECT, CONNECTING, HANDSHAKE, TRANSFER, CONNECTED = range(6)
 STATE_NAMES = {NONE: "none", CONNECT: "connect", CONNECTING: "connecting", HANDSHAKE: "handshake",
                TRANSFER: "sync", CONNECTED: "connected"}
-
-
-def _repr(data: bytes) -> str:
-    """sdscatrepr: a quoted, escaped rendering of bytes."""
-    out = ['"']
-    esc = {0x5C: "\\\\", 0x22: '\\"', 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x07: "\\a", 0x08: "\\b"}
-    for ch in data:
-        if ch in esc:
-            out.append(esc[ch])
-        elif 32 <= ch < 127:
-            out.append(chr(ch))
-        else:
-            out.append("\\x%02x" % ch)
-    out.append('"')
-    return "".join(out)
 
 
 class LinkError(Exception):
@@ -76,7 +62,7 @@ class MasterClient(Client):
         b = repl.backlog
         if b is not None and b.histlen:
             tail = b.read_from(max(b.first, b.offset - 255))
-            log.warning("Latest backlog is: '%s'", _repr(tail))
+            log.warning("Latest backlog is: '%s'", repr_arg(tail).decode())
 
     def query_buffer_size(self) -> int:
         return self.role.stream.buffered
