@@ -84,8 +84,15 @@ def dataset(node: Node) -> dict:
     return out
 
 
-def assert_same_data(a: Node, b: Node) -> None:
-    da, db_ = dataset(a), dataset(b)
+def assert_same_data(a: Node, b: Node, settle: float = 5.0) -> None:
+    """Same keys, TTL presence and values on both nodes. The key sets get *settle* seconds to agree: a key
+    whose TTL ran out between the two snapshots is gone on one side until its DEL arrives on the other."""
+    deadline = time.time() + settle
+    while True:
+        da, db_ = dataset(a), dataset(b)
+        if sorted(da) == sorted(db_) or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert sorted(da) == sorted(db_), set(da) ^ set(db_)
     for key, (dump, ttl) in da.items():
         assert db_[key][1] == ttl, key
