@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SCRATCH: list[str] = []
@@ -50,7 +50,8 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None
 class ServerProcess:
     """A server started as a subprocess on a free port (``kind`` is 'redis' or 'pyredis')."""
 
-    def __init__(self, kind: str, args: Sequence[str] = (), cwd: str | None = None, port: int | None = None):
+    def __init__(self, kind: str, args: Sequence[str] = (), cwd: str | None = None, port: int | None = None,
+                 preexec_fn: Callable[[], None] | None = None):
         self.kind = kind
         self.port = port or free_port()
         if cwd is None:  # a private working dir: no stray dump.rdb is loaded or written
@@ -69,7 +70,8 @@ class ServerProcess:
         # stderr goes to a file: an unread pipe could fill up and stall the server.
         self.stderr_path = os.path.join(cwd, "stderr.log")
         with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                         preexec_fn=preexec_fn)
         try:
             wait_ready(self.port, self.proc)
         except BaseException:
