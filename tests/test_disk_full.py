@@ -131,7 +131,8 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
         # retries (every event loop turn and once a second) fail silently: one log line per 30 s
         for _ in range(5):
             out.append(c.call("GET", "k1"))
-        time.sleep(1.1)
+        if policy == "everysec":
+            time.sleep(1.1)  # a retry from the once-a-second cron too
         out.append(c.call("SET", "k2", "v"))
         if kill_while_failing:
             _kill(srv)  # what was acknowledged but never written is lost, the files still load
@@ -369,3 +370,71 @@ def test_save_with_room_for_all_but_the_checksum():
             srv.stop()
     assert results["pyredis"] == results["redis"]
     assert results["redis"][:2] == (b"-ERR\r\n", True)
+
+
+def test_shutdown_when_the_final_save_fails():
+    """SHUTDOWN and SIGTERM refuse to exit without the final snapshot; SHUTDOWN FORCE exits anyway."""
+    results = {}
+    for kind in KINDS:
+        srv = _start(kind, ["--save", "3600 1000000"])
+        try:
+            c = srv.client()
+            c.call("SET", "rnd", RANDOM)
+            _limit(srv, 50000)
+            steps: list = [c.call("SHUTDOWN"), c.call("SHUTDOWN", "SAVE")]
+            srv.proc.send_signal(signal.SIGTERM)
+            _wait(lambda s=srv: _log(s).count("Error trying to save the DB, can't exit.") == 3)
+            steps += [srv.alive(), c.call("DBSIZE")]
+            c.send("SHUTDOWN", "FORCE")
+            with pytest.raises((ConnectionError, OSError)):
+                c.read_reply()
+            srv.proc.wait(10)
+            log = _log(srv)
+            steps += [srv.proc.returncode, sorted(os.listdir(srv.cwd)),
+                      log.count("Errors trying to shut down the server. Check the logs for more information."),
+                      log.count("Write error saving DB on disk(rdbSaveRio): File too large"),
+                      log[-2:]]
+            results[kind] = steps
+        finally:
+            srv.stop()
+    assert results["pyredis"] == results["redis"]
+    assert results["redis"][:4] == [b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"] * 2 + [True, b":1\r\n"]
+    assert results["redis"][-1] == ["Error trying to save the DB. Exit anyway.", "Redis is now ready to exit, bye bye..."]
+
+
+def _toggle_scenario(kind: str) -> list:
+    srv = _start(kind, ["--appendonly", "yes"])
+    out: list = []
+    try:
+        c = srv.client()
+        out.append(c.call("SET", "big", BIG))
+        _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+        _limit(srv, os.path.getsize(_incr_file(srv)))
+        out += [c.call("SET", "a", "1"), c.call("SET", "b", "1")]
+        out.append(c.call("CONFIG", "SET", "appendonly", "no"))  # the AOF error no longer blocks writes
+        out.append(_pick(_info(c), "aof_enabled", "aof_last_write_status"))
+        out.append(c.call("SET", "b", "1"))
+        _limit(srv, None)
+        out.append(c.call("CONFIG", "SET", "appendonly", "yes"))  # a new AOF from the dataset; the error is reset
+        out.append(_pick(_wait_child(c), "aof_enabled", "aof_last_write_status", "aof_last_bgrewrite_status"))
+        out.append(c.call("SET", "c", "1"))
+        out.append(sorted(os.listdir(os.path.join(srv.cwd, "appendonlydir"))))
+        _kill(srv)
+        log = _log(srv)
+        out.append([re.sub(r"\d+", "N", m) for m in log[log.index("Ready to accept connections") + 1:]
+                    if not m.startswith("Fork CoW")])
+        again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
+        try:
+            out.append(sorted(_keyset(again.client())))
+        finally:
+            again.stop()
+        return out
+    finally:
+        srv.stop()
+
+
+def test_aof_off_and_on_clears_the_write_error():
+    r_out, p_out = (_toggle_scenario(k) for k in KINDS)
+    assert p_out == r_out
+    assert r_out[2] == AOF_ERR % EFBIG and "AOF reopen, just ignore the last error." in r_out[-2]
+    assert r_out[-1] == [b"a", b"b", b"big", b"c"]

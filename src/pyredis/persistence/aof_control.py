@@ -88,6 +88,7 @@ class AofControl:
                 if a.state == AOF_WAIT_REWRITE and a.temp_incr:
                     incr = a.new_incr_name(m)
                     os.replace(a.path(a.temp_incr), a.path(incr))
+                    log.info("Successfully renamed the temporary AOF incr file %s into %s", a.temp_incr, incr)
                     a.temp_incr = None
                 keep_last = a.fd >= 0
                 incrs = m.incr[:-1] if keep_last and m.incr else list(m.incr)
