@@ -124,7 +124,7 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
         for cmd in (("SET", "k2", "v"), ("PING",), ("GET", "k1"), ("DEL", "k1"), ("LRANGE", "l", 0, -1),
                     ("MULTI",), ("SET", "k2", "v"), ("GET", "k1"), ("EXEC",),
                     ("EVAL", "return redis.call('set', 'k2', 'v')", 0), ("EVAL", "return redis.call('get', 'k1')", 0),
-                    ("DBSIZE",)):
+                    ("EVAL", "#!lua\nreturn redis.call('set', 'k2', 'v')", 0), ("DBSIZE",)):
             out.append(c.call(*cmd))
         out.append(_pick(_info(c), "aof_enabled", "aof_last_write_status", "aof_last_bgrewrite_status",
                          "aof_buffer_length"))
@@ -294,7 +294,9 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
         stats("after bgsave", _wait_child(c))
         for label, cmd in (("set refused", ("SET", "b", "2")), ("ping", ("PING",)), ("get", ("GET", "a")),
                            ("multi", ("MULTI",)), ("queued set", ("SET", "q", "1")), ("exec", ("EXEC",)),
-                           ("eval get", ("EVAL", "return redis.call('get', 'a')", 0)), ("save again", ("SAVE",))):
+                           ("eval get", ("EVAL", "return redis.call('get', 'a')", 0)), ("save again", ("SAVE",)),
+                           ("flagged script", ("EVAL", "#!lua\nreturn redis.call('set', 'x', 1)", 0)),
+                           ("no-writes script", ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0))):
             call(label, *cmd)
         out.append(("eval set", c.call("EVAL", "return redis.call('set', 'z', '1')", 0).split(b" script: ")[0]))
         call("config no", "CONFIG", "SET", "stop-writes-on-bgsave-error", "no")
@@ -337,6 +339,7 @@ def test_rdb_save_errors_and_misconf():
     assert r["save full"] == b"-ERR\r\n" and r["after save"]["rdb_last_bgsave_status"] == "ok"
     assert r["after bgsave"]["rdb_last_bgsave_status"] == "err"
     assert r["set refused"] == r["ping"] == r["set refused again"] == r["set after space"] == RDB_ERR + b"\r\n"
+    assert r["flagged script"] == RDB_ERR + b"\r\n"  # a script declaring flags is judged as a write command
     assert r["exec"] == b"-EXECABORT Transaction discarded because of previous errors.\r\n"
     assert r["set allowed"] == r["set ok"] == b"+OK\r\n"
     assert r["dump intact"] is True and r["old dump keys"] == [b"a"] and r["rdb files"] == ["dump.rdb"]
@@ -438,3 +441,45 @@ def test_aof_off_and_on_clears_the_write_error():
     assert p_out == r_out
     assert r_out[2] == AOF_ERR % EFBIG and "AOF reopen, just ignore the last error." in r_out[-2]
     assert r_out[-1] == [b"a", b"b", b"big", b"c"]
+
+
+# ==================================================================================================
+# A replica that cannot persist
+# ==================================================================================================
+def _replica_scenario(master: ServerProcess, kind: str) -> list:
+    mc = master.client()
+    srv = _start(kind, ["--save", "3600 1000000", "--replicaof", "127.0.0.1", str(master.port)])
+    out: list = []
+    try:
+        c = srv.client()
+        _wait(lambda: b"master_link_status:up" in c.call("INFO", "replication"))
+        _limit(srv, 50000)  # the log file stays below it, the RDB does not fit
+        out.append(c.call("BGSAVE"))
+        out.append(_pick(_wait_child(c), "rdb_last_bgsave_status"))
+        # clients get MISCONF before READONLY; reads are served
+        out += [c.call("SET", "x", "1"), c.call("PING"), c.call("GET", "rnd") == b"$%d\r\n%s\r\n" % (len(RANDOM), RANDOM)]
+        out.append(c.call("CONFIG", "SET", "replica-ignore-disk-write-errors", "yes"))
+        mc.call("SET", "applied", "1")
+        _wait(lambda: c.call("GET", "applied") == b"$1\r\n1\r\n")
+        out.append(_log(srv).count("Replica is applying a command even though it is unable to write to disk."))
+        out.append(c.call("CONFIG", "SET", "replica-ignore-disk-write-errors", "no"))
+        mc.call("SET", "fatal", "1")  # the replica cannot refuse its master's stream: it panics
+        srv.proc.wait(20)
+        out.append(srv.proc.returncode)
+        out.append([m for m in _log(srv) if m.startswith("Guru Meditation")])
+        return out
+    finally:
+        srv.stop()
+        mc.call("DEL", "applied", "fatal")
+
+
+def test_replica_with_disk_errors():
+    master = ServerProcess("redis", ["--repl-diskless-sync-delay", "0"])
+    try:
+        master.client().call("SET", "rnd", RANDOM)
+        r_out, p_out = (_replica_scenario(master, k) for k in KINDS)
+    finally:
+        master.stop()
+    assert p_out == r_out
+    assert r_out[2] == r_out[3] == RDB_ERR + b"\r\n" and r_out[6] == 1
+    assert r_out[-1] == ["Guru Meditation: Replica was unable to write command to disk. #server.c:3890"]
