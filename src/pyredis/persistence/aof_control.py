@@ -8,7 +8,7 @@ import time
 
 from pyredis.persistence import aof as aofmod
 from pyredis.persistence.aof import AOF_OFF, AOF_ON, AOF_WAIT_REWRITE, AOFError
-from pyredis.persistence.jobs import _SIGUSR1, CHILD_AOF, Job, _size
+from pyredis.persistence.jobs import _SIGUSR1, CHILD_AOF, Job, JobFailed, _size
 from pyredis.persistence.rewrite import write_base_file
 
 log = logging.getLogger("pyredis")
@@ -50,8 +50,15 @@ class AofControl:
 
         def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
             name = "temp-rewriteaof-bg-%d.aof" % pid
-            write_base_file(srv, os.path.join(directory, name), preamble, dbs=dbs, functions=functions,
-                            progress=self._progress)
+            try:
+                write_base_file(srv, os.path.join(directory, name), preamble, dbs=dbs, functions=functions,
+                                progress=self._progress)
+            except OSError as e:  # rewriteAppendOnlyFile's log lines (the file is removed by the parent)
+                if e.filename is not None:
+                    log.warning("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): %s", e.strerror)
+                else:
+                    log.warning("Write error writing append only file on disk: %s", e.strerror)
+                raise JobFailed from None
             log.info("Successfully created the temporary AOF base file %s", name)
 
         job = self._start_job(CHILD_AOF, work)
@@ -81,6 +88,7 @@ class AofControl:
                 if a.state == AOF_WAIT_REWRITE and a.temp_incr:
                     incr = a.new_incr_name(m)
                     os.replace(a.path(a.temp_incr), a.path(incr))
+                    log.info("Successfully renamed the temporary AOF incr file %s into %s", a.temp_incr, incr)
                     a.temp_incr = None
                 keep_last = a.fd >= 0
                 incrs = m.incr[:-1] if keep_last and m.incr else list(m.incr)
@@ -202,6 +210,13 @@ class AofControl:
                             "Check the above logs for more info about the error.")
                 return False
         a.last_fsync = time.time()
+        if a.fsync_error:
+            log.warning("AOF reopen, just ignore the AOF fsync error in bio job")
+            a.fsync_error = ""
+        if not a.last_write_ok:
+            log.warning("AOF reopen, just ignore the last error.")
+            a.last_write_ok = True
+        self.update_misconf()
         return True
 
     def stop_aof(self) -> None:

@@ -19,6 +19,10 @@ CHILD_RDB, CHILD_AOF = "rdb", "aof"
 _SIGUSR1 = getattr(signal, "SIGUSR1", 10)  # kills a child without marking the save failed
 
 
+class JobFailed(Exception):
+    """A background job failed and has logged why (the child exits with status 1, no traceback)."""
+
+
 def fork_supported() -> bool:
     return hasattr(os, "fork") and os.environ.get("PYREDIS_NO_FORK") != "1"
 

@@ -29,6 +29,7 @@ from pyredis.persistence.jobs import (
     CHILD_RDB,
     MISCONF_RDB,
     Job,
+    JobFailed,
     _ChildInfo,
     fork_supported,
 )
@@ -103,27 +104,38 @@ class Persistence(AofControl, Loading, Shutdown):
 
     # -- foreground save ------------------------------------------------------------------------------
     def save(self, count: bool = True) -> bool:
-        """SAVE: write the RDB in the foreground. False (logged) on failure."""
+        """SAVE: write the RDB in the foreground. False (logged) on failure; a failed SAVE leaves
+        ``rdb_last_bgsave_status`` as it was, as in Redis (*count*: SAVE counts in ``rdb_saves``)."""
         srv = self.server
         path = self.rdb_path()
         tmp = self.temp_path(os.getpid())
+        if count:
+            self.rdb_saves += 1
         try:
             save_rdb_file(srv, path, tmp_path=tmp)
         except OSError as e:
-            if not os.path.isdir(os.path.dirname(tmp)) or e.filename == tmp:
-                log.warning("Failed opening the temp RDB file temp-%d.rdb (in server root dir %s) for saving: %s",
-                            os.getpid(), srv.config["dir"], e.strerror)
-            else:
-                log.warning("Write error saving DB on disk: %s", e.strerror)
+            self.log_save_error(e, os.getpid())
             return False
         log.info("DB saved on disk")
         srv.dirty = 0
         srv.lastsave = int(time.time())
         self.lastbgsave_ok = True
-        if count:
-            self.rdb_saves += 1
-        self._update_misconf()
+        self.update_misconf()
         return True
+
+    def log_save_error(self, e: OSError, pid: int) -> None:
+        """``rdbSave``'s log line for a failed save (``rdb_op`` is set by ``save_rdb_file``)."""
+        op = getattr(e, "rdb_op", "rdbSaveRio")
+        cfg = self.server.config
+        tmpname = "temp-%d.rdb" % pid
+        if op == "open":
+            log.warning("Failed opening the temp RDB file %s (in server root dir %s) for saving: %s", tmpname,
+                        cfg["dir"], e.strerror)
+        elif op == "rename":
+            log.warning("Error moving temp DB file %s on the final destination %s (in server root dir %s): %s",
+                        tmpname, cfg["dbfilename"], cfg["dir"], e.strerror)
+        else:
+            log.warning("Write error saving DB on disk(%s): %s", op, e.strerror)
 
     # -- background jobs --------------------------------------------------------------------------------
     def has_child(self) -> bool:
@@ -168,6 +180,8 @@ class Persistence(AofControl, Loading, Shutdown):
                     work(None, functions, os.getpid())
                     self._child_info.finish()
                     code = 0
+                except JobFailed:
+                    pass  # already logged in Redis's words
                 except BaseException:  # noqa: BLE001 - the child must always exit
                     log.exception("background save failed")
                 finally:
@@ -187,6 +201,8 @@ class Persistence(AofControl, Loading, Shutdown):
                 try:
                     work(dbs, functions, pid)
                     job.ok = True
+                except JobFailed:
+                    pass
                 except Exception:  # noqa: BLE001
                     log.exception("background save failed")
 
@@ -203,7 +219,10 @@ class Persistence(AofControl, Loading, Shutdown):
             info.report(done)
 
     def _child_setup(self, title: str = "redis-rdb-bgsave") -> None:
+        from pyredis.server.logfmt import RedisFormatter
+
         gc.disable()
+        RedisFormatter.role = "C"  # the child's log lines, as redis-server marks them
         self.server.process.child(title)  # oom-score-adj's child value, the child's process title
         for sig in (signal.SIGTERM, signal.SIGINT, _SIGUSR1):
             try:
@@ -232,19 +251,24 @@ class Persistence(AofControl, Loading, Shutdown):
         srv = self.server
         if self.child is not None:
             return False
+        self.rdb_saves += 1  # counted when started, as rdbSaveBackground does
         self.dirty_before_bgsave = srv.dirty
         self.lastbgsave_try = time.time()
         path = self.rdb_path()
         tmp_for = self.temp_path
 
         def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
-            save_rdb_file(srv, path, tmp_path=tmp_for(pid), dbs=dbs, functions=functions, progress=self._progress)
+            try:
+                save_rdb_file(srv, path, tmp_path=tmp_for(pid), dbs=dbs, functions=functions, progress=self._progress)
+            except OSError as e:
+                self.log_save_error(e, pid)
+                raise JobFailed from None
             log.info("DB saved on disk")
 
         job = self._start_job(CHILD_RDB, work)
         if job is None:
             self.lastbgsave_ok = False
-            self._update_misconf()
+            self.update_misconf()
             return False
         log.info("Background saving started by pid %d", job.pid or os.getpid())
         self.bgsave_scheduled = False
@@ -259,7 +283,6 @@ class Persistence(AofControl, Loading, Shutdown):
             srv.dirty = max(srv.dirty - self.dirty_before_bgsave, 0)
             srv.lastsave = int(time.time())
             self.lastbgsave_ok = True
-            self.rdb_saves += 1
         elif not sig:
             log.warning("Background saving error")
             self.lastbgsave_ok = False
@@ -269,7 +292,7 @@ class Persistence(AofControl, Loading, Shutdown):
             if sig != _SIGUSR1:
                 self.lastbgsave_ok = False
         self.last_bgsave_time = int(time.time() - job.start)
-        self._update_misconf()
+        self.update_misconf()
         for hook in self.rdb_done_hooks:
             hook(ok)
 
@@ -378,13 +401,15 @@ class Persistence(AofControl, Loading, Shutdown):
         cfg = srv.config
         if cfg["stop-writes-on-bgsave-error"] and cfg["save"] and not self.lastbgsave_ok:
             return MISCONF_RDB
-        if self.aof.state != AOF_OFF and not self.aof.last_write_ok:
-            return "MISCONF Errors writing to the AOF file: " + self.aof.last_write_error
+        if self.aof.state != AOF_OFF:
+            err = self.aof.write_error()
+            if err is not None:
+                return "MISCONF Errors writing to the AOF file: " + err
         return None
 
-    def _update_misconf(self) -> None:
+    def update_misconf(self) -> None:
         srv = self.server
-        bad = not self.lastbgsave_ok or not self.aof.last_write_ok
+        bad = not self.lastbgsave_ok or self.aof.write_error() is not None
         checks = srv.events.checks
         if bad and not self.check_installed:
             checks.append(self.check_write)
@@ -438,7 +463,7 @@ class Persistence(AofControl, Loading, Shutdown):
             ("aof_current_rewrite_time_sec", int(now - job.start) if aof_running else -1),
             ("aof_last_bgrewrite_status", "ok" if a.last_rewrite_ok else "err"), ("aof_rewrites", a.rewrites),
             ("aof_rewrites_consecutive_failures", a.rewrite_failures),
-            ("aof_last_write_status", "ok" if a.last_write_ok else "err"), ("aof_last_cow_size", self.aof_last_cow),
+            ("aof_last_write_status", "ok" if a.write_error() is None else "err"), ("aof_last_cow_size", self.aof_last_cow),
             ("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0),
         ]
         if a.state != AOF_OFF:
