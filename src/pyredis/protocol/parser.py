@@ -225,6 +225,7 @@ except ImportError:  # pragma: no cover - hiredis is a dependency, but stay usab
 # hiredis allocates a multibulk's whole list when it reads the header (and frees it element by
 # element): huge counts go to the Python parser, which grows argv as data arrives, like Redis.
 _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
+_HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
 def _wire_size(argv: list[bytes]) -> int:
@@ -313,28 +314,33 @@ class RequestParser:
         self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)
         cmds: list[list[bytes]] = []
+        append = cmds.append
         gets = r.gets
+        join = b"".join  # raises TypeError on any element that is not a bulk string (int, None, list...)
         try:
             while True:
                 x = gets()
-                if x is False:
-                    break
-                if type(x) is list and x:
-                    for a in x:
-                        if type(a) is not bytes:
-                            return self._fallback(data, cmds)
-                    cmds.append(x)
-                else:
+                if type(x) is not list or not x:
+                    if x is False:
+                        break
                     return self._fallback(data, cmds)
+                join(x)
+                append(x)
+        except TypeError:
+            return self._fallback(data, cmds)
         except _hiredis.ProtocolError:
             return self._fallback(data, cmds)
-        if cmds and not r.has_data() and self._ends_command(data, cmds[-1][-1]):
-            if self._pending:
-                self._chunks.clear()
-                self._kept.clear()
-                self._kept_bytes = 0
-                self._pending = 0
-                self._checked = 0
+        if cmds and not self._pending and not r.has_data():
+            last = cmds[-1][-1]
+            ln = len(last)
+            if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)):
+                return cmds  # the read ended exactly after a command: nothing kept
+        elif cmds and not r.has_data() and self._ends_command(data, cmds[-1][-1]):
+            self._chunks.clear()
+            self._kept.clear()
+            self._kept_bytes = 0
+            self._pending = 0
+            self._checked = 0
             return cmds
         self._chunks.append(data)
         self._pending += len(data)
