@@ -6,6 +6,9 @@ of killing the process; ``prlimit(2)`` moves the soft limit of the running serve
 the disk, back up when space returns). A limit a few bytes above a file's size makes the next
 write short, which Redis reports as ENOSPC ("No space left on device") after cutting it off.
 
+A last test mounts two small tmpfs (when it may: root) for a real ENOSPC on every file, the
+AOF manifest included.
+
 Covered: AOF write failures with ``appendfsync`` always / everysec / no (which replies clients
 get, ``-MISCONF``, INFO persistence, the log lines, retries and recovery), a failed AOF rewrite,
 failed SAVE / BGSAVE with ``stop-writes-on-bgsave-error``, and that a full disk never damages the
@@ -50,7 +53,9 @@ def _limit(srv: ServerProcess, size: int | None) -> None:
 
 
 def _start(kind: str, args: list[str], cwd: str | None = None) -> ServerProcess:
-    return ServerProcess(kind, [*args, "--logfile", "server.log"], cwd=cwd, preexec_fn=_ignore_sigxfsz)
+    cwd = cwd or scratch_dir(f"{kind}-")
+    return ServerProcess(kind, [*args, "--logfile", os.path.join(cwd, "server.log")], cwd=cwd,
+                         preexec_fn=_ignore_sigxfsz)
 
 
 def _log(srv: ServerProcess) -> list[str]:
@@ -483,3 +488,100 @@ def test_replica_with_disk_errors():
     assert p_out == r_out
     assert r_out[2] == r_out[3] == RDB_ERR + b"\r\n" and r_out[6] == 1
     assert r_out[-1] == ["Guru Meditation: Replica was unable to write command to disk. #server.c:3890"]
+
+
+# ==================================================================================================
+# A real full disk: a small tmpfs (ENOSPC for every file, the manifest included)
+# ==================================================================================================
+def _mount_tmpfs(path: str, size: str) -> bool:
+    import subprocess
+
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path], capture_output=True)
+    return r.returncode == 0
+
+
+def _fill(directory: str) -> str:
+    """Take every free block of the file system with a filler file; returns its path."""
+    path = os.path.join(directory, "filler")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        chunk = b"\0" * 4096
+        while True:
+            try:
+                os.write(fd, chunk)
+            except OSError:
+                break
+        while True:  # the last partial block
+            try:
+                if not os.write(fd, b"\0"):
+                    break
+            except OSError:
+                break
+    finally:
+        os.close(fd)
+    return path
+
+
+def _tmpfs_scenario(kind: str, data: str) -> list:
+    srv = _start(kind, ["--dir", data, "--appendonly", "yes"])
+    out: list = []
+    try:
+        c = srv.client()
+        aofdir = os.path.join(data, "appendonlydir")
+
+        def listing() -> list[str]:
+            return sorted(os.listdir(aofdir))
+
+        out.append(c.call("SET", "big", BIG))
+        _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+        filler = _fill(data)
+        out.append(c.call("SET", "k1", b"v" * 6000))  # more than the slack of the file's last block
+        out.append(c.call("SET", "k2", "v"))
+        out.append(c.call("BGREWRITEAOF"))  # the manifest cannot be written: no rewrite starts
+        out.append(_pick(_info(c), "aof_last_write_status", "aof_last_bgrewrite_status", "aof_rewrites",
+                         "aof_rewrite_in_progress"))
+        out.append(listing())
+        with open(os.path.join(aofdir, "appendonly.aof.manifest")) as fh:
+            out.append(fh.read())
+        os.unlink(filler)  # space is back
+        _wait(lambda: _info(c)["aof_last_write_status"] == "ok")
+        out.append(c.call("SET", "k3", "v3"))
+        out.append(c.call("BGREWRITEAOF"))
+        out.append(_pick(_wait_child(c), "aof_last_write_status", "aof_last_bgrewrite_status", "aof_rewrites"))
+        out.append(listing())
+        with open(os.path.join(aofdir, "appendonly.aof.manifest")) as fh:
+            out.append(fh.read())
+        out.append(c.call("SET", "k4", "v4"))
+        _kill(srv)
+        log = _log(srv)
+        out.append([re.sub(r"\d{3,}", "N", m) for m in log[log.index("Ready to accept connections") + 1:]
+                    if not m.startswith(("Fork CoW", "Background append only file rewriting started by pid"))])
+        again = _start(kind, ["--dir", data, "--appendonly", "yes"], cwd=srv.cwd)
+        try:
+            c2 = again.client()
+            out.append(sorted(_keyset(c2)))
+            out.append(c2.call("STRLEN", "k1"))
+        finally:
+            again.stop()
+        return out
+    finally:
+        srv.stop()
+
+
+def test_full_tmpfs():
+    import subprocess
+
+    data = {k: scratch_dir(f"{k}-tmpfs-") for k in KINDS}
+    try:
+        if not all(_mount_tmpfs(d, "1m") for d in data.values()):
+            pytest.skip("mounting a tmpfs needs root")
+        r_out, p_out = (_tmpfs_scenario(k, data[k]) for k in KINDS)
+    finally:
+        for d in data.values():
+            subprocess.run(["umount", d], capture_output=True)
+    assert p_out == r_out
+    assert r_out[1] == b"+OK\r\n" and r_out[2] == AOF_ERR % ENOSPC
+    assert r_out[3].startswith(b"-ERR Can't execute an AOF background rewriting")
+    assert "Error trying to write the temporary AOF manifest file temp-appendonly.aof.manifest: No space left on " \
+           "device" in r_out[-3]
+    assert r_out[-2] == [b"big", b"k1", b"k3", b"k4"] and r_out[-1] == b":6000\r\n"

@@ -200,13 +200,34 @@ class AOF:
         return m
 
     def persist_manifest(self, m: Manifest) -> None:
+        """Write the manifest to a temporary file, fsync it and rename it over the manifest; an
+        OSError is logged in ``writeAofManifestFile``'s words and raised (the manifest is unchanged)."""
         os.makedirs(self.dirpath, exist_ok=True)
-        tmp = self.path("temp-" + self.filename + ".manifest")
-        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(m.text())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.manifest_path())
+        tmp_name = "temp-" + self.filename + ".manifest"
+        tmp = self.path(tmp_name)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the AOF manifest file %s: %s", tmp_name, e.strerror)
+            raise
+        try:
+            _, err = _write_all(fd, m.text().encode("utf-8", "surrogateescape"))
+            if err:
+                log.warning("Error trying to write the temporary AOF manifest file %s: %s", tmp_name, os.strerror(err))
+                raise OSError(err, os.strerror(err))
+            try:
+                os.fsync(fd)
+            except OSError as e:
+                log.warning("Fail to fsync the temp AOF file %s: %s.", tmp_name, e.strerror)
+                raise
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, self.manifest_path())
+        except OSError as e:
+            log.warning("Error trying to rename the temporary AOF manifest file %s into %s: %s", tmp_name,
+                        self.filename + ".manifest", e.strerror)
+            raise
         _fsync_dir(self.dirpath)
 
     def new_base_name(self, m: Manifest, rdb_preamble: bool) -> str:
@@ -586,18 +607,26 @@ class AOF:
         self.fd = -1
 
     def switch_to_new_incr(self) -> str:
-        """At rewrite start: flush, then append to a new incr file (listed in the manifest now)."""
+        """At rewrite start: flush, then append to a new incr file (listed in the manifest now).
+        Raises OSError (logged) when the file cannot be created or the manifest not written."""
         self.flush(force_fsync=True)
         m = self.manifest.copy() if self.manifest else Manifest()
         os.makedirs(self.dirpath, exist_ok=True)
-        if self.state == AOF_WAIT_REWRITE:
-            name = "temp-" + self.filename + ".incr"
+        wait = self.state == AOF_WAIT_REWRITE
+        name = "temp-" + self.filename + ".incr" if wait else self.new_incr_name(m)
+        try:
+            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the append-only file %s: %s", name, e.strerror)
+            raise
+        if wait:
             self.temp_incr = name
-            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
         else:
-            name = self.new_incr_name(m)
-            fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            self.persist_manifest(m)
+            try:
+                self.persist_manifest(m)
+            except OSError:
+                os.close(fd)
+                raise
             self.manifest = m
         log.info("Creating AOF incr file %s on background rewrite", name)
         if self.fd >= 0:
