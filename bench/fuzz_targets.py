@@ -345,7 +345,7 @@ class AofTarget:
               b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", b"REDIS0010"]
 
     def __init__(self) -> None:
-        self.watch = [_src("persistence", "aof.py"), _src("persistence", "loading.py"),
+        self.watch = [_src("persistence", "aof.py"), _src("persistence", "aof_manifest.py"), _src("persistence", "loading.py"),
                       _src("persistence", "rdb_reader.py")]
         self.tmp = tempfile.mkdtemp(prefix="pyredis-fuzz-aof-")
 
@@ -394,7 +394,7 @@ class ManifestTarget:
     name = "manifest"
     max_len = 4096
     tokens = [b"file ", b" seq ", b" type ", b"b\n", b"i\n", b"h\n", b'"', b"'", b"\\x41", b"#", b"\r\n", b"/"]
-    watch = [_src("persistence", "aof.py")]
+    watch = [_src("persistence", "aof_manifest.py"), _src("protocol", "parser.py")]
 
     def seeds(self) -> list[bytes]:
         return load_seeds("manifest")

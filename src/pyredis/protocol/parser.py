@@ -231,6 +231,7 @@ except ImportError:  # pragma: no cover - hiredis is a dependency, but stay usab
 # hiredis allocates a multibulk's whole list when it reads the header (and frees it element by
 # element): huge counts go to the Python parser, which grows argv as data arrives, like Redis.
 _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
+_HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
 def _wire_size(argv: list[bytes]) -> int:
@@ -326,30 +327,39 @@ class RequestParser:
         self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)
         cmds: list[list[bytes]] = []
+        append = cmds.append
         gets = r.gets
-        while True:
-            try:
+        join = b"".join  # raises TypeError on any element that is not a bulk string (int, None, list...)
+        try:
+            while True:
                 x = gets()
-            except Exception:  # noqa: BLE001 - ProtocolError, or RESP3 types hiredis fails to build (%, ~)
-                return self._fallback(data, cmds)
-            if x is False:
-                break
-            if type(x) is list and x:
-                for a in x:
-                    if type(a) is not bytes:
-                        return self._fallback(data, cmds)
-                cmds.append(x)
-            else:
-                return self._fallback(data, cmds)
-        if cmds and not r.has_data() and self._ends_command(data, cmds[-1][-1]) and (
-                not _maybe_nested(data, len(cmds))
-                or self._pending + len(data) == self._kept_bytes + sum([_wire_size(a) for a in cmds])):
-            if self._pending:
-                self._chunks.clear()
-                self._kept.clear()
-                self._kept_bytes = 0
-                self._pending = 0
-                self._checked = 0
+                if type(x) is not list or not x:
+                    if x is False:
+                        break
+                    return self._fallback(data, cmds)
+                join(x)
+                append(x)
+        except TypeError:  # also hiredis building a RESP3 map keyed by an aggregate
+            return self._fallback(data, cmds)
+        except _hiredis.ProtocolError:
+            return self._fallback(data, cmds)
+        # hiredis may hold a partial nested aggregate while its buffer looks empty: then the read
+        # does not end a request, whatever its last bytes look like
+        held = (bool(cmds) and _maybe_nested(data, len(cmds))
+                and self._pending + len(data) != self._kept_bytes + sum([_wire_size(a) for a in cmds]))
+        if held or not cmds or r.has_data():
+            pass
+        elif not self._pending:
+            last = cmds[-1][-1]
+            ln = len(last)
+            if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)):
+                return cmds  # the read ended exactly after a command: nothing kept
+        elif self._ends_command(data, cmds[-1][-1]):
+            self._chunks.clear()
+            self._kept.clear()
+            self._kept_bytes = 0
+            self._pending = 0
+            self._checked = 0
             return cmds
         self._chunks.append(data)
         self._pending += len(data)
