@@ -172,7 +172,7 @@ class AOF:
         m: Manifest | None = None
         if os.path.exists(mp):
             try:
-                with open(mp, encoding="utf-8", errors="surrogateescape") as fh:
+                with open(mp, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                     text = fh.read()
             except OSError as e:
                 raise AOFError(f"Fail to open AOF manifest file: {e.strerror}") from None
