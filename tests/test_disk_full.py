@@ -24,6 +24,7 @@ import resource
 import shutil
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -40,6 +41,13 @@ RDB_ERR = (b"-MISCONF Redis is configured to save RDB snapshots, but it's curren
 EFBIG, ENOSPC = b"File too large", b"No space left on device"
 BIG = os.urandom(60000).hex().encode()  # 120 KB: the log files stay far below the limits used
 RANDOM = os.urandom(100000)  # does not compress: the RDB is at least this large
+
+
+def _both(fn, *args) -> list:
+    """``fn(kind, *args)`` for redis-server and pyredis at the same time; [redis's, pyredis's]."""
+    with ThreadPoolExecutor(2) as ex:
+        futures = [ex.submit(fn, kind, *args) for kind in KINDS]
+        return [f.result() for f in futures]
 
 
 def _ignore_sigxfsz() -> None:
@@ -166,7 +174,7 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
 @pytest.mark.parametrize("policy,extra,kill", [("everysec", 0, False), ("everysec", 10, True), ("no", 10, False),
                                                ("no", 0, True)])
 def test_aof_write_error_everysec_no(policy, extra, kill):
-    runs = {kind: _aof_scenario(kind, policy, extra, kill) for kind in KINDS}
+    runs = dict(zip(KINDS, _both(_aof_scenario, policy, extra, kill), strict=True))
     (r_out, r_keys, _), (p_out, p_keys, _) = runs["redis"], runs["pyredis"]
     assert p_out == r_out
     assert p_keys == r_keys
@@ -189,34 +197,36 @@ def test_aof_write_error_everysec_no(policy, extra, kill):
 # ==================================================================================================
 # appendfsync always: no way to undo an acknowledged change, the server exits
 # ==================================================================================================
+def _always_scenario(kind: str, extra: int) -> tuple:
+    srv = _start(kind, ["--appendonly", "yes", "--appendfsync", "always"])
+    try:
+        c = srv.client()
+        assert c.call("SET", "big", BIG) == b"+OK\r\n"
+        assert c.call("INCR", "n") == b":1\r\n"
+        _limit(srv, os.path.getsize(_incr_file(srv)) + extra)
+        c.send("SET", "lost", "v")
+        with pytest.raises((ConnectionError, OSError)):
+            c.read_reply()  # no reply: the server exits before it is sent
+        srv.proc.wait(10)
+        code = srv.proc.returncode
+        log = _log(srv)
+        assert "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..." in log
+        again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
+        try:
+            c2 = again.client()
+            assert not [m for m in _log(again) if "short read" in m], kind
+            return code, _keyset(c2), c2.call("GET", "n"), c2.call("EXISTS", "lost")
+        finally:
+            again.stop()
+    finally:
+        srv.stop()
+
+
 @pytest.mark.parametrize("extra", [0, 10])
 def test_aof_write_error_always_exits(extra):
-    results = {}
-    for kind in KINDS:
-        srv = _start(kind, ["--appendonly", "yes", "--appendfsync", "always"])
-        try:
-            c = srv.client()
-            assert c.call("SET", "big", BIG) == b"+OK\r\n"
-            assert c.call("INCR", "n") == b":1\r\n"
-            _limit(srv, os.path.getsize(_incr_file(srv)) + extra)
-            c.send("SET", "lost", "v")
-            with pytest.raises((ConnectionError, OSError)):
-                c.read_reply()  # no reply: the server exits before it is sent
-            srv.proc.wait(10)
-            code = srv.proc.returncode
-            log = _log(srv)
-            assert "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..." in log
-            again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
-            try:
-                c2 = again.client()
-                results[kind] = (code, _keyset(c2), c2.call("GET", "n"), c2.call("EXISTS", "lost"))
-                assert not [m for m in _log(again) if "short read" in m], kind
-            finally:
-                again.stop()
-        finally:
-            srv.stop()
-    assert results["pyredis"] == results["redis"]
-    assert results["redis"] == (1, {b"big", b"n"}, b"$1\r\n1\r\n", b":0\r\n")
+    r, p = _both(_always_scenario, extra)
+    assert p == r
+    assert r == (1, {b"big", b"n"}, b"$1\r\n1\r\n", b":0\r\n")
 
 
 # ==================================================================================================
@@ -261,7 +271,7 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
 
 
 def test_aof_rewrite_fails_on_full_disk():
-    (r_out, r_log), (p_out, p_log) = (_rewrite_scenario(k) for k in KINDS)
+    (r_out, r_log), (p_out, p_log) = _both(_rewrite_scenario)
     assert p_out == r_out
     assert r_out[2]["aof_last_bgrewrite_status"] == "err" and r_out[-2] == [b"after", b"last", b"rnd"]
     for log in (r_log, p_log):
@@ -338,7 +348,7 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
 
 
 def test_rdb_save_errors_and_misconf():
-    (r_out, r_log), (p_out, p_log) = (_rdb_scenario(k) for k in KINDS)
+    (r_out, r_log), (p_out, p_log) = _both(_rdb_scenario)
     assert p_out == r_out
     r = dict(r_out)
     assert r["save full"] == b"-ERR\r\n" and r["after save"]["rdb_last_bgsave_status"] == "ok"
@@ -442,7 +452,7 @@ def _toggle_scenario(kind: str) -> list:
 
 
 def test_aof_off_and_on_clears_the_write_error():
-    r_out, p_out = (_toggle_scenario(k) for k in KINDS)
+    r_out, p_out = _both(_toggle_scenario)
     assert p_out == r_out
     assert r_out[2] == AOF_ERR % EFBIG and "AOF reopen, just ignore the last error." in r_out[-2]
     assert r_out[-1] == [b"a", b"b", b"big", b"c"]
@@ -575,7 +585,7 @@ def test_full_tmpfs():
     try:
         if not all(_mount_tmpfs(d, "1m") for d in data.values()):
             pytest.skip("mounting a tmpfs needs root")
-        r_out, p_out = (_tmpfs_scenario(k, data[k]) for k in KINDS)
+        r_out, p_out = _both(lambda kind: _tmpfs_scenario(kind, data[kind]))
     finally:
         for d in data.values():
             subprocess.run(["umount", d], capture_output=True)
@@ -585,3 +595,38 @@ def test_full_tmpfs():
     assert "Error trying to write the temporary AOF manifest file temp-appendonly.aof.manifest: No space left on " \
            "device" in r_out[-3]
     assert r_out[-2] == [b"big", b"k1", b"k3", b"k4"] and r_out[-1] == b":6000\r\n"
+
+
+def test_start_on_full_tmpfs():
+    """With no room for the first AOF base file the server does not start (and leaves no partial file)."""
+    import shutil as sh
+    import subprocess
+    import sys
+
+    from support import ROOT, free_port
+
+    results = {}
+    mounts = []
+    try:
+        for kind in KINDS:
+            data, logdir = scratch_dir(f"{kind}-tmpfs-"), scratch_dir(f"{kind}-log-")
+            if not _mount_tmpfs(data, "16k"):
+                pytest.skip("mounting a tmpfs needs root")
+            mounts.append(data)
+            _fill(data)
+            exe = [sh.which("redis-server") or "redis-server"] if kind == "redis" else [sys.executable, "-m", "pyredis"]
+            env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+            logfile = os.path.join(logdir, "server.log")
+            p = subprocess.run([*exe, "--port", str(free_port()), "--dir", data, "--appendonly", "yes", "--logfile",
+                                logfile], env=env, capture_output=True, timeout=60)
+            with open(logfile) as fh:
+                log = [m.group(1) for m in re.finditer(r"^\d+:[MCS] .{24} [.*#-] (.*)$", fh.read(), re.M)]
+            log = [m for m in log[log.index("Server initialized") + 1:] if "overcommit" not in m]
+            results[kind] = (p.returncode, log, sorted(os.listdir(data)),
+                             sorted(os.listdir(os.path.join(data, "appendonlydir"))))
+    finally:
+        for d in mounts:
+            subprocess.run(["umount", d], capture_output=True)
+    assert results["pyredis"] == results["redis"]
+    assert results["redis"] == (1, ["Write error writing append only file on disk: No space left on device"],
+                                ["appendonlydir", "filler"], [])

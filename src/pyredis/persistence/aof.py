@@ -399,33 +399,59 @@ class AOF:
 
     # -- writing ----------------------------------------------------------------------------------------
     def open_incr_at_start(self) -> None:
-        """After loading: make sure a base exists (empty start) and open the last incr file."""
+        """After loading: make sure a base exists (empty start) and open the last incr file. Raises
+        AOFError (already logged, ``logged`` set) when a file cannot be written: the server exits."""
         m = self.manifest
         if m is None:
             m = self.manifest = Manifest()
-        os.makedirs(self.dirpath, exist_ok=True)
+        try:
+            os.makedirs(self.dirpath, exist_ok=True)
+        except OSError as e:
+            log.warning("Can't open or create append-only dir %s: %s", self.server.config["appenddirname"],
+                        e.strerror)
+            raise _logged() from None
         if m.base is None and not m.incr:
             name = self.new_base_name(m, self.server.config["aof-use-rdb-preamble"])
             m.history.clear()
             self.write_base_sync(self.path(name))
             log.info("Creating AOF base file %s on server start", name)
-        if m.incr:
-            name = m.incr[-1].name
-            log.info("Opening AOF incr file %s on server start", name)
-        else:
-            name = self.new_incr_name(m)
-            log.info("Creating AOF incr file %s on server start", name)
-        self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.persist_manifest(m)
+        opened = bool(m.incr)
+        name = m.incr[-1].name if opened else self.new_incr_name(m)
+        try:
+            self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the append-only file %s: %s", name, e.strerror)
+            raise _logged() from None
+        try:
+            self.persist_manifest(m)
+        except OSError:
+            raise _logged() from None
         self.last_incr_size = os.fstat(self.fd).st_size
+        log.info("%s AOF incr file %s on server start", "Opening" if opened else "Creating", name)
         self.selected_db = -1
         if not self.current_size:
             self.current_size = self.total_size()
             self.rewrite_base_size = self.current_size
 
     def write_base_sync(self, path: str) -> None:
-        """Write a base file for the current dataset in the foreground."""
-        write_base_file(self.server, path, self.server.config["aof-use-rdb-preamble"])
+        """Write a base file for the current dataset in the foreground, through a temporary file as
+        ``rewriteAppendOnlyFile`` does; raises AOFError (logged) when it cannot be written."""
+        tmp = os.path.join(self.server.config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
+        try:
+            write_base_file(self.server, tmp, self.server.config["aof-use-rdb-preamble"])
+        except OSError as e:
+            if e.filename is not None:
+                log.warning("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): %s", e.strerror)
+            else:
+                log.warning("Write error writing append only file on disk: %s", e.strerror)
+            _unlink(tmp)
+            raise _logged() from None
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("Error moving temp append only file on the final destination: %s", e.strerror)
+            _unlink(tmp)
+            raise _logged() from None
         self.base_size = os.path.getsize(path)
 
     def feed(self, dbid: int, argv: list[bytes]) -> None:
@@ -638,6 +664,20 @@ class AOF:
         self.selected_db = -1
         self.last_incr_size = 0
         return name
+
+
+def _logged() -> AOFError:
+    """An AOFError whose reason is already in the log (the start-up loader adds nothing)."""
+    e = AOFError("")
+    e.logged = True  # type: ignore[attr-defined]
+    return e
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _read_head(path: str) -> bytes:

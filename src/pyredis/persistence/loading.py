@@ -173,6 +173,8 @@ class Loading:
             log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
 
     def _report_load_error(self, e: BaseException) -> None:
+        if getattr(e, "logged", False):  # said already, in Redis's words
+            return
         if isinstance(e, AOFError):
             where = getattr(e, "line", None)
             if where is not None:
