@@ -140,7 +140,7 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
                     ("EVAL", "#!lua\nreturn redis.call('set', 'k2', 'v')", 0), ("DBSIZE",)):
             out.append(c.call(*cmd))
         out.append(_pick(_info(c), "aof_enabled", "aof_last_write_status", "aof_last_bgrewrite_status",
-                         "aof_buffer_length"))
+                         "aof_buffer_length", "aof_current_size", "aof_base_size"))
         # retries (every event loop turn and once a second) fail silently: one log line per 30 s
         for _ in range(5):
             out.append(c.call("GET", "k1"))
@@ -152,7 +152,7 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
         else:
             _limit(srv, None)  # space is back: the next retry writes the buffer and writes are accepted
             _wait(lambda: _info(c)["aof_last_write_status"] == "ok")
-            out.append(_pick(_info(c), "aof_last_write_status", "aof_buffer_length"))
+            out.append(_pick(_info(c), "aof_last_write_status", "aof_buffer_length", "aof_current_size"))
             out.append(c.call("SET", "k3", "v3"))
             _kill(srv)  # no final flush: the acknowledged writes are in the file already
         log = _log(srv)
@@ -192,6 +192,38 @@ def test_aof_write_error_everysec_no(policy, extra, kill):
         else:
             assert len(errors) == 1 and errors[0].startswith("Short write while writing to the AOF file: (nwritten=10,")
         assert ("AOF write error looks solved, Redis can write again." in log) is not kill, kind
+
+
+def _sizes_scenario(kind: str) -> list:
+    fields = ("aof_current_size", "aof_base_size")
+    srv = _start(kind, ["--appendonly", "yes"])
+    out: list = []
+    try:
+        c = srv.client()
+        out.append(_pick(_info(c), *fields))  # the base created at start-up is not counted
+        c.call("SET", "big", BIG)
+        out.append(_pick(_info(c), *fields))
+    finally:
+        srv.stop()
+    again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
+    try:
+        c = again.client()
+        out.append(_pick(_info(c), *fields))  # all the files; the base alone
+        c.call("SET", "x", "1")
+        c.call("BGREWRITEAOF")
+        _wait_child(c)
+        c.call("SET", "y", "1")
+        out.append(_pick(_info(c), *fields))  # the new base and its incr file
+        return out
+    finally:
+        again.stop()
+
+
+def test_aof_sizes_in_info():
+    """aof_current_size / aof_base_size count what is on disk, as Redis counts it."""
+    r_out, p_out = _both(_sizes_scenario)
+    assert p_out == r_out
+    assert r_out[0] == {"aof_current_size": "0", "aof_base_size": "0"}
 
 
 # ==================================================================================================
