@@ -284,6 +284,10 @@ class DumpTarget:
             theirs = self.redis.restore(payload, deep)
             if not deep and theirs[0] == "ok":
                 theirs = ("ok", None)
+            if theirs[0] == "crash" and mine[0] != "ok" or theirs[0] == "crash" and not deep:
+                continue  # pyredis refuses (or keeps verbatim) what makes Redis crash: allowed
+            if not deep and mine[0] == "error" and theirs[0] == "ok":
+                continue  # unsanitized, pyredis still decodes most encodings fully (unverified.py)
             if mine != theirs:
                 raise Finding("RESTORE differs from redis-server (sanitize %s, pyredis %s, redis %s): %s vs %s"
                               % ("yes" if deep else "no", mine[0], theirs[0], mine[1], theirs[1]))
