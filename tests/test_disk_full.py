@@ -41,6 +41,9 @@ RDB_ERR = (b"-MISCONF Redis is configured to save RDB snapshots, but it's curren
 EFBIG, ENOSPC = b"File too large", b"No space left on device"
 BIG = os.urandom(60000).hex().encode()  # 120 KB: the log files stay far below the limits used
 RANDOM = os.urandom(100000)  # does not compress: the RDB is at least this large
+LIB = ("#!lua name=lib\nredis.register_function('w', function(k) return redis.call('set', k[1], '1') end)\n"
+       "redis.register_function{function_name='r', callback=function(k) return redis.call('get', k[1]) end, "
+       "flags={'no-writes'}}")
 
 
 def _both(fn, *args) -> list:
@@ -328,6 +331,7 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
             out.append((label, _pick(info, "rdb_last_bgsave_status", "rdb_saves", "rdb_changes_since_last_save")))
 
         call("set a", "SET", "a", "1")
+        call("function load", "FUNCTION", "LOAD", LIB)
         call("save", "SAVE")
         dump = os.path.join(srv.cwd, "dump.rdb")
         with open(dump, "rb") as fh:
@@ -343,7 +347,11 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
                            ("multi", ("MULTI",)), ("queued set", ("SET", "q", "1")), ("exec", ("EXEC",)),
                            ("eval get", ("EVAL", "return redis.call('get', 'a')", 0)), ("save again", ("SAVE",)),
                            ("flagged script", ("EVAL", "#!lua\nreturn redis.call('set', 'x', 1)", 0)),
-                           ("no-writes script", ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0))):
+                           ("no-writes script", ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0)),
+                           ("fcall", ("FCALL", "w", 1, "a")), ("fcall no-writes", ("FCALL", "r", 1, "a")),
+                           ("fcall_ro", ("FCALL_RO", "r", 1, "a")), ("function delete", ("FUNCTION", "DELETE", "lib")),
+                           ("publish", ("PUBLISH", "ch", "m")), ("expire", ("EXPIRE", "a", 100)),
+                           ("multi 2", ("MULTI",)), ("queued read", ("FCALL", "r", 1, "a")), ("exec 2", ("EXEC",))):
             call(label, *cmd)
         out.append(("eval set", c.call("EVAL", "return redis.call('set', 'z', '1')", 0).split(b" script: ")[0]))
         call("config no", "CONFIG", "SET", "stop-writes-on-bgsave-error", "no")
@@ -387,6 +395,8 @@ def test_rdb_save_errors_and_misconf():
     assert r["after bgsave"]["rdb_last_bgsave_status"] == "err"
     assert r["set refused"] == r["ping"] == r["set refused again"] == r["set after space"] == RDB_ERR + b"\r\n"
     assert r["flagged script"] == RDB_ERR + b"\r\n"  # a script declaring flags is judged as a write command
+    assert r["fcall"] == r["function delete"] == RDB_ERR + b"\r\n" and r["fcall_ro"] == b"$1\r\n1\r\n"
+    assert r["exec 2"] == b"*1\r\n$1\r\n1\r\n"
     assert r["exec"] == b"-EXECABORT Transaction discarded because of previous errors.\r\n"
     assert r["set allowed"] == r["set ok"] == b"+OK\r\n"
     assert r["dump intact"] is True and r["old dump keys"] == [b"a"] and r["rdb files"] == ["dump.rdb"]
