@@ -279,7 +279,7 @@ class Scripting:
             if not flags & NO_WRITES:
                 if self._readonly_replica(c):
                     raise CommandError(ERR_READONLY_S)
-                misconf = srv.persistence.misconf()  # writeCommandsDeniedByDiskError
+                misconf = srv.persistence.misconf(script=True)  # writeCommandsDeniedByDiskError
                 if misconf is not None:
                     raise CommandError(misconf)
                 if ro:
