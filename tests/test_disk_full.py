@@ -41,6 +41,9 @@ RDB_ERR = (b"-MISCONF Redis is configured to save RDB snapshots, but it's curren
 EFBIG, ENOSPC = b"File too large", b"No space left on device"
 BIG = os.urandom(60000).hex().encode()  # 120 KB: the log files stay far below the limits used
 RANDOM = os.urandom(100000)  # does not compress: the RDB is at least this large
+LIB = ("#!lua name=lib\nredis.register_function('w', function(k) return redis.call('set', k[1], '1') end)\n"
+       "redis.register_function{function_name='r', callback=function(k) return redis.call('get', k[1]) end, "
+       "flags={'no-writes'}}")
 
 
 def _both(fn, *args) -> list:
@@ -140,11 +143,11 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
                     ("EVAL", "#!lua\nreturn redis.call('set', 'k2', 'v')", 0), ("DBSIZE",)):
             out.append(c.call(*cmd))
         out.append(_pick(_info(c), "aof_enabled", "aof_last_write_status", "aof_last_bgrewrite_status",
-                         "aof_buffer_length"))
+                         "aof_buffer_length", "aof_current_size", "aof_base_size"))
         # retries (every event loop turn and once a second) fail silently: one log line per 30 s
         for _ in range(5):
             out.append(c.call("GET", "k1"))
-        if policy == "everysec":
+        if policy == "everysec" and not kill_while_failing:
             time.sleep(1.1)  # a retry from the once-a-second cron too
         out.append(c.call("SET", "k2", "v"))
         if kill_while_failing:
@@ -152,7 +155,7 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
         else:
             _limit(srv, None)  # space is back: the next retry writes the buffer and writes are accepted
             _wait(lambda: _info(c)["aof_last_write_status"] == "ok")
-            out.append(_pick(_info(c), "aof_last_write_status", "aof_buffer_length"))
+            out.append(_pick(_info(c), "aof_last_write_status", "aof_buffer_length", "aof_current_size"))
             out.append(c.call("SET", "k3", "v3"))
             _kill(srv)  # no final flush: the acknowledged writes are in the file already
         log = _log(srv)
@@ -237,12 +240,15 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
     out: list = []
     try:
         c = srv.client()
+        sizes = ("aof_current_size", "aof_base_size")  # what is on disk, as Redis counts it
+        out.append(_pick(_info(c), *sizes))  # the base created at start-up is not counted
         out.append(c.call("SET", "rnd", RANDOM))
+        out.append(_pick(_info(c), *sizes))
         _limit(srv, 50000)  # the new base cannot be written; the new (empty) incr file can
         out.append(c.call("BGREWRITEAOF"))
         info = _wait_child(c)
         out.append(_pick(info, "aof_last_bgrewrite_status", "aof_rewrites", "aof_rewrites_consecutive_failures",
-                         "aof_last_write_status"))
+                         "aof_last_write_status", *sizes))
         out.append(c.call("SET", "after", "1"))  # goes to the new incr file, which has room
         out.append(sorted(os.listdir(os.path.join(srv.cwd, "appendonlydir"))))
         out.append([f for f in os.listdir(srv.cwd) if f.startswith("temp-")])
@@ -251,7 +257,8 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
         _limit(srv, None)
         out.append(c.call("BGREWRITEAOF"))
         info = _wait_child(c)
-        out.append(_pick(info, "aof_last_bgrewrite_status", "aof_rewrites", "aof_rewrites_consecutive_failures"))
+        out.append(_pick(info, "aof_last_bgrewrite_status", "aof_rewrites", "aof_rewrites_consecutive_failures",
+                         *sizes))  # the new base and its incr file
         assert int(info["aof_last_cow_size"]) >= 0
         with open(os.path.join(srv.cwd, "appendonlydir", "appendonly.aof.manifest")) as fh:
             out.append(fh.read())
@@ -261,6 +268,7 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
         again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
         try:
             c2 = again.client()
+            out.append(_pick(_info(c2), *sizes))  # all the files; the base alone
             out.append(sorted(_keyset(c2)))
             out.append(c2.call("GET", "rnd") == b"$%d\r\n%s\r\n" % (len(RANDOM), RANDOM))
         finally:
@@ -273,7 +281,8 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
 def test_aof_rewrite_fails_on_full_disk():
     (r_out, r_log), (p_out, p_log) = _both(_rewrite_scenario)
     assert p_out == r_out
-    assert r_out[2]["aof_last_bgrewrite_status"] == "err" and r_out[-2] == [b"after", b"last", b"rnd"]
+    assert r_out[4]["aof_last_bgrewrite_status"] == "err" and r_out[-2] == [b"after", b"last", b"rnd"]
+    assert r_out[0] == {"aof_current_size": "0", "aof_base_size": "0"}
     for log in (r_log, p_log):
         assert "Write error writing append only file on disk: File too large" in log
         assert "Background AOF rewrite terminated with error" in log
@@ -296,6 +305,7 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
             out.append((label, _pick(info, "rdb_last_bgsave_status", "rdb_saves", "rdb_changes_since_last_save")))
 
         call("set a", "SET", "a", "1")
+        call("function load", "FUNCTION", "LOAD", LIB)
         call("save", "SAVE")
         dump = os.path.join(srv.cwd, "dump.rdb")
         with open(dump, "rb") as fh:
@@ -311,7 +321,11 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
                            ("multi", ("MULTI",)), ("queued set", ("SET", "q", "1")), ("exec", ("EXEC",)),
                            ("eval get", ("EVAL", "return redis.call('get', 'a')", 0)), ("save again", ("SAVE",)),
                            ("flagged script", ("EVAL", "#!lua\nreturn redis.call('set', 'x', 1)", 0)),
-                           ("no-writes script", ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0))):
+                           ("no-writes script", ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0)),
+                           ("fcall", ("FCALL", "w", 1, "a")), ("fcall no-writes", ("FCALL", "r", 1, "a")),
+                           ("fcall_ro", ("FCALL_RO", "r", 1, "a")), ("function delete", ("FUNCTION", "DELETE", "lib")),
+                           ("publish", ("PUBLISH", "ch", "m")), ("expire", ("EXPIRE", "a", 100)),
+                           ("multi 2", ("MULTI",)), ("queued read", ("FCALL", "r", 1, "a")), ("exec 2", ("EXEC",))):
             call(label, *cmd)
         out.append(("eval set", c.call("EVAL", "return redis.call('set', 'z', '1')", 0).split(b" script: ")[0]))
         call("config no", "CONFIG", "SET", "stop-writes-on-bgsave-error", "no")
@@ -355,6 +369,8 @@ def test_rdb_save_errors_and_misconf():
     assert r["after bgsave"]["rdb_last_bgsave_status"] == "err"
     assert r["set refused"] == r["ping"] == r["set refused again"] == r["set after space"] == RDB_ERR + b"\r\n"
     assert r["flagged script"] == RDB_ERR + b"\r\n"  # a script declaring flags is judged as a write command
+    assert r["fcall"] == r["function delete"] == RDB_ERR + b"\r\n" and r["fcall_ro"] == b"$1\r\n1\r\n"
+    assert r["exec 2"] == b"*1\r\n$1\r\n1\r\n"
     assert r["exec"] == b"-EXECABORT Transaction discarded because of previous errors.\r\n"
     assert r["set allowed"] == r["set ok"] == b"+OK\r\n"
     assert r["dump intact"] is True and r["old dump keys"] == [b"a"] and r["rdb files"] == ["dump.rdb"]

@@ -25,13 +25,16 @@ import fuzz_targets  # noqa: E402
 from pyredis.protocol.parser import PyRequestParser, RequestParser  # noqa: E402
 
 # executions per target: each run takes a few seconds
-SHORT_RUNS = {"dump": 3000, "rdb": 3000, "aof": 120, "manifest": 4000, "resp": 250}
+SHORT_RUNS = {"dump": 2500, "rdb": 2500, "aof": 100, "manifest": 3000, "resp": 200}
+WITH_REDIS = {"dump", "resp"}  # coverage-adding inputs also compared with a real redis-server
 
 
 @pytest.mark.parametrize("target", sorted(SHORT_RUNS))
 def test_short_fuzz_run_finds_nothing(target):
     cmd = [sys.executable, os.path.join(BENCH, "fuzz.py"), target, "--seed", "1", "--max-execs",
            str(SHORT_RUNS[target]), "--seconds", "60", "--timeout", "5", "--max-memory-mb", "2048", "--json"]
+    if target in WITH_REDIS:
+        cmd.append("--redis")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert out.returncode in (0, 1), out.stderr[-3000:]
     summary = json.loads(out.stdout.strip().splitlines()[-1])
@@ -57,6 +60,40 @@ DUMP_CASES = {
     "zset-score-strtod": bytes.fromhex(
         "11c33940411f410000000a00816302842d696e6605816102010181620283322e35048165029702312e30e005000a315d2b3330"
         "30188164028320300104ff300104ff"),
+    # stream listpacks: Redis's deep check ignores the header's element count (here 33290 for 10)
+    "stream-header-count-ignored": bytes.fromhex(
+        "0f01100000000000000001000000000000000025250000000a8201010001010185666a646c640600010201000100018576616c7565"
+        "060401ff010100010793e86d7967726f7570010001000000000000000100000000000000004a79898f9f01000001020963"
+        "6f6e73756d6572414a79898f9f010000010000000000000001000000000000000009636f6e73f1010000000000000001000000"
+        "0000000000"),
+    # no node but a length of 16: "Stream length inconsistent with rax entries", sanitized or not
+    "stream-length-without-nodes": bytes.fromhex(
+        "0f00100000000000000001000000000000000025250000000a00010100010101856669656c640600010201000100018576616c"
+        "7565060401ff01010001076d7967726f7570010001000000000000000100aa8bb068fc3ca9898f9f010000010209636f6e7375"
+        "2d6572414a79898f9f01000001000000000000000000000000000009636f6e73756d659472425479898fa70100002c00000000"
+        "000000010000000000000000"),
+    # a v1 stream whose nodes are not in key order: Redis walks the radix tree (key order) to the first ID
+    "stream-v1-nodes-out-of-order": bytes.fromhex(
+        "0f03100000017b1334c3b20000000000000000c3404f405c185c0000002400050100010201846974656d058576616c75650640"
+        "1000802001000120030005201c4009050101825f3103800d0002200d0002a0190003200b02825f33a0190004200d0004201900"
+        "ff100000017b1334c3b20000000000000005c34056406118610000002400050100010201846974656d058576616c7565064010"
+        "00002001060101825f350305201e400b0301010601400b030101dffb200502825f37601a200e00fc20050008c01b00ed200c02"
+        "825f39201b00ff100000017b1334c3a30000000000000003c33d404a184a0000001500020100010201846974656d058576616c"
+        "75650640100000200140000005600702dffd02c02309010186756e6971756507a02d020801ff0c810000017b1334c3b40000"),
+    # a group PEL entry no consumer claims: refused only by deep sanitization
+    "stream-pel-without-consumer": bytes.fromhex(
+        "0f01100000017b08f0b2340000000000000000c33b404219420000001800020101010201846974656d058576616c75650600"
+        "20100000200100012003020501032005400004825f31030560198032020501ff02810000017b08f0b2340201076d7967726f"
+        "7570810000017b08f0b23401010000017b08f0b234000000000000000135b2f0087b010000010113416c69636535b2f0087b"
+        "010000010000017b08f0b2340000000000000001"),
+    # two nodes with the same key: "Listpack re-added with existing key", sanitized or not
+    "stream-duplicate-node-key": bytes.fromhex(
+        "0f03100000017b605a23790000000000000000c3404f405c185c0000002400050100010201846974656d058576616c7565064010"
+        "00002001000120030005201c4009050101825f3103800d0002200d0002a0190003200b02825f33a0190004200d0004201900ff10"
+        "0000017b605a23790000000000000005c34051405e185e0000002400050100010201846974656d058576616c7565064010000020"
+        "01060101825f350305201e400b0301010601800b0002200b02825f37a0190003200d0008a0190004200b02825f39201900ff1000"
+        "00017b605a23790000000000000000c33b404918490000001500020100010201846974656d058576616c75650640100000200140"
+        "00000520074009c02209010186756e6971756507a02c020801ff0c810000017b605a237a0100"),
 }
 
 RESP_CASES = {
@@ -71,6 +108,14 @@ RESP_CASES = {
     "nul-in-inline": [b"\x133\r\n\x9e\x98\x00\x00\x00\x00\x00\x00\x00\x02\nPING\r\n"],
     "nul-in-count": [b"*4", b"\x00\x00\r:"],
     "nul-in-bulk-length": [b"*1\r\n$4\x00\r\nPING\r\n"],
+    # the Python parser kept waiting for the size of an earlier partial request: PING never ran
+    "stale-need-after-partial": [b"PING\r\n*2\r\n$4\r\nECHO\r\n$20\r\n0123456789", b"0123456789\r\n*1",
+                                 b"\r\n$4\r\nPING\r\n"],
+    # inline commands starting with a RESP type byte: hiredis waited for a bignum / bulk / map
+    "inline-bignum-byte": [b"(0\n"],
+    "inline-bulk-byte": [b"$", b"6", b"M\n"],
+    "inline-map-byte-mid-stream": [b"*2\r\n$4\r\nECHO\r\n$1\r\nn\r\n%5\r\n$4\r\nECHO\r\n", b"*1\r\n$4\r\nPING\r\n"],
+    "lone-cr-in-bulk-length": [b"*1\r\n$4\r\x08PINMGET"],
     # \v and \f do not end an inline argument (sdssplitargs)
     "vtab-in-inline": [b"ECHO a\x0bb\x0cc\r\n"],
 }
@@ -98,6 +143,8 @@ def test_resp_regressions_in_process(name):
     t = fuzz_targets.RespTarget()
     t.run(b"".join(RESP_CASES[name]))
     chunks = RESP_CASES[name]
+    whole = fuzz_targets._parse(PyRequestParser, [b"".join(chunks)], False)
+    assert fuzz_targets._parse(PyRequestParser, chunks, False) == whole  # however the bytes arrive
     for auth in (False, True):
         assert fuzz_targets._parse(PyRequestParser, chunks, auth) == fuzz_targets._parse(RequestParser, chunks, auth)
     ref = t.serve("full", chunks)
@@ -164,7 +211,11 @@ def test_regressions_against_redis_server():
                 oracle.buf = b""
                 replies.append(oracle.stream(chunks))
                 oracle.sock.close()
-            assert replies[0] == replies[1], name
+            (a, reset_a), (b, reset_b) = replies
+            if reset_a or reset_b:  # a RST (close with unread input) may cut the replies short
+                assert a.startswith(b) or b.startswith(a), name
+            else:
+                assert a == b, name
         assert redis.alive() and py.alive()
     finally:
         redis.stop()

@@ -323,8 +323,8 @@ class AOF:
                 kind = "base" if is_base else "incr"
                 log.info("DB loaded from %s file %s: %.3f seconds", kind, info.name, time.time() - t0)
         self.current_size = self.total_size()
-        self.rewrite_base_size = self.current_size
         self.base_size = os.path.getsize(self.path(m.base.name)) if m.base else 0
+        self.rewrite_base_size = self.base_size  # Redis knows no better after a restart (INFO aof_base_size)
         if total == 0 and all(os.path.getsize(self.path(i.name)) == 0 for i in files):
             return "empty"
         log.info("DB loaded from append only file: %.3f seconds", time.time() - t_all)
@@ -428,10 +428,7 @@ class AOF:
             raise _logged() from None
         self.last_incr_size = os.fstat(self.fd).st_size
         log.info("%s AOF incr file %s on server start", "Opening" if opened else "Creating", name)
-        self.selected_db = -1
-        if not self.current_size:
-            self.current_size = self.total_size()
-            self.rewrite_base_size = self.current_size
+        self.selected_db = -1  # a base created here is not counted in aof_current_size, as in Redis
 
     def write_base_sync(self, path: str) -> None:
         """Write a base file for the current dataset in the foreground, through a temporary file as

@@ -483,7 +483,7 @@ class Persistence(AofControl, Loading, Shutdown):
         ]
         if a.state != AOF_OFF:
             out += [
-                ("aof_current_size", a.current_size), ("aof_base_size", a.base_size),
+                ("aof_current_size", a.current_size), ("aof_base_size", a.rewrite_base_size),
                 ("aof_pending_rewrite", int(a.rewrite_scheduled)),
                 ("aof_buffer_length", sum(len(b) for b in a.buf)),
                 ("aof_pending_bio_fsync", int(a.fsync_pending)), ("aof_delayed_fsync", a.delayed_fsync),
