@@ -178,13 +178,31 @@ class ReplicaRole:
 
     # -- the link task ----------------------------------------------------------------------------------
     async def _run(self) -> None:
+        me = asyncio.current_task()
         try:
             await self._link()
         except asyncio.CancelledError:
             raise
-        except LinkError:
+        except Exception as e:  # noqa: BLE001 - a bug must not kill the replication loop
+            if self.task is not me:
+                # Superseded (REPLICAOF, drop_link) while an await swallowed the cancellation (asyncio.wait_for
+                # in 3.11 may return or raise instead): the state belongs to the new link, leave it alone.
+                return
+            self._failed(e)
+
+    def _stale(self, writer: asyncio.StreamWriter | None = None) -> None:
+        """A superseded link task stops here (*writer*, its new connection, closed) instead of using the new
+        link's state (cancel() closed the connection it had)."""
+        if self.task is not asyncio.current_task():
+            if writer is not None:
+                writer.transport.abort()
+            raise asyncio.CancelledError
+
+    def _failed(self, e: Exception) -> None:
+        """The link task failed: log it as redis-server does and retry from the cron."""
+        if isinstance(e, LinkError):
             self._link_failed()
-        except (OSError, asyncio.IncompleteReadError, ConnectionError) as e:
+        elif isinstance(e, (OSError, asyncio.IncompleteReadError, ConnectionError)):
             if self.master is not None:
                 self.task = None
                 self.drop_link("Connection with master lost.")
@@ -198,10 +216,11 @@ class ReplicaRole:
             else:
                 log.warning("Master did not respond to command during SYNC handshake")
             self._link_failed()
-        except Exception:  # noqa: BLE001 - a bug must not kill the replication loop
+        else:
             import traceback
 
-            log.warning("replication link failed: %s", traceback.format_exc().replace("\n", " | "))
+            log.warning("replication link failed: %s",
+                        "".join(traceback.format_exception(e)).replace("\n", " | "))
             self._link_failed()
 
     def _link_failed(self) -> None:
@@ -226,6 +245,7 @@ class ReplicaRole:
         except asyncio.TimeoutError:
             log.warning("Timeout connecting to the MASTER...")
             raise LinkError from None
+        self._stale()
         if not line:
             raise ConnectionResetError("connection closed")
         self.last_io = time.time()
@@ -242,6 +262,7 @@ class ReplicaRole:
             asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx,
                                     local_addr=(cfg["bind-source-addr"], 0) if cfg["bind-source-addr"] else None),
             cfg["repl-timeout"])
+        self._stale(writer)
         self.writer = writer
         log.info("Non blocking connect for SYNC fired the event.")
         self.state = HANDSHAKE
@@ -360,6 +381,7 @@ class ReplicaRole:
                 log.warning("Timeout receiving bulk data from MASTER... If the problem persists try to set the "
                             "'repl-timeout' parameter in redis.conf to a larger value.")
                 raise LinkError from None
+            self._stale()
             if not data:
                 raise ConnectionResetError("connection lost")
             self.last_io = self.transfer_lastio = time.time()
@@ -528,6 +550,7 @@ class ReplicaRole:
         last = time.time()
         while True:
             data = await reader.read(1 << 16)
+            self._stale()
             if dbg:
                 now = time.time()
                 if now - last > 0.2:
