@@ -359,12 +359,12 @@ class ReplicaRole:
         async_load = diskless_load and mode == "swapdb" and replid == self.repl.replid
         try:
             rdb, payload, rest = await self._receive(reader, diskless_load, async_load)
+            await self._install(rdb, diskless_load, mode == "swapdb", replid, offset, async_load)
         finally:
             if async_load:
                 self._async_loading(False)
-            elif diskless_load:
+            else:
                 self._loading(False)
-        self._install(rdb, diskless_load, mode == "swapdb", replid, offset)
         await self._stream(reader, rest)
 
     async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool,
@@ -378,11 +378,15 @@ class ReplicaRole:
             try:
                 data = await asyncio.wait_for(reader.read(1 << 17), timeout)
             except asyncio.TimeoutError:
+                if diskless_load and announced:
+                    self._short_read(payload.read, "Connection timed out")
                 log.warning("Timeout receiving bulk data from MASTER... If the problem persists try to set the "
                             "'repl-timeout' parameter in redis.conf to a larger value.")
                 raise LinkError from None
             self._stale()
             if not data:
+                if diskless_load and announced:
+                    self._short_read(payload.read, "Connection reset by peer")
                 raise ConnectionResetError("connection lost")
             self.last_io = self.transfer_lastio = time.time()
             try:
@@ -407,6 +411,18 @@ class ReplicaRole:
                         self._loading(True)
             self.transfer_read = payload.read
         return payload.data(), payload, rest
+
+    def _short_read(self, loaded: int, why: str) -> None:
+        """The master's connection ended inside a diskless load: Redis's rdbLoad short read lines; then the
+        link is cancelled and retried (the partial dataset is discarded)."""
+        log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+        log.warning("Internal error in RDB reading offset %d, function at rdb.c:3249 -> Unexpected EOF reading RDB "
+                    "file. Failure loading rdb format from socket, assuming connection error, resuming operation.",
+                    loaded)
+        log.warning("Failed trying to load the MASTER synchronization DB from socket: %s", why)
+        if self.server.config["repl-diskless-load"] == "swapdb":
+            log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
+        raise LinkError
 
     def _loading(self, on: bool) -> None:
         """Clients get -LOADING while a diskless load runs (INFO loading:1)."""
@@ -445,7 +461,8 @@ class ReplicaRole:
             return False
         return True
 
-    def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int) -> None:
+    async def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int,
+                       async_load: bool) -> None:
         """Replace the dataset with the master's RDB (readSyncBulkPayload's second half)."""
         repl = self.repl
         srv = self.server
@@ -475,7 +492,7 @@ class ReplicaRole:
         if swapdb and diskless_load:
             tmpdbs: list = [({}, {}) for _ in srv.keyspace.dbs]
             try:
-                aux = self._load(rdb, into=tmpdbs)
+                aux = await self._load(rdb, into=tmpdbs, async_load=async_load)
             except RDBError as e:
                 log.warning("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
                 log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
@@ -492,8 +509,9 @@ class ReplicaRole:
             pers._empty_data(with_functions=True)
             if not diskless_load:
                 log.info("MASTER <-> REPLICA sync: Loading DB in memory")
+                self._loading(True)
             try:
-                aux = self._load(rdb)
+                aux = await self._load(rdb)
             except RDBError as e:
                 where = "socket" if diskless_load else "disk"
                 log.warning("Failed trying to load the MASTER synchronization DB from %s: %s", where, e)
@@ -509,23 +527,36 @@ class ReplicaRole:
         self._attach_master(dbid, offset)
         log.info("MASTER <-> REPLICA sync: Finished with success")
 
-    def _load(self, rdb: bytes, into: list | None = None) -> dict:
-        """Load the RDB (repl-stream-db and friends are returned from its aux fields)."""
+    async def _load(self, rdb: bytes, into: list | None = None, async_load: bool = False) -> dict:
+        """Load the RDB (repl-stream-db and friends are returned from its aux fields), processing events every
+        loading-process-events-interval-bytes as Redis does (clients get -LOADING meanwhile, or the old
+        dataset with async loading)."""
         from pyredis.persistence.rdb import iter_load_rdb
 
         srv = self.server
         pers = self.repl.persistence
-        pers._begin_loading(len(rdb))
+        every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
+        if async_load:
+            pers.loading_total, pers.loaded = len(rdb), 0
+        else:
+            pers._begin_loading(len(rdb))
+        done = False
         try:
             gen = iter_load_rdb(srv, rdb, stats=pers, check_crc=not pers.skip_checksum, replace_functions=True,
-                                into=into)
+                                into=into, every=every)
             try:
                 while True:
                     next(gen)
+                    await asyncio.sleep(0)
+                    self._stale()
             except StopIteration as stop:
                 res = stop.value
+            done = True
         finally:
-            pers._end_loading()
+            if not async_load:
+                pers._end_loading()
+            if not done and into is None:
+                pers._empty_data(with_functions=True)  # no half-loaded dataset when the link is cancelled
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", res.keys_loaded, res.keys_expired)
         return res.aux
 
