@@ -380,6 +380,67 @@ def test_hincrbyfloat_nan_inf(check, diff, incr):
     check("INCRBYFLOAT", "s", incr)
 
 
+# --- key counts in COMMAND GETKEYS and ACL checks (CVE-2023-36824) -----------------------------------
+# A numkeys far past the arguments must give "no keys" at once (no loop or allocation of that size);
+# a numkeys over 32 bits wraps to an int in redis-server (4294967297 counts as 1), and so it does here.
+
+_GETKEYS_CASES = [
+    ["ZUNIONSTORE", "d", "2147483647", "a"],
+    ["ZUNIONSTORE", "d", "-1", "a"],
+    ["ZUNIONSTORE", "d", "0", "a"],
+    ["ZUNIONSTORE", "d", "2", "a"],
+    ["ZUNIONSTORE", "d", "x", "a"],
+    ["ZUNIONSTORE", "d", "1", "a", "WEIGHTS", "2"],
+    ["ZUNIONSTORE", "d", "4294967297", "a"],
+    ["ZINTERSTORE", "d", "1000000000", "a"],
+    ["ZDIFFSTORE", "d", "9223372036854775807", "a"],
+    ["ZUNION", "2147483647", "a"],
+    ["ZUNION", "4294967297", "a"],
+    ["ZINTERCARD", "2147483647", "a"],
+    ["SINTERCARD", "2147483647", "a"],
+    ["SINTERCARD", "-2147483648", "a"],
+    ["LMPOP", "2147483647", "a", "LEFT"],
+    ["ZMPOP", "2147483647", "a", "MIN"],
+    ["BLMPOP", "0", "2147483647", "a", "LEFT"],
+    ["BZMPOP", "0", "4294967296", "a", "MIN"],
+    ["EVAL", "x", "2147483647"],
+    ["EVAL", "x", "-1"],
+    ["EVAL", "x", "4294967297", "k"],
+    ["EVAL_RO", "x", "2147483648", "k"],
+    ["FCALL", "f", "2147483647"],
+    ["FCALL_RO", "f", "-5", "k"],
+    ["MIGRATE", "h", "1", "", "0", "1", "KEYS"],
+    ["MIGRATE", "h", "1", "", "0", "1", "KEYS", "a", "b"],
+    ["MIGRATE", "h", "1", "", "0", "1", "AUTH", "x", "KEYS", "a"],
+    ["SORT", "a", "BY", "x", "STORE", "d"],
+    ["SORT", "a", "STORE"],
+    ["GEORADIUS", "k", "0", "0", "1", "m", "STORE"],
+    ["BITFIELD", "k", "GET", "u8", "0"],
+    ["BITFIELD", "k", "SET", "u8", "0", "1"],
+    ["SET", "k", "v", "GET"],
+]
+
+
+@pytest.mark.parametrize("sub", ["GETKEYS", "GETKEYSANDFLAGS"])
+@pytest.mark.parametrize("args", _GETKEYS_CASES, ids=lambda a: " ".join(a)[:40])
+def test_command_getkeys_key_counts(check, sub, args):
+    check("COMMAND", sub, *args)
+
+
+def test_acl_key_checks_with_huge_key_counts(check):
+    check("ACL", "SETUSER", "cve36824", "on", "nopass", "%R~a*", "+@all")
+    for args in (["ZUNIONSTORE", "d", "2147483647", "a"], ["ZUNIONSTORE", "a1", "1", "b"],
+                 ["ZUNION", "4294967297", "b"], ["ZUNION", "2147483647", "a"], ["SINTERCARD", "2147483647", "b"],
+                 ["EVAL", "return 1", "2147483647"], ["EVAL", "return 1", "4294967297", "b"],
+                 ["FCALL", "f", "4294967297", "b"], ["LMPOP", "2147483647", "b", "LEFT"],
+                 ["GEORADIUS", "a", "0", "0", "1", "m", "STORE"], ["GEORADIUS", "a", "0", "0", "1", "m", "STORE", "b"],
+                 ["MIGRATE", "h", "1", "", "0", "1", "KEYS", "a", "b"], ["SORT", "a", "STORE", "a2"]):
+        check("ACL", "DRYRUN", "cve36824", *args)
+    check("ACL", "DELUSER", "cve36824")
+    check("EVAL", "return 1", "4294967297", "b")
+    check("ZUNIONSTORE", "d", "4294967297", "a")
+
+
 # --- unix socket permissions before accept (CVE-2023-45145) -----------------------------------------
 
 

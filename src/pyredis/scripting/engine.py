@@ -24,7 +24,7 @@ from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptE
 from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
 from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
-from pyredis.scripting.vm import LuaVM
+from pyredis.scripting.vm import LuaMemoryError, LuaVM
 from pyredis.server.client import Client
 from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
@@ -279,7 +279,7 @@ class Scripting:
             if not flags & NO_WRITES:
                 if self._readonly_replica(c):
                     raise CommandError(ERR_READONLY_S)
-                misconf = srv.persistence.misconf()  # writeCommandsDeniedByDiskError
+                misconf = srv.persistence.misconf(script=True)  # writeCommandsDeniedByDiskError
                 if misconf is not None:
                     raise CommandError(misconf)
                 if ro:
@@ -315,6 +315,9 @@ class Scripting:
             else:
                 tf = vm.table_from
                 res = vm.run_tables(fn, c.resp, tf(argv[3 : 3 + nkeys]), tf(argv[3 + nkeys :]))
+        except LuaMemoryError:  # the Lua heap limit (vm.LUA_HEAP_LIMIT) hit outside the script's pcall
+            vm.collect()
+            res = (3, b"not enough memory")
         finally:
             self.run = None
             ks.frozen_time = prev_frozen
@@ -340,6 +343,10 @@ class Scripting:
                 c.out.append(res[1])
             return NOREPLY
         msg = res[1].decode("utf-8", "surrogateescape")
+        if code == 3:
+            if "not enough memory" in msg:
+                vm.collect()
+            raise CommandError("ERR Error running script %s, %.100s" % (run.name.decode("utf-8", "surrogateescape"), msg))
         if code == 2 and res[2]:
             msg = "%s script: %s, on %s:%s." % (msg, run.name.decode("utf-8", "surrogateescape"),
                                                 res[2].decode("utf-8", "surrogateescape"), res[3])
@@ -609,10 +616,10 @@ class Scripting:
         run = self.run
         if run is None or not run.busy:
             raise CommandError(NOTBUSY)
+        if run.wrote:  # scriptKill: checked before the SCRIPT/FUNCTION KILL mismatch
+            raise CommandError(UNKILLABLE)
         if run.is_eval == functions:
             raise CommandError(BUSY_EVAL if run.is_eval else BUSY_FUNCTION)
-        if run.wrote:
-            raise CommandError(UNKILLABLE)
         run.killed = KILLED
 
     def acl_allows(self, cmd: Any, argv: list[bytes]) -> bool:
