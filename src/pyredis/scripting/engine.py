@@ -20,15 +20,15 @@ from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
 from pyredis.scripting.ldb import Debugger
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
-from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
-from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
+from pyredis.scripting.scripterror import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
+from pyredis.scripting.scripterror import num_arg as _num_arg
 from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
-from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
 from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
+    from pyredis.scripting.vm import LuaVM
     from pyredis.server.app import Server
 
 log = logging.getLogger("pyredis")
@@ -85,10 +85,14 @@ class Scripting:
         self.fake = fake
 
     # -- Lua states ------------------------------------------------------------------------------
+    # Created on first use, and the Lua runtime (lupa, the redis/cjson/cmsgpack/struct/bit libraries:
+    # pyredis.scripting.vm) imported then: a server that never runs a script does not load it.
     @property
     def eval_vm(self) -> LuaVM:
         vm = self._eval_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._eval_vm = LuaVM(self, "eval")
         return vm
 
@@ -96,6 +100,8 @@ class Scripting:
     def func_vm(self) -> LuaVM:
         vm = self._func_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._func_vm = LuaVM(self, "function")
         return vm
 

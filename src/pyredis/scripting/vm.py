@@ -13,8 +13,9 @@ from pyredis.scripting import bitop, structlib
 from pyredis.scripting.cjson import CJson
 from pyredis.scripting.cmsgpack import Codec
 from pyredis.scripting.convert import ToLua
-from pyredis.scripting.luaargs import LuaArgError, ScriptError
+from pyredis.scripting.luaargs import LuaArgError
 from pyredis.scripting.prelude import PRELUDE
+from pyredis.scripting.scripterror import ScriptError
 
 _ARGERROR = re.compile(r"bad argument #(\d+) to '[^']*' (\(.*)\Z", re.S)
 
