@@ -314,6 +314,8 @@ class Scripting:
             ks.frozen_time = int(time.time() * 1000)
         dirty = srv.dirty
         vm = run.vm
+        from pyredis.scripting.vm import LuaMemoryError  # loaded with the VM (see eval_vm)
+
         self.run = run
         try:
             if len(argv) < 200:
@@ -321,6 +323,9 @@ class Scripting:
             else:
                 tf = vm.table_from
                 res = vm.run_tables(fn, c.resp, tf(argv[3 : 3 + nkeys]), tf(argv[3 + nkeys :]))
+        except LuaMemoryError:  # the Lua heap limit (vm.LUA_HEAP_LIMIT) hit outside the script's pcall
+            vm.collect()
+            res = (3, b"not enough memory")
         finally:
             self.run = None
             ks.frozen_time = prev_frozen
@@ -346,6 +351,10 @@ class Scripting:
                 c.out.append(res[1])
             return NOREPLY
         msg = res[1].decode("utf-8", "surrogateescape")
+        if code == 3:
+            if "not enough memory" in msg:
+                vm.collect()
+            raise CommandError("ERR Error running script %s, %.100s" % (run.name.decode("utf-8", "surrogateescape"), msg))
         if code == 2 and res[2]:
             msg = "%s script: %s, on %s:%s." % (msg, run.name.decode("utf-8", "surrogateescape"),
                                                 res[2].decode("utf-8", "surrogateescape"), res[3])
@@ -615,10 +624,10 @@ class Scripting:
         run = self.run
         if run is None or not run.busy:
             raise CommandError(NOTBUSY)
+        if run.wrote:  # scriptKill: checked before the SCRIPT/FUNCTION KILL mismatch
+            raise CommandError(UNKILLABLE)
         if run.is_eval == functions:
             raise CommandError(BUSY_EVAL if run.is_eval else BUSY_FUNCTION)
-        if run.wrote:
-            raise CommandError(UNKILLABLE)
         run.killed = KILLED
 
     def acl_allows(self, cmd: Any, argv: list[bytes]) -> bool:
