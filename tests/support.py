@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import atexit
 import os
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SCRATCH: list[str] = []
@@ -26,10 +27,34 @@ def scratch_dir(prefix: str) -> str:
     return tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH[0])
 
 
-def free_port() -> int:
+# CI runs the accelerator suite and the pure-Python suite side by side. Ports handed out by bind(0)
+# come from one kernel-wide pool, so both runs could get the same port before either server binds it
+# (one server then fails to start while the other answers its PINGs). Each run takes ports from its
+# own range below the ephemeral range instead, and never hands out the same port twice in a row.
+PORT_RANGE = (15000, 19999) if os.environ.get("PYREDIS_NO_EXTENSIONS") else (10000, 14999)
+_issued: set[int] = set()
+
+
+def port_bindable(port: int) -> bool:
+    """True when nothing listens on (or holds) 127.0.0.1:port right now."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port nothing uses, from this test run's own range."""
+    lo, hi = PORT_RANGE
+    while True:
+        if len(_issued) > (hi - lo) // 2:
+            _issued.clear()
+        port = random.randint(lo, hi)
+        if port not in _issued and port_bindable(port):
+            _issued.add(port)
+            return port
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -50,7 +75,8 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None
 class ServerProcess:
     """A server started as a subprocess on a free port (``kind`` is 'redis' or 'pyredis')."""
 
-    def __init__(self, kind: str, args: Sequence[str] = (), cwd: str | None = None, port: int | None = None):
+    def __init__(self, kind: str, args: Sequence[str] = (), cwd: str | None = None, port: int | None = None,
+                 preexec_fn: Callable[[], None] | None = None):
         self.kind = kind
         self.port = port or free_port()
         if cwd is None:  # a private working dir: no stray dump.rdb is loaded or written
@@ -69,7 +95,8 @@ class ServerProcess:
         # stderr goes to a file: an unread pipe could fill up and stall the server.
         self.stderr_path = os.path.join(cwd, "stderr.log")
         with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                         preexec_fn=preexec_fn)
         try:
             wait_ready(self.port, self.proc)
         except BaseException:

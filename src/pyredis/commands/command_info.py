@@ -16,6 +16,7 @@ from pyredis.commands.registry import (
     subcommand,
 )
 from pyredis.engine.glob import compile_glob
+from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import MapReply, SetReply, Status
 from pyredis.server.commandtable import entries as table_entries
 from pyredis.server.commandtable import listed_commands
@@ -123,11 +124,15 @@ def _spec(d: dict) -> dict:
     return {}
 
 
-def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:
-    """Key positions (with key-spec flags) from redis-server's key specs for *cmd*."""
+def keys_from_specs(cmd: Command, argv: list[bytes], partial: bool = False) -> list[tuple[int, list[str]]] | None:
+    """Key positions (with key-spec flags) from redis-server's key specs for *cmd*, as
+    getKeysUsingKeySpecs: a spec that cannot be resolved (an unknown or incomplete spec, a bad or
+    huge numkeys) makes it answer None, or with *partial* skips that spec."""
     out: list[tuple[int, list[str]]] = []
     n = len(argv)
     for spec in _key_specs(cmd):
+        if "not_key" in spec["flags"]:
+            continue
         bs, fk = spec["bs"], spec["fk"]
         start = None
         if bs.get("type") == "index":
@@ -136,48 +141,66 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
             sp = _spec(bs)
             kw = sp["keyword"].encode().lower()
             frm = sp["startfrom"]
-            rng = range(frm, n) if frm >= 0 else range(n + frm, 0, -1)
+            rng = range(frm, n - 1) if frm > 0 else range(n + frm, 1, -1)
             for i in rng:
+                if i >= n or i < 1:
+                    break
                 if argv[i].lower() == kw:
                     start = i + 1
                     break
-        if start is None or start >= n:
+            if start is None:
+                continue
+        elif partial:
             continue
+        else:
+            return None
         sp = _spec(fk)
+        last = -1
         if fk.get("type") == "range":
-            last = sp["lastkey"]
             step = sp["keystep"]
+            lastkey = sp["lastkey"]
             limit = sp.get("limit", 0)
-            if last >= 0:
-                end = start + last
-            elif limit > 1:
-                end = start + (n - start) // limit - 1
+            if lastkey >= 0:
+                last = start + lastkey
+            elif not limit:
+                last = n + lastkey
             else:
-                end = n + last
-            for i in range(start, min(end, n - 1) + 1, step):
-                out.append((i, spec["flags"]))
+                last = start + ((n - start) // limit + lastkey)
         elif fk.get("type") == "keynum":
+            step = sp["keystep"]
             numidx = start + sp["keynumidx"]
-            if numidx >= n:
+            num = parse_ll(argv[numidx]) if numidx < n else None
+            if num is not None and num >= 0:
+                num = ((num + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)  # Redis casts numkeys to an int
+                start += sp["firstkey"]
+                last = start + num - 1
+        if last >= n or last < start or start >= n:
+            if partial:
                 continue
-            try:
-                num = int(argv[numidx])
-            except ValueError:
-                continue
-            first = start + sp["firstkey"]
-            for j in range(num):
-                i = first + j * sp["keystep"]
-                if i < n:
-                    out.append((i, spec["flags"]))
+            return None
+        out.extend((i, spec["flags"]) for i in range(start, last + 1, step))
+        if "incomplete" in spec["flags"] and not partial:
+            return None
     return out
 
 
+def _prefer_specs(cmd: Command) -> bool:
+    """Redis resolves keys from the key specs first unless one has variable flags."""
+    specs = _key_specs(cmd)
+    return bool(specs) and not any("variable_flags" in s["flags"] for s in specs)
+
+
 def get_keys(cmd: Command, argv: list[bytes]) -> list[int]:
-    """Key argument positions of *argv* for *cmd* (custom extractor, key specs, else first/last/step)."""
+    """Key argument positions of *argv* for *cmd* (getKeysFromCommandWithSpecs: key specs, then
+    the command's own key finder, else first/last/step)."""
+    if _prefer_specs(cmd):
+        found = keys_from_specs(cmd, argv)
+        if found is not None:
+            return [i for i, _ in found]
     if cmd.getkeys is not None:
         return cmd.getkeys(argv)
-    if _key_specs(cmd):
-        return [i for i, _ in keys_from_specs(cmd, argv)]
+    if _key_specs(cmd):  # variable flags (SET, BITFIELD): setGetKeys/bitfieldGetKeys find the same keys
+        return [i for i, _ in keys_from_specs(cmd, argv, partial=True) or []]
     return cmd.key_indexes(argv)
 
 
@@ -259,12 +282,36 @@ def _resolve(c: Any, argv: list[bytes]) -> tuple[Command, list[bytes]]:
     return cmd, args
 
 
+_SPEC_ONLY = ("incomplete", "variable_flags")  # key-spec flags a command's own key finder resolves
+
+
+def _bitfield_ro(args: list[bytes]) -> bool:
+    """bitfieldGetKeys: the key is read-only when every operation is a GET (or OVERFLOW)."""
+    i, n = 2, len(args)
+    while i < n:
+        op, rem = args[i].lower(), n - i - 1
+        if op == b"get" and rem >= 2:
+            i += 3
+        elif op == b"overflow" and rem >= 1:
+            i += 2
+        else:
+            return False
+    return True
+
+
+def _no_keys(cmd: Command) -> list[Any]:
+    """No key found: an empty list for no_mandatory_keys commands, else Redis's error (a bad numkeys)."""
+    if "no_mandatory_keys" in cmd.flags:
+        return []
+    raise CommandError("ERR Invalid arguments specified for command")
+
+
 @subcommand("command", "getkeys", -4, "loading stale")
 def cmd_command_getkeys(c, argv):
     cmd, args = _resolve(c, argv)
     if not has_keys(cmd):
         raise CommandError("ERR The command has no key arguments")
-    return [args[i] for i in get_keys(cmd, args)]
+    return [args[i] for i in get_keys(cmd, args)] or _no_keys(cmd)
 
 
 @subcommand("command", "getkeysandflags", -4, "loading stale")
@@ -272,19 +319,26 @@ def cmd_command_getkeysandflags(c, argv):
     cmd, args = _resolve(c, argv)
     if not has_keys(cmd):
         raise CommandError("ERR The command has no key arguments")
-    if cmd.getkeys is not None:
+    found = keys_from_specs(cmd, args) if _prefer_specs(cmd) else None
+    if found is not None:
+        pairs = found
+    elif cmd.getkeys is not None:
         # The command's own key finder gives the positions; flags come from the matching key
         # spec, or from the last spec Redis leaves open (SORT ... STORE's destination).
-        known = dict(keys_from_specs(cmd, args))
+        known = dict(keys_from_specs(cmd, args, partial=True) or [])
         specs = _key_specs(cmd)
         unknown = [s["flags"] for s in specs if s["bs"].get("type") == "unknown"]
         fallback = unknown[-1] if unknown else (specs[-1]["flags"] if specs else [])
-        pairs = [(i, known.get(i, fallback)) for i in cmd.getkeys(args)]
+        pairs = [(i, [f for f in known.get(i, fallback) if f not in _SPEC_ONLY]) for i in cmd.getkeys(args)]
+    elif _key_specs(cmd):
+        pairs = [(i, [f for f in fl if f not in _SPEC_ONLY]) for i, fl in keys_from_specs(cmd, args, partial=True) or []]
     else:
-        pairs = keys_from_specs(cmd, args) if _key_specs(cmd) else [(i, []) for i in get_keys(cmd, args)]
+        pairs = [(i, []) for i in get_keys(cmd, args)]
+    if cmd.fullname == "bitfield" and pairs:
+        pairs = [(pairs[0][0], ["RO", "access"] if _bitfield_ro(args) else ["RW", "access", "update"])]
     if cmd.fullname == "set" and pairs and not any(a.lower() == b"get" for a in args[3:]):
         pairs = [(pairs[0][0], ["OW", "update"])]  # SET's variable flags, resolved like Redis
-    return [[args[i], SetReply([Status(f.encode()) for f in flags])] for i, flags in pairs]
+    return [[args[i], SetReply([Status(f.encode()) for f in flags])] for i, flags in pairs] or _no_keys(cmd)
 
 
 @subcommand("command", "help", 2, "loading stale")

@@ -19,218 +19,26 @@ the new base + the new incr file and the older files are deleted.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from pyredis.persistence.aof_manifest import BASE, HIST, INCR, AOFError, AOFInfo, Manifest
 from pyredis.persistence.rewrite import write_base_file
 from pyredis.protocol.encoder import encode_command
 from pyredis.server.propagate import PROPAGATE_AOF
 
 log = logging.getLogger("pyredis")
 
+__all__ = ["AOF", "AOFError", "AOFInfo", "BASE", "HIST", "INCR", "Manifest", "encode_command", "iter_commands"]
+
 AOF_OFF, AOF_ON, AOF_WAIT_REWRITE = 0, 1, 2
-BASE, HIST, INCR = "b", "h", "i"
-
-
-class AOFError(Exception):
-    """An AOF that cannot be loaded; the message is what the server logs before exiting."""
-
-
-# ==================================================================================================
-# Manifest
-# ==================================================================================================
-class AOFInfo:
-    __slots__ = ("name", "seq", "type")
-
-    def __init__(self, name: str, seq: int, ftype: str) -> None:
-        self.name = name
-        self.seq = seq
-        self.type = ftype
-
-    def line(self) -> str:
-        return f"file {_quote(self.name)} seq {self.seq} type {self.type}\n"
-
-
-def _quote(name: str) -> str:
-    if name and all(33 <= ord(ch) < 127 and ch not in "\"'\\" for ch in name):
-        return name
-    out = ['"']
-    for ch in name:
-        o = ord(ch)
-        if ch in "\\\"":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif 32 <= o < 127:
-            out.append(ch)
-        else:
-            for b in ch.encode("utf-8", "surrogateescape"):
-                out.append("\\x%02x" % b)
-    out.append('"')
-    return "".join(out)
-
-
-def _split_args(line: str) -> list[str] | None:
-    """Split a manifest line like ``sdssplitargs`` (quotes and escapes); None when unbalanced."""
-    out: list[str] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i].isspace():
-            i += 1
-        if i >= n:
-            return out
-        cur: list[str] = []
-        if line[i] == '"':
-            i += 1
-            while True:
-                if i >= n:
-                    return None
-                ch = line[i]
-                if ch == "\\" and i + 1 < n:
-                    nx = line[i + 1]
-                    if nx == "x" and i + 3 < n:
-                        try:
-                            cur.append(chr(int(line[i + 2 : i + 4], 16)))
-                            i += 4
-                            continue
-                        except ValueError:
-                            pass
-                    cur.append({"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}.get(nx, nx))
-                    i += 2
-                    continue
-                if ch == '"':
-                    i += 1
-                    if i < n and not line[i].isspace():
-                        return None
-                    break
-                cur.append(ch)
-                i += 1
-        elif line[i] == "'":
-            i += 1
-            while True:
-                if i >= n:
-                    return None
-                ch = line[i]
-                if ch == "\\" and i + 1 < n and line[i + 1] == "'":
-                    cur.append("'")
-                    i += 2
-                    continue
-                if ch == "'":
-                    i += 1
-                    if i < n and not line[i].isspace():
-                        return None
-                    break
-                cur.append(ch)
-                i += 1
-        else:
-            while i < n and not line[i].isspace():
-                cur.append(line[i])
-                i += 1
-        out.append("".join(cur))
-
-
-class Manifest:
-    """The list of files making up the AOF."""
-
-    def __init__(self) -> None:
-        self.base: AOFInfo | None = None
-        self.incr: list[AOFInfo] = []
-        self.history: list[AOFInfo] = []
-        self.curr_base_seq = 0
-        self.curr_incr_seq = 0
-        self.dirty = False
-
-    def copy(self) -> Manifest:
-        m = Manifest()
-        m.base = AOFInfo(self.base.name, self.base.seq, self.base.type) if self.base else None
-        m.incr = [AOFInfo(i.name, i.seq, i.type) for i in self.incr]
-        m.history = [AOFInfo(i.name, i.seq, i.type) for i in self.history]
-        m.curr_base_seq = self.curr_base_seq
-        m.curr_incr_seq = self.curr_incr_seq
-        return m
-
-    def text(self) -> str:
-        parts = []
-        if self.base is not None:
-            parts.append(self.base.line())
-        parts.extend(h.line() for h in self.history)
-        parts.extend(i.line() for i in self.incr)
-        return "".join(parts)
-
-    @classmethod
-    def parse(cls, text: str) -> Manifest:
-        """Parse a manifest; raises AOFError with Redis's wording (``line`` set when one is at fault)."""
-        m = cls()
-        maxseq = 0
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        if not lines:
-            raise AOFError("Found an empty AOF manifest")
-        for n, raw in enumerate(lines, 1):
-            if raw.startswith("#"):
-                continue
-            if len(raw) >= 1024:
-                raise AOFError("The AOF manifest file contains too long line")
-            line = raw.strip(" \t\r\n")
-            err = None
-            args = _split_args(line) if line else None
-            if args is None or len(args) < 6 or len(args) % 2:
-                err = "Invalid AOF manifest file format"
-            else:
-                name, seq, ftype = None, 0, ""
-                for k, v in zip(args[0::2], args[1::2], strict=True):
-                    k = k.lower()
-                    if k == "file":
-                        name = v
-                        if "/" in v:
-                            err = "File can't be a path, just a filename"
-                    elif k == "seq":
-                        seq = _atoll(v)
-                    elif k == "type":
-                        ftype = v[:1]
-                if err is None and (not name or not seq or not ftype):
-                    err = "Invalid AOF manifest file format"
-            if err is not None:
-                e = AOFError(err)
-                e.line = (n, line)  # type: ignore[attr-defined]
-                raise e
-            info = AOFInfo(name, seq, ftype)  # type: ignore[arg-type]
-            if ftype == BASE:
-                if m.base is not None:
-                    raise AOFError("Found duplicate base file information")
-                m.base = info
-                m.curr_base_seq = info.seq
-            elif ftype == HIST:
-                m.history.append(info)
-            elif ftype == INCR:
-                if info.seq <= maxseq:
-                    raise AOFError("Found a non-monotonic sequence number")
-                m.incr.append(info)
-                m.curr_incr_seq = info.seq
-                maxseq = info.seq
-            else:
-                raise AOFError("Unknown AOF file type")
-        return m
-
-
-def _atoll(v: str) -> int:
-    """C ``atoll``: leading spaces, sign and digits; 0 when there are none."""
-    v = v.lstrip()
-    i = 1 if v[:1] in ("-", "+") else 0
-    j = i
-    while j < len(v) and v[j].isdigit():
-        j += 1
-    return int(v[:j]) if j > i else 0
-
+AOF_WRITE_LOG_ERROR_RATE = 30  # seconds between two logged AOF write errors
 
 # ==================================================================================================
 # Parsing the command stream
@@ -243,51 +51,63 @@ class BadFormat(Exception):
     pass
 
 
+_LEADING_INT = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+LINE_MAX = 1024  # AOF_ANNOTATION_LINE_MAX_LEN: the fgets() buffer of the loader
+
+
+def _c_int(b: bytes) -> int:
+    """C ``atoi`` / ``strtol``: the leading integer (after spaces), 0 when there is none."""
+    m = _LEADING_INT.match(b)
+    return int(m.group(1)) if m else 0
+
+
 def iter_commands(data: bytes, pos: int = 0):
-    """Yield ``(argv, end_offset)`` for each command of an AOF body; raises Truncated/BadFormat."""
+    """Yield ``(argv, valid, end)`` for each command of an AOF body, read as loadSingleAppendOnlyFile
+    reads it (``fgets`` lines of at most 1023 bytes, ``atoi``/``strtol`` counts, any two bytes after an
+    argument); *valid* is the offset after the previous command (where a truncation cuts). Raises
+    Truncated(valid) at a short read, BadFormat(valid) on a format error."""
     n = len(data)
     find = data.find
+    valid = pos
+    lim = LINE_MAX - 1
+
+    def line_end(p: int) -> int:
+        nl = find(b"\n", p, p + lim)
+        return nl + 1 if nl >= 0 else min(n, p + lim)
+
     while pos < n:
-        if data[pos] == 35:  # '#' annotation line
-            eol = find(b"\n", pos)
-            if eol < 0:
-                raise Truncated(pos)
-            pos = eol + 1
+        eol = line_end(pos)
+        c = data[pos]
+        if c == 35:  # '#': an annotation (a longer one goes on as the next "line")
+            pos = eol
             continue
-        eol = find(b"\r\n", pos)
-        if eol < 0:
-            raise Truncated(pos)
-        if data[pos] != 42:  # '*'
-            raise BadFormat(pos)
-        try:
-            argc = int(data[pos + 1 : eol])
-        except ValueError:
-            raise BadFormat(pos) from None
+        if c != 42:  # '*'
+            raise BadFormat(valid)
+        if eol == pos + 1:  # "*" and the end of the file
+            raise Truncated(valid)
+        argc = _c_int(data[pos + 1 : eol])
         if argc < 1:
-            raise BadFormat(pos)
-        start = pos
-        p = eol + 2
+            raise BadFormat(valid)
+        p = eol
         argv = []
         for _ in range(argc):
-            eol = find(b"\r\n", p)
-            if eol < 0:
-                raise Truncated(start)
+            if p >= n:
+                raise Truncated(valid)
+            eol = line_end(p)
             if data[p] != 36:  # '$'
-                raise BadFormat(start)
-            try:
-                ln = int(data[p + 1 : eol])
-            except ValueError:
-                raise BadFormat(start) from None
-            p = eol + 2
+                raise BadFormat(valid)
+            ln = _c_int(data[p + 1 : eol])
+            if ln < 0:  # a huge unsigned length for Redis: its allocation fails
+                raise BadFormat(valid)
+            p = eol
             end = p + ln
             if end + 2 > n:
-                raise Truncated(start)
+                raise Truncated(valid)
             argv.append(data[p:end])
-            if data[end : end + 2] != b"\r\n":
-                raise BadFormat(start)
-            p = end + 2
+            p = end + 2  # the CRLF, not checked
         pos = p
-        yield argv, start, pos
+        yield argv, valid, pos
+        valid = pos
 
 
 # ==================================================================================================
@@ -318,6 +138,9 @@ class AOF:
         self.last_incr_size = 0
         self.last_write_ok = True
         self.last_write_error = ""
+        self.last_write_error_log = 0
+        self.fsync_error = ""  # set by the background fsync thread (aof_bio_fsync_status)
+        self.fsync_error_seen = False
         self.delayed_fsync = 0
         self.last_ts = 0
         self.flush_sleep = 0
@@ -362,7 +185,7 @@ class AOF:
         m: Manifest | None = None
         if os.path.exists(mp):
             try:
-                with open(mp, encoding="utf-8", errors="surrogateescape") as fh:
+                with open(mp, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                     text = fh.read()
             except OSError as e:
                 raise AOFError(f"Fail to open AOF manifest file: {e.strerror}") from None
@@ -390,13 +213,34 @@ class AOF:
         return m
 
     def persist_manifest(self, m: Manifest) -> None:
+        """Write the manifest to a temporary file, fsync it and rename it over the manifest; an
+        OSError is logged in ``writeAofManifestFile``'s words and raised (the manifest is unchanged)."""
         os.makedirs(self.dirpath, exist_ok=True)
-        tmp = self.path("temp-" + self.filename + ".manifest")
-        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(m.text())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.manifest_path())
+        tmp_name = "temp-" + self.filename + ".manifest"
+        tmp = self.path(tmp_name)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the AOF manifest file %s: %s", tmp_name, e.strerror)
+            raise
+        try:
+            _, err = _write_all(fd, m.text().encode("utf-8", "surrogateescape"))
+            if err:
+                log.warning("Error trying to write the temporary AOF manifest file %s: %s", tmp_name, os.strerror(err))
+                raise OSError(err, os.strerror(err))
+            try:
+                os.fsync(fd)
+            except OSError as e:
+                log.warning("Fail to fsync the temp AOF file %s: %s.", tmp_name, e.strerror)
+                raise
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, self.manifest_path())
+        except OSError as e:
+            log.warning("Error trying to rename the temporary AOF manifest file %s into %s: %s", tmp_name,
+                        self.filename + ".manifest", e.strerror)
+            raise
         _fsync_dir(self.dirpath)
 
     def new_base_name(self, m: Manifest, rdb_preamble: bool) -> str:
@@ -492,8 +336,8 @@ class AOF:
                 kind = "base" if is_base else "incr"
                 log.info("DB loaded from %s file %s: %.3f seconds", kind, info.name, time.time() - t0)
         self.current_size = self.total_size()
-        self.rewrite_base_size = self.current_size
         self.base_size = os.path.getsize(self.path(m.base.name)) if m.base else 0
+        self.rewrite_base_size = self.base_size  # Redis knows no better after a restart (INFO aof_base_size)
         if total == 0 and all(os.path.getsize(self.path(i.name)) == 0 for i in files):
             return "empty"
         log.info("DB loaded from append only file: %.3f seconds", time.time() - t_all)
@@ -568,33 +412,56 @@ class AOF:
 
     # -- writing ----------------------------------------------------------------------------------------
     def open_incr_at_start(self) -> None:
-        """After loading: make sure a base exists (empty start) and open the last incr file."""
+        """After loading: make sure a base exists (empty start) and open the last incr file. Raises
+        AOFError (already logged, ``logged`` set) when a file cannot be written: the server exits."""
         m = self.manifest
         if m is None:
             m = self.manifest = Manifest()
-        os.makedirs(self.dirpath, exist_ok=True)
+        try:
+            os.makedirs(self.dirpath, exist_ok=True)
+        except OSError as e:
+            log.warning("Can't open or create append-only dir %s: %s", self.server.config["appenddirname"],
+                        e.strerror)
+            raise _logged() from None
         if m.base is None and not m.incr:
             name = self.new_base_name(m, self.server.config["aof-use-rdb-preamble"])
             m.history.clear()
             self.write_base_sync(self.path(name))
             log.info("Creating AOF base file %s on server start", name)
-        if m.incr:
-            name = m.incr[-1].name
-            log.info("Opening AOF incr file %s on server start", name)
-        else:
-            name = self.new_incr_name(m)
-            log.info("Creating AOF incr file %s on server start", name)
-        self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.persist_manifest(m)
+        opened = bool(m.incr)
+        name = m.incr[-1].name if opened else self.new_incr_name(m)
+        try:
+            self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the append-only file %s: %s", name, e.strerror)
+            raise _logged() from None
+        try:
+            self.persist_manifest(m)
+        except OSError:
+            raise _logged() from None
         self.last_incr_size = os.fstat(self.fd).st_size
-        self.selected_db = -1
-        if not self.current_size:
-            self.current_size = self.total_size()
-            self.rewrite_base_size = self.current_size
+        log.info("%s AOF incr file %s on server start", "Opening" if opened else "Creating", name)
+        self.selected_db = -1  # a base created here is not counted in aof_current_size, as in Redis
 
     def write_base_sync(self, path: str) -> None:
-        """Write a base file for the current dataset in the foreground."""
-        write_base_file(self.server, path, self.server.config["aof-use-rdb-preamble"])
+        """Write a base file for the current dataset in the foreground, through a temporary file as
+        ``rewriteAppendOnlyFile`` does; raises AOFError (logged) when it cannot be written."""
+        tmp = os.path.join(self.server.config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
+        try:
+            write_base_file(self.server, tmp, self.server.config["aof-use-rdb-preamble"])
+        except OSError as e:
+            if e.filename is not None:
+                log.warning("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): %s", e.strerror)
+            else:
+                log.warning("Write error writing append only file on disk: %s", e.strerror)
+            _unlink(tmp)
+            raise _logged() from None
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("Error moving temp append only file on the final destination: %s", e.strerror)
+            _unlink(tmp)
+            raise _logged() from None
         self.base_size = os.path.getsize(path)
 
     def feed(self, dbid: int, argv: list[bytes]) -> None:
@@ -642,23 +509,24 @@ class AOF:
             self.server.before_reply = None
 
     def flush(self, fsync: bool = False, force_fsync: bool = False) -> None:
-        """Write the buffer; fsync per policy."""
+        """Write the buffer; fsync per policy (``flushAppendOnlyFile``). A failed write keeps
+        what was not written in the buffer, to be retried by the next call."""
         if self.buf and self.fd >= 0:
             if self.flush_sleep:
                 time.sleep(self.flush_sleep / 1e6)  # DEBUG AOF-FLUSH-SLEEP
             data = b"".join(self.buf)
             self.buf = []
-            try:
-                _write_all(self.fd, data)
-            except OSError as e:
-                self._write_failed(e, data)
+            written, err = _write_all(self.fd, data)
+            if written != len(data):
+                self._write_failed(data, written, err)
                 return
-            self.current_size += len(data)
-            self.last_incr_size += len(data)
+            self.current_size += written
+            self.last_incr_size += written
             self.written_since_fsync = True
             if not self.last_write_ok:
                 log.warning("AOF write error looks solved, Redis can write again.")
                 self.last_write_ok = True
+                self._status_changed()
         if self.fd < 0 or not self.written_since_fsync:
             return
         policy = self.server.config.values["appendfsync"]
@@ -677,16 +545,53 @@ class AOF:
             if now - self.last_fsync >= 1.0:
                 self.background_fsync()
 
-    def _write_failed(self, e: OSError, data: bytes) -> None:
-        policy = self.server.config.values["appendfsync"]
-        log.warning("Error writing to the AOF file: %s", e.strerror)
-        if policy == "always":
+    def _write_failed(self, data: bytes, written: int, err: int) -> None:
+        """A write that failed (*written* = 0, *err* its errno) or was short: log at most once
+        every 30 s, remove a short write with ftruncate (then report ENOSPC), exit with
+        ``appendfsync always``, else keep the rest buffered and refuse writes (MISCONF)."""
+        now = int(time.time())
+        can_log = now - self.last_write_error_log > AOF_WRITE_LOG_ERROR_RATE
+        if can_log:
+            self.last_write_error_log = now
+        if not written:
+            if can_log:
+                log.warning("Error writing to the AOF file: %s", os.strerror(err))
+        else:
+            if can_log:
+                log.warning("Short write while writing to the AOF file: (nwritten=%d, expected=%d)", written, len(data))
+            try:
+                os.ftruncate(self.fd, self.last_incr_size)
+                written = 0  # the partial command is gone from the file
+            except OSError as e:
+                if can_log:
+                    log.warning("Could not remove short write from the append-only file.  Redis may refuse to load "
+                                "the AOF the next time it starts.  ftruncate: %s", e.strerror)
+            err = errno.ENOSPC
+        if self.server.config.values["appendfsync"] == "always":
+            # the replies are already built and the dataset changed: acknowledged writes must be on disk
             log.warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")
             os._exit(1)
+        if written:
+            self.current_size += written
+            self.last_incr_size += written
+            data = data[written:]
         self.buf.insert(0, data)
-        self.last_write_ok = False
-        self.last_write_error = e.strerror or str(e)
-        self.server.hold_gate("persistence-errors", True)
+        self.last_write_error = os.strerror(err)
+        if self.last_write_ok:
+            self.last_write_ok = False
+            self._status_changed()
+
+    def _status_changed(self) -> None:
+        """Install or remove the MISCONF write check (``Persistence.update_misconf``)."""
+        p = getattr(self.server, "persistence", None)
+        if p is not None:
+            p.update_misconf()
+
+    def write_error(self) -> str | None:
+        """The errno text of the failed AOF write or background fsync that blocks writes, else None."""
+        if not self.last_write_ok:
+            return self.last_write_error
+        return self.fsync_error or None
 
     def background_fsync(self) -> None:
         if self.fsync_pending or self.fd < 0:
@@ -699,8 +604,12 @@ class AOF:
         def run() -> None:
             try:
                 os.fsync(fd)
-            except OSError:
-                pass
+                self.fsync_error = ""
+            except OSError as e:  # an fd closed meanwhile is no fsync failure (bio.c)
+                if e.errno not in (errno.EBADF, errno.EINVAL):
+                    if not self.fsync_error:
+                        log.warning("Fail to fsync the AOF file: %s", e.strerror)
+                    self.fsync_error = e.strerror or str(e)
             finally:
                 self.fsync_pending = False
 
@@ -713,6 +622,9 @@ class AOF:
         if self.fd < 0:
             return
         self.flush()
+        if bool(self.fsync_error) != self.fsync_error_seen:  # the fsync thread's status, seen by the main thread
+            self.fsync_error_seen = bool(self.fsync_error)
+            self._status_changed()
         if self.written_since_fsync and self.server.config.values["appendfsync"] == "everysec":
             if time.time() - self.last_fsync >= 1.0:
                 self.background_fsync()
@@ -731,18 +643,26 @@ class AOF:
         self.fd = -1
 
     def switch_to_new_incr(self) -> str:
-        """At rewrite start: flush, then append to a new incr file (listed in the manifest now)."""
+        """At rewrite start: flush, then append to a new incr file (listed in the manifest now).
+        Raises OSError (logged) when the file cannot be created or the manifest not written."""
         self.flush(force_fsync=True)
         m = self.manifest.copy() if self.manifest else Manifest()
         os.makedirs(self.dirpath, exist_ok=True)
-        if self.state == AOF_WAIT_REWRITE:
-            name = "temp-" + self.filename + ".incr"
+        wait = self.state == AOF_WAIT_REWRITE
+        name = "temp-" + self.filename + ".incr" if wait else self.new_incr_name(m)
+        try:
+            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the append-only file %s: %s", name, e.strerror)
+            raise
+        if wait:
             self.temp_incr = name
-            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
         else:
-            name = self.new_incr_name(m)
-            fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            self.persist_manifest(m)
+            try:
+                self.persist_manifest(m)
+            except OSError:
+                os.close(fd)
+                raise
             self.manifest = m
         log.info("Creating AOF incr file %s on background rewrite", name)
         if self.fd >= 0:
@@ -756,6 +676,20 @@ class AOF:
         return name
 
 
+def _logged() -> AOFError:
+    """An AOFError whose reason is already in the log (the start-up loader adds nothing)."""
+    e = AOFError("")
+    e.logged = True  # type: ignore[attr-defined]
+    return e
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def _read_head(path: str) -> bytes:
     try:
         with open(path, "rb") as fh:
@@ -764,11 +698,18 @@ def _read_head(path: str) -> bytes:
         return b""
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes) -> tuple[int, int]:
+    """``aofWrite``: write until done or an error; (bytes written, errno of the error or 0)."""
     view = memoryview(data)
+    total = 0
     while view:
-        n = os.write(fd, view)
+        try:
+            n = os.write(fd, view)
+        except OSError as e:
+            return total, e.errno or errno.EIO
+        total += n
         view = view[n:]
+    return total, 0
 
 
 def _fsync_dir(d: str) -> None:

@@ -116,8 +116,9 @@ class Loading:
                 sub = cmd.subcommands.get(argv[1].lower())
                 if sub is not None:
                     cmd = sub
-            if cmd.handler is None:
-                return
+            ar = cmd.arity
+            if cmd.handler is None or (ar > 0 and len(argv) != ar) or len(argv) < -ar:
+                return  # Redis runs it unchecked (undefined behaviour); here it fails as a wrong-arity call
             fake.cmd = cmd
             try:
                 cmd.handler(fake, argv)
@@ -172,6 +173,8 @@ class Loading:
             log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
 
     def _report_load_error(self, e: BaseException) -> None:
+        if getattr(e, "logged", False):  # said already, in Redis's words
+            return
         if isinstance(e, AOFError):
             where = getattr(e, "line", None)
             if where is not None:

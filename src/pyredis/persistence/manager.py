@@ -27,8 +27,11 @@ from pyredis.persistence.jobs import (
     BGSAVE_RETRY_DELAY,
     CHILD_AOF,
     CHILD_RDB,
+    MISCONF_AOF_SCRIPT,
     MISCONF_RDB,
+    MISCONF_RDB_SCRIPT,
     Job,
+    JobFailed,
     _ChildInfo,
     fork_supported,
 )
@@ -64,6 +67,7 @@ class Persistence(AofControl, Loading, Shutdown):
         self.check_installed = False
         self._limit_delay = 0
         self._limit_until = 0.0
+        self._ignored_log = 0.0  # "Replica is applying a command even though ..." (every 10 s at most)
         self._child_info: _ChildInfo | None = None
         self.skip_checksum = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION
         self.rdb_last_cow = 0
@@ -103,27 +107,38 @@ class Persistence(AofControl, Loading, Shutdown):
 
     # -- foreground save ------------------------------------------------------------------------------
     def save(self, count: bool = True) -> bool:
-        """SAVE: write the RDB in the foreground. False (logged) on failure."""
+        """SAVE: write the RDB in the foreground. False (logged) on failure; a failed SAVE leaves
+        ``rdb_last_bgsave_status`` as it was, as in Redis (*count*: SAVE counts in ``rdb_saves``)."""
         srv = self.server
         path = self.rdb_path()
         tmp = self.temp_path(os.getpid())
+        if count:
+            self.rdb_saves += 1
         try:
             save_rdb_file(srv, path, tmp_path=tmp)
         except OSError as e:
-            if not os.path.isdir(os.path.dirname(tmp)) or e.filename == tmp:
-                log.warning("Failed opening the temp RDB file temp-%d.rdb (in server root dir %s) for saving: %s",
-                            os.getpid(), srv.config["dir"], e.strerror)
-            else:
-                log.warning("Write error saving DB on disk: %s", e.strerror)
+            self.log_save_error(e, os.getpid())
             return False
         log.info("DB saved on disk")
         srv.dirty = 0
         srv.lastsave = int(time.time())
         self.lastbgsave_ok = True
-        if count:
-            self.rdb_saves += 1
-        self._update_misconf()
+        self.update_misconf()
         return True
+
+    def log_save_error(self, e: OSError, pid: int) -> None:
+        """``rdbSave``'s log line for a failed save (``rdb_op`` is set by ``save_rdb_file``)."""
+        op = getattr(e, "rdb_op", "rdbSaveRio")
+        cfg = self.server.config
+        tmpname = "temp-%d.rdb" % pid
+        if op == "open":
+            log.warning("Failed opening the temp RDB file %s (in server root dir %s) for saving: %s", tmpname,
+                        cfg["dir"], e.strerror)
+        elif op == "rename":
+            log.warning("Error moving temp DB file %s on the final destination %s (in server root dir %s): %s",
+                        tmpname, cfg["dbfilename"], cfg["dir"], e.strerror)
+        else:
+            log.warning("Write error saving DB on disk(%s): %s", op, e.strerror)
 
     # -- background jobs --------------------------------------------------------------------------------
     def has_child(self) -> bool:
@@ -168,6 +183,8 @@ class Persistence(AofControl, Loading, Shutdown):
                     work(None, functions, os.getpid())
                     self._child_info.finish()
                     code = 0
+                except JobFailed:
+                    pass  # already logged in Redis's words
                 except BaseException:  # noqa: BLE001 - the child must always exit
                     log.exception("background save failed")
                 finally:
@@ -187,6 +204,8 @@ class Persistence(AofControl, Loading, Shutdown):
                 try:
                     work(dbs, functions, pid)
                     job.ok = True
+                except JobFailed:
+                    pass
                 except Exception:  # noqa: BLE001
                     log.exception("background save failed")
 
@@ -203,7 +222,10 @@ class Persistence(AofControl, Loading, Shutdown):
             info.report(done)
 
     def _child_setup(self, title: str = "redis-rdb-bgsave") -> None:
+        from pyredis.server.logfmt import RedisFormatter
+
         gc.disable()
+        RedisFormatter.role = "C"  # the child's log lines, as redis-server marks them
         self.server.process.child(title)  # oom-score-adj's child value, the child's process title
         for sig in (signal.SIGTERM, signal.SIGINT, _SIGUSR1):
             try:
@@ -232,19 +254,24 @@ class Persistence(AofControl, Loading, Shutdown):
         srv = self.server
         if self.child is not None:
             return False
+        self.rdb_saves += 1  # counted when started, as rdbSaveBackground does
         self.dirty_before_bgsave = srv.dirty
         self.lastbgsave_try = time.time()
         path = self.rdb_path()
         tmp_for = self.temp_path
 
         def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
-            save_rdb_file(srv, path, tmp_path=tmp_for(pid), dbs=dbs, functions=functions, progress=self._progress)
+            try:
+                save_rdb_file(srv, path, tmp_path=tmp_for(pid), dbs=dbs, functions=functions, progress=self._progress)
+            except OSError as e:
+                self.log_save_error(e, pid)
+                raise JobFailed from None
             log.info("DB saved on disk")
 
         job = self._start_job(CHILD_RDB, work)
         if job is None:
             self.lastbgsave_ok = False
-            self._update_misconf()
+            self.update_misconf()
             return False
         log.info("Background saving started by pid %d", job.pid or os.getpid())
         self.bgsave_scheduled = False
@@ -259,7 +286,6 @@ class Persistence(AofControl, Loading, Shutdown):
             srv.dirty = max(srv.dirty - self.dirty_before_bgsave, 0)
             srv.lastsave = int(time.time())
             self.lastbgsave_ok = True
-            self.rdb_saves += 1
         elif not sig:
             log.warning("Background saving error")
             self.lastbgsave_ok = False
@@ -269,7 +295,7 @@ class Persistence(AofControl, Loading, Shutdown):
             if sig != _SIGUSR1:
                 self.lastbgsave_ok = False
         self.last_bgsave_time = int(time.time() - job.start)
-        self._update_misconf()
+        self.update_misconf()
         for hook in self.rdb_done_hooks:
             hook(ok)
 
@@ -371,23 +397,24 @@ class Persistence(AofControl, Loading, Shutdown):
                 c.repl = [list(argv)]
 
     # -- MISCONF ----------------------------------------------------------------------------------------
-    def misconf(self) -> str | None:
-        srv = self.server
-        if srv.keyspace.is_replica:
-            return None
-        cfg = srv.config
+    def misconf(self, script: bool = False) -> str | None:
+        """``writeCommandsDeniedByDiskError``'s error (None: writes are accepted); *script*: the wording
+        for a script with flags refused before it runs (``scriptPrepareForRun``)."""
+        cfg = self.server.config
         if cfg["stop-writes-on-bgsave-error"] and cfg["save"] and not self.lastbgsave_ok:
-            return MISCONF_RDB
-        if self.aof.state != AOF_OFF and not self.aof.last_write_ok:
-            return "MISCONF Errors writing to the AOF file: " + self.aof.last_write_error
+            return MISCONF_RDB_SCRIPT if script else MISCONF_RDB
+        if self.aof.state != AOF_OFF:
+            err = self.aof.write_error()
+            if err is not None:
+                return (MISCONF_AOF_SCRIPT if script else "MISCONF Errors writing to the AOF file: ") + err
         return None
 
-    def _update_misconf(self) -> None:
+    def update_misconf(self) -> None:
         srv = self.server
-        bad = not self.lastbgsave_ok or not self.aof.last_write_ok
+        bad = not self.lastbgsave_ok or self.aof.write_error() is not None
         checks = srv.events.checks
         if bad and not self.check_installed:
-            checks.append(self.check_write)
+            checks.insert(0, self.check_write)  # before NOREPLICAS / READONLY / MASTERDOWN, as in processCommand
             self.check_installed = True
         elif not bad and self.check_installed:
             if self.check_write in checks:
@@ -396,13 +423,26 @@ class Persistence(AofControl, Loading, Shutdown):
         srv.hold_gate("persistence-errors", bad)
 
     def check_write(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
-        """Refuse writes (and PING) while persistence is failing, like Redis's MISCONF."""
-        if not (cmd.write or cmd.name == "ping" or cmd.name == "exec"):
-            return True
-        if cmd.name == "exec" and not any(q[0].write for q in (c.multi or ())):
+        """Refuse writes (and PING) while persistence is failing, like Redis's MISCONF. The master's
+        stream is not refused: a replica panics, or with ``replica-ignore-disk-write-errors`` applies it."""
+        queued_flags = self.server.scripting.queued_flags  # a script's declared flags stand in for EVAL's
+        if cmd.name == "exec":
+            if not any(queued_flags(q, a)[0] for q, a in (c.multi or ())):
+                return True
+        elif cmd.name != "ping" and not queued_flags(cmd, argv)[0]:
             return True
         msg = self.misconf()
         if msg is None:
+            return True
+        if getattr(c, "is_master", False):
+            if not self.server.config["replica-ignore-disk-write-errors"] and cmd.name != "ping":
+                from pyredis.server import crash
+
+                crash.panic(self.server, "Replica was unable to write command to disk.", "server.c:3890")
+            now = time.time()
+            if now > self._ignored_log + 10:
+                self._ignored_log = now
+                log.warning("Replica is applying a command even though it is unable to write to disk.")
             return True
         self.server.reject(c, cmd, msg)
         return False
@@ -438,12 +478,12 @@ class Persistence(AofControl, Loading, Shutdown):
             ("aof_current_rewrite_time_sec", int(now - job.start) if aof_running else -1),
             ("aof_last_bgrewrite_status", "ok" if a.last_rewrite_ok else "err"), ("aof_rewrites", a.rewrites),
             ("aof_rewrites_consecutive_failures", a.rewrite_failures),
-            ("aof_last_write_status", "ok" if a.last_write_ok else "err"), ("aof_last_cow_size", self.aof_last_cow),
+            ("aof_last_write_status", "ok" if a.write_error() is None else "err"), ("aof_last_cow_size", self.aof_last_cow),
             ("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0),
         ]
         if a.state != AOF_OFF:
             out += [
-                ("aof_current_size", a.current_size), ("aof_base_size", a.base_size),
+                ("aof_current_size", a.current_size), ("aof_base_size", a.rewrite_base_size),
                 ("aof_pending_rewrite", int(a.rewrite_scheduled)),
                 ("aof_buffer_length", sum(len(b) for b in a.buf)),
                 ("aof_pending_bio_fsync", int(a.fsync_pending)), ("aof_delayed_fsync", a.delayed_fsync),

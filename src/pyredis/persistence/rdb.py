@@ -27,11 +27,13 @@ from pyredis.persistence.rdb_writer import (
     dump_payload,
     rdb_bytes,
     save_rdb_file,
+    write_all,
     write_rdb,
 )
 
 __all__ = [
     "RDB_VERSION", "RDBError", "Reader", "enc_len", "enc_str", "score_bytes", "LoadResult", "iter_load_rdb",
     "load_payload", "load_rdb_bytes", "set_idle_freq", "verify_payload", "Encoder", "load_value", "zset_is_big",
-    "zset_items", "RDBSink", "aux_fields", "dump_payload", "rdb_bytes", "save_rdb_file", "write_rdb",
+    "zset_items", "RDBSink", "aux_fields", "dump_payload", "rdb_bytes", "save_rdb_file", "write_all",
+    "write_rdb",
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import struct
@@ -45,7 +46,7 @@ class RDBSink:
             self.crc = crc64(self.crc, data)
         self.total += len(data)
         if self.fh is not None:
-            self.fh.write(data)
+            write_all(self.fh, data)
         else:
             assert self.keep is not None
             self.keep.append(data)
@@ -119,7 +120,7 @@ def write_rdb(server: Any, fh: BinaryIO | None, *, dbs: list | None = None, aof_
     crc = sink.crc if sink.checksum else 0
     tail = struct.pack("<Q", crc)
     if fh is not None:
-        fh.write(tail)
+        write_all(fh, tail)
     else:
         assert sink.keep is not None
         sink.keep.append(tail)
@@ -203,18 +204,41 @@ def _lru_mode(cfg: Any) -> str:
     return ""
 
 
+def write_all(fh: BinaryIO, data: bytes | memoryview) -> None:
+    """Write all of *data* to an unbuffered file: a raw write may be short (a full disk, a file size
+    limit), and the next one then raises the error."""
+    view = memoryview(data)
+    while view:
+        n = fh.write(view)
+        if n is None or n <= 0:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        view = view[n:]
+
+
 def save_rdb_file(server: Any, path: str, *, tmp_path: str | None = None, fsync: bool = True,
                   aof_base: bool = False, dbs: list | None = None, functions: list[bytes] | None = None,
                   progress: Callable[[int], None] | None = None) -> int:
-    """Write the dataset to ``tmp_path`` then rename it over *path*; returns the file size."""
+    """Write the dataset to ``tmp_path`` then rename it over *path*; returns the file size.
+
+    An OSError carries ``rdb_op``, the step that failed as ``rdbSave`` logs it: ``open``,
+    ``rdbSaveRio``, ``fsync``, ``fclose``, ``rename`` or ``fsyncFileDir``. The temporary file is
+    removed and *path* is left as it was.
+    """
     tmp = tmp_path or os.path.join(os.path.dirname(os.path.abspath(path)), "temp-%d.rdb" % os.getpid())
+    op = "open"
     try:
         with open(tmp, "wb", buffering=0) as raw:
+            op = "rdbSaveRio"
             sink = write_rdb(server, raw, dbs=dbs, aof_base=aof_base, functions=functions, progress=progress)
             if fsync:
+                op = "fsync"
                 os.fsync(raw.fileno())
+            op = "fclose"
+        op = "rename"
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, OSError):
+            e.rdb_op = op  # type: ignore[attr-defined]
         try:
             os.unlink(tmp)
         except OSError:

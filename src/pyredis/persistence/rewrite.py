@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from pyredis.persistence.rdb import write_rdb, zset_items
+from pyredis.persistence.rdb import write_all, write_rdb, zset_items
 from pyredis.protocol.encoder import encode_command
 
 ITEMS_PER_CMD = 64
@@ -35,7 +35,7 @@ def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions
         out.append(b)
         size += len(b)
         if size >= 1 << 20:
-            fh.write(b"".join(out))
+            write_all(fh, b"".join(out))
             out.clear()
             size = 0
 
@@ -65,7 +65,7 @@ def write_commands(server: Any, fh: BinaryIO, dbs: list | None = None, functions
             if when is not None:
                 emit([b"PEXPIREAT", key, b"%d" % when])
     if out:
-        fh.write(b"".join(out))
+        write_all(fh, b"".join(out))
     if progress is not None:
         progress(done)
 

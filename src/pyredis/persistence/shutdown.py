@@ -201,9 +201,11 @@ class Shutdown:
             log.info("Saving the final RDB snapshot before exiting.")
             with _insist_exits(self.temp_path(os.getpid())):
                 ok = self.save(count=False)
-            if not ok and not force:
-                log.warning("Error trying to save the DB, can't exit.")
-                return SHUTDOWN_FAILED
+            if not ok:
+                if not force:
+                    log.warning("Error trying to save the DB, can't exit.")
+                    return SHUTDOWN_FAILED
+                log.warning("Error trying to save the DB. Exit anyway.")
         self.shutdown_saved = True
         return None
 

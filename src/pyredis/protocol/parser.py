@@ -42,8 +42,8 @@ def split_args(line: bytes) -> list[bytes] | None:
     """Split an inline command like ``sdssplitargs``; ``None`` on unbalanced quotes."""
     if 0 in line:  # a C string: everything after a NUL byte is ignored
         line = line[: line.index(0)]
-    if 34 not in line and 39 not in line:
-        return line.split()
+    if 34 not in line and 39 not in line and 11 not in line and 12 not in line:
+        return line.split()  # (bytes.split() also splits at \v and \f, which end no argument in Redis)
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
@@ -145,9 +145,12 @@ class PyRequestParser:
         while pos < n:
             if data[pos] == 42:  # '*'
                 nl = find(b"\r", pos)
+                if nl > 0 and find(b"\0", pos, nl) >= 0:
+                    nl = -1  # Redis looks for the CR with strchr(): a NUL before it ends the search
                 if nl < 0 or nl + 1 >= n:
                     if n - pos > INLINE_MAX:
                         raise ProtocolError("Protocol error: too big mbulk count string", cmds)
+                    self._need = n - pos + 1  # (not what an earlier partial request needed)
                     break
                 count = _strict_int(data[pos + 1 : nl])
                 if count is None or count > 2147483647 or count < -9223372036854775808:
@@ -163,6 +166,8 @@ class PyRequestParser:
                 complete = True
                 for _ in range(count):
                     nl = find(b"\r", p)
+                    if nl > 0 and find(b"\0", p, nl) >= 0:
+                        nl = -1
                     if nl < 0 or nl + 1 >= n:
                         if n - p > INLINE_MAX:
                             raise ProtocolError("Protocol error: too big bulk count string", cmds)
@@ -170,7 +175,7 @@ class PyRequestParser:
                         p = n + 1
                         break
                     if data[p] != 36:  # '$'
-                        got = chr(data[p])
+                        got = data[p : p + 1].decode("utf-8", "surrogateescape")  # the raw byte, as Redis
                         raise ProtocolError(f"Protocol error: expected '$', got '{got}'", cmds)
                     blen = _strict_int(data[p + 1 : nl])
                     if blen is None or blen < 0 or blen > self.max_bulk_len:
@@ -192,6 +197,8 @@ class PyRequestParser:
                 pos = p
             else:
                 nl = find(b"\n", pos)
+                if nl > 0 and find(b"\0", pos, nl) >= 0:
+                    nl = -1  # strchr() stops at a NUL: Redis waits for a newline it cannot find
                 if nl < 0:
                     if n - pos > INLINE_MAX:
                         raise ProtocolError("Protocol error: too big inline request", cmds)
@@ -225,6 +232,7 @@ except ImportError:  # pragma: no cover - hiredis is a dependency, but stay usab
 # hiredis allocates a multibulk's whole list when it reads the header (and frees it element by
 # element): huge counts go to the Python parser, which grows argv as data arrives, like Redis.
 _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
+_HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
 def _wire_size(argv: list[bytes]) -> int:
@@ -234,6 +242,13 @@ def _wire_size(argv: list[bytes]) -> int:
         la = len(a)
         n += 5 + len(str(la)) + la
     return n
+
+
+def _maybe_nested(data: bytes, ncmds: int) -> bool:
+    """Could *data* hold a nested aggregate (more ``*`` headers than commands, or a RESP3 ``%~>|``)?
+    hiredis then holds a partial reply while its buffer looks empty."""
+    return (data.count(b"\n*") + (data[:1] == b"*") > ncmds or b"\n%" in data or b"\n~" in data
+            or b"\n>" in data or b"\n|" in data)
 
 
 class RequestParser:
@@ -313,28 +328,39 @@ class RequestParser:
         self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)
         cmds: list[list[bytes]] = []
+        append = cmds.append
         gets = r.gets
+        join = b"".join  # raises TypeError on any element that is not a bulk string (int, None, list...)
         try:
             while True:
                 x = gets()
-                if x is False:
-                    break
-                if type(x) is list and x:
-                    for a in x:
-                        if type(a) is not bytes:
-                            return self._fallback(data, cmds)
-                    cmds.append(x)
-                else:
+                if type(x) is not list or not x:
+                    if x is False:
+                        break
                     return self._fallback(data, cmds)
+                join(x)
+                append(x)
+        except TypeError:  # also hiredis building a RESP3 map keyed by an aggregate
+            return self._fallback(data, cmds)
         except _hiredis.ProtocolError:
             return self._fallback(data, cmds)
-        if cmds and not r.has_data() and self._ends_command(data, cmds[-1][-1]):
-            if self._pending:
-                self._chunks.clear()
-                self._kept.clear()
-                self._kept_bytes = 0
-                self._pending = 0
-                self._checked = 0
+        # hiredis may hold a partial nested aggregate while its buffer looks empty: then the read
+        # does not end a request, whatever its last bytes look like
+        held = (bool(cmds) and _maybe_nested(data, len(cmds))
+                and self._pending + len(data) != self._kept_bytes + sum([_wire_size(a) for a in cmds]))
+        if held or not cmds or r.has_data():
+            pass
+        elif not self._pending:
+            last = cmds[-1][-1]
+            ln = len(last)
+            if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)):
+                return cmds  # the read ended exactly after a command: nothing kept
+        elif self._ends_command(data, cmds[-1][-1]):
+            self._chunks.clear()
+            self._kept.clear()
+            self._kept_bytes = 0
+            self._pending = 0
+            self._checked = 0
             return cmds
         self._chunks.append(data)
         self._pending += len(data)
@@ -345,7 +371,29 @@ class RequestParser:
                 self._trim()
         if self._checked == 0 or (self._checked == 1 and self._pending > INLINE_MAX):
             self._check_headers(cmds)
+        if self._pending - self._kept_bytes <= INLINE_MAX:
+            # hiredis may wait where Redis already acts: a CR without LF (a line end for Redis), a
+            # nested RESP3 aggregate, an inline command starting with a RESP type byte ("$", "(",
+            # "%"...): the Python parser checks the small partial request
+            return self._probe(cmds)
         return cmds
+
+    def _probe(self, cmds: list[list[bytes]]) -> list[list[bytes]]:
+        """Run the Python parser over the pending partial request: its errors are raised now, and
+        if it finds complete commands there, it takes over from hiredis."""
+        rest = b"".join(self.pending_chunks())
+        try:
+            got = PyRequestParser(self.max_bulk_len).feed(rest)
+        except ProtocolError as e:
+            raise ProtocolError(e.message, cmds + e.commands) from None
+        if not got:
+            return cmds
+        self._reader = None
+        self._chunks = []
+        self._kept = []
+        self._kept_bytes = 0
+        self._pending = 0
+        return cmds + self._py.feed(rest)
 
     @staticmethod
     def _ends_command(data: bytes, last: bytes) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pyredis.commands.registry import Command, metadata
+from pyredis.protocol.numbers import parse_ll
 
 # Key permission flags.
 READ, WRITE = 1, 2
@@ -68,6 +69,12 @@ def _compile_specs(cmd: Command) -> list[tuple]:
     return out
 
 
+def _fallback(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
+    """A key spec out of range (a bad or huge numkeys): like getKeysFromCommandWithSpecs, the
+    command's own key finder answers for the whole command, its keys needing no particular access."""
+    return [(i, 0) for i in cmd.getkeys(argv)] if cmd.getkeys is not None else []
+
+
 def key_requirements(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     """``(argv index, READ/WRITE bits needed)`` for every key of the command (Redis key specs)."""
     specs = _SPECS.get(cmd)
@@ -91,7 +98,7 @@ def key_requirements(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
         else:
             kw, frm = begin
             first = -1
-            rng = range(frm, n) if frm >= 0 else range(n + frm, 0, -1)
+            rng = range(frm, n - 1) if frm > 0 else range(n + frm, 1, -1)  # as Redis: not the last one
             for i in rng:
                 if argv[i].lower() == kw:
                     first = i + 1
@@ -99,7 +106,7 @@ def key_requirements(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
             if first < 0:
                 continue
         if first >= n:
-            continue
+            return _fallback(cmd, argv)
         if ftype == "range":
             lastkey, step, limit = find
             if lastkey >= 0:
@@ -108,25 +115,17 @@ def key_requirements(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
                 last = first + (n - first) // limit + lastkey
             else:
                 last = n + lastkey
-            if last >= n or last < first:
-                continue
         else:
             numidx, firstkey, step = find
             idx = first + numidx
-            if idx >= n:
-                continue
-            try:
-                num = int(argv[idx])
-            except ValueError:
-                continue
-            if num < 0:
-                continue
+            num = parse_ll(argv[idx]) if idx < n else None
+            if num is None or num < 0:
+                return _fallback(cmd, argv)
+            num = ((num + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)  # Redis casts numkeys to an int
             first = first + firstkey
-            last = first + (num - 1) * step
-            if num == 0:
-                continue
-            if last >= n:
-                continue
+            last = first + num - 1
+        if last >= n or last < first:
+            return _fallback(cmd, argv)
         out.extend((i, need) for i in range(first, last + 1, step))
     name = cmd.fullname
     if name == "set" and out:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from itertools import islice
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,10 @@ FastFn = Callable[[Any, Any, list[bytes]], "bytes | None"]
 ENABLED = True
 
 OK = b"+OK\r\n"
+CRLF = b"\r\n"
+# Runs of GET/SET are timed as a whole only while the slow log / latency threshold is at least this
+# (in µs): far above what such a run of bounded-size values takes, so no command of it can cross it alone.
+RUN_SLOW_MIN = 1000
 PONG = b"+PONG\r\n"
 _NULL = (b"", b"", b"$-1\r\n", b"_\r\n")  # indexed by RESP version
 _INT = [b":%d\r\n" % i for i in range(1024)]
@@ -473,12 +478,15 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
     """Run commands from index *i* through fast handlers until one declines; returns its index.
 
     ``calls``/``usec`` are added to a command once per run of consecutive calls of it. Without a
-    propagation target, GET and SET are :func:`fast_get` / :func:`fast_set` inlined (the same code).
+    propagation target, a run of consecutive GETs or SETs (same name bytes, the plain form, no TTL,
+    values under 64 KB: every one of them takes microseconds) is :func:`fast_get` / :func:`fast_set`
+    inlined and timed as a whole; the other commands are timed one by one.
     """
     srv = c.server
     srv.current_client = c
     db = c.db
     data = db.data
+    dget = data.get
     exp = db.expires
     ks = db.keyspace
     null = _NULL[c.resp]
@@ -487,21 +495,77 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
     get = TABLE.get
     prop = propagating(srv)
     slow = srv.slow_threshold
+    runs = not prop and slow >= RUN_SLOW_MIN
     clock = perf_counter_ns
     n = len(cmds)
-    last = None
+    last = cur = None
     calls = usec = 0
     t0 = clock()
     try:
         while i < n:
             argv = cmds[i]
-            ent = get(argv[0])
+            name = argv[0]
+            ent = get(name)
             if ent is None:
                 break
             cmd, fn, fn_direct, lo, hi = ent
             na = len(argv)
             if not lo <= na <= hi:
                 break
+            if runs and (fn is fast_get or fn is fast_set):
+                j = i
+                if fn is fast_set:
+                    for argv in islice(cmds, i, None):
+                        if len(argv) != 3 or argv[0] != name:
+                            break
+                        key = argv[1]
+                        if key in exp:
+                            break
+                        data[key] = argv[2]
+                        j += 1
+                    k = j - i
+                    if k:
+                        srv.dirty += k
+                        append(OK if k == 1 else OK * k)
+                else:
+                    misses = 0
+                    for argv in islice(cmds, i, None):
+                        if len(argv) != 2 or argv[0] != name:
+                            break
+                        key = argv[1]
+                        if key in exp:
+                            break
+                        v = dget(key)
+                        if v is None:
+                            misses += 1
+                            append(null)
+                        elif type(v) is bytes:
+                            nv = len(v)
+                            if nv < 1024:
+                                out += (_HDR[nv], v, CRLF)
+                            elif nv < 65536:
+                                out += (b"$%d\r\n" % nv, v, CRLF)
+                            else:
+                                break
+                        else:
+                            break
+                        j += 1
+                    k = j - i
+                    if k:
+                        ks.misses += misses
+                        ks.hits += k - misses
+                if k:
+                    t1 = clock()
+                    dt = (t1 - t0) // 1000
+                    t0 = t1
+                    cmd.calls += k
+                    cmd.usec += dt
+                    cur = cmd
+                    if dt >= slow:  # the run as a whole was slow: its last command is logged
+                        srv.slow_command(c, cmd, cmds[j - 1], dt)
+                    i = j
+                    continue
+                argv = cmds[i]
             if prop:
                 d0 = srv.dirty
                 r = fn(c, db, argv)
@@ -509,29 +573,6 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
                     r = fn_direct(c, db, argv)
                 if srv.dirty != d0 or c.repl is not None:
                     srv.propagate(c, cmd, argv)
-            elif fn is fast_get:
-                key = argv[1]
-                if exp and key in exp:
-                    r = fn_direct(c, db, argv)
-                else:
-                    v = data.get(key)
-                    if v is None:
-                        ks.misses += 1
-                        r = null
-                    elif type(v) is bytes:
-                        ks.hits += 1
-                        nv = len(v)
-                        r = b"%s%s\r\n" % (_HDR[nv] if nv < 1024 else b"$%d\r\n" % nv, v)
-                    else:
-                        r = fn_direct(c, db, argv)
-            elif fn is fast_set:
-                key = argv[1]
-                if na != 3 or (exp and key in exp):
-                    r = fn_direct(c, db, argv)
-                else:
-                    data[key] = argv[2]
-                    srv.dirty += 1
-                    r = OK
             else:
                 r = fn(c, db, argv)
                 if r is None:
@@ -547,6 +588,7 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
                     last.usec += usec
                 last = cmd
                 calls = usec = 0
+            cur = cmd
             calls += 1
             usec += dt
             if dt >= slow:
@@ -556,7 +598,8 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
         if last is not None:
             last.calls += calls
             last.usec += usec
-            c.cmd = last
+        if cur is not None:
+            c.cmd = cur
     return i
 
 

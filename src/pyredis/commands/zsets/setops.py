@@ -51,10 +51,11 @@ def _aggregate(agg: int, target: float, val: float) -> float:
 
 
 def numkeys_keys(argv: list[bytes], numkeys_idx: int, extra: tuple[int, ...] = ()) -> list[int]:
-    """Key positions of ``numkeys key...`` commands, plus *extra* fixed positions."""
+    """Key positions of ``numkeys key...`` commands, plus *extra* fixed positions (none at all when
+    numkeys is out of range, as genericGetKeys)."""
     n = parse_ll(argv[numkeys_idx]) if len(argv) > numkeys_idx else None
     if n is None or n < 1 or numkeys_idx + n >= len(argv):
-        return list(extra)
+        return []
     return list(extra) + list(range(numkeys_idx + 1, numkeys_idx + 1 + n))
 
 

@@ -128,11 +128,13 @@ for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("c
 async function startLive() {
   stopTimers();
   keys.db = -1;  // a new session starts in db 0: select the chosen db again
-  await setupKeys();
+  // Subscribe before the first SCAN: a key written between the scan and the subscription would
+  // otherwise never appear (events for a db not yet selected are ignored; the scan covers them).
   try { await rpc("psubscribe", { patterns: ["*"] }); $("events-note").textContent = ""; }
   catch (e) { $("events-note").textContent = "pub/sub: " + e.code + " " + e.message; }
   try { await rpc("watch", { keys: ["*"], with: ["ttl"] }); }
   catch (e) { $("events-note").textContent += "  keyspace: " + e.code + " " + e.message; }
+  await setupKeys();
   timers.push(setInterval(pollInfo, 1000));
   timers.push(setInterval(tickTTL, 1000));
   timers.push(setInterval(() => { if (currentView === "clients") loadClients(); }, 2000));
