@@ -25,13 +25,16 @@ import fuzz_targets  # noqa: E402
 from pyredis.protocol.parser import PyRequestParser, RequestParser  # noqa: E402
 
 # executions per target: each run takes a few seconds
-SHORT_RUNS = {"dump": 3000, "rdb": 3000, "aof": 120, "manifest": 4000, "resp": 250}
+SHORT_RUNS = {"dump": 2000, "rdb": 1200, "aof": 60, "manifest": 2500, "resp": 120}
+WITH_REDIS = {"dump", "resp"}  # coverage-adding inputs also compared with a real redis-server
 
 
 @pytest.mark.parametrize("target", sorted(SHORT_RUNS))
 def test_short_fuzz_run_finds_nothing(target):
     cmd = [sys.executable, os.path.join(BENCH, "fuzz.py"), target, "--seed", "1", "--max-execs",
            str(SHORT_RUNS[target]), "--seconds", "60", "--timeout", "5", "--max-memory-mb", "2048", "--json"]
+    if target in WITH_REDIS:
+        cmd.append("--redis")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert out.returncode in (0, 1), out.stderr[-3000:]
     summary = json.loads(out.stdout.strip().splitlines()[-1])
@@ -105,6 +108,14 @@ RESP_CASES = {
     "nul-in-inline": [b"\x133\r\n\x9e\x98\x00\x00\x00\x00\x00\x00\x00\x02\nPING\r\n"],
     "nul-in-count": [b"*4", b"\x00\x00\r:"],
     "nul-in-bulk-length": [b"*1\r\n$4\x00\r\nPING\r\n"],
+    # the Python parser kept waiting for the size of an earlier partial request: PING never ran
+    "stale-need-after-partial": [b"PING\r\n*2\r\n$4\r\nECHO\r\n$20\r\n0123456789", b"0123456789\r\n*1",
+                                 b"\r\n$4\r\nPING\r\n"],
+    # inline commands starting with a RESP type byte: hiredis waited for a bignum / bulk / map
+    "inline-bignum-byte": [b"(0\n"],
+    "inline-bulk-byte": [b"$", b"6", b"M\n"],
+    "inline-map-byte-mid-stream": [b"*2\r\n$4\r\nECHO\r\n$1\r\nn\r\n%5\r\n$4\r\nECHO\r\n", b"*1\r\n$4\r\nPING\r\n"],
+    "lone-cr-in-bulk-length": [b"*1\r\n$4\r\x08PINMGET"],
     # \v and \f do not end an inline argument (sdssplitargs)
     "vtab-in-inline": [b"ECHO a\x0bb\x0cc\r\n"],
 }
@@ -132,6 +143,8 @@ def test_resp_regressions_in_process(name):
     t = fuzz_targets.RespTarget()
     t.run(b"".join(RESP_CASES[name]))
     chunks = RESP_CASES[name]
+    whole = fuzz_targets._parse(PyRequestParser, [b"".join(chunks)], False)
+    assert fuzz_targets._parse(PyRequestParser, chunks, False) == whole  # however the bytes arrive
     for auth in (False, True):
         assert fuzz_targets._parse(PyRequestParser, chunks, auth) == fuzz_targets._parse(RequestParser, chunks, auth)
     ref = t.serve("full", chunks)
@@ -198,8 +211,59 @@ def test_regressions_against_redis_server():
                 oracle.buf = b""
                 replies.append(oracle.stream(chunks))
                 oracle.sock.close()
-            assert replies[0] == replies[1], name
+            (a, reset_a), (b, reset_b) = replies
+            if reset_a or reset_b:  # a RST (close with unread input) may cut the replies short
+                assert a.startswith(b) or b.startswith(a), name
+            else:
+                assert a == b, name
         assert redis.alive() and py.alive()
     finally:
         redis.stop()
         py.stop()
+
+
+# AOF bodies read as Redis's loader reads them (fgets lines, atoi/strtol, the CRLF after an argument
+# not checked); each is loaded at start-up by both servers, which must end up with the same keys
+AOF_LIKE_REDIS = {
+    "lf-only-headers": b"*3\n$3\nSET\r\n$1\na\r\n$1\n1\r\n",
+    "crlf-not-checked": b"*3\r\n$3\r\nSETXY$1\r\naXY$1\r\n1\r\n",
+    "count-with-garbage": b"*3junk\r\n$3 x\r\nSET\r\n$01\r\na\r\n$+1\r\n1\r\n",
+}
+
+
+def _start_on_aof(kind: str, root: str, body: bytes):
+    d = os.path.join(root, kind)
+    os.makedirs(os.path.join(d, "appendonlydir"))
+    with open(os.path.join(d, "appendonlydir", "appendonly.aof.1.incr.aof"), "wb") as f:
+        f.write(body)
+    with open(os.path.join(d, "appendonlydir", "appendonly.aof.manifest"), "w") as f:
+        f.write("file appendonly.aof.1.incr.aof seq 1 type i\n")
+    try:
+        return ServerProcess(kind, ["--appendonly", "yes", "--dir", d], cwd=d)
+    except RuntimeError:
+        return None
+
+
+@pytest.mark.parametrize("name", sorted(AOF_LIKE_REDIS))
+def test_aof_loaded_like_redis(name, tmp_path):
+    got = []
+    for kind in ("redis", "pyredis"):
+        srv = _start_on_aof(kind, str(tmp_path), AOF_LIKE_REDIS[name])
+        if srv is None:
+            got.append("refused to start")
+            continue
+        try:
+            got.append(srv.client().call("GET", "a"))
+        finally:
+            srv.stop()
+    assert got[0] == got[1] == b"$1\r\n1\r\n"
+
+
+def test_aof_reader_reads_two_bytes_after_each_argument():
+    from pyredis.persistence.aof import BadFormat, Truncated, iter_commands
+
+    with pytest.raises(BadFormat):  # the two bytes after "SET" are "\n$": "1" is no '$' line (Redis: fmterr)
+        list(iter_commands(b"*3\n$3\nSET\n$1\na\n$1\n1\r\n"))
+    with pytest.raises(Truncated) as t:  # the cut is after the last complete command, annotations included
+        list(iter_commands(b"*1\r\n$4\r\nPING\r\n#TS:1\r\n*2\r\n$3\r\nGET"))
+    assert t.value.args == (14,)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -50,51 +51,63 @@ class BadFormat(Exception):
     pass
 
 
+_LEADING_INT = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+LINE_MAX = 1024  # AOF_ANNOTATION_LINE_MAX_LEN: the fgets() buffer of the loader
+
+
+def _c_int(b: bytes) -> int:
+    """C ``atoi`` / ``strtol``: the leading integer (after spaces), 0 when there is none."""
+    m = _LEADING_INT.match(b)
+    return int(m.group(1)) if m else 0
+
+
 def iter_commands(data: bytes, pos: int = 0):
-    """Yield ``(argv, end_offset)`` for each command of an AOF body; raises Truncated/BadFormat."""
+    """Yield ``(argv, valid, end)`` for each command of an AOF body, read as loadSingleAppendOnlyFile
+    reads it (``fgets`` lines of at most 1023 bytes, ``atoi``/``strtol`` counts, any two bytes after an
+    argument); *valid* is the offset after the previous command (where a truncation cuts). Raises
+    Truncated(valid) at a short read, BadFormat(valid) on a format error."""
     n = len(data)
     find = data.find
+    valid = pos
+    lim = LINE_MAX - 1
+
+    def line_end(p: int) -> int:
+        nl = find(b"\n", p, p + lim)
+        return nl + 1 if nl >= 0 else min(n, p + lim)
+
     while pos < n:
-        if data[pos] == 35:  # '#' annotation line
-            eol = find(b"\n", pos)
-            if eol < 0:
-                raise Truncated(pos)
-            pos = eol + 1
+        eol = line_end(pos)
+        c = data[pos]
+        if c == 35:  # '#': an annotation (a longer one goes on as the next "line")
+            pos = eol
             continue
-        eol = find(b"\r\n", pos)
-        if eol < 0:
-            raise Truncated(pos)
-        if data[pos] != 42:  # '*'
-            raise BadFormat(pos)
-        try:
-            argc = int(data[pos + 1 : eol])
-        except ValueError:
-            raise BadFormat(pos) from None
+        if c != 42:  # '*'
+            raise BadFormat(valid)
+        if eol == pos + 1:  # "*" and the end of the file
+            raise Truncated(valid)
+        argc = _c_int(data[pos + 1 : eol])
         if argc < 1:
-            raise BadFormat(pos)
-        start = pos
-        p = eol + 2
+            raise BadFormat(valid)
+        p = eol
         argv = []
         for _ in range(argc):
-            eol = find(b"\r\n", p)
-            if eol < 0:
-                raise Truncated(start)
+            if p >= n:
+                raise Truncated(valid)
+            eol = line_end(p)
             if data[p] != 36:  # '$'
-                raise BadFormat(start)
-            try:
-                ln = int(data[p + 1 : eol])
-            except ValueError:
-                raise BadFormat(start) from None
-            p = eol + 2
+                raise BadFormat(valid)
+            ln = _c_int(data[p + 1 : eol])
+            if ln < 0:  # a huge unsigned length for Redis: its allocation fails
+                raise BadFormat(valid)
+            p = eol
             end = p + ln
             if end + 2 > n:
-                raise Truncated(start)
+                raise Truncated(valid)
             argv.append(data[p:end])
-            if data[end : end + 2] != b"\r\n":
-                raise BadFormat(start)
-            p = end + 2
+            p = end + 2  # the CRLF, not checked
         pos = p
-        yield argv, start, pos
+        yield argv, valid, pos
+        valid = pos
 
 
 # ==================================================================================================

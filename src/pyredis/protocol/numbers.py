@@ -80,10 +80,17 @@ def parse_long_double(b: bytes) -> Fraction | float | None:
         return float("-inf") if b.startswith(b"-") else float("inf")
     if low.startswith(b"nan"):
         return None
-    return _ld_round(Fraction(Decimal(b.decode())))
+    exact = Fraction(Decimal(b.decode()))
+    if exact and abs(exact) < _LD_TINY:
+        return None  # strtold underflows to 0 with ERANGE: string2ld refuses it
+    r = _ld_round(exact)
+    if abs(r) > _LD_MAX:
+        return None  # strtold overflows to HUGE_VAL with ERANGE: string2ld refuses it
+    return r
 
 
 _LD_MAX = Fraction(2**64 - 1) * Fraction(2) ** (16383 - 63)
+_LD_TINY = Fraction(1, 2 ** 16446)  # half the smallest subnormal long double: below it strtold gives 0
 
 
 def long_double_add(a: Fraction | float, b: Fraction | float) -> Fraction | float:

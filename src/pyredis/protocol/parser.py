@@ -150,6 +150,7 @@ class PyRequestParser:
                 if nl < 0 or nl + 1 >= n:
                     if n - pos > INLINE_MAX:
                         raise ProtocolError("Protocol error: too big mbulk count string", cmds)
+                    self._need = n - pos + 1  # (not what an earlier partial request needed)
                     break
                 count = _strict_int(data[pos + 1 : nl])
                 if count is None or count > 2147483647 or count < -9223372036854775808:
@@ -370,18 +371,29 @@ class RequestParser:
                 self._trim()
         if self._checked == 0 or (self._checked == 1 and self._pending > INLINE_MAX):
             self._check_headers(cmds)
-        elif self._pending - self._kept_bytes <= INLINE_MAX:
-            # hiredis waits where Redis already fails: a CR without LF (a line end for Redis) or a
-            # nested RESP3 aggregate (hiredis waits for its elements); check the small partial request
-            self._probe(cmds)
+        if self._pending - self._kept_bytes <= INLINE_MAX:
+            # hiredis may wait where Redis already acts: a CR without LF (a line end for Redis), a
+            # nested RESP3 aggregate, an inline command starting with a RESP type byte ("$", "(",
+            # "%"...): the Python parser checks the small partial request
+            return self._probe(cmds)
         return cmds
 
-    def _probe(self, cmds: list[list[bytes]]) -> None:
-        """Validate the pending partial request with the Python parser (without consuming it)."""
+    def _probe(self, cmds: list[list[bytes]]) -> list[list[bytes]]:
+        """Run the Python parser over the pending partial request: its errors are raised now, and
+        if it finds complete commands there, it takes over from hiredis."""
+        rest = b"".join(self.pending_chunks())
         try:
-            PyRequestParser(self.max_bulk_len).feed(b"".join(self.pending_chunks()))
+            got = PyRequestParser(self.max_bulk_len).feed(rest)
         except ProtocolError as e:
             raise ProtocolError(e.message, cmds + e.commands) from None
+        if not got:
+            return cmds
+        self._reader = None
+        self._chunks = []
+        self._kept = []
+        self._kept_bytes = 0
+        self._pending = 0
+        return cmds + self._py.feed(rest)
 
     @staticmethod
     def _ends_command(data: bytes, last: bytes) -> bool:

@@ -20,15 +20,15 @@ from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
 from pyredis.scripting.ldb import Debugger
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
-from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
-from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
+from pyredis.scripting.scripterror import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
+from pyredis.scripting.scripterror import num_arg as _num_arg
 from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
-from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
 from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
+    from pyredis.scripting.vm import LuaVM
     from pyredis.server.app import Server
 
 log = logging.getLogger("pyredis")
@@ -85,10 +85,14 @@ class Scripting:
         self.fake = fake
 
     # -- Lua states ------------------------------------------------------------------------------
+    # Created on first use, and the Lua runtime (lupa, the redis/cjson/cmsgpack/struct/bit libraries:
+    # pyredis.scripting.vm) imported then: a server that never runs a script does not load it.
     @property
     def eval_vm(self) -> LuaVM:
         vm = self._eval_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._eval_vm = LuaVM(self, "eval")
         return vm
 
@@ -96,6 +100,8 @@ class Scripting:
     def func_vm(self) -> LuaVM:
         vm = self._func_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._func_vm = LuaVM(self, "function")
         return vm
 
@@ -308,6 +314,8 @@ class Scripting:
             ks.frozen_time = int(time.time() * 1000)
         dirty = srv.dirty
         vm = run.vm
+        from pyredis.scripting.vm import LuaMemoryError  # loaded with the VM (see eval_vm)
+
         self.run = run
         try:
             if len(argv) < 200:
@@ -315,6 +323,9 @@ class Scripting:
             else:
                 tf = vm.table_from
                 res = vm.run_tables(fn, c.resp, tf(argv[3 : 3 + nkeys]), tf(argv[3 + nkeys :]))
+        except LuaMemoryError:  # the Lua heap limit (vm.LUA_HEAP_LIMIT) hit outside the script's pcall
+            vm.collect()
+            res = (3, b"not enough memory")
         finally:
             self.run = None
             ks.frozen_time = prev_frozen
@@ -340,6 +351,10 @@ class Scripting:
                 c.out.append(res[1])
             return NOREPLY
         msg = res[1].decode("utf-8", "surrogateescape")
+        if code == 3:
+            if "not enough memory" in msg:
+                vm.collect()
+            raise CommandError("ERR Error running script %s, %.100s" % (run.name.decode("utf-8", "surrogateescape"), msg))
         if code == 2 and res[2]:
             msg = "%s script: %s, on %s:%s." % (msg, run.name.decode("utf-8", "surrogateescape"),
                                                 res[2].decode("utf-8", "surrogateescape"), res[3])
@@ -609,10 +624,10 @@ class Scripting:
         run = self.run
         if run is None or not run.busy:
             raise CommandError(NOTBUSY)
+        if run.wrote:  # scriptKill: checked before the SCRIPT/FUNCTION KILL mismatch
+            raise CommandError(UNKILLABLE)
         if run.is_eval == functions:
             raise CommandError(BUSY_EVAL if run.is_eval else BUSY_FUNCTION)
-        if run.wrote:
-            raise CommandError(UNKILLABLE)
         run.killed = KILLED
 
     def acl_allows(self, cmd: Any, argv: list[bytes]) -> bool:

@@ -56,6 +56,14 @@ local function protected(t)
   return mt ~= nil and FACE[mt] ~= nil
 end
 
+-- Python exceptions raised into Lua -> Redis error tables (or strings); pcall gives the 'err' string
+local pyerr = API.pyerr
+local function from_py(e)
+  local kind, m, ig = pyerr(e)
+  if kind == 1 then return {err = m, ignore_error_stats_update = ig} end
+  return m
+end
+
 -- the sandbox's stand-ins for C builtins raise the errors those raise, as luaL_argerror words them:
 -- the name the caller used ('?' when called from C, as through pcall) and the caller's position
 local function argerr(narg, msg)
@@ -131,8 +139,7 @@ end
 local function sb_next(...)
   local n, t, k = select('#', ...), ...
   want_table(n, 1, t)
-  local ok, a, b = pcall(next, REAL[t] or t, k)
-  if not ok then error(a, 0) end   -- invalid key to 'next' (no position, as from C)
+  local a, b = next(REAL[t] or t, k)
   return a, b
 end
 
@@ -180,7 +187,12 @@ local function sb_load(...)
   end
   local parts = {}
   while true do
-    local p = fn()
+    local ok, p = pcall(fn)   -- lua_load runs the reader protected: its errors are load's result
+    if not ok then
+      if type(p) == 'userdata' then p = from_py(p) end
+      if type(p) == 'table' then p = rawget(p, 'err') or p end
+      return nil, p
+    end
     if p == nil or p == '' then break end
     if type(p) ~= 'string' then return nil, 'reader function must return a string' end
     parts[#parts + 1] = p
@@ -203,13 +215,6 @@ local function sb_unpack(...)
   return unpack(...)
 end
 
--- Python exceptions raised into Lua -> Redis error tables (or strings); pcall gives the 'err' string
-local pyerr = API.pyerr
-local function from_py(e)
-  local kind, m, ig = pyerr(e)
-  if kind == 1 then return {err = m, ignore_error_stats_update = ig} end
-  return m
-end
 
 local function pcall_result(ok, ...)
   if ok then return ok, ... end
@@ -424,7 +429,7 @@ local function err_handler(err)
   while true do
     info = getinfo(level, 'Sl')
     if info == nil then break end
-    if info.what ~= 'C' and info.source ~= SELF then break end
+    if info.what ~= 'C' and info.what ~= 'tail' and info.source ~= SELF then break end
     level = level + 1
   end
   if type(err) == 'userdata' then err = from_py(err) end
@@ -540,7 +545,9 @@ end
 
 local function finish(ok, res, cresp)
   if not ok then
-    if type(res) ~= 'table' then return 2, 'ERR ' .. tostring(res), false, 0 end
+    -- not through the error handler (out of memory, an error in error handling): luaCallFunction's
+    -- "Error running script" reply
+    if type(res) ~= 'table' then return 3, type(res) == 'string' and res or 'execution failure' end
     return 2, res[1], res[2], res[3], res[4]
   end
   -- success: the reply's RESP bytes alone (errors come back as several values)

@@ -7,14 +7,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lupa import lua51
+from lupa.lua51 import LuaMemoryError
 
 from pyredis import REDIS_VERSION
 from pyredis.scripting import bitop, structlib
 from pyredis.scripting.cjson import CJson
 from pyredis.scripting.cmsgpack import Codec
 from pyredis.scripting.convert import ToLua
-from pyredis.scripting.luaargs import LuaArgError, ScriptError
+from pyredis.scripting.luaargs import LuaArgError
 from pyredis.scripting.prelude import PRELUDE
+from pyredis.scripting.scripterror import ScriptError
+
+# The Lua heap of each state is capped (Redis 7.0 has no cap: a runaway allocation there ends with the
+# process killed). Past it an allocation fails with Lua's "not enough memory" error: the script stops,
+# the server goes on. Lua allocations inside one C call (string.rep) cannot be interrupted otherwise.
+LUA_HEAP_LIMIT = 1 << 30
 
 _ARGERROR = re.compile(r"bad argument #(\d+) to '[^']*' (\(.*)\Z", re.S)
 
@@ -42,7 +49,8 @@ class LuaVM:
 
         self.kind = kind
         self.lua = lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
-                                          register_builtins=False, attribute_filter=_no_attributes)
+                                          register_builtins=False, attribute_filter=_no_attributes,
+                                          max_memory=LUA_HEAP_LIMIT)
         self.table_from = table_from = lua.table_from
         self._where: Any = None
         self._null_check: Any = None
@@ -77,6 +85,7 @@ class LuaVM:
         self.ldb: Any = None
         self._set_ldb = ex[b"set_ldb"]
         self._env = ex[b"env"]
+        self._gc = lua.eval("function() collectgarbage('collect') end")
         self.to_lua = ToLua(table_from, self.mk_ok, self.mk_err, ex[b"mk_single"], ex[b"mk_verbatim"])
 
     def ldb_helpers(self, debugger: Any) -> Any:
@@ -117,6 +126,13 @@ class LuaVM:
             if narg == 0:
                 return f"calling '{name}' on bad self {m.group(2)}"
         return f"bad argument #{narg} to '{name or '?'}' {m.group(2)}"
+
+    def collect(self) -> None:
+        """A full garbage collection (after an allocation failed at the heap limit)."""
+        try:
+            self._gc()
+        except LuaMemoryError:
+            pass
 
     def _set_null(self, v: Any) -> None:
         self.cjson.null = v
