@@ -12,8 +12,9 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
+from typing import Any
 
-from pyredis.gateway import Gateway, watch_config
 from pyredis.server.app import Server
 from pyredis.server.config import ConfigError
 from pyredis.server.connection import Connection
@@ -61,13 +62,32 @@ async def start(server: Server) -> None:
     await start_tls(server)
     if server.cluster is not None:
         await server.cluster.start()
-    watch_config(server)
+    _watch_gateway_config(server)
     if cfg["gateway-port"]:
+        from pyredis.gateway import Gateway
+
         server.gateway = Gateway(server)
         await server.gateway.start()
     for hook in server.events.started:
         hook(server)
     _schedule_cron(server)
+
+
+def _watch_gateway_config(server: Server) -> None:
+    """CONFIG SET gateway-port / gateway-history-* (:func:`pyredis.gateway.config_changed`), with the gateway
+    package imported only once one is turned on: a server that never has one does not load it (~3 MB)."""
+
+    def hook(name: str) -> Callable[[Any], None]:
+        def changed(value: Any) -> None:
+            if server.gateway is not None or (name == "gateway-port" and value):
+                from pyredis import gateway
+
+                gateway.config_changed(server, name, value)
+
+        return changed
+
+    for name in ("gateway-port", "gateway-history-channels", "gateway-history-maxlen"):
+        server.config.on_change(name, hook(name))
 
 
 def _schedule_cron(server: Server) -> None:
