@@ -238,8 +238,21 @@ def test_pcall_without_arguments(check):
     "local s = 'x' for i = 1, 20 do s = s .. s end return #s",
     "return {pcall(string.rep, 'x', 2^31)}",
     "return {pcall(table.concat, {}, 'x', 1, 2^31)}",
+    # proper tail calls: deep tail recursion does not grow the stack
+    "local function f(n) if n == 0 then return 0 end return f(n - 1) end return f(100000)",
+    "function gf(n) if n == 0 then return 'g' end return gf(n - 1) end return gf(100000)",
+    "local function a(n) if n == 0 then return 'a' end return a(n - 1) end local b = a return b(50000)",
+    "local function f(...) return ... end return {f(1, 2, 3)}",
+    # ... while errors in tail-called helpers keep the script's line
+    "local x = 1\nreturn redis.call('nosuch')",
+    "local function g(k)\n return redis.call('incr', k)\nend\nreturn g('string')",
+    "local M = {} function M.f() return redis.call('nosuch') end\nreturn M.f()",
+    "return coroutine.wrap(function() error('x') end)()",
+    "local t = {}\nreturn cjson.decode('{')",
+    "return setmetatable({}, 1)",
 ])
 def test_recursion_and_nesting(check, script):
+    check("SET", "string", "x")
     _eval(check, script)
 
 
@@ -289,6 +302,8 @@ _PROBES = [["GET", "k"], ["FUNCTION", "KILL"], ["MULTI"], ["DISCARD"], ["CLIENT"
     "while true do local ok = pcall(error, 'x') end",
     "local co = coroutine.wrap(function() while true do end end) co()",
     "redis.call('get', 'k') while true do end",
+    "local function f() return f() end return f()",
+    "local function f(n) return f(n + 1) end return f(1)",
 ])
 def test_busy_eval_is_killed(busy_servers, script):
     r, p = (_busy_round(s, ["EVAL", script, "0"], ["SCRIPT", "KILL"], _PROBES) for s in busy_servers)

@@ -7,7 +7,6 @@ wrapped in MULTI/EXEC when there is more than one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from time import perf_counter_ns
@@ -32,6 +31,13 @@ if TYPE_CHECKING:
     from pyredis.server.app import Server
 
 log = logging.getLogger("pyredis")
+
+
+def _sha1(data: bytes) -> Any:
+    """hashlib.sha1, imported on the first script (_hashlib, OpenSSL's digests, is ~0.5 MB of RSS)."""
+    import hashlib
+
+    return hashlib.sha1(data)
 
 ERR_UNKNOWN_S = "ERR Unknown Redis command called from script"
 ERR_UNKNOWN = ERR_UNKNOWN_S.encode()
@@ -113,7 +119,7 @@ class Scripting:
     # -- EVAL scripts ----------------------------------------------------------------------------
     def script_for_body(self, body: bytes) -> tuple[bytes, tuple[Any, int, bytes]]:
         """Find or compile (and cache) the script with this body."""
-        sha = hashlib.sha1(body).hexdigest().encode()
+        sha = _sha1(body).hexdigest().encode()
         entry = self.scripts.get(sha)
         if entry is None:
             flags, code = shebang.parse_eval(body)
@@ -393,7 +399,7 @@ class Scripting:
         name = cmd.name
         flags = None
         if name in ("eval", "eval_ro", "evalsha", "evalsha_ro") and len(argv) > 1:
-            sha = argv[1].lower() if name.startswith("evalsha") else hashlib.sha1(argv[1]).hexdigest().encode()
+            sha = argv[1].lower() if name.startswith("evalsha") else _sha1(argv[1]).hexdigest().encode()
             entry = self.scripts.get(sha)
             if entry is not None:
                 flags = entry[1]
