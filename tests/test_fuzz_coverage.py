@@ -120,6 +120,12 @@ RESP_CASES = {
     "vtab-in-inline": [b"ECHO a\x0bb\x0cc\r\n"],
 }
 
+RDB_CASES = {
+    # a string record whose LZF value declares 2**40 bytes: the compiled record reader allocated them
+    "lzf-huge-length": b"REDIS0010\x00\x01k" + _lzf_string(b"\x02\x81" + (1 << 40).to_bytes(8, "big"), b"\x01ab")
+    + b"\xff" + bytes(8),
+}
+
 AOF_CASES = {
     # SELECT without its argument (Redis runs it unchecked); the loader must not raise IndexError
     "select-without-db": b"*1\r\n$6\r\nSELECT\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n",
@@ -150,6 +156,11 @@ def test_resp_regressions_in_process(name):
     ref = t.serve("full", chunks)
     for mode in t.modes[1:]:  # these very chunks too
         assert t.serve(mode, chunks) == ref, mode
+
+
+@pytest.mark.parametrize("name", sorted(RDB_CASES))
+def test_rdb_regressions_in_process(name):
+    fuzz_targets.RdbTarget().run(RDB_CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(AOF_CASES))
