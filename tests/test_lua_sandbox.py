@@ -359,3 +359,25 @@ def test_runaway_allocation_stops_the_script_not_the_server(pyr):
     assert pyr.call("EVAL", "return #string.rep('x', 1000000)", "0") == b":1000000\r\n"
     assert pyr.call("SET", "after", "1") == b"+OK\r\n"
     assert pyr.call("PING") == b"+PONG\r\n"
+
+
+def test_new_connection_during_busy_script_can_kill_it(busy_servers):
+    """A client that connects while the script is busy (an operator's redis-cli) is served: BUSY, then
+    SCRIPT KILL; the connection keeps working once the script ended."""
+    out = {}
+    for s in busy_servers:
+        watcher = RawClient(s.port, timeout=20)
+        assert watcher.call("PING") == b"+PONG\r\n"
+        runner = RawClient(s.port, timeout=20)
+        runner.send("EVAL", "while true do end", "0")
+        while not (r := watcher.call("PING")).startswith(b"-BUSY"):
+            pass
+        late = RawClient(s.port, timeout=20)
+        try:
+            out[s.kind] = [r, late.call("PING"), late.call("CLIENT", "SETNAME", "late"), late.call("SCRIPT", "KILL"),
+                           runner.read_reply(), late.call("PING"), late.call("CLIENT", "GETNAME"),
+                           late.call("SET", "k", "v"), watcher.call("GET", "k")]
+        finally:
+            for c in (watcher, runner, late):
+                c.close()
+    assert out["pyredis"] == out["redis"]
