@@ -243,10 +243,17 @@ def test_pcall_without_arguments(check):
     "function gf(n) if n == 0 then return 'g' end return gf(n - 1) end return gf(100000)",
     "local function a(n) if n == 0 then return 'a' end return a(n - 1) end local b = a return b(50000)",
     "local function f(...) return ... end return {f(1, 2, 3)}",
+    "local function outer()\n local function inner(n) if n == 0 then return 'i' end return inner(n - 1) end\n"
+    " return inner(60000)\nend\nreturn outer()",
+    "local f\nf = function(n) if n == 0 then return 'late' end return f(n - 1) end\nreturn f(60000)",
     # ... while errors in tail-called helpers keep the script's line
     "local x = 1\nreturn redis.call('nosuch')",
     "local function g(k)\n return redis.call('incr', k)\nend\nreturn g('string')",
     "local M = {} function M.f() return redis.call('nosuch') end\nreturn M.f()",
+    "local call = redis.call\nreturn call('incr', 'string')",
+    "local call = redis.call\nlocal function get(k)\n return call('incr', k)\nend\nreturn get('string')",
+    "local function apply(f, ...)\n return f(...)\nend\nreturn apply(redis.call, 'nosuch')",
+    "local c = redis.call\nlocal function a()\n local function b()\n  return c('nosuch')\n end\n return b()\nend\nreturn a()",
     "return coroutine.wrap(function() error('x') end)()",
     "local t = {}\nreturn cjson.decode('{')",
     "return setmetatable({}, 1)",
