@@ -3,6 +3,7 @@
     python bench/fuzz.py TARGET [--seconds 600] [--seed 1] [--corpus DIR] [--max-execs N]
         [--timeout 2] [--max-memory-mb 2048] [--json]
     python bench/fuzz.py TARGET --replay FILE_OR_DIR...   # run saved inputs once, report findings
+    python bench/fuzz.py TARGET --engine atheris --seconds 600 --corpus DIR [libFuzzer flags]
 
 Targets (bench/fuzz_targets.py): ``resp`` (the request parsers and the three batch paths of a
 connection), ``dump`` (DUMP payloads as RESTORE loads them, sanitize-dump-payload yes and no),
@@ -280,6 +281,28 @@ def limit_memory(mb: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (want, hard))
 
 
+def run_atheris(target, a, extra: list[str]) -> int:  # noqa: ANN001
+    """libFuzzer through atheris (``pip install atheris``): seeds written to ``<corpus>/seeds``, new
+    inputs to ``<corpus>/queue``, the first failure to ``<corpus>/crash-*`` (libFuzzer stops there)."""
+    import atheris
+
+    corpus = a.corpus or "fuzz-%s" % target.name
+    seeds_dir = os.path.join(corpus, "seeds")
+    queue = os.path.join(corpus, "queue")
+    os.makedirs(seeds_dir, exist_ok=True)
+    os.makedirs(queue, exist_ok=True)
+    for s in target.seeds():
+        with open(os.path.join(seeds_dir, hashlib.sha1(s).hexdigest()[:16]), "wb") as f:
+            f.write(s)
+    atheris.instrument_all()
+    args = [sys.argv[0], queue, seeds_dir, "-max_total_time=%d" % a.seconds, "-timeout=%d" % max(1, a.timeout),
+            "-rss_limit_mb=%d" % a.max_memory_mb, "-max_len=%d" % target.max_len, "-seed=%d" % a.seed,
+            "-artifact_prefix=%s/" % corpus, *extra]
+    atheris.Setup(args, target.run)
+    atheris.Fuzz()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import fuzz_targets
 
@@ -295,7 +318,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     ap.add_argument("--redis", action="store_true",
                     help="also compare coverage-adding inputs with a real redis-server (dump, resp)")
-    a = ap.parse_args(argv)
+    ap.add_argument("--engine", choices=("builtin", "atheris"), default="builtin",
+                    help="atheris: libFuzzer's engine instead (no --redis, stops at the first failure)")
+    a, extra = ap.parse_known_args(argv)
+    if a.engine == "atheris":
+        return run_atheris(fuzz_targets.TARGETS[a.target](), a, extra)
+    if extra:
+        ap.error("unrecognized arguments: %s" % " ".join(extra))
     limit_memory(a.max_memory_mb)
     signal.signal(signal.SIGALRM, _alarm)
     oracle = fuzz_targets.RedisOracle() if a.redis else None

@@ -203,6 +203,7 @@ class Client(threading.Thread):
             return
         keys = sorted(self.pending_base)
         cmds = [c for k in keys for c in Model.read_cmds(k)]
+        t0 = time.time()
         conn.send(b"".join(encode(c) for c in cmds))
         replies = [conn.read() for _ in cmds]
         now = time.time()
@@ -216,13 +217,13 @@ class Client(threading.Thread):
             cand.data = {k: e for k, e in copy.deepcopy(self.pending_base).items() if e is not None}
             for u in self.pending[:prefix]:
                 apply_blind(cand, u, self.pending_t, now)
-            if all(cand.matches(k, got[k], now) for k in keys):
+            if all(cand.matches(k, got[k], t0, now) for k in keys):
                 for k in keys:
                     self.model.data.pop(k, None)
                 self.model.data.update(cand.data)
                 break
         else:
-            bad = [k for k in keys if not self.model.matches(k, got[k], now)]
+            bad = [k for k in keys if not self.model.matches(k, got[k], t0, now)]
             self.stats.fail("lost", f"client {self.idx}: no prefix of {len(self.pending)} unacknowledged units "
                             f"explains keys {bad[:5]} (actual {[got[k] for k in bad[:2]]})")
             self.forget(conn, keys)
@@ -346,6 +347,7 @@ class Client(threading.Thread):
         cmds = [c for k in keys for c in Model.read_cmds(k)]
         if not cmds:
             return
+        t0 = time.time()
         conn.send(b"".join(encode(c) for c in cmds))
         replies = [conn.read() for _ in cmds]
         now, i = time.time(), 0
@@ -353,7 +355,7 @@ class Client(threading.Thread):
             n = len(Model.read_cmds(k))
             got = Model.actual(k, replies[i:i + n])
             i += n
-            if not self.model.matches(k, got, now):
+            if not self.model.matches(k, got, t0, now):
                 self.stats.fail("lost", f"client {self.idx}: key {k!r} is {got!r}, model "
                                 f"{self.model.describe(self.model.data.get(k))!r}")
                 self.forget(conn, [k])

@@ -570,14 +570,15 @@ class Model:
                     info.get(b"entries-added"), info.get(b"max-deleted-entry-id"))
         return (typ, body), exptime
 
-    def matches(self, key: bytes, got: tuple[Any, int], now: float) -> bool:
+    def matches(self, key: bytes, got: tuple[Any, int], t_lo: float, t_hi: float) -> bool:
+        """Does the state read back (by commands run between t_lo and t_hi) fit this model?"""
         desc, exptime = got
         e = self.data.get(key)
         if e is not None and e.exp is not None:
             lo, hi = e.exp
-            if now * 1000 > hi + 2:  # surely expired
+            if t_lo * 1000 > hi + 2:  # surely expired
                 return desc == ("none",)
-            if now * 1000 >= lo - 2 and desc == ("none",):  # may have expired
+            if t_hi * 1000 >= lo - 2 and desc == ("none",):  # may have expired
                 return True
         if desc != self.describe(e):
             return False
@@ -659,6 +660,8 @@ class Workload:
         op = r.choice(["SET", "GET", "APPEND", "APPEND", "SETRANGE", "GETRANGE", "STRLEN", "INCR", "PEXPIRE",
                        "PERSIST", "DEL"] if n < 400 else ["SET", "DEL"])
         if op == "SET":
+            if r.random() < 0.03:  # now and then a big value (8-160 KB): long AOF writes to cut short
+                return [b"SET", k, self.word(8) * r.randint(1000, 20000)]
             return [b"SET", k, self.word()]
         if op == "APPEND":
             return [b"APPEND", k, self.word()]

@@ -99,6 +99,21 @@ def test_oom_inside_multi(both):
     same(both, "CONFIG", "SET", "maxmemory", "0")
 
 
+def test_small_integers_are_not_shared_under_lru_lfu_policies(both):
+    """OBJECT REFCOUNT of 0..9999: shared (2147483647) without maxmemory or with a policy other than
+    LRU/LFU; a value of its own (1) when maxmemory is set with an LRU or LFU policy."""
+    same(both, "SET", "a", "1")
+    same(both, "OBJECT", "REFCOUNT", "a")
+    same(both, "CONFIG", "SET", "maxmemory", "1073741824")
+    for policy in ("allkeys-random", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-ttl", "volatile-lfu"):
+        same(both, "CONFIG", "SET", "maxmemory-policy", policy)
+        for key, value in (("a", "1"), ("b", "9999"), ("c", "10000"), ("d", "-1")):
+            same(both, "SET", key, value)
+            same(both, "OBJECT", "REFCOUNT", key)
+        same(both, "INCR", "b")  # 10000: never shared
+        same(both, "OBJECT", "REFCOUNT", "b")
+
+
 def test_exec_refused_when_queue_has_denyoom(servers, both):
     for s, c in zip(servers, both, strict=True):
         c.call("MULTI")

@@ -238,8 +238,28 @@ def test_pcall_without_arguments(check):
     "local s = 'x' for i = 1, 20 do s = s .. s end return #s",
     "return {pcall(string.rep, 'x', 2^31)}",
     "return {pcall(table.concat, {}, 'x', 1, 2^31)}",
+    # proper tail calls: deep tail recursion does not grow the stack
+    "local function f(n) if n == 0 then return 0 end return f(n - 1) end return f(100000)",
+    "function gf(n) if n == 0 then return 'g' end return gf(n - 1) end return gf(100000)",
+    "local function a(n) if n == 0 then return 'a' end return a(n - 1) end local b = a return b(50000)",
+    "local function f(...) return ... end return {f(1, 2, 3)}",
+    "local function outer()\n local function inner(n) if n == 0 then return 'i' end return inner(n - 1) end\n"
+    " return inner(60000)\nend\nreturn outer()",
+    "local f\nf = function(n) if n == 0 then return 'late' end return f(n - 1) end\nreturn f(60000)",
+    # ... while errors in tail-called helpers keep the script's line
+    "local x = 1\nreturn redis.call('nosuch')",
+    "local function g(k)\n return redis.call('incr', k)\nend\nreturn g('string')",
+    "local M = {} function M.f() return redis.call('nosuch') end\nreturn M.f()",
+    "local call = redis.call\nreturn call('incr', 'string')",
+    "local call = redis.call\nlocal function get(k)\n return call('incr', k)\nend\nreturn get('string')",
+    "local function apply(f, ...)\n return f(...)\nend\nreturn apply(redis.call, 'nosuch')",
+    "local c = redis.call\nlocal function a()\n local function b()\n  return c('nosuch')\n end\n return b()\nend\nreturn a()",
+    "return coroutine.wrap(function() error('x') end)()",
+    "local t = {}\nreturn cjson.decode('{')",
+    "return setmetatable({}, 1)",
 ])
 def test_recursion_and_nesting(check, script):
+    check("SET", "string", "x")
     _eval(check, script)
 
 
@@ -289,6 +309,8 @@ _PROBES = [["GET", "k"], ["FUNCTION", "KILL"], ["MULTI"], ["DISCARD"], ["CLIENT"
     "while true do local ok = pcall(error, 'x') end",
     "local co = coroutine.wrap(function() while true do end end) co()",
     "redis.call('get', 'k') while true do end",
+    "local function f() return f() end return f()",
+    "local function f(n) return f(n + 1) end return f(1)",
 ])
 def test_busy_eval_is_killed(busy_servers, script):
     r, p = (_busy_round(s, ["EVAL", script, "0"], ["SCRIPT", "KILL"], _PROBES) for s in busy_servers)
@@ -344,3 +366,25 @@ def test_runaway_allocation_stops_the_script_not_the_server(pyr):
     assert pyr.call("EVAL", "return #string.rep('x', 1000000)", "0") == b":1000000\r\n"
     assert pyr.call("SET", "after", "1") == b"+OK\r\n"
     assert pyr.call("PING") == b"+PONG\r\n"
+
+
+def test_new_connection_during_busy_script_can_kill_it(busy_servers):
+    """A client that connects while the script is busy (an operator's redis-cli) is served: BUSY, then
+    SCRIPT KILL; the connection keeps working once the script ended."""
+    out = {}
+    for s in busy_servers:
+        watcher = RawClient(s.port, timeout=20)
+        assert watcher.call("PING") == b"+PONG\r\n"
+        runner = RawClient(s.port, timeout=20)
+        runner.send("EVAL", "while true do end", "0")
+        while not (r := watcher.call("PING")).startswith(b"-BUSY"):
+            pass
+        late = RawClient(s.port, timeout=20)
+        try:
+            out[s.kind] = [r, late.call("PING"), late.call("CLIENT", "SETNAME", "late"), late.call("SCRIPT", "KILL"),
+                           runner.read_reply(), late.call("PING"), late.call("CLIENT", "GETNAME"),
+                           late.call("SET", "k", "v"), watcher.call("GET", "k")]
+        finally:
+            for c in (watcher, runner, late):
+                c.close()
+    assert out["pyredis"] == out["redis"]

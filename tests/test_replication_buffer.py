@@ -134,6 +134,33 @@ def test_rdb_child_killed_when_no_replica_waits_for_it():
 
 
 @pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
+def test_killed_replica_buffer_is_released_at_once(master_kind):
+    """CLIENT KILL TYPE replica frees the replica at once (freeClient): the very next INFO shows no
+    replica and mem_clients_slaves 0, even while the replica (stopped) still has megabytes pending."""
+    m = start(master_kind, "--repl-backlog-size", "16384", "--client-output-buffer-limit", "replica 0 0 0")
+    s = start("redis")
+    try:
+        link(s, m)
+        s.r.config_set("repl-timeout", 60)
+        m.r.set("k", "x")
+        wait_synced(m, s)
+        pid = s.info("server")["process_id"]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for i in range(20):
+                m.r.set(f"k{i}", "y" * 500_000)
+            assert m.info("memory")["mem_clients_slaves"] > 1_000_000
+            assert m.r.client_kill_filter(_type="replica") == 1
+            assert m.info("memory")["mem_clients_slaves"] == 0
+            assert m.info("replication")["connected_slaves"] == 0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    finally:
+        m.stop()
+        s.stop()
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
 def test_killed_replica_releases_the_backlog_at_once(master_kind):
     """CLIENT KILL TYPE replica frees the replica at once (as freeClient does): writes in the same
     MULTI/EXEC trim a shrunk backlog past the replica's offset, so it must resync fully."""

@@ -297,7 +297,7 @@ def _kill(c, target) -> None:
         c.server.clients.pop(target.id, None)  # freed at once, like Redis: gone from CLIENT LIST/KILL
         if getattr(target, "repl_link", None) is not None:
             _shutdown_now(target)
-            c.server.replication.master.detach(target)  # freed now: the backlog blocks it held can be trimmed
+            c.server.replication.on_disconnect(target)  # gone from the replicas (and their buffer) at once
         target.schedule_flush()
 
 

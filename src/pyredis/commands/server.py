@@ -259,6 +259,10 @@ def cmd_config_get(c, argv):
     return out
 
 
+#: parameters CONFIG SET refuses while the dataset loads (Redis's DENY_LOADING_CONFIG flag)
+DENY_LOADING_CONFIGS = frozenset({"appendonly", "repl-diskless-load", "dir"})
+
+
 @subcommand("config", "set", -4, "admin noscript loading stale")
 def cmd_config_set(c, argv):
     if len(argv) % 2:
@@ -282,6 +286,8 @@ def cmd_config_set(c, argv):
         if d.protected and not protected.allowed(c.server.config["enable-protected-configs"], c):
             raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{raw_name}') - "
                                "can't set protected config")
+        if name in DENY_LOADING_CONFIGS and c.server.persistence.loading:
+            raise CommandError("LOADING Redis is loading the dataset in memory")
         pairs.append((raw_name, name, argv[i + 1].decode("utf-8", "surrogateescape")))
     old = {name: cfg.values[name] for _, name, _ in pairs}
     done = []

@@ -7,7 +7,6 @@ wrapped in MULTI/EXEC when there is more than one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from time import perf_counter_ns
@@ -20,18 +19,25 @@ from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
 from pyredis.scripting.ldb import Debugger
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
-from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
-from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
+from pyredis.scripting.scripterror import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
+from pyredis.scripting.scripterror import num_arg as _num_arg
 from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
-from pyredis.scripting.vm import LuaMemoryError, LuaVM
 from pyredis.server.client import Client
 from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
+    from pyredis.scripting.vm import LuaVM
     from pyredis.server.app import Server
 
 log = logging.getLogger("pyredis")
+
+
+def _sha1(data: bytes) -> Any:
+    """hashlib.sha1, imported on the first script (_hashlib, OpenSSL's digests, is ~0.5 MB of RSS)."""
+    import hashlib
+
+    return hashlib.sha1(data)
 
 ERR_UNKNOWN_S = "ERR Unknown Redis command called from script"
 ERR_UNKNOWN = ERR_UNKNOWN_S.encode()
@@ -85,10 +91,14 @@ class Scripting:
         self.fake = fake
 
     # -- Lua states ------------------------------------------------------------------------------
+    # Created on first use, and the Lua runtime (lupa, the redis/cjson/cmsgpack/struct/bit libraries:
+    # pyredis.scripting.vm) imported then: a server that never runs a script does not load it.
     @property
     def eval_vm(self) -> LuaVM:
         vm = self._eval_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._eval_vm = LuaVM(self, "eval")
         return vm
 
@@ -96,6 +106,8 @@ class Scripting:
     def func_vm(self) -> LuaVM:
         vm = self._func_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._func_vm = LuaVM(self, "function")
         return vm
 
@@ -107,7 +119,7 @@ class Scripting:
     # -- EVAL scripts ----------------------------------------------------------------------------
     def script_for_body(self, body: bytes) -> tuple[bytes, tuple[Any, int, bytes]]:
         """Find or compile (and cache) the script with this body."""
-        sha = hashlib.sha1(body).hexdigest().encode()
+        sha = _sha1(body).hexdigest().encode()
         entry = self.scripts.get(sha)
         if entry is None:
             flags, code = shebang.parse_eval(body)
@@ -308,6 +320,8 @@ class Scripting:
             ks.frozen_time = int(time.time() * 1000)
         dirty = srv.dirty
         vm = run.vm
+        from pyredis.scripting.vm import LuaMemoryError  # loaded with the VM (see eval_vm)
+
         self.run = run
         try:
             if len(argv) < 200:
@@ -324,6 +338,8 @@ class Scripting:
             if run.busy:
                 srv.busy_script = None
                 srv.hold_gate("busy-script", False)
+                if srv.blocked_io is not None:
+                    srv.blocked_io.adopt()
                 log.warning("Slow script finished after %d milliseconds", run.duration_ms())
             if run.killed is not None:
                 vm.reset_hook()
@@ -385,7 +401,7 @@ class Scripting:
         name = cmd.name
         flags = None
         if name in ("eval", "eval_ro", "evalsha", "evalsha_ro") and len(argv) > 1:
-            sha = argv[1].lower() if name.startswith("evalsha") else hashlib.sha1(argv[1]).hexdigest().encode()
+            sha = argv[1].lower() if name.startswith("evalsha") else _sha1(argv[1]).hexdigest().encode()
             entry = self.scripts.get(sha)
             if entry is not None:
                 flags = entry[1]

@@ -14,8 +14,9 @@ from pyredis.scripting import bitop, structlib
 from pyredis.scripting.cjson import CJson
 from pyredis.scripting.cmsgpack import Codec
 from pyredis.scripting.convert import ToLua
-from pyredis.scripting.luaargs import LuaArgError, ScriptError
+from pyredis.scripting.luaargs import LuaArgError
 from pyredis.scripting.prelude import PRELUDE
+from pyredis.scripting.scripterror import ScriptError
 
 # The Lua heap of each state is capped (Redis 7.0 has no cap: a runaway allocation there ends with the
 # process killed). Past it an allocation fails with Lua's "not enough memory" error: the script stops,
