@@ -140,6 +140,35 @@ def test_python_errors_reach_scripts_as_lua_values(check, script):
     _eval(check, script)
 
 
+_DEPRECATED = [
+    "return type(getfenv)", "return tostring(getfenv(0) == _G)", "return tostring(getfenv(1) == _G)",
+    "return tostring(getfenv(redis.call) == _G)", "return tostring(getfenv(print) == _G)",
+    "return {pcall(setfenv, redis.call, {})}", "return {pcall(setfenv, print, {})}",
+    "return {pcall(function() return getfenv(2) == _G end)}", "return {pcall(function() return getfenv(3) end)}",
+    "return {pcall(getfenv, 1)}", "local ok, e = pcall(getfenv, 2) return tostring(e == _G)",
+    "local t = {} for k in pairs(getfenv(0)) do t[#t+1] = k end table.sort(t) return t",
+    "return {pcall(function() getfenv(0).x = 1 end)}", "return {pcall(function() rawset(getfenv(0), 'x', 1) end)}",
+    "return type(newproxy(true))", "local p = newproxy(true) getmetatable(p).__index = function() return 1 end return p.x",
+    "return {pcall(function() local f = function() return x end setfenv(f, {x = 5}) return f() end)}",
+    "return {pcall(setfenv, 0, {})}", "return {pcall(setfenv, 1, {})}", "return {pcall(function() setfenv(2, {}) end)}",
+    "return {pcall(function() return getfenv(string.rep) == _G end)}",
+    "return {pcall(function() return getfenv(coroutine.create) == _G end)}",
+]
+
+
+def test_deprecated_api_does_not_open_the_sandbox(check):
+    """lua-enable-deprecated-api yes (7.0.15): getfenv/setfenv/newproxy never reach the real globals
+    or the sandbox's own functions."""
+    check("CONFIG", "SET", "lua-enable-deprecated-api", "yes")
+    check("SCRIPT", "FLUSH")
+    try:
+        for script in _DEPRECATED:
+            _eval(check, script)
+    finally:
+        check("CONFIG", "SET", "lua-enable-deprecated-api", "no")
+        check("SCRIPT", "FLUSH")
+
+
 # --- write protection -------------------------------------------------------------------------------
 
 
@@ -243,10 +272,17 @@ def test_pcall_without_arguments(check):
     "function gf(n) if n == 0 then return 'g' end return gf(n - 1) end return gf(100000)",
     "local function a(n) if n == 0 then return 'a' end return a(n - 1) end local b = a return b(50000)",
     "local function f(...) return ... end return {f(1, 2, 3)}",
+    "local function outer()\n local function inner(n) if n == 0 then return 'i' end return inner(n - 1) end\n"
+    " return inner(60000)\nend\nreturn outer()",
+    "local f\nf = function(n) if n == 0 then return 'late' end return f(n - 1) end\nreturn f(60000)",
     # ... while errors in tail-called helpers keep the script's line
     "local x = 1\nreturn redis.call('nosuch')",
     "local function g(k)\n return redis.call('incr', k)\nend\nreturn g('string')",
     "local M = {} function M.f() return redis.call('nosuch') end\nreturn M.f()",
+    "local call = redis.call\nreturn call('incr', 'string')",
+    "local call = redis.call\nlocal function get(k)\n return call('incr', k)\nend\nreturn get('string')",
+    "local function apply(f, ...)\n return f(...)\nend\nreturn apply(redis.call, 'nosuch')",
+    "local c = redis.call\nlocal function a()\n local function b()\n  return c('nosuch')\n end\n return b()\nend\nreturn a()",
     "return coroutine.wrap(function() error('x') end)()",
     "local t = {}\nreturn cjson.decode('{')",
     "return setmetatable({}, 1)",
@@ -359,3 +395,25 @@ def test_runaway_allocation_stops_the_script_not_the_server(pyr):
     assert pyr.call("EVAL", "return #string.rep('x', 1000000)", "0") == b":1000000\r\n"
     assert pyr.call("SET", "after", "1") == b"+OK\r\n"
     assert pyr.call("PING") == b"+PONG\r\n"
+
+
+def test_new_connection_during_busy_script_can_kill_it(busy_servers):
+    """A client that connects while the script is busy (an operator's redis-cli) is served: BUSY, then
+    SCRIPT KILL; the connection keeps working once the script ended."""
+    out = {}
+    for s in busy_servers:
+        watcher = RawClient(s.port, timeout=20)
+        assert watcher.call("PING") == b"+PONG\r\n"
+        runner = RawClient(s.port, timeout=20)
+        runner.send("EVAL", "while true do end", "0")
+        while not (r := watcher.call("PING")).startswith(b"-BUSY"):
+            pass
+        late = RawClient(s.port, timeout=20)
+        try:
+            out[s.kind] = [r, late.call("PING"), late.call("CLIENT", "SETNAME", "late"), late.call("SCRIPT", "KILL"),
+                           runner.read_reply(), late.call("PING"), late.call("CLIENT", "GETNAME"),
+                           late.call("SET", "k", "v"), watcher.call("GET", "k")]
+        finally:
+            for c in (watcher, runner, late):
+                c.close()
+    assert out["pyredis"] == out["redis"]

@@ -132,6 +132,8 @@ def listpack_prefix(blob: bytes) -> tuple[list, bool]:
     out: list = []
     p, end = 6, len(blob) - 1
     while p < end:
+        if blob[p] == 0xFF:  # an end byte where an element starts: lpNext returns NULL there
+            return out, True
         try:
             size = _element_size(blob, p)
             if p + size > end:

@@ -7,9 +7,10 @@ may reach such a helper are rewritten to CALL (the RETURN that follows returns a
 behaviour is unchanged) and the chunk is loaded again.
 
 Tail calls of the script's own functions stay proper tail calls, as in Redis (deep or endless tail
-recursion must not overflow the stack): a callee read from an upvalue, a local holding a closure or
-a parameter, or a global other than the sandbox's stand-ins. Field accesses (``redis.call``,
-``cjson.encode``, ``M.f``) and the stand-ins' globals (``pcall``, ``unpack``...) are rewritten.
+recursion must not overflow the stack): a callee that is a closure (through locals and upvalues, so
+``local function f() return f() end``) or a global other than the sandbox's stand-ins. Field accesses
+(``redis.call``, ``cjson.encode``, ``M.f``), locals or upvalues holding them (``local call =
+redis.call``), parameters and the stand-ins' globals (``pcall``, ``unpack``...) are rewritten.
 """
 
 from __future__ import annotations
@@ -27,9 +28,25 @@ _STAND_INS = frozenset((b"pcall", b"xpcall", b"unpack", b"setmetatable", b"getme
 _WRITES_A = frozenset((0, 1, 2, 4, 5, 6, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 27, 36))
 
 
-def _writer(code: list[int], before: int, reg: int) -> int | None:
+class _Proto:
+    """One function prototype of a chunk: its code, string constants, nested protos and parent."""
+
+    def __init__(self, parent: _Proto | None, index: int) -> None:
+        self.parent, self.index = parent, index  # index: its Bx in the parent's CLOSURE
+        self.start = 0
+        self.nups = 0
+        self.code: list[int] = []
+        self.consts: list[bytes | None] = []
+        self.children: list[_Proto] = []
+        self.pseudo: set[int] = set()  # the upvalue pseudo-instructions following each CLOSURE
+
+
+def _writer(proto: _Proto, before: int, reg: int) -> int | None:
     """The nearest instruction before *before* that may write *reg* (None: none, a parameter)."""
+    code = proto.code
     for j in range(before - 1, -1, -1):
+        if j in proto.pseudo:
+            continue
         ins = code[j]
         op, a = ins & 0x3F, (ins >> 6) & 0xFF
         if op in _WRITES_A:
@@ -41,36 +58,66 @@ def _writer(code: list[int], before: int, reg: int) -> int | None:
         elif op == 11:  # SELF: A and A+1
             if reg in (a, a + 1):
                 return j
-        elif op in (28, 37):  # CALL / VARARG: from A upwards
-            if reg >= a:
-                return j
-        elif op in (31, 32, 33):  # FORLOOP/FORPREP/TFORLOOP: the loop registers
+        elif op in (28, 37, 31, 32, 33):  # CALL, VARARG, the for loops: from A upwards
             if reg >= a:
                 return j
     return None
 
 
-def _keep_tail(code: list[int], i: int, consts: list[bytes | None]) -> bool:
-    """Whether the TAILCALL at *i* calls the script's own function (keep it a tail call)."""
-    reg = (code[i] >> 6) & 0xFF
-    j = _writer(code, i, reg)
-    for _ in range(2):  # follow one MOVE from a local
-        if j is None:
-            return True  # a parameter
-        ins = code[j]
-        op = ins & 0x3F
-        if op in (OP_GETUPVAL, OP_CLOSURE):
-            return True
-        if op == OP_GETGLOBAL:
-            bx = ins >> 14
-            name = consts[bx] if bx < len(consts) else None
-            return name is not None and name not in _STAND_INS
-        if op != OP_MOVE:
-            return False
-        j = _writer(code, j, (ins >> 23) & 0x1FF)
+def _closure_pc(parent: _Proto, index: int) -> int | None:
+    for pc, ins in enumerate(parent.code):
+        if ins & 0x3F == OP_CLOSURE and ins >> 14 == index and pc not in parent.pseudo:
+            return pc
+    return None
+
+
+def _script_function(proto: _Proto, pc: int, reg: int, depth: int = 0) -> bool:
+    """Whether R(reg) at *pc* holds one of the script's own functions (a closure, a global that is
+    not a sandbox stand-in), following MOVEs and upvalues; False when it may be a sandbox helper."""
+    if depth > 8:
+        return False
+    j = _writer(proto, pc, reg)
+    if j is None:
+        return False  # a parameter: maybe redis.call passed in
+    ins = proto.code[j]
+    op = ins & 0x3F
+    if op == OP_CLOSURE:
+        return True
+    if op == OP_GETGLOBAL:
+        bx = ins >> 14
+        name = proto.consts[bx] if bx < len(proto.consts) else None
+        return name is not None and name not in _STAND_INS
+    if op == OP_MOVE:
+        return _script_function(proto, j, (ins >> 23) & 0x1FF, depth + 1)
+    if op == OP_GETUPVAL:
+        return _upvalue_function(proto, (ins >> 23) & 0x1FF, depth + 1)
     return False
 
 
+def _upvalue_function(proto: _Proto, up: int, depth: int) -> bool:
+    parent = proto.parent
+    if parent is None:
+        return False
+    cpc = _closure_pc(parent, proto.index)
+    if cpc is None or cpc + 1 + up >= len(parent.code):
+        return False
+    bind = parent.code[cpc + 1 + up]  # MOVE 0 B (a parent register) or GETUPVAL 0 B (its upvalue)
+    b = (bind >> 23) & 0x1FF
+    if bind & 0x3F == OP_MOVE:
+        return _script_function(parent, cpc + 1, b, depth)  # the CLOSURE itself counts (recursion)
+    if bind & 0x3F == OP_GETUPVAL:
+        return _upvalue_function(parent, b, depth)
+    return False
+
+
+def _patch(c: _Chunk, proto: _Proto) -> None:
+    size = c.ins_size
+    for k, ins in enumerate(proto.code):
+        if ins & 0x3F == OP_TAILCALL and not _script_function(proto, k, (ins >> 6) & 0xFF):
+            ins = (ins & ~0x3F) | OP_CALL
+            c.buf[proto.start + k * size : proto.start + (k + 1) * size] = ins.to_bytes(size, c.order)
+    for child in proto.children:
+        _patch(c, child)
 class _Chunk:
     def __init__(self, data: bytes) -> None:
         if data[:5] != b"\x1bLua\x51" or len(data) < 12:
@@ -92,16 +139,19 @@ class _Chunk:
         n = self.integer(self.size_t)
         self.pos += n
 
-    def function(self) -> None:
+    def function(self, parent: _Proto | None = None, index: int = 0) -> _Proto:
+        proto = _Proto(parent, index)
         self.skip_string()  # source
-        self.pos += 2 * self.int_size + 4  # line defined, last line, nups, params, vararg, max stack
+        self.pos += 2 * self.int_size  # line defined, last line
+        proto.nups = self.buf[self.pos]
+        self.pos += 4  # nups, params, vararg, max stack
         n = self.integer(self.int_size)
         size = self.ins_size
         buf = self.buf
-        start = self.pos
-        code = [int.from_bytes(buf[start + k * size : start + (k + 1) * size], self.order) for k in range(n)]
+        proto.start = start = self.pos
+        proto.code = [int.from_bytes(buf[start + k * size : start + (k + 1) * size], self.order) for k in range(n)]
         self.pos += n * size
-        consts: list[bytes | None] = []
+        consts = proto.consts
         for _ in range(self.integer(self.int_size)):  # constants
             t = buf[self.pos]
             self.pos += 1
@@ -114,12 +164,19 @@ class _Chunk:
                 ln = self.integer(self.size_t)
                 consts[-1] = bytes(buf[self.pos : self.pos + ln - 1])  # without the trailing NUL
                 self.pos += ln
-        for k, ins in enumerate(code):
-            if ins & 0x3F == OP_TAILCALL and not _keep_tail(code, k, consts):
-                ins = (ins & ~0x3F) | OP_CALL
-                buf[start + k * size : start + (k + 1) * size] = ins.to_bytes(size, self.order)
-        for _ in range(self.integer(self.int_size)):  # nested functions
-            self.function()
+        for k in range(self.integer(self.int_size)):  # nested functions
+            proto.children.append(self.function(proto, k))
+        # the upvalue pseudo-instructions after each CLOSURE (a nested proto's nups of them)
+        code = proto.code
+        pc = 0
+        while pc < len(code):
+            ins = code[pc]
+            if ins & 0x3F == OP_CLOSURE and (ins >> 14) < len(proto.children):
+                nups = proto.children[ins >> 14].nups
+                proto.pseudo.update(range(pc + 1, pc + 1 + nups))
+                pc += 1 + nups
+                continue
+            pc += 1
         n = self.integer(self.int_size)  # line info
         self.pos += n * self.int_size
         for _ in range(self.integer(self.int_size)):  # local variables
@@ -127,10 +184,11 @@ class _Chunk:
             self.pos += 2 * self.int_size
         for _ in range(self.integer(self.int_size)):  # upvalue names
             self.skip_string()
+        return proto
 
 
 def untail(chunk: bytes) -> bytes:
     """The same chunk with the tail calls that may reach a sandbox helper turned into plain calls."""
     c = _Chunk(chunk)
-    c.function()
+    _patch(c, c.function())
     return bytes(c.buf)
