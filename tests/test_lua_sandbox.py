@@ -140,6 +140,35 @@ def test_python_errors_reach_scripts_as_lua_values(check, script):
     _eval(check, script)
 
 
+_DEPRECATED = [
+    "return type(getfenv)", "return tostring(getfenv(0) == _G)", "return tostring(getfenv(1) == _G)",
+    "return tostring(getfenv(redis.call) == _G)", "return tostring(getfenv(print) == _G)",
+    "return {pcall(setfenv, redis.call, {})}", "return {pcall(setfenv, print, {})}",
+    "return {pcall(function() return getfenv(2) == _G end)}", "return {pcall(function() return getfenv(3) end)}",
+    "return {pcall(getfenv, 1)}", "local ok, e = pcall(getfenv, 2) return tostring(e == _G)",
+    "local t = {} for k in pairs(getfenv(0)) do t[#t+1] = k end table.sort(t) return t",
+    "return {pcall(function() getfenv(0).x = 1 end)}", "return {pcall(function() rawset(getfenv(0), 'x', 1) end)}",
+    "return type(newproxy(true))", "local p = newproxy(true) getmetatable(p).__index = function() return 1 end return p.x",
+    "return {pcall(function() local f = function() return x end setfenv(f, {x = 5}) return f() end)}",
+    "return {pcall(setfenv, 0, {})}", "return {pcall(setfenv, 1, {})}", "return {pcall(function() setfenv(2, {}) end)}",
+    "return {pcall(function() return getfenv(string.rep) == _G end)}",
+    "return {pcall(function() return getfenv(coroutine.create) == _G end)}",
+]
+
+
+def test_deprecated_api_does_not_open_the_sandbox(check):
+    """lua-enable-deprecated-api yes (7.0.15): getfenv/setfenv/newproxy never reach the real globals
+    or the sandbox's own functions."""
+    check("CONFIG", "SET", "lua-enable-deprecated-api", "yes")
+    check("SCRIPT", "FLUSH")
+    try:
+        for script in _DEPRECATED:
+            _eval(check, script)
+    finally:
+        check("CONFIG", "SET", "lua-enable-deprecated-api", "no")
+        check("SCRIPT", "FLUSH")
+
+
 # --- write protection -------------------------------------------------------------------------------
 
 
@@ -388,3 +417,29 @@ def test_new_connection_during_busy_script_can_kill_it(busy_servers):
             for c in (watcher, runner, late):
                 c.close()
     assert out["pyredis"] == out["redis"]
+
+
+_LIBRARY_BODIES = [
+    "x = 1", "_G.x = 1", "local a = os", "local a = redis.call", "redis.call('ping')", "local a = python",
+    "rawset(_G, 'x', 1)", "setmetatable(_G, {})", "local t = getmetatable('') t.__index = {}",
+    "redis.register_function('f', function() return tostring(rawget(_G, 'x')) end)",
+    "redis.register_function('g', function() x = 1 end)",
+    "redis.register_function('h', function() return type(redis.register_function) end)",
+    "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) redis.register_function('k', function() return t end)",
+    "redis.register_function('w', function() local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t end)",
+    "local x = 0 while true do x = x + 1 end",
+    "redis.register_function('d', function() return type(debug) end)",
+    "local f = loadstring('return 1') redis.register_function('l', function() return f() end)",
+]
+
+
+@pytest.mark.parametrize("body", _LIBRARY_BODIES)
+def test_function_library_sandbox(check, body):
+    """FUNCTION LOAD runs the library with its own, smaller globals; functions run with the runtime ones."""
+    check("FUNCTION", "FLUSH")
+    try:
+        check("FUNCTION", "LOAD", "#!lua name=sandboxlib\n" + body)
+        for fn in ("f", "g", "h", "k", "w", "d", "l"):
+            check("FCALL", fn, "0")
+    finally:
+        check("FUNCTION", "FLUSH")
