@@ -660,6 +660,8 @@ class Workload:
         op = r.choice(["SET", "GET", "APPEND", "APPEND", "SETRANGE", "GETRANGE", "STRLEN", "INCR", "PEXPIRE",
                        "PERSIST", "DEL"] if n < 400 else ["SET", "DEL"])
         if op == "SET":
+            if r.random() < 0.03:  # now and then a big value (8-160 KB): long AOF writes to cut short
+                return [b"SET", k, self.word(8) * r.randint(1000, 20000)]
             return [b"SET", k, self.word()]
         if op == "APPEND":
             return [b"APPEND", k, self.word()]

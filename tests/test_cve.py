@@ -440,6 +440,22 @@ def test_command_getkeys_key_counts(check, sub, args):
     check("COMMAND", sub, *args)
 
 
+@pytest.mark.parametrize("args", [
+    ["EVAL", "return 1", "2147483647"],
+    ["EVAL", "return 1", "2147483648"],
+    ["EVAL", "return 1", "9223372036854775807"],
+    ["EVAL", "return 1", "-2147483648"],
+    ["EVAL", "return 1", "4294967297", "k"],
+    ["EVAL_RO", "return 1", "2147483647", "k"],
+    ["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "2147483647"],
+    ["FCALL", "nosuch", "2147483647"],
+    ["FCALL_RO", "nosuch", "-1"],
+])
+def test_script_huge_numkeys(check, args):
+    """The numkeys check answers at once (no key list of that size is built)."""
+    check(*args)
+
+
 def test_acl_key_checks_with_huge_key_counts(check):
     check("ACL", "SETUSER", "cve36824", "on", "nopass", "%R~a*", "+@all")
     for args in (["ZUNIONSTORE", "d", "2147483647", "a"], ["ZUNIONSTORE", "a1", "1", "b"],

@@ -94,6 +94,12 @@ DUMP_CASES = {
         "01060101825f350305201e400b0301010601800b0002200b02825f37a0190003200d0008a0190004200b02825f39201900ff1000"
         "00017b605a23790000000000000000c33b404918490000001500020100010201846974656d058576616c75650640100000200140"
         "00000520074009c02209010186756e6971756507a02c020801ff0c810000017b605a237a0100"),
+    # a v1 stream whose first live entry is followed by an end byte: lpNext returns NULL, no assertion
+    "stream-v1-end-byte-after-first-id": bytes.fromhex(
+        "0f01100000017b0eae663600000000000000004042420000001800020101010201846974656d058576616c756506000102010001"
+        "0001ffffffff1d010301240100010169825f3103050102af33010001010102010501ff02810000017b0eae66690001076d796772"
+        "6f7570810000017b0e0eae665a00000000000000009466ae0e7b010000010105416c6963653966ae0e7b010000010000017b0eae"
+        "665a0000000000000000"),
 }
 
 RESP_CASES = {
@@ -118,6 +124,12 @@ RESP_CASES = {
     "lone-cr-in-bulk-length": [b"*1\r\n$4\r\x08PINMGET"],
     # \v and \f do not end an inline argument (sdssplitargs)
     "vtab-in-inline": [b"ECHO a\x0bb\x0cc\r\n"],
+}
+
+RDB_CASES = {
+    # a string record whose LZF value declares 2**40 bytes: the compiled record reader allocated them
+    "lzf-huge-length": b"REDIS0010\x00\x01k" + _lzf_string(b"\x02\x81" + (1 << 40).to_bytes(8, "big"), b"\x01ab")
+    + b"\xff" + bytes(8),
 }
 
 AOF_CASES = {
@@ -150,6 +162,11 @@ def test_resp_regressions_in_process(name):
     ref = t.serve("full", chunks)
     for mode in t.modes[1:]:  # these very chunks too
         assert t.serve(mode, chunks) == ref, mode
+
+
+@pytest.mark.parametrize("name", sorted(RDB_CASES))
+def test_rdb_regressions_in_process(name):
+    fuzz_targets.RdbTarget().run(RDB_CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(AOF_CASES))

@@ -140,6 +140,35 @@ def test_python_errors_reach_scripts_as_lua_values(check, script):
     _eval(check, script)
 
 
+_DEPRECATED = [
+    "return type(getfenv)", "return tostring(getfenv(0) == _G)", "return tostring(getfenv(1) == _G)",
+    "return tostring(getfenv(redis.call) == _G)", "return tostring(getfenv(print) == _G)",
+    "return {pcall(setfenv, redis.call, {})}", "return {pcall(setfenv, print, {})}",
+    "return {pcall(function() return getfenv(2) == _G end)}", "return {pcall(function() return getfenv(3) end)}",
+    "return {pcall(getfenv, 1)}", "local ok, e = pcall(getfenv, 2) return tostring(e == _G)",
+    "local t = {} for k in pairs(getfenv(0)) do t[#t+1] = k end table.sort(t) return t",
+    "return {pcall(function() getfenv(0).x = 1 end)}", "return {pcall(function() rawset(getfenv(0), 'x', 1) end)}",
+    "return type(newproxy(true))", "local p = newproxy(true) getmetatable(p).__index = function() return 1 end return p.x",
+    "return {pcall(function() local f = function() return x end setfenv(f, {x = 5}) return f() end)}",
+    "return {pcall(setfenv, 0, {})}", "return {pcall(setfenv, 1, {})}", "return {pcall(function() setfenv(2, {}) end)}",
+    "return {pcall(function() return getfenv(string.rep) == _G end)}",
+    "return {pcall(function() return getfenv(coroutine.create) == _G end)}",
+]
+
+
+def test_deprecated_api_does_not_open_the_sandbox(check):
+    """lua-enable-deprecated-api yes (7.0.15): getfenv/setfenv/newproxy never reach the real globals
+    or the sandbox's own functions."""
+    check("CONFIG", "SET", "lua-enable-deprecated-api", "yes")
+    check("SCRIPT", "FLUSH")
+    try:
+        for script in _DEPRECATED:
+            _eval(check, script)
+    finally:
+        check("CONFIG", "SET", "lua-enable-deprecated-api", "no")
+        check("SCRIPT", "FLUSH")
+
+
 # --- write protection -------------------------------------------------------------------------------
 
 
@@ -238,8 +267,28 @@ def test_pcall_without_arguments(check):
     "local s = 'x' for i = 1, 20 do s = s .. s end return #s",
     "return {pcall(string.rep, 'x', 2^31)}",
     "return {pcall(table.concat, {}, 'x', 1, 2^31)}",
+    # proper tail calls: deep tail recursion does not grow the stack
+    "local function f(n) if n == 0 then return 0 end return f(n - 1) end return f(100000)",
+    "function gf(n) if n == 0 then return 'g' end return gf(n - 1) end return gf(100000)",
+    "local function a(n) if n == 0 then return 'a' end return a(n - 1) end local b = a return b(50000)",
+    "local function f(...) return ... end return {f(1, 2, 3)}",
+    "local function outer()\n local function inner(n) if n == 0 then return 'i' end return inner(n - 1) end\n"
+    " return inner(60000)\nend\nreturn outer()",
+    "local f\nf = function(n) if n == 0 then return 'late' end return f(n - 1) end\nreturn f(60000)",
+    # ... while errors in tail-called helpers keep the script's line
+    "local x = 1\nreturn redis.call('nosuch')",
+    "local function g(k)\n return redis.call('incr', k)\nend\nreturn g('string')",
+    "local M = {} function M.f() return redis.call('nosuch') end\nreturn M.f()",
+    "local call = redis.call\nreturn call('incr', 'string')",
+    "local call = redis.call\nlocal function get(k)\n return call('incr', k)\nend\nreturn get('string')",
+    "local function apply(f, ...)\n return f(...)\nend\nreturn apply(redis.call, 'nosuch')",
+    "local c = redis.call\nlocal function a()\n local function b()\n  return c('nosuch')\n end\n return b()\nend\nreturn a()",
+    "return coroutine.wrap(function() error('x') end)()",
+    "local t = {}\nreturn cjson.decode('{')",
+    "return setmetatable({}, 1)",
 ])
 def test_recursion_and_nesting(check, script):
+    check("SET", "string", "x")
     _eval(check, script)
 
 
@@ -289,6 +338,8 @@ _PROBES = [["GET", "k"], ["FUNCTION", "KILL"], ["MULTI"], ["DISCARD"], ["CLIENT"
     "while true do local ok = pcall(error, 'x') end",
     "local co = coroutine.wrap(function() while true do end end) co()",
     "redis.call('get', 'k') while true do end",
+    "local function f() return f() end return f()",
+    "local function f(n) return f(n + 1) end return f(1)",
 ])
 def test_busy_eval_is_killed(busy_servers, script):
     r, p = (_busy_round(s, ["EVAL", script, "0"], ["SCRIPT", "KILL"], _PROBES) for s in busy_servers)
@@ -344,3 +395,51 @@ def test_runaway_allocation_stops_the_script_not_the_server(pyr):
     assert pyr.call("EVAL", "return #string.rep('x', 1000000)", "0") == b":1000000\r\n"
     assert pyr.call("SET", "after", "1") == b"+OK\r\n"
     assert pyr.call("PING") == b"+PONG\r\n"
+
+
+def test_new_connection_during_busy_script_can_kill_it(busy_servers):
+    """A client that connects while the script is busy (an operator's redis-cli) is served: BUSY, then
+    SCRIPT KILL; the connection keeps working once the script ended."""
+    out = {}
+    for s in busy_servers:
+        watcher = RawClient(s.port, timeout=20)
+        assert watcher.call("PING") == b"+PONG\r\n"
+        runner = RawClient(s.port, timeout=20)
+        runner.send("EVAL", "while true do end", "0")
+        while not (r := watcher.call("PING")).startswith(b"-BUSY"):
+            pass
+        late = RawClient(s.port, timeout=20)
+        try:
+            out[s.kind] = [r, late.call("PING"), late.call("CLIENT", "SETNAME", "late"), late.call("SCRIPT", "KILL"),
+                           runner.read_reply(), late.call("PING"), late.call("CLIENT", "GETNAME"),
+                           late.call("SET", "k", "v"), watcher.call("GET", "k")]
+        finally:
+            for c in (watcher, runner, late):
+                c.close()
+    assert out["pyredis"] == out["redis"]
+
+
+_LIBRARY_BODIES = [
+    "x = 1", "_G.x = 1", "local a = os", "local a = redis.call", "redis.call('ping')", "local a = python",
+    "rawset(_G, 'x', 1)", "setmetatable(_G, {})", "local t = getmetatable('') t.__index = {}",
+    "redis.register_function('f', function() return tostring(rawget(_G, 'x')) end)",
+    "redis.register_function('g', function() x = 1 end)",
+    "redis.register_function('h', function() return type(redis.register_function) end)",
+    "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) redis.register_function('k', function() return t end)",
+    "redis.register_function('w', function() local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t end)",
+    "local x = 0 while true do x = x + 1 end",
+    "redis.register_function('d', function() return type(debug) end)",
+    "local f = loadstring('return 1') redis.register_function('l', function() return f() end)",
+]
+
+
+@pytest.mark.parametrize("body", _LIBRARY_BODIES)
+def test_function_library_sandbox(check, body):
+    """FUNCTION LOAD runs the library with its own, smaller globals; functions run with the runtime ones."""
+    check("FUNCTION", "FLUSH")
+    try:
+        check("FUNCTION", "LOAD", "#!lua name=sandboxlib\n" + body)
+        for fn in ("f", "g", "h", "k", "w", "d", "l"):
+            check("FCALL", fn, "0")
+    finally:
+        check("FUNCTION", "FLUSH")

@@ -83,7 +83,7 @@ cdef object _rd_str(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p):
         if ulen < 0 or enc:
             return None
         q = p[0]
-        if q + clen > n:
+        if q + clen > n or ulen > clen * 88:  # more than LZF expands to (rdb_format.LZF_MAX_RATIO)
             return None
         try:
             out = decompress(d[q:q + clen], ulen)

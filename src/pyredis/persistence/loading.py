@@ -212,6 +212,17 @@ class Loading:
         self.server.dirty = 0
         return True
 
+    def begin_startup_loading(self) -> None:
+        """CLI start-up, before the listeners are bound: from the first accepted connection clients get
+        -LOADING while there is a dataset to load (Redis loads before its event loop first runs, so no
+        client ever sees the dataset empty or half-loaded; binding several addresses and TLS lets ours
+        run in between)."""
+        srv = self.server
+        srv.events.checks.insert(0, self._check_loading)
+        srv.hold_gate("loading")
+        if self.aof.state == AOF_ON or os.path.exists(self.rdb_path()):
+            self.loading = True
+
     def on_ready(self, server: Any) -> Any:
         """CLI start-up hook (after binding, before "Ready to accept connections"): a coroutine loading
         the dataset while clients get -LOADING; SystemExit(1) when the files cannot be loaded."""
@@ -221,8 +232,9 @@ class Loading:
         srv = self.server
         every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
         checks = srv.events.checks
-        checks.insert(0, self._check_loading)
-        srv.hold_gate("loading")
+        if self._check_loading not in checks:
+            checks.insert(0, self._check_loading)
+            srv.hold_gate("loading")
         ok = True
         try:
             for _ in self._startup_steps(every):

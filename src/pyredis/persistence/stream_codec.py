@@ -18,7 +18,13 @@ from typing import Any
 
 from pyredis.persistence import listpack as lp
 from pyredis.persistence.rdb_format import RDBError, Reader, enc_len, enc_str
-from pyredis.persistence.unverified import LoadPanic, Unverified, first_entry_readable, shallow_listpack_ok
+from pyredis.persistence.unverified import (
+    LoadPanic,
+    Unverified,
+    first_entry_readable,
+    last_valid_id_missing,
+    shallow_listpack_ok,
+)
 
 MAX64 = (1 << 64) - 1
 F_DELETED, F_SAMEFIELDS = 1, 2
@@ -196,7 +202,8 @@ def decode_stream(r: Reader, version: int) -> Any:
     if bad:
         if version < 2 and not first_entry_readable([blobs[k] for k in sorted(blobs)]):  # Redis walks to the first ID loading it
             raise LoadPanic("lpValidateNext(lp, &p, lpBytes(lp))", "listpack.c:1373", assertion=True)
-        raise Unverified(bad)
+        nodes = [blobs[k] for k in sorted(blobs)]
+        raise Unverified(bad, length if length and last_valid_id_missing(nodes) else 0)
     return s
 
 

@@ -247,8 +247,11 @@ def _wire_size(argv: list[bytes]) -> int:
 def _maybe_nested(data: bytes, ncmds: int) -> bool:
     """Could *data* hold a nested aggregate (more ``*`` headers than commands, or a RESP3 ``%~>|``)?
     hiredis then holds a partial reply while its buffer looks empty."""
-    return (data.count(b"\n*") + (data[:1] == b"*") > ncmds or b"\n%" in data or b"\n~" in data
-            or b"\n>" in data or b"\n|" in data)
+    # (+ 1: the header of a partial request at the end)
+    return data.count(b"\n*") + (data[:1] == b"*") > ncmds + 1 or _RESP3_AGGREGATE(data) is not None
+
+
+_RESP3_AGGREGATE = re.compile(rb"\n[%~>|]").search
 
 
 class RequestParser:
@@ -346,16 +349,16 @@ class RequestParser:
             return self._fallback(data, cmds)
         # hiredis may hold a partial nested aggregate while its buffer looks empty: then the read
         # does not end a request, whatever its last bytes look like
-        held = (bool(cmds) and _maybe_nested(data, len(cmds))
-                and self._pending + len(data) != self._kept_bytes + sum([_wire_size(a) for a in cmds]))
-        if held or not cmds or r.has_data():
+        # (a partial nested aggregate in hiredis leaves its buffer empty too: _held checks for one)
+        if not cmds or r.has_data():
             pass
         elif not self._pending:
             last = cmds[-1][-1]
             ln = len(last)
-            if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)):
+            if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)) and (
+                    data.count(b"*") == len(cmds) or not self._held(data, cmds)):
                 return cmds  # the read ended exactly after a command: nothing kept
-        elif self._ends_command(data, cmds[-1][-1]):
+        elif self._ends_command(data, cmds[-1][-1]) and not self._held(data, cmds):
             self._chunks.clear()
             self._kept.clear()
             self._kept_bytes = 0
@@ -382,6 +385,9 @@ class RequestParser:
         """Run the Python parser over the pending partial request: its errors are raised now, and
         if it finds complete commands there, it takes over from hiredis."""
         rest = b"".join(self.pending_chunks())
+        if (rest[:1] == b"*" and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")
+                and not _maybe_nested(rest, 0)):
+            return cmds  # a plain multibulk prefix: hiredis reads it as Redis does
         try:
             got = PyRequestParser(self.max_bulk_len).feed(rest)
         except ProtocolError as e:
@@ -394,6 +400,11 @@ class RequestParser:
         self._kept_bytes = 0
         self._pending = 0
         return cmds + self._py.feed(rest)
+
+    def _held(self, data: bytes, cmds: list[list[bytes]]) -> bool:
+        """Does hiredis hold part of a nested aggregate (so *data* does not end a request)?"""
+        return _maybe_nested(data, len(cmds)) and (
+            self._pending + len(data) != self._kept_bytes + sum([_wire_size(a) for a in cmds]))
 
     @staticmethod
     def _ends_command(data: bytes, last: bytes) -> bool:

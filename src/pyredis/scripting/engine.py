@@ -338,6 +338,8 @@ class Scripting:
             if run.busy:
                 srv.busy_script = None
                 srv.hold_gate("busy-script", False)
+                if srv.blocked_io is not None:
+                    srv.blocked_io.adopt()
                 log.warning("Slow script finished after %d milliseconds", run.duration_ms())
             if run.killed is not None:
                 vm.reset_hook()

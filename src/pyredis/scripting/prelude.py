@@ -254,6 +254,7 @@ local function resume_result(ok, ...)
   if type(e) == 'userdata' then e = from_py(e) end
   return false, e
 end
+local function pack_n(...) return {n = select('#', ...), ...} end
 local CO = {}
 for k, v in pairs(coroutine) do CO[k] = v end
 -- a Lua function of the script's (the prelude's own count as C functions, as Redis's are)
@@ -280,13 +281,14 @@ end
 CO.wrap = function(f)
   if not lua_fn(f) then argerr(1, 'Lua function expected') end
   local co = new_thread(f)
-  local function result(ok, ...)
-    if ok then return ... end
-    local e = ...
+  -- auxwrap: a string error gets the position of the wrapper's caller (no tail call: keep that frame)
+  return function(...)
+    local res = pack_n(CO.resume(co, ...))
+    if res[1] then return unpack(res, 2, res.n) end
+    local e = res[2]
     if type(e) == 'string' then error(e, 2) end
     error(e, 0)
   end
-  return function(...) return result(CO.resume(co, ...)) end
 end
 local COROUTINE = readonly(CO)
 
@@ -453,7 +455,7 @@ hook = function()
     sethook(hook, 'l')
     local i = getinfo(2, 'S')
     if i and i.source == SELF then return end
-    error(msg, 0)
+    error({err = 'ERR ' .. msg}, 0)   -- a table, as luaMaskCountHook's error (auxwrap adds no position)
   end
 end
 local function reset_hook() sethook(hook, '', 100000) end

@@ -125,6 +125,7 @@ class Server:
         self.paused_until = 0.0
         self.pause_all = False
         self.busy_script: Any = None
+        self.blocked_io: Any = None  # the asyncio layer's accept-while-blocked helper (server/listener.py)
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
         if self.commands is not TABLE:  # the fast handlers know the registry's names only

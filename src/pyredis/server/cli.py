@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
             except (NotImplementedError, RuntimeError):
                 pass
         crash.install(server, loop)
+        server.persistence.begin_startup_loading()
         try:
             await listener.start(server)
         except OSError as e:

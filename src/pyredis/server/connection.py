@@ -65,6 +65,14 @@ class Connection(Client, asyncio.Protocol):
 
     # -- asyncio.Protocol --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        old = self.transport
+        if old is not None and getattr(old, "blocked_shim", False):
+            # accepted while a busy script blocked the loop (listener.BlockedAccept): now adopted
+            self.transport = transport  # type: ignore[assignment]
+            pending = bytes(getattr(old, "buf", b""))
+            if pending:
+                self.transport.write(pending)  # type: ignore[union-attr]
+            return
         self.transport = transport  # type: ignore[assignment]
         srv = self.server
         sock = transport.get_extra_info("socket")

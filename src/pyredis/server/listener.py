@@ -59,6 +59,7 @@ async def start(server: Server) -> None:
         server.unixsocket = path
         server.listeners.append(srv)
     server.port = port
+    server.blocked_io = BlockedAccept(server)
     await start_tls(server)
     if server.cluster is not None:
         await server.cluster.start()
@@ -205,3 +206,94 @@ async def serve_forever(server: Server) -> None:
     for hook in server.events.shutdown:
         hook(server)
     await stop(server)
+
+
+class _BlockedTransport:
+    """The transport of a connection accepted while a busy script blocks the event loop: writes go
+    straight to the socket (what does not fit is kept), until the loop adopts the socket."""
+
+    blocked_shim = True
+
+    def __init__(self, sock: socket.socket, peer: Any) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+        self.closed = False
+        self._extra = {"socket": sock, "peername": peer, "sockname": sock.getsockname()}
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._extra.get(name, default)
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if not self.buf:
+            try:
+                data = data[self.sock.send(data):]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.closed = True
+                return
+        self.buf += data
+
+    def get_write_buffer_size(self) -> int:
+        return len(self.buf)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    abort = close
+
+
+class BlockedAccept:
+    """Accept connections while a busy script blocks the event loop (Redis's processEventsWhileBlocked
+    accepts too: an operator's new redis-cli can send SCRIPT KILL). The plain TCP and unix listeners
+    only; the loop adopts the sockets when the script ends."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.pending: list[tuple[Connection, _BlockedTransport]] = []
+        self._socks: dict[int, socket.socket] = {}
+
+    def accept(self) -> None:
+        """Accept what waits on the listeners now (called from the busy script's event processing)."""
+        srv = self.server
+        for lst in srv.listeners:
+            for ls in lst.sockets:
+                fd = ls.fileno()
+                sock = self._socks.get(fd)
+                if sock is None:
+                    try:
+                        sock = self._socks[fd] = socket.socket(fileno=os.dup(fd))
+                    except OSError:
+                        continue
+                for _ in range(64):
+                    try:
+                        conn, peer = sock.accept()
+                    except OSError:  # BlockingIOError: nothing (more) waiting
+                        break
+                    conn.setblocking(False)
+                    if conn.family in (socket.AF_INET, socket.AF_INET6):
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    proto = Connection(srv)
+                    shim = _BlockedTransport(conn, peer)
+                    proto.connection_made(shim)  # type: ignore[arg-type]
+                    self.pending.append((proto, shim))
+
+    def adopt(self) -> None:
+        """The script ended: hand the sockets accepted meanwhile to the event loop."""
+        for sock in self._socks.values():
+            sock.close()  # the duplicates only
+        self._socks.clear()
+        pending, self.pending = self.pending, []
+        loop = self.server.loop
+        for proto, shim in pending:
+            if shim.closed or proto.closed or loop is None:
+                if not proto.closed:
+                    proto.connection_lost(None)
+                shim.sock.close()
+                continue
+            loop.create_task(loop.connect_accepted_socket(lambda p=proto: p, shim.sock))  # type: ignore[misc]
