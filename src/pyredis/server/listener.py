@@ -44,8 +44,6 @@ async def start(server: Server) -> None:
                     continue
                 raise
             server.listeners.append(srv)
-            if port == 0:
-                port = srv.sockets[0].getsockname()[1]
     if cfg["unixsocket"]:
         path = cfg["unixsocket"]
         if os.path.exists(path):
