@@ -253,6 +253,7 @@ def _maybe_nested(data: bytes, ncmds: int) -> bool:
 
 
 _RESP3_AGGREGATE = re.compile(rb"[%~>|]").search
+_LONG_BULK = re.compile(rb"\$[0-9]{7}").search  # a bulk of a million bytes or more: check its limit
 
 
 class RequestParser:
@@ -387,7 +388,7 @@ class RequestParser:
         if it finds complete commands there, it takes over from hiredis."""
         rest = b"".join(self.pending_chunks())
         if (rest[:1] == b"*" and rest.count(b"*") == 1 and _RESP3_AGGREGATE(rest) is None
-                and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")):
+                and _LONG_BULK(rest) is None and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")):
             return cmds  # a plain multibulk prefix: hiredis reads it as Redis does
         try:
             got = PyRequestParser(self.max_bulk_len).feed(rest)
