@@ -247,11 +247,12 @@ def _wire_size(argv: list[bytes]) -> int:
 def _maybe_nested(data: bytes, ncmds: int) -> bool:
     """Could *data* hold a nested aggregate (more ``*`` headers than commands, or a RESP3 ``%~>|``)?
     hiredis then holds a partial reply while its buffer looks empty."""
-    # (+ 1: the header of a partial request at the end)
-    return data.count(b"\n*") + (data[:1] == b"*") > ncmds + 1 or _RESP3_AGGREGATE(data) is not None
+    # (+ 1: the header of a partial request at the end; the CRLF after an argument is not checked,
+    # so a header may follow any two bytes)
+    return data.count(b"*") > ncmds + 1 or _RESP3_AGGREGATE(data) is not None
 
 
-_RESP3_AGGREGATE = re.compile(rb"\n[%~>|]").search
+_RESP3_AGGREGATE = re.compile(rb"[%~>|]").search
 
 
 class RequestParser:
@@ -385,8 +386,8 @@ class RequestParser:
         """Run the Python parser over the pending partial request: its errors are raised now, and
         if it finds complete commands there, it takes over from hiredis."""
         rest = b"".join(self.pending_chunks())
-        if (rest[:1] == b"*" and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")
-                and not _maybe_nested(rest, 0)):
+        if (rest[:1] == b"*" and rest.count(b"*") == 1 and _RESP3_AGGREGATE(rest) is None
+                and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")):
             return cmds  # a plain multibulk prefix: hiredis reads it as Redis does
         try:
             got = PyRequestParser(self.max_bulk_len).feed(rest)
