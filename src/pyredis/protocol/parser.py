@@ -349,18 +349,21 @@ class RequestParser:
             return self._fallback(data, cmds)
         except _hiredis.ProtocolError:
             return self._fallback(data, cmds)
-        # hiredis may hold a partial nested aggregate while its buffer looks empty: then the read
-        # does not end a request, whatever its last bytes look like
-        # (a partial nested aggregate in hiredis leaves its buffer empty too: _held checks for one)
+        # Did the read end exactly after a command? hiredis's buffer looks empty while it holds a
+        # partial request whose last element was complete, so the bytes decide: the read's last bytes
+        # must encode the last argument (cheap, necessary), and then either every '*' in the read is
+        # the header of a command parsed (a partial request would add one) or the canonical sizes of
+        # the commands parsed account for every byte received.
         if not cmds or r.has_data():
             pass
         elif not self._pending:
             last = cmds[-1][-1]
             ln = len(last)
             if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)) and (
-                    data.count(b"*") == len(cmds) or not self._held(data, cmds)):
-                return cmds  # the read ended exactly after a command: nothing kept
-        elif self._ends_command(data, cmds[-1][-1]) and not self._held(data, cmds):
+                    data.count(b"*") == len(cmds) or len(data) == sum([_wire_size(a) for a in cmds])):
+                return cmds  # nothing kept
+        elif self._ends_command(data, cmds[-1][-1]) and (
+                self._pending + len(data) == self._kept_bytes + sum([_wire_size(a) for a in cmds])):
             self._chunks.clear()
             self._kept.clear()
             self._kept_bytes = 0
@@ -402,11 +405,6 @@ class RequestParser:
         self._kept_bytes = 0
         self._pending = 0
         return cmds + self._py.feed(rest)
-
-    def _held(self, data: bytes, cmds: list[list[bytes]]) -> bool:
-        """Does hiredis hold part of a nested aggregate (so *data* does not end a request)?"""
-        return _maybe_nested(data, len(cmds)) and (
-            self._pending + len(data) != self._kept_bytes + sum([_wire_size(a) for a in cmds]))
 
     @staticmethod
     def _ends_command(data: bytes, last: bytes) -> bool:
