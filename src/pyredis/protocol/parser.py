@@ -228,6 +228,14 @@ _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
 _HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
+def _requests(replies: list) -> int:
+    """How many of the replies hiredis parsed, from the first, are requests (non-empty lists of bulk strings)."""
+    for i, x in enumerate(replies):
+        if type(x) is not list or not x or any(type(a) is not bytes for a in x):
+            return i
+    return len(replies)
+
+
 def _wire_size(argv: list[bytes]) -> int:
     """Bytes of the canonical multibulk encoding of *argv* (what hiredis accepted)."""
     n = 3 + len(str(len(argv)))
@@ -309,39 +317,37 @@ class RequestParser:
             return self._py.feed(data)
         big = _BIG_MULTIBULK.search
         tail = self._tail
-        if big(data) is not None or (42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
+        if big(data) is not None or (tail and 42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
             return self._fallback(data, [])
-        self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)
-        cmds: list[list[bytes]] = []
-        append = cmds.append
-        gets = r.gets
+        try:
+            cmds: list[list[bytes]] = list(iter(r.gets, False))
+        except _hiredis.ProtocolError:  # the Python parser takes over from the first unparsed byte
+            return self._fallback(data, [])
         join = b"".join  # raises TypeError on any element that is not a bulk string (int, None, list...)
         try:
-            while True:
-                x = gets()
+            for x in cmds:
                 if type(x) is not list or not x:
-                    if x is False:
-                        break
-                    return self._fallback(data, cmds)
+                    raise TypeError
                 join(x)
-                append(x)
         except TypeError:
-            return self._fallback(data, cmds)
-        except _hiredis.ProtocolError:
-            return self._fallback(data, cmds)
+            return self._fallback(data, cmds[:_requests(cmds)])
         if cmds and not self._pending and not r.has_data():
             last = cmds[-1][-1]
             ln = len(last)
             if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)):
-                return cmds  # the read ended exactly after a command: nothing kept
+                if tail:
+                    self._tail = b""
+                return cmds  # the read ended exactly after a command: nothing kept, no header split
         elif cmds and not r.has_data() and self._ends_command(data, cmds[-1][-1]):
+            self._tail = b""
             self._chunks.clear()
             self._kept.clear()
             self._kept_bytes = 0
             self._pending = 0
             self._checked = 0
             return cmds
+        self._tail = data[-16:] if len(data) >= 16 else (tail + data)[-16:]
         self._chunks.append(data)
         self._pending += len(data)
         if cmds:
