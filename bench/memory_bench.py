@@ -14,8 +14,20 @@ Then pyredis's per-element bytes are broken down from the objects themselves, me
 on the same structures built by the engine's classes: the table slot of the dict/set holding them
 (``sys.getsizeof`` of the table / n), the key or member object, the value (or score and sorted-list
 entry) object, expires; "other" is the rest of the RSS growth per element (allocator pools and
-fragmentation, temporary objects not given back). Object sizes are rounded up to pymalloc's 8-byte
-classes (what the allocator really hands out).
+fragmentation, temporary objects not given back). Object sizes are rounded up to pymalloc's size
+classes, 16-byte steps on 64-bit CPython >= 3.8 (what the allocator really hands out: a 16-byte bytes
+value is 49 bytes, a 64-byte block).
+
+Before starting pyredis the bench byte-compiles ``src/pyredis`` (``compileall``), so the start-up RSS is
+that of an installed package even where ``PYTHONDONTWRITEBYTECODE`` is set: compiling ~200 modules from
+source at start-up leaves about 2 MB more RSS behind. The start-up line splits pyredis's start-up RSS
+into the bare interpreter, asyncio (+ uvloop when installed) and the rest (pyredis's modules and state).
+
+What bounds the ratio (CPython 3.11, this machine): a 1M-key string keyspace costs pyredis 153.7 B/key that
+no start-up work changes (the dict's table 41.9, a ``key:N`` bytes object 48, a 16-byte bytes value 64)
+against redis-server's ~107, and the interpreter plus asyncio/uvloop are ~23.6 MB before pyredis loads
+anything; so 1.5x at 1M strings (~179 MB) would need pyredis's own start-up at ~1.5 MB. The rest of the
+gap has to come from smaller per-key objects.
 """
 
 from __future__ import annotations
@@ -73,6 +85,9 @@ def start(kind: str, port: int) -> subprocess.Popen:
     args = ["--port", str(port), "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"]
     cmd = ["redis-server", *args] if kind == "redis" else [sys.executable, "-m", "pyredis", *args]
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    if kind == "pyredis":  # start-up as an installed package: from bytecode, not compiling every module
+        subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "src", "pyredis")],
+                       check=True, stdout=subprocess.DEVNULL)
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                          cwd=tempfile.mkdtemp(prefix=f"membench-{kind}-"))
     c = Conn(port)
@@ -127,7 +142,22 @@ def measure(workload: str, n: int, port: int) -> dict[str, float]:
 
 def _alloc(size: int) -> int:
     """Bytes pymalloc hands out for an object of *size* bytes (large ones: malloc's, ~16 bytes more)."""
-    return (size + 7) & ~7 if size <= 512 else size + 16
+    return (size + 15) & ~15 if size <= 512 else size + 16
+
+
+def interpreter_rss(code: str) -> int:
+    """RSS in bytes of a fresh interpreter after running *code* (as the server is run)."""
+    probe = (code + "\nfor line in open('/proc/self/status'):\n"
+             "    if line.startswith('VmRSS:'): print(int(line.split()[1]) * 1024)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1])
+
+
+def startup_split(pyredis_base: float) -> str:
+    bare = interpreter_rss("pass")
+    aio = interpreter_rss("import asyncio\ntry:\n    import uvloop\nexcept ImportError:\n    pass")
+    return (f"start-up RSS {pyredis_base / 1e6:.1f} MB = interpreter {bare / 1e6:.1f} + asyncio/uvloop "
+            f"{(aio - bare) / 1e6:.1f} + pyredis {(pyredis_base - aio) / 1e6:.1f}")
 
 
 def breakdown(workload: str, n: int) -> dict[str, float]:
@@ -176,6 +206,7 @@ def main() -> None:
     print("| workload | redis RSS MB | pyredis RSS MB | ratio | redis B/elem | pyredis B/elem "
           "| pyredis breakdown (B/elem) |")
     print("|---|---|---|---|---|---|---|")
+    base = 0.0
     for w in a.only.split(","):
         m = measure(w, a.n, a.port)
         b = breakdown(w, a.n)
@@ -183,9 +214,12 @@ def main() -> None:
         per_p = (m["pyredis"] - m["pyredis_base"]) / a.n
         b["other"] = per_p - sum(b.values())
         parts = ", ".join(f"{k} {v:.1f}" for k, v in b.items())
+        base = m["pyredis_base"]
         print(f"| {w} | {m['redis'] / 1e6:.1f} | {m['pyredis'] / 1e6:.1f} | {m['pyredis'] / m['redis']:.2f} "
               f"| {per_r:.1f} | {per_p:.1f} | {parts}; start-up RSS {m['pyredis_base'] / 1e6:.1f} MB "
               f"(redis {m['redis_base'] / 1e6:.1f}) |", flush=True)
+    if base:
+        print(startup_split(base))
 
 
 if __name__ == "__main__":

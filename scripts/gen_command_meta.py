@@ -1,7 +1,8 @@
 """Capture command metadata (COMMAND and COMMAND DOCS, RESP3) from a real redis-server.
 
-The result, ``src/pyredis/commands/metadata.json``, is what ``COMMAND INFO``/``COMMAND DOCS`` report
-for the commands pyredis implements, so their replies match redis-server's byte for byte.
+The result, ``src/pyredis/commands/metadata.tsv`` (one ``section<TAB>name<TAB>entry JSON`` line per
+entry, so the server can keep the entries as strings and parse one when asked), is what
+``COMMAND INFO``/``COMMAND DOCS`` report for the commands pyredis implements, so their replies match redis-server's byte for byte.
 
 usage: python scripts/gen_command_meta.py [port]   (a redis-server 7.0 must listen on that port)
 """
@@ -54,8 +55,11 @@ def main() -> None:
             out["info"][sub[0]] = sub
     for i in range(0, len(docs), 2):
         out["docs"][docs[i]] = docs[i + 1]
-    with open("src/pyredis/commands/metadata.json", "w") as fh:
-        json.dump(out, fh, separators=(",", ":"), sort_keys=True)
+    with open("src/pyredis/commands/metadata.tsv", "w") as fh:
+        for section in sorted(out):
+            for name in sorted(out[section]):
+                entry = json.dumps(out[section][name], separators=(",", ":"), sort_keys=True)
+                fh.write(f"{section}\t{name}\t{entry}\n")
     print(len(out["info"]), "commands")
 
 
@@ -65,8 +69,8 @@ def capture_help(port: int) -> None:
     """Store the ``<CMD> HELP`` texts (status lines) in ``src/pyredis/commands/help.json``."""
     s = socket.create_connection(("127.0.0.1", port))
     f = s.makefile("rb")
-    with open("src/pyredis/commands/metadata.json") as fh:
-        info = json.load(fh)["info"]
+    with open("src/pyredis/commands/metadata.tsv") as fh:
+        info = {name: None for section, name, _ in (line.split("\t", 2) for line in fh) if section == "info"}
     helps = {}
     for name in sorted(info):
         if name.endswith("|help"):

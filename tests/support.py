@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -72,6 +75,20 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def _with_parent_death_signal(preexec_fn: Callable[[], None] | None) -> Callable[[], None] | None:
+    """Make a server started from the main thread die with the test process (PR_SET_PDEATHSIG), so a
+    killed or timed-out test run leaves no server behind. (The signal follows the creating *thread*,
+    so servers started from worker threads are left as they are.)"""
+    if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
+        return preexec_fn
+
+    def preexec() -> None:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if preexec_fn is not None:
+            preexec_fn()
+    return preexec
+
+
 class ServerProcess:
     """A server started as a subprocess on a free port (``kind`` is 'redis' or 'pyredis')."""
 
@@ -96,7 +113,7 @@ class ServerProcess:
         self.stderr_path = os.path.join(cwd, "stderr.log")
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env,
-                                         preexec_fn=preexec_fn)
+                                         preexec_fn=_with_parent_death_signal(preexec_fn))
         try:
             wait_ready(self.port, self.proc)
         except BaseException:

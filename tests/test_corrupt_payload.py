@@ -31,6 +31,18 @@ STREAM_V1_BAD_FIRST = bytes.fromhex(
     "09000100010001000102028931000000000000000988610000000000000009883200000000000000098862000000000000000908"
     "01ff0a01000009004063c93703a2e568"
 )
+# "fuzzer findings - stream with no records": length 2, but walking back from the last entry
+# reaches the master entry without a live one (XREAD asks for the last ID: a panic)
+STREAM_NO_RECORDS = (
+    b"\x0F\x01\x10\x00\x00\x01\x78\x4D\x55\x68\x09\x00\x00\x00\x00\x00\x00\x00\x00\x40\x42\x42\x00\x00\x00\x18"
+    b"\x00\x02\x01\x01\x01\x02\x01\x84\x69\x74\x65\x6D\x05\x85\x76\x61\x6C\x75\x65\x06\x00\x01\x02\x01\x00\x01"
+    b"\x00\x01\x01\x01\x00\x01\x05\x01\x03\x01\x3E\x01\x00\x01\x01\x01\x82\x5F\x31\x03\x05\x01\x02\x01\x50\x01"
+    b"\x00\x01\x01\x01\x02\x01\x05\x23\xFF\x02\x81\x00\x00\x01\x78\x4D\x55\x68\x59\x00\x01\x07\x6D\x79\x67\x72"
+    b"\x6F\x75\x70\x81\x00\x00\x01\x78\x4D\x55\x68\x47\x00\x01\x00\x00\x01\x78\x4D\x55\x68\x47\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x9F\x68\x55\x4D\x78\x01\x00\x00\x01\x01\x05\x41\x6C\x69\x63\x65\x85\x68\x55\x4D\x78\x01"
+    b"\x00\x00\x01\x00\x00\x01\x78\x4D\x55\x68\x47\x00\x00\x00\x00\x00\x00\x00\x00\x09\x00\xF1\xC0\x72\x70\x39"
+    b"\x40\x1E\xA9"
+)
 # "hash listpack with duplicate records - convert"
 HASH_LP_DUPS = (b"\x10\x17\x17\x00\x00\x00\x04\x00\x82\x61\x00\x03\x82\x62\x00\x03\x82\x61\x00\x03\x82\x64\x00"
                 b"\x03\xff\x0a\x00\xc0\xcf\xa6\x87\xe5\xa7\xc5\xbe")
@@ -66,6 +78,25 @@ def test_unsanitized_stream_is_restored_then_fatal_on_read(kind, tmp_path):
         assert srv.proc.returncode == 1  # use-exit-on-panic
         text = _log(log)
         assert text.count("ASSERTION FAILED") == 1 and "crashed by signal" not in text
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_unsanitized_stream_without_live_entries_panics_on_xread(kind, tmp_path):
+    srv, log = _start(kind, str(tmp_path))
+    try:
+        r = srv.client()
+        r.call("CONFIG", "SET", "sanitize-dump-payload", "no")
+        r.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1")
+        assert r.call("RESTORE", "_stream", "0", STREAM_NO_RECORDS, "REPLACE") == b"+OK\r\n"
+        with pytest.raises(OSError):
+            r.call("XREAD", "STREAMS", "_stream", "$")
+        srv.proc.wait(10)
+        assert srv.proc.returncode == 1
+        text = _log(log)
+        assert text.count("Guru Meditation: Corrupt stream, length is 2, but no max id") == 1
+        assert "crashed by signal" not in text and "ASSERTION FAILED" not in text
     finally:
         srv.stop()
 

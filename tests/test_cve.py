@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import struct
 import tempfile
 
 import pytest
 
+from pyredis.persistence.crc64 import crc64
 from support import RawClient, ServerProcess
 
 TIMEOUT = 10.0
@@ -418,6 +420,17 @@ _GETKEYS_CASES = [
     ["BITFIELD", "k", "GET", "u8", "0"],
     ["BITFIELD", "k", "SET", "u8", "0", "1"],
     ["SET", "k", "v", "GET"],
+    ["ZUNIONSTORE", "dst", "9999999999", "a"],
+    ["EVAL", "x", "-2147483648", "a"],
+    ["EVALSHA_RO", "x", "9223372036854775807", "a"],
+    ["FCALL", "f", "2", "a"],
+    ["XREAD", "STREAMS", "a", "b", "c"],
+    ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a"],
+    ["MSET", "a", "1", "b"],
+    ["SET"],
+    ["NOSUCHCOMMAND", "a"],
+    ["GET"],
+    ["PING"],
 ]
 
 
@@ -425,6 +438,22 @@ _GETKEYS_CASES = [
 @pytest.mark.parametrize("args", _GETKEYS_CASES, ids=lambda a: " ".join(a)[:40])
 def test_command_getkeys_key_counts(check, sub, args):
     check("COMMAND", sub, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ["EVAL", "return 1", "2147483647"],
+    ["EVAL", "return 1", "2147483648"],
+    ["EVAL", "return 1", "9223372036854775807"],
+    ["EVAL", "return 1", "-2147483648"],
+    ["EVAL", "return 1", "4294967297", "k"],
+    ["EVAL_RO", "return 1", "2147483647", "k"],
+    ["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "2147483647"],
+    ["FCALL", "nosuch", "2147483647"],
+    ["FCALL_RO", "nosuch", "-1"],
+])
+def test_script_huge_numkeys(check, args):
+    """The numkeys check answers at once (no key list of that size is built)."""
+    check(*args)
 
 
 def test_acl_key_checks_with_huge_key_counts(check):
@@ -439,6 +468,119 @@ def test_acl_key_checks_with_huge_key_counts(check):
     check("ACL", "DELUSER", "cve36824")
     check("EVAL", "return 1", "4294967297", "b")
     check("ZUNIONSTORE", "d", "4294967297", "a")
+
+
+# --- SORT_RO keys and ACL (CVE-2023-41053) / ACL selectors (CVE-2024-31227, CVE-2024-51741) ---------
+
+
+def test_sort_ro_keys_and_acl(check, diff):
+    diff.check("RPUSH", "mylist", "1", "2")
+    diff.check("SET", "secret_1", "a")
+    check("ACL", "SETUSER", "sortuser", "on", "nopass", "~mylist", "+@all")
+    for cmd in (["SORT_RO", "mylist", "BY", "secret_*"], ["SORT_RO", "mylist", "GET", "secret_*"],
+                ["SORT", "mylist", "BY", "secret_*"], ["SORT", "mylist", "GET", "#"],
+                ["SORT_RO", "mylist", "BY", "nosort"], ["SORT_RO", "mylist"]):
+        check("ACL", "DRYRUN", "sortuser", *cmd)
+    check("COMMAND", "GETKEYS", "SORT_RO", "mylist", "BY", "secret_*", "GET", "x_*")
+    check("COMMAND", "GETKEYSANDFLAGS", "SORT_RO", "mylist")
+    check("ACL", "DELUSER", "sortuser")
+
+
+@pytest.mark.parametrize("rules", [
+    ["%~"],
+    ["%R~"],
+    ["%RW~"],
+    ["%W~x", "%R~"],
+    ["%"],
+    ["%X~x"],
+    ["%RR~x"],
+    ["%~x"],
+    ["(~x"],
+    ["(%R~)"],
+    ["(%RW~)"],
+    ["(%RW~x) (%W~)"],
+    ["()"],
+    ["(", ")"],
+    ["(%R~x +get"],
+    ["~", "%R~"],
+    ["resetkeys", "%R~*", "%W~*"],
+])
+def test_acl_selectors_malformed(check, rules):
+    check("ACL", "SETUSER", "seluser", *rules)
+    check("ACL", "GETUSER", "seluser")
+    check("ACL", "LIST")
+    check("ACL", "DRYRUN", "seluser", "GET", "x")
+    check("ACL", "DELUSER", "seluser")
+
+
+# --- HyperLogLog crafted strings (CVE-2025-32023) ----------------------------------------------------
+
+
+def _sparse_hll(chunk: bytes, repeat: int) -> bytes:
+    return b"HYLL" + bytes([1] + [0] * 11) + chunk * repeat + bytes([0b11111111])
+
+
+@pytest.mark.parametrize("payload", [
+    _sparse_hll(bytes([0b01000000 | (16383 >> 8), 16383 & 0xFF]), 131072 + 1000),
+    _sparse_hll(bytes([0x3F]), 400_000),
+    _sparse_hll(bytes([0b01111111, 0xFF]), 2),
+    b"HYLL" + bytes([1] + [0] * 11) + bytes([0b10111111]) * 20000,
+    b"HYLL" + bytes([0] + [0] * 11) + b"\x00" * 10,
+])
+def test_hll_crafted_strings(check, diff, payload):
+    diff.check("SET", "hll", payload)
+    check("PFCOUNT", "hll", "hll")
+    check("PFCOUNT", "hll")
+    check("PFDEBUG", "GETREG", "hll")
+    check("PFADD", "hll", "a")
+    check("PFMERGE", "dst", "hll")
+
+
+# --- RESTORE crafted payloads (CVE-2026-25243, CVE-2026-66373) ---------------------------------------
+
+
+def _payload(body: bytes, version: int = 10) -> bytes:
+    data = body + struct.pack("<H", version)
+    return data + struct.pack("<Q", crc64(0, data))
+
+
+@pytest.mark.parametrize("body", [
+    b"\x00\x81\xff\xff\xff\xff\xff\xff\xff\xf7",
+    b"\x00\x81\x00\x00\x00\x00\x7f\xff\xff\xff" + b"x",
+    b"\x00\x80\xff\xff\xff\xff",
+    b"\x00\xc3\x05\x80\xff\xff\xff\xffx",
+    # zipmap hash (type 9) with a value that cannot fit
+    b"\x09\x81\x00\x00\x00\x00\x00\x00\x00\x10\x02\x01a\xfe\x00\x00\x00\x00\xff",
+    # zipmap with a duplicate field
+    b"\x09\x0b\x02\x01a\x01\x00b\x01a\x01\x00c\xff",
+    # a list of quicklist nodes claiming a huge count
+    b"\x0e\x81\xff\xff\xff\xff\xff\xff\xff\xff",
+    b"\x02\x81\xff\xff\xff\xff\xff\xff\xff\xff",
+    b"\x04\xc0\x01",
+])
+def test_restore_crafted_payloads(check, body):
+    payload = _payload(body)
+    check("RESTORE", "key", "0", payload)
+    check("EXISTS", "key")
+
+
+
+# --- INCRBYFLOAT / HINCRBYFLOAT past the double range (long double arithmetic, as in Redis) -----------
+
+
+@pytest.mark.parametrize("incr", ["nan", "inf", "1e400", "-1e400", "1.7976931348623157e308", "1e4933", "-1e5000",
+                                  "1e-5000", "1e-4940"])
+def test_incrbyfloat_overflow(check, diff, incr):
+    diff.check("HSET", "h", "f", "1.7976931348623157e308")
+    diff.check("SET", "s", "1.7976931348623157e308")
+    check("HINCRBYFLOAT", "h", "f", incr)
+    check("HINCRBYFLOAT", "h", "new", incr)
+    diff.check_sorted("HKEYS", "h")  # a 400-digit value turns the hash into a hashtable: any order
+    check("HGET", "h", "f")
+    check("HGET", "h", "new")
+    check("INCRBYFLOAT", "s", incr)
+    check("INCRBYFLOAT", "n", incr)
+    check("GET", "s")
 
 
 # --- unix socket permissions before accept (CVE-2023-45145) -----------------------------------------

@@ -6,6 +6,9 @@ of killing the process; ``prlimit(2)`` moves the soft limit of the running serve
 the disk, back up when space returns). A limit a few bytes above a file's size makes the next
 write short, which Redis reports as ENOSPC ("No space left on device") after cutting it off.
 
+A last test mounts two small tmpfs (when it may: root) for a real ENOSPC on every file, the
+AOF manifest included.
+
 Covered: AOF write failures with ``appendfsync`` always / everysec / no (which replies clients
 get, ``-MISCONF``, INFO persistence, the log lines, retries and recovery), a failed AOF rewrite,
 failed SAVE / BGSAVE with ``stop-writes-on-bgsave-error``, and that a full disk never damages the
@@ -21,6 +24,7 @@ import resource
 import shutil
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -37,6 +41,16 @@ RDB_ERR = (b"-MISCONF Redis is configured to save RDB snapshots, but it's curren
 EFBIG, ENOSPC = b"File too large", b"No space left on device"
 BIG = os.urandom(60000).hex().encode()  # 120 KB: the log files stay far below the limits used
 RANDOM = os.urandom(100000)  # does not compress: the RDB is at least this large
+LIB = ("#!lua name=lib\nredis.register_function('w', function(k) return redis.call('set', k[1], '1') end)\n"
+       "redis.register_function{function_name='r', callback=function(k) return redis.call('get', k[1]) end, "
+       "flags={'no-writes'}}")
+
+
+def _both(fn, *args) -> list:
+    """``fn(kind, *args)`` for redis-server and pyredis at the same time; [redis's, pyredis's]."""
+    with ThreadPoolExecutor(2) as ex:
+        futures = [ex.submit(fn, kind, *args) for kind in KINDS]
+        return [f.result() for f in futures]
 
 
 def _ignore_sigxfsz() -> None:
@@ -50,7 +64,9 @@ def _limit(srv: ServerProcess, size: int | None) -> None:
 
 
 def _start(kind: str, args: list[str], cwd: str | None = None) -> ServerProcess:
-    return ServerProcess(kind, [*args, "--logfile", "server.log"], cwd=cwd, preexec_fn=_ignore_sigxfsz)
+    cwd = cwd or scratch_dir(f"{kind}-")
+    return ServerProcess(kind, [*args, "--logfile", os.path.join(cwd, "server.log")], cwd=cwd,
+                         preexec_fn=_ignore_sigxfsz)
 
 
 def _log(srv: ServerProcess) -> list[str]:
@@ -124,14 +140,14 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
         for cmd in (("SET", "k2", "v"), ("PING",), ("GET", "k1"), ("DEL", "k1"), ("LRANGE", "l", 0, -1),
                     ("MULTI",), ("SET", "k2", "v"), ("GET", "k1"), ("EXEC",),
                     ("EVAL", "return redis.call('set', 'k2', 'v')", 0), ("EVAL", "return redis.call('get', 'k1')", 0),
-                    ("DBSIZE",)):
+                    ("EVAL", "#!lua\nreturn redis.call('set', 'k2', 'v')", 0), ("DBSIZE",)):
             out.append(c.call(*cmd))
         out.append(_pick(_info(c), "aof_enabled", "aof_last_write_status", "aof_last_bgrewrite_status",
-                         "aof_buffer_length"))
+                         "aof_buffer_length", "aof_current_size", "aof_base_size"))
         # retries (every event loop turn and once a second) fail silently: one log line per 30 s
         for _ in range(5):
             out.append(c.call("GET", "k1"))
-        if policy == "everysec":
+        if policy == "everysec" and not kill_while_failing:
             time.sleep(1.1)  # a retry from the once-a-second cron too
         out.append(c.call("SET", "k2", "v"))
         if kill_while_failing:
@@ -139,7 +155,10 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
         else:
             _limit(srv, None)  # space is back: the next retry writes the buffer and writes are accepted
             _wait(lambda: _info(c)["aof_last_write_status"] == "ok")
-            out.append(_pick(_info(c), "aof_last_write_status", "aof_buffer_length"))
+            # Redis postpones an everysec write (up to 2 s) while a background fsync runs, so k3 would
+            # be acknowledged but not yet written when the kill comes (pyredis writes at once): wait.
+            _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+            out.append(_pick(_info(c), "aof_last_write_status", "aof_buffer_length", "aof_current_size"))
             out.append(c.call("SET", "k3", "v3"))
             _kill(srv)  # no final flush: the acknowledged writes are in the file already
         log = _log(srv)
@@ -161,7 +180,7 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
 @pytest.mark.parametrize("policy,extra,kill", [("everysec", 0, False), ("everysec", 10, True), ("no", 10, False),
                                                ("no", 0, True)])
 def test_aof_write_error_everysec_no(policy, extra, kill):
-    runs = {kind: _aof_scenario(kind, policy, extra, kill) for kind in KINDS}
+    runs = dict(zip(KINDS, _both(_aof_scenario, policy, extra, kill), strict=True))
     (r_out, r_keys, _), (p_out, p_keys, _) = runs["redis"], runs["pyredis"]
     assert p_out == r_out
     assert p_keys == r_keys
@@ -184,34 +203,36 @@ def test_aof_write_error_everysec_no(policy, extra, kill):
 # ==================================================================================================
 # appendfsync always: no way to undo an acknowledged change, the server exits
 # ==================================================================================================
+def _always_scenario(kind: str, extra: int) -> tuple:
+    srv = _start(kind, ["--appendonly", "yes", "--appendfsync", "always"])
+    try:
+        c = srv.client()
+        assert c.call("SET", "big", BIG) == b"+OK\r\n"
+        assert c.call("INCR", "n") == b":1\r\n"
+        _limit(srv, os.path.getsize(_incr_file(srv)) + extra)
+        c.send("SET", "lost", "v")
+        with pytest.raises((ConnectionError, OSError)):
+            c.read_reply()  # no reply: the server exits before it is sent
+        srv.proc.wait(10)
+        code = srv.proc.returncode
+        log = _log(srv)
+        assert "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..." in log
+        again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
+        try:
+            c2 = again.client()
+            assert not [m for m in _log(again) if "short read" in m], kind
+            return code, _keyset(c2), c2.call("GET", "n"), c2.call("EXISTS", "lost")
+        finally:
+            again.stop()
+    finally:
+        srv.stop()
+
+
 @pytest.mark.parametrize("extra", [0, 10])
 def test_aof_write_error_always_exits(extra):
-    results = {}
-    for kind in KINDS:
-        srv = _start(kind, ["--appendonly", "yes", "--appendfsync", "always"])
-        try:
-            c = srv.client()
-            assert c.call("SET", "big", BIG) == b"+OK\r\n"
-            assert c.call("INCR", "n") == b":1\r\n"
-            _limit(srv, os.path.getsize(_incr_file(srv)) + extra)
-            c.send("SET", "lost", "v")
-            with pytest.raises((ConnectionError, OSError)):
-                c.read_reply()  # no reply: the server exits before it is sent
-            srv.proc.wait(10)
-            code = srv.proc.returncode
-            log = _log(srv)
-            assert "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..." in log
-            again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
-            try:
-                c2 = again.client()
-                results[kind] = (code, _keyset(c2), c2.call("GET", "n"), c2.call("EXISTS", "lost"))
-                assert not [m for m in _log(again) if "short read" in m], kind
-            finally:
-                again.stop()
-        finally:
-            srv.stop()
-    assert results["pyredis"] == results["redis"]
-    assert results["redis"] == (1, {b"big", b"n"}, b"$1\r\n1\r\n", b":0\r\n")
+    r, p = _both(_always_scenario, extra)
+    assert p == r
+    assert r == (1, {b"big", b"n"}, b"$1\r\n1\r\n", b":0\r\n")
 
 
 # ==================================================================================================
@@ -222,12 +243,15 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
     out: list = []
     try:
         c = srv.client()
+        sizes = ("aof_current_size", "aof_base_size")  # what is on disk, as Redis counts it
+        out.append(_pick(_info(c), *sizes))  # the base created at start-up is not counted
         out.append(c.call("SET", "rnd", RANDOM))
+        out.append(_pick(_info(c), *sizes))
         _limit(srv, 50000)  # the new base cannot be written; the new (empty) incr file can
         out.append(c.call("BGREWRITEAOF"))
         info = _wait_child(c)
         out.append(_pick(info, "aof_last_bgrewrite_status", "aof_rewrites", "aof_rewrites_consecutive_failures",
-                         "aof_last_write_status"))
+                         "aof_last_write_status", *sizes))
         out.append(c.call("SET", "after", "1"))  # goes to the new incr file, which has room
         out.append(sorted(os.listdir(os.path.join(srv.cwd, "appendonlydir"))))
         out.append([f for f in os.listdir(srv.cwd) if f.startswith("temp-")])
@@ -236,7 +260,8 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
         _limit(srv, None)
         out.append(c.call("BGREWRITEAOF"))
         info = _wait_child(c)
-        out.append(_pick(info, "aof_last_bgrewrite_status", "aof_rewrites", "aof_rewrites_consecutive_failures"))
+        out.append(_pick(info, "aof_last_bgrewrite_status", "aof_rewrites", "aof_rewrites_consecutive_failures",
+                         *sizes))  # the new base and its incr file
         assert int(info["aof_last_cow_size"]) >= 0
         with open(os.path.join(srv.cwd, "appendonlydir", "appendonly.aof.manifest")) as fh:
             out.append(fh.read())
@@ -246,6 +271,7 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
         again = _start(kind, ["--appendonly", "yes"], cwd=srv.cwd)
         try:
             c2 = again.client()
+            out.append(_pick(_info(c2), *sizes))  # all the files; the base alone
             out.append(sorted(_keyset(c2)))
             out.append(c2.call("GET", "rnd") == b"$%d\r\n%s\r\n" % (len(RANDOM), RANDOM))
         finally:
@@ -256,9 +282,10 @@ def _rewrite_scenario(kind: str) -> tuple[list, str]:
 
 
 def test_aof_rewrite_fails_on_full_disk():
-    (r_out, r_log), (p_out, p_log) = (_rewrite_scenario(k) for k in KINDS)
+    (r_out, r_log), (p_out, p_log) = _both(_rewrite_scenario)
     assert p_out == r_out
-    assert r_out[2]["aof_last_bgrewrite_status"] == "err" and r_out[-2] == [b"after", b"last", b"rnd"]
+    assert r_out[4]["aof_last_bgrewrite_status"] == "err" and r_out[-2] == [b"after", b"last", b"rnd"]
+    assert r_out[0] == {"aof_current_size": "0", "aof_base_size": "0"}
     for log in (r_log, p_log):
         assert "Write error writing append only file on disk: File too large" in log
         assert "Background AOF rewrite terminated with error" in log
@@ -281,6 +308,7 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
             out.append((label, _pick(info, "rdb_last_bgsave_status", "rdb_saves", "rdb_changes_since_last_save")))
 
         call("set a", "SET", "a", "1")
+        call("function load", "FUNCTION", "LOAD", LIB)
         call("save", "SAVE")
         dump = os.path.join(srv.cwd, "dump.rdb")
         with open(dump, "rb") as fh:
@@ -294,7 +322,13 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
         stats("after bgsave", _wait_child(c))
         for label, cmd in (("set refused", ("SET", "b", "2")), ("ping", ("PING",)), ("get", ("GET", "a")),
                            ("multi", ("MULTI",)), ("queued set", ("SET", "q", "1")), ("exec", ("EXEC",)),
-                           ("eval get", ("EVAL", "return redis.call('get', 'a')", 0)), ("save again", ("SAVE",))):
+                           ("eval get", ("EVAL", "return redis.call('get', 'a')", 0)), ("save again", ("SAVE",)),
+                           ("flagged script", ("EVAL", "#!lua\nreturn redis.call('set', 'x', 1)", 0)),
+                           ("no-writes script", ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0)),
+                           ("fcall", ("FCALL", "w", 1, "a")), ("fcall no-writes", ("FCALL", "r", 1, "a")),
+                           ("fcall_ro", ("FCALL_RO", "r", 1, "a")), ("function delete", ("FUNCTION", "DELETE", "lib")),
+                           ("publish", ("PUBLISH", "ch", "m")), ("expire", ("EXPIRE", "a", 100)),
+                           ("multi 2", ("MULTI",)), ("queued read", ("FCALL", "r", 1, "a")), ("exec 2", ("EXEC",))):
             call(label, *cmd)
         out.append(("eval set", c.call("EVAL", "return redis.call('set', 'z', '1')", 0).split(b" script: ")[0]))
         call("config no", "CONFIG", "SET", "stop-writes-on-bgsave-error", "no")
@@ -331,12 +365,15 @@ def _rdb_scenario(kind: str) -> tuple[list, list[str]]:
 
 
 def test_rdb_save_errors_and_misconf():
-    (r_out, r_log), (p_out, p_log) = (_rdb_scenario(k) for k in KINDS)
+    (r_out, r_log), (p_out, p_log) = _both(_rdb_scenario)
     assert p_out == r_out
     r = dict(r_out)
     assert r["save full"] == b"-ERR\r\n" and r["after save"]["rdb_last_bgsave_status"] == "ok"
     assert r["after bgsave"]["rdb_last_bgsave_status"] == "err"
     assert r["set refused"] == r["ping"] == r["set refused again"] == r["set after space"] == RDB_ERR + b"\r\n"
+    assert r["flagged script"] == RDB_ERR + b"\r\n"  # a script declaring flags is judged as a write command
+    assert r["fcall"] == r["function delete"] == RDB_ERR + b"\r\n" and r["fcall_ro"] == b"$1\r\n1\r\n"
+    assert r["exec 2"] == b"*1\r\n$1\r\n1\r\n"
     assert r["exec"] == b"-EXECABORT Transaction discarded because of previous errors.\r\n"
     assert r["set allowed"] == r["set ok"] == b"+OK\r\n"
     assert r["dump intact"] is True and r["old dump keys"] == [b"a"] and r["rdb files"] == ["dump.rdb"]
@@ -434,7 +471,181 @@ def _toggle_scenario(kind: str) -> list:
 
 
 def test_aof_off_and_on_clears_the_write_error():
-    r_out, p_out = (_toggle_scenario(k) for k in KINDS)
+    r_out, p_out = _both(_toggle_scenario)
     assert p_out == r_out
     assert r_out[2] == AOF_ERR % EFBIG and "AOF reopen, just ignore the last error." in r_out[-2]
     assert r_out[-1] == [b"a", b"b", b"big", b"c"]
+
+
+# ==================================================================================================
+# A replica that cannot persist
+# ==================================================================================================
+def _replica_scenario(master: ServerProcess, kind: str) -> list:
+    mc = master.client()
+    srv = _start(kind, ["--save", "3600 1000000", "--replicaof", "127.0.0.1", str(master.port)])
+    out: list = []
+    try:
+        c = srv.client()
+        _wait(lambda: b"master_link_status:up" in c.call("INFO", "replication"))
+        _limit(srv, 50000)  # the log file stays below it, the RDB does not fit
+        out.append(c.call("BGSAVE"))
+        out.append(_pick(_wait_child(c), "rdb_last_bgsave_status"))
+        # clients get MISCONF before READONLY; reads are served
+        out += [c.call("SET", "x", "1"), c.call("PING"), c.call("GET", "rnd") == b"$%d\r\n%s\r\n" % (len(RANDOM), RANDOM)]
+        out.append(c.call("CONFIG", "SET", "replica-ignore-disk-write-errors", "yes"))
+        mc.call("SET", "applied", "1")
+        _wait(lambda: c.call("GET", "applied") == b"$1\r\n1\r\n")
+        out.append(_log(srv).count("Replica is applying a command even though it is unable to write to disk."))
+        out.append(c.call("CONFIG", "SET", "replica-ignore-disk-write-errors", "no"))
+        mc.call("SET", "fatal", "1")  # the replica cannot refuse its master's stream: it panics
+        srv.proc.wait(20)
+        out.append(srv.proc.returncode)
+        out.append([m for m in _log(srv) if m.startswith("Guru Meditation")])
+        return out
+    finally:
+        srv.stop()
+        mc.call("DEL", "applied", "fatal")
+
+
+def test_replica_with_disk_errors():
+    master = ServerProcess("redis", ["--repl-diskless-sync-delay", "0"])
+    try:
+        master.client().call("SET", "rnd", RANDOM)
+        r_out, p_out = (_replica_scenario(master, k) for k in KINDS)
+    finally:
+        master.stop()
+    assert p_out == r_out
+    assert r_out[2] == r_out[3] == RDB_ERR + b"\r\n" and r_out[6] == 1
+    assert r_out[-1] == ["Guru Meditation: Replica was unable to write command to disk. #server.c:3890"]
+
+
+# ==================================================================================================
+# A real full disk: a small tmpfs (ENOSPC for every file, the manifest included)
+# ==================================================================================================
+def _mount_tmpfs(path: str, size: str) -> bool:
+    import subprocess
+
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path], capture_output=True)
+    return r.returncode == 0
+
+
+def _fill(directory: str) -> str:
+    """Take every free block of the file system with a filler file; returns its path."""
+    path = os.path.join(directory, "filler")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        chunk = b"\0" * 4096
+        while True:
+            try:
+                os.write(fd, chunk)
+            except OSError:
+                break
+        while True:  # the last partial block
+            try:
+                if not os.write(fd, b"\0"):
+                    break
+            except OSError:
+                break
+    finally:
+        os.close(fd)
+    return path
+
+
+def _tmpfs_scenario(kind: str, data: str) -> list:
+    srv = _start(kind, ["--dir", data, "--appendonly", "yes"])
+    out: list = []
+    try:
+        c = srv.client()
+        aofdir = os.path.join(data, "appendonlydir")
+
+        def listing() -> list[str]:
+            return sorted(os.listdir(aofdir))
+
+        out.append(c.call("SET", "big", BIG))
+        _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+        filler = _fill(data)
+        out.append(c.call("SET", "k1", b"v" * 6000))  # more than the slack of the file's last block
+        out.append(c.call("SET", "k2", "v"))
+        out.append(c.call("BGREWRITEAOF"))  # the manifest cannot be written: no rewrite starts
+        out.append(_pick(_info(c), "aof_last_write_status", "aof_last_bgrewrite_status", "aof_rewrites",
+                         "aof_rewrite_in_progress"))
+        out.append(listing())
+        with open(os.path.join(aofdir, "appendonly.aof.manifest")) as fh:
+            out.append(fh.read())
+        os.unlink(filler)  # space is back
+        _wait(lambda: _info(c)["aof_last_write_status"] == "ok")
+        out.append(c.call("SET", "k3", "v3"))
+        out.append(c.call("BGREWRITEAOF"))
+        out.append(_pick(_wait_child(c), "aof_last_write_status", "aof_last_bgrewrite_status", "aof_rewrites"))
+        out.append(listing())
+        with open(os.path.join(aofdir, "appendonly.aof.manifest")) as fh:
+            out.append(fh.read())
+        out.append(c.call("SET", "k4", "v4"))
+        _kill(srv)
+        log = _log(srv)
+        out.append([re.sub(r"\d{3,}", "N", m) for m in log[log.index("Ready to accept connections") + 1:]
+                    if not m.startswith(("Fork CoW", "Background append only file rewriting started by pid"))])
+        again = _start(kind, ["--dir", data, "--appendonly", "yes"], cwd=srv.cwd)
+        try:
+            c2 = again.client()
+            out.append(sorted(_keyset(c2)))
+            out.append(c2.call("STRLEN", "k1"))
+        finally:
+            again.stop()
+        return out
+    finally:
+        srv.stop()
+
+
+def test_full_tmpfs():
+    import subprocess
+
+    data = {k: scratch_dir(f"{k}-tmpfs-") for k in KINDS}
+    try:
+        if not all(_mount_tmpfs(d, "1m") for d in data.values()):
+            pytest.skip("mounting a tmpfs needs root")
+        r_out, p_out = _both(lambda kind: _tmpfs_scenario(kind, data[kind]))
+    finally:
+        for d in data.values():
+            subprocess.run(["umount", d], capture_output=True)
+    assert p_out == r_out
+    assert r_out[1] == b"+OK\r\n" and r_out[2] == AOF_ERR % ENOSPC
+    assert r_out[3].startswith(b"-ERR Can't execute an AOF background rewriting")
+    assert "Error trying to write the temporary AOF manifest file temp-appendonly.aof.manifest: No space left on " \
+           "device" in r_out[-3]
+    assert r_out[-2] == [b"big", b"k1", b"k3", b"k4"] and r_out[-1] == b":6000\r\n"
+
+
+def test_start_on_full_tmpfs():
+    """With no room for the first AOF base file the server does not start (and leaves no partial file)."""
+    import shutil as sh
+    import subprocess
+    import sys
+
+    from support import ROOT, free_port
+
+    results = {}
+    mounts = []
+    try:
+        for kind in KINDS:
+            data, logdir = scratch_dir(f"{kind}-tmpfs-"), scratch_dir(f"{kind}-log-")
+            if not _mount_tmpfs(data, "16k"):
+                pytest.skip("mounting a tmpfs needs root")
+            mounts.append(data)
+            _fill(data)
+            exe = [sh.which("redis-server") or "redis-server"] if kind == "redis" else [sys.executable, "-m", "pyredis"]
+            env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+            logfile = os.path.join(logdir, "server.log")
+            p = subprocess.run([*exe, "--port", str(free_port()), "--dir", data, "--appendonly", "yes", "--logfile",
+                                logfile], env=env, capture_output=True, timeout=60)
+            with open(logfile) as fh:
+                log = [m.group(1) for m in re.finditer(r"^\d+:[MCS] .{24} [.*#-] (.*)$", fh.read(), re.M)]
+            log = [m for m in log[log.index("Server initialized") + 1:] if "overcommit" not in m]
+            results[kind] = (p.returncode, log, sorted(os.listdir(data)),
+                             sorted(os.listdir(os.path.join(data, "appendonlydir"))))
+    finally:
+        for d in mounts:
+            subprocess.run(["umount", d], capture_output=True)
+    assert results["pyredis"] == results["redis"]
+    assert results["redis"] == (1, ["Write error writing append only file on disk: No space left on device"],
+                                ["appendonlydir", "filler"], [])

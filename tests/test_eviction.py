@@ -99,6 +99,21 @@ def test_oom_inside_multi(both):
     same(both, "CONFIG", "SET", "maxmemory", "0")
 
 
+def test_small_integers_are_not_shared_under_lru_lfu_policies(both):
+    """OBJECT REFCOUNT of 0..9999: shared (2147483647) without maxmemory or with a policy other than
+    LRU/LFU; a value of its own (1) when maxmemory is set with an LRU or LFU policy."""
+    same(both, "SET", "a", "1")
+    same(both, "OBJECT", "REFCOUNT", "a")
+    same(both, "CONFIG", "SET", "maxmemory", "1073741824")
+    for policy in ("allkeys-random", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-ttl", "volatile-lfu"):
+        same(both, "CONFIG", "SET", "maxmemory-policy", policy)
+        for key, value in (("a", "1"), ("b", "9999"), ("c", "10000"), ("d", "-1")):
+            same(both, "SET", key, value)
+            same(both, "OBJECT", "REFCOUNT", key)
+        same(both, "INCR", "b")  # 10000: never shared
+        same(both, "OBJECT", "REFCOUNT", "b")
+
+
 def test_exec_refused_when_queue_has_denyoom(servers, both):
     for s, c in zip(servers, both, strict=True):
         c.call("MULTI")
@@ -385,3 +400,18 @@ def test_random_policy_sequences(py):
                 assert policy.startswith("volatile") and "maxmemory" in str(e)
         assert used(py) < base + 50 * 1024 + 4096
     py.config_set("maxmemory", 0)
+
+
+def test_used_memory_of_a_small_dataset_is_steady(py):
+    """A database of a couple of thousand keys of very different sizes is measured whole: the estimate
+    does not move between refreshes while nothing changes (the suite fills up to within 4 KB of maxmemory)."""
+    pipe = py.pipeline(transaction=False)
+    for i in range(1500):
+        pipe.set(f"k{i}" * (1 + (i * 7919) % 40), "x")
+    pipe.execute()
+    seen = set()
+    for _ in range(8):
+        mem = py.info("memory")
+        seen.add(mem["used_memory"] - mem["mem_clients_normal"])  # (the pipeline's query buffer shrinks)
+        time.sleep(0.12)  # past the estimate's refresh interval
+    assert len(seen) == 1, seen

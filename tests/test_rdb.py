@@ -433,3 +433,30 @@ def test_loading_replies_while_loading_at_startup(tmp_path):
     assert p.client().dbsize() == 3000
     assert "Done loading RDB, keys loaded: 3000" in p.log()
     p.stop()
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_config_set_while_loading(tmp_path, kind):
+    """CONFIG SET runs while the dataset loads, except for DENY_LOADING_CONFIG parameters (dir,
+    appendonly, repl-diskless-load), which get -LOADING (the first invalid parameter decides)."""
+    d = str(tmp_path)
+    p = Proc(kind, d, ["--save", ""])
+    p.client().execute_command("DEBUG", "POPULATE", "2000", "key", "100")
+    p.client().save()
+    p.stop()
+    p = Proc(kind, d, ["--save", "", "--key-load-delay", "2000", "--enable-protected-configs", "yes",
+                       "--loading-process-events-interval-bytes", "1024"], wait=False)
+    deadline = time.time() + 30
+    while time.time() < deadline and not p.command(b"PING").startswith(b"-LOADING"):
+        time.sleep(0.05)
+    try:
+        assert p.command(b"CONFIG", b"SET", b"loglevel", b"debug") == b"+OK\r\n"
+        assert b"debug" in p.command(b"CONFIG", b"GET", b"loglevel")
+        loading = b"-LOADING Redis is loading the dataset in memory\r\n"
+        assert p.command(b"CONFIG", b"SET", b"dir", b"asdf") == loading
+        assert p.command(b"CONFIG", b"SET", b"maxclients", b"100", b"appendonly", b"yes") == loading
+        assert p.command(b"CONFIG", b"SET", b"nosuch", b"1", b"appendonly", b"yes").startswith(b"-ERR Unknown")
+        assert b"loading:1" in p.command(b"INFO", b"persistence")
+    finally:
+        p.proc.kill()
+        p.proc.wait()

@@ -131,3 +131,55 @@ def test_rdb_child_killed_when_no_replica_waits_for_it():
     finally:
         m.stop()
         s.stop()
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
+def test_killed_replica_buffer_is_released_at_once(master_kind):
+    """CLIENT KILL TYPE replica frees the replica at once (freeClient): the very next INFO shows no
+    replica and mem_clients_slaves 0, even while the replica (stopped) still has megabytes pending."""
+    m = start(master_kind, "--repl-backlog-size", "16384", "--client-output-buffer-limit", "replica 0 0 0")
+    s = start("redis")
+    try:
+        link(s, m)
+        s.r.config_set("repl-timeout", 60)
+        m.r.set("k", "x")
+        wait_synced(m, s)
+        pid = s.info("server")["process_id"]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for i in range(20):
+                m.r.set(f"k{i}", "y" * 500_000)
+            assert m.info("memory")["mem_clients_slaves"] > 1_000_000
+            assert m.r.client_kill_filter(_type="replica") == 1
+            assert m.info("memory")["mem_clients_slaves"] == 0
+            assert m.info("replication")["connected_slaves"] == 0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    finally:
+        m.stop()
+        s.stop()
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
+def test_killed_replica_releases_the_backlog_at_once(master_kind):
+    """CLIENT KILL TYPE replica frees the replica at once (as freeClient does): writes in the same
+    MULTI/EXEC trim a shrunk backlog past the replica's offset, so it must resync fully."""
+    m = start(master_kind)
+    s = start("pyredis")
+    try:
+        link(s, m)
+        m.r.set("a", "b")
+        wait_synced(m, s)
+        p = m.r.pipeline(transaction=True)
+        p.client_kill_filter(_type="replica")
+        p.config_set("repl-backlog-size", 16384)
+        for i in range(10):
+            p.set(f"k{i}", "A" * 16384)
+        p.execute()
+        assert m.info()["repl_backlog_first_byte_offset"] > m.info()["master_repl_offset"] - 3 * 16384
+        wait_for(lambda: s.info()["master_link_status"] == "up" and m.info("stats")["sync_full"] == 2, 20,
+                 "a full resync")
+        assert m.info("stats")["sync_partial_ok"] == 0
+    finally:
+        m.stop()
+        s.stop()

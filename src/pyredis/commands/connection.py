@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from pyredis import REDIS_VERSION
@@ -294,7 +295,25 @@ def _kill(c, target) -> None:
     if target is not c:
         target.out.clear()
         c.server.clients.pop(target.id, None)  # freed at once, like Redis: gone from CLIENT LIST/KILL
+        if getattr(target, "repl_link", None) is not None:
+            _shutdown_now(target)
+            c.server.replication.on_disconnect(target)  # gone from the replicas (and their buffer) at once
         target.schedule_flush()
+
+
+def _shutdown_now(target) -> None:
+    """A killed replica's peer sees the connection end before our reply to the killer goes out (Redis
+    closes the socket in freeClient; an asyncio transport would close it on the next loop iteration)."""
+    t = getattr(target, "transport", None)
+    sock = t.get_extra_info("socket") if t is not None else None
+    if sock is not None:
+        import socket
+
+        try:  # (asyncio's TransportSocket refuses shutdown(): a duplicate of the descriptor does it)
+            with socket.socket(sock.family, sock.type, fileno=os.dup(sock.fileno())) as dup:
+                dup.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 @subcommand("client", "reply", 3, "noscript loading stale")

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pyredis.commands.debug_help import DEBUG_HELP
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import command
-from pyredis.engine.digest import ZERO, dataset_digest, value_digest
 from pyredis.engine.glob import compile_glob
 from pyredis.engine.lowlevel import STRUCT_SIZES
 from pyredis.protocol.numbers import parse_ll
@@ -343,16 +342,20 @@ def _protocol(c, argv):
 # -- DIGEST, DIGEST-VALUE, POPULATE ---------------------------------------------------------------------
 @debug_subcommand("digest", exactly(2))
 def _digest(c, argv):
-    return Status(dataset_digest(c.server.keyspace).encode())
+    from pyredis.engine import digest  # on first use (hashlib's OpenSSL digests: ~0.5 MB of start-up RSS)
+
+    return Status(digest.dataset_digest(c.server.keyspace).encode())
 
 
 @debug_subcommand("digest-value", at_least(2))
 def _digest_value(c, argv):
+    from pyredis.engine import digest
+
     db = c.db
     out = []
     for key in argv[2:]:
         v = db.data.get(key)  # like Redis: logically expired keys still have a digest
-        d = ZERO if v is None else value_digest(v, key in db.expires)
+        d = digest.ZERO if v is None else digest.value_digest(v, key in db.expires)
         out.append(Status(d.hex().encode()))
     return out
 

@@ -16,11 +16,10 @@ from pyredis.engine.hash import HashValue
 from pyredis.engine.list import ListValue
 from pyredis.engine.lowlevel import dict_stats, sdslen_report
 from pyredis.engine.set import SetValue
-from pyredis.engine.types import OBJ_SHARED_INTEGERS, encoding_of
+from pyredis.engine.types import encoding_of, object_refcount
 from pyredis.engine.zset import ZSetValue
 from pyredis.persistence import listpack as lp
 from pyredis.persistence.rdb_types import Encoder
-from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import Status, Verbatim
 
 NO_SUCH_KEY = "ERR no such key"
@@ -34,14 +33,6 @@ def _stored(c, key: bytes) -> Any:
     if v is None:
         raise CommandError(NO_SUCH_KEY)
     return v
-
-
-def _refcount(v: Any) -> int:
-    if type(v) is bytes and len(v) <= 5:
-        n = parse_ll(v)
-        if n is not None and 0 <= n < OBJ_SHARED_INTEGERS:
-            return 2147483647  # a shared integer
-    return 1
 
 
 def quicklist_nodes(items: list[bytes], fill: int, packed_threshold: int) -> list[tuple[int, int]]:
@@ -96,7 +87,8 @@ def _object(c, argv):
     idle = c.db.idle_time(key)
     lru = (int(time.time()) - idle) & LRU_CLOCK_MAX
     extra = _ql_extra(c, v) if type(v) is ListValue else ""
-    return Status(f"Value at:0x{id(v):x} refcount:{_refcount(v)} encoding:{enc} serializedlength:{serialized} "
+    rc = object_refcount(v, c.server.config)
+    return Status(f"Value at:0x{id(v):x} refcount:{rc} encoding:{enc} serializedlength:{serialized} "
                   f"lru:{lru} lru_seconds_idle:{idle}{extra}".encode())
 
 

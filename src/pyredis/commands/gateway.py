@@ -1,4 +1,4 @@
-"""GATEWAY (pyredis only): login tokens for the WebSocket gateway (its configuration: :func:`pyredis.gateway.watch_config`).
+"""GATEWAY (pyredis only): login tokens for the WebSocket gateway (its configuration: :func:`pyredis.gateway.config_changed`).
 
 ``GATEWAY TOKEN <user> <ttl-seconds>`` mints a short-lived token a browser can send in an ``auth``
 frame instead of a password. ``GATEWAY HELP`` lists the subcommands.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from fractions import Fraction
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import NOT_FLOAT, OVERFLOW, CommandError, WrongType, syntax_error, wrong_args
@@ -13,15 +13,11 @@ from pyredis.commands.registry import command
 from pyredis.engine import notify
 from pyredis.engine.glob import compile_glob
 from pyredis.engine.hash import HashValue
-from pyredis.protocol.numbers import (
-    LLONG_MAX,
-    LLONG_MIN,
-    format_long_double_human,
-    long_double_add,
-    parse_ll,
-    parse_long_double,
-)
+from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN, parse_ll
 from pyredis.protocol.types import NOREPLY, OK, MapReply
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 HASH = notify.HASH
 RANGE_ERR = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
@@ -220,24 +216,26 @@ def _store(c, h: HashValue, field: bytes, value: bytes) -> None:
 
 @command("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1)
 def cmd_hincrbyfloat(c, argv):
-    incr = parse_long_double(argv[3])
+    from pyredis.protocol import longdouble as ld  # decimal/fractions: loaded on the first use
+
+    incr = ld.parse_long_double(argv[3])
     if incr is None:
         raise CommandError(NOT_FLOAT)
     if isinstance(incr, float):
         raise CommandError("ERR value is NaN or Infinity")
     key = argv[1]
     h = lookup_hash(c, key, True)
-    cur: Fraction | float = Fraction(0)
+    cur: Fraction | float = ld.ZERO
     old = None if h is None else h.get(argv[2])
     if old is not None:
-        v = parse_long_double(old)
+        v = ld.parse_long_double(old)
         if v is None:
             raise CommandError("ERR hash value is not a float")
         cur = v
-    new = long_double_add(cur, incr)
+    new = ld.long_double_add(cur, incr)
     if isinstance(new, float):
         raise CommandError("ERR increment would produce NaN or Infinity")
-    out = format_long_double_human(new)
+    out = ld.format_long_double_human(new)
     _store(c, h if h is not None else _hash_for_write(c, key), argv[2], out)
     c.changed(key, HASH, b"hincrbyfloat")
     c.repl = [[b"HSET", key, argv[2], out]]

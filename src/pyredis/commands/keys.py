@@ -9,7 +9,7 @@ from pyredis.commands.errors import INVALID_DB, NO_SUCH_KEY, CommandError, synta
 from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.engine import notify
 from pyredis.engine.glob import compile_glob
-from pyredis.engine.types import OBJ_SHARED_INTEGERS, copy_value, encoding_of
+from pyredis.engine.types import copy_value, encoding_of, object_refcount
 from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN, parse_ll
 from pyredis.protocol.types import OK, Status
 
@@ -431,11 +431,7 @@ def cmd_object_refcount(c, argv):
     v = c.db.get(argv[2])
     if v is None:
         return None
-    if type(v) is bytes and len(v) <= 5:
-        n = parse_ll(v)
-        if n is not None and 0 <= n < OBJ_SHARED_INTEGERS:
-            return 2147483647
-    return 1
+    return object_refcount(v, c.server.config)
 
 
 def _lfu_policy(c) -> bool:

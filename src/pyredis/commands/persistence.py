@@ -129,7 +129,7 @@ def cmd_restore(c, argv):
         value = load_payload(payload, c.server.config, _deep_sanitize(c))
     except Unverified as e:  # accepted as Redis accepts it: kept verbatim, fatal when read
         log.debug("RESTORE without deep sanitization: %s", e)
-        value = UnverifiedValue(payload, str(e))
+        value = UnverifiedValue(payload, str(e), e.no_max_id)
     except LoadPanic as e:  # Redis meets this corruption converting the blob: it panics
         if e.hexdump:
             log.warning("%s: (hexdump of %d bytes)\n%s", e.hexdump, len(payload), payload[:-10].hex())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 Handler = Callable[..., Any]
@@ -171,15 +171,49 @@ def all_commands() -> list[Command]:
     return out
 
 
-_META: dict | None = None
+class MetaEntries(Mapping[str, Any]):
+    """One section of the command metadata (``info`` or ``docs``), parsed entry by entry on access.
+
+    The file keeps each entry's JSON on its own line; only those strings stay in memory (about 0.3 MB,
+    where the whole file parsed into Python objects is about 3.5 MB of RSS for good). Each lookup
+    parses its entry afresh, so callers get their own copy and nothing parsed is kept.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self._raw = raw
+
+    def __getitem__(self, name: str) -> Any:
+        return json.loads(self._raw[name])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
-def metadata() -> dict:
-    """Command metadata (COMMAND INFO / DOCS as redis-server 7.0 reports them)."""
+_META: dict[str, MetaEntries] | None = None
+
+
+def metadata() -> dict[str, MetaEntries]:
+    """Command metadata (COMMAND INFO / DOCS as redis-server 7.0 reports them): ``{"info": ..., "docs": ...}``.
+
+    Read from ``metadata.tsv`` (``section<TAB>name<TAB>entry JSON`` per line, written by
+    scripts/gen_command_meta.py) on first use.
+    """
     global _META
     if _META is None:
-        with open(os.path.join(os.path.dirname(__file__), "metadata.json")) as fh:
-            _META = json.load(fh)
+        raw: dict[str, dict[str, str]] = {"info": {}, "docs": {}}
+        with open(os.path.join(os.path.dirname(__file__), "metadata.tsv")) as fh:
+            for line in fh:
+                section, name, entry = line.rstrip("\n").split("\t", 2)
+                raw[section][name] = entry
+        _META = {section: MetaEntries(entries) for section, entries in raw.items()}
     return _META
 
 

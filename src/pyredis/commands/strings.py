@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from pyredis.commands.args import get_int, parse_expire_arg
 from pyredis.commands.errors import NOT_INTEGER, OVERFLOW, CommandError, WrongType, syntax_error, wrong_args
 from pyredis.commands.registry import command
 from pyredis.engine import notify
-from pyredis.protocol.numbers import (
-    LLONG_MAX,
-    LLONG_MIN,
-    format_long_double_human,
-    long_double_add,
-    parse_ll,
-    parse_long_double,
-)
+from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN, parse_ll
 from pyredis.protocol.types import NULL_ARRAY, OK, MapReply
 
 STRING = notify.STRING
@@ -374,16 +365,18 @@ def cmd_incrbyfloat(c, argv):
 
 def incr_float_value(old: bytes | None, incr: bytes) -> bytes:
     """The new value of INCRBYFLOAT/HINCRBYFLOAT, computed in long double like Redis."""
-    cur = parse_long_double(old) if old is not None else Fraction(0)
+    from pyredis.protocol import longdouble as ld  # decimal/fractions: loaded on the first use
+
+    cur = ld.parse_long_double(old) if old is not None else ld.ZERO
     if cur is None:
         raise CommandError("ERR value is not a valid float")
-    delta = parse_long_double(incr)
+    delta = ld.parse_long_double(incr)
     if delta is None:
         raise CommandError("ERR value is not a valid float")
-    new = long_double_add(cur, delta)
+    new = ld.long_double_add(cur, delta)
     if isinstance(new, float):
         raise CommandError("ERR increment would produce NaN or Infinity")
-    return format_long_double_human(new)
+    return ld.format_long_double_human(new)
 
 
 @command("lcs", -3, "readonly", 1, 2, 1)

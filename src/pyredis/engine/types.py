@@ -37,3 +37,16 @@ def copy_value(v: Any) -> Any:
     if type(v) is bytes:
         return v
     return v.copy()
+
+
+def object_refcount(v: Any, config: Any) -> int:
+    """OBJECT REFCOUNT: 2147483647 for a value Redis keeps as one of its shared integers (0..9999 as a
+    string), else 1.  Redis stops sharing them under an LRU/LFU maxmemory policy (each value then has
+    its own access clock); pyredis judges by the current setting, not the one at the time of the write."""
+    if type(v) is bytes and len(v) <= 5:
+        n = parse_ll(v)
+        if n is not None and 0 <= n < OBJ_SHARED_INTEGERS:
+            vals = config.values
+            if not vals["maxmemory"] or not vals["maxmemory-policy"].endswith(("-lru", "-lfu")):
+                return 2147483647
+    return 1

@@ -258,9 +258,11 @@ def _history_changed(server: Server, _value: object) -> None:
         gw.history.configure(cfg["gateway-history-channels"], cfg["gateway-history-maxlen"])
 
 
-def watch_config(server: Server) -> None:
-    """Follow CONFIG SET gateway-port / gateway-history-* (called when the server starts listening)."""
-    cfg = server.config
-    cfg.on_change("gateway-port", lambda v: _port_changed(server, v))
-    cfg.on_change("gateway-history-channels", lambda v: _history_changed(server, v))
-    cfg.on_change("gateway-history-maxlen", lambda v: _history_changed(server, v))
+def config_changed(server: Server, name: str, value: Any) -> None:
+    """CONFIG SET gateway-port / gateway-history-*. The asyncio layer (listener.py) follows those
+    parameters from the moment the server listens and calls this once the gateway is, or is being,
+    turned on (so the package is not imported by servers that never have one)."""
+    if name == "gateway-port":
+        _port_changed(server, value)
+    else:
+        _history_changed(server, value)

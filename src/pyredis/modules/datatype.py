@@ -13,7 +13,6 @@ import struct
 import threading
 import weakref
 from collections.abc import Callable
-from hashlib import sha1
 from typing import Any
 
 __all__ = ["AOFWriter", "DataType", "Digest", "ModuleValue", "RDBLoadIO", "RDBSaveIO", "decode_type_id",
@@ -344,20 +343,23 @@ class Digest:
     sequence xors ``SHA1(o)`` into ``x`` and clears ``o``."""
 
     def __init__(self) -> None:
+        import hashlib  # only DEBUG DIGEST makes one: hashlib (OpenSSL's digests) is ~0.5 MB of RSS
+
+        self._sha1 = hashlib.sha1
         self._o = 0
         self._x = 0
 
     def add_string_buffer(self, s: bytes | str) -> None:
         if isinstance(s, str):
             s = s.encode()
-        h = int.from_bytes(sha1(s).digest(), "big")
-        self._o = int.from_bytes(sha1((self._o ^ h).to_bytes(20, "big")).digest(), "big")
+        h = int.from_bytes(self._sha1(s).digest(), "big")
+        self._o = int.from_bytes(self._sha1((self._o ^ h).to_bytes(20, "big")).digest(), "big")
 
     def add_long_long(self, v: int) -> None:
         self.add_string_buffer(b"%d" % v)
 
     def end_sequence(self) -> None:
-        self._x ^= int.from_bytes(sha1(self._o.to_bytes(20, "big")).digest(), "big")
+        self._x ^= int.from_bytes(self._sha1(self._o.to_bytes(20, "big")).digest(), "big")
         self._o = 0
 
     @property

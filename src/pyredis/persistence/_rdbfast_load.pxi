@@ -83,7 +83,7 @@ cdef object _rd_str(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p):
         if ulen < 0 or enc:
             return None
         q = p[0]
-        if q + clen > n:
+        if q + clen > n or ulen > clen * 88:  # more than LZF expands to (rdb_format.LZF_MAX_RATIO)
             return None
         try:
             out = decompress(d[q:q + clen], ulen)
@@ -167,6 +167,8 @@ cdef object _rd_value(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p, int t, dict
                     if PyBytes_GET_SIZE(m) > longest:
                         longest = PyBytes_GET_SIZE(m)  # members only
                     sc = items[k + 1]
+                    if type(sc) is bytes and b"_" in sc:
+                        return None  # float() reads "1_0" as 10, strtod as 1: the Python loader decides
                     sc = float(sc)
                     if sc != sc:
                         return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -50,51 +51,63 @@ class BadFormat(Exception):
     pass
 
 
+_LEADING_INT = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+LINE_MAX = 1024  # AOF_ANNOTATION_LINE_MAX_LEN: the fgets() buffer of the loader
+
+
+def _c_int(b: bytes) -> int:
+    """C ``atoi`` / ``strtol``: the leading integer (after spaces), 0 when there is none."""
+    m = _LEADING_INT.match(b)
+    return int(m.group(1)) if m else 0
+
+
 def iter_commands(data: bytes, pos: int = 0):
-    """Yield ``(argv, end_offset)`` for each command of an AOF body; raises Truncated/BadFormat."""
+    """Yield ``(argv, valid, end)`` for each command of an AOF body, read as loadSingleAppendOnlyFile
+    reads it (``fgets`` lines of at most 1023 bytes, ``atoi``/``strtol`` counts, any two bytes after an
+    argument); *valid* is the offset after the previous command (where a truncation cuts). Raises
+    Truncated(valid) at a short read, BadFormat(valid) on a format error."""
     n = len(data)
     find = data.find
+    valid = pos
+    lim = LINE_MAX - 1
+
+    def line_end(p: int) -> int:
+        nl = find(b"\n", p, p + lim)
+        return nl + 1 if nl >= 0 else min(n, p + lim)
+
     while pos < n:
-        if data[pos] == 35:  # '#' annotation line
-            eol = find(b"\n", pos)
-            if eol < 0:
-                raise Truncated(pos)
-            pos = eol + 1
+        eol = line_end(pos)
+        c = data[pos]
+        if c == 35:  # '#': an annotation (a longer one goes on as the next "line")
+            pos = eol
             continue
-        eol = find(b"\r\n", pos)
-        if eol < 0:
-            raise Truncated(pos)
-        if data[pos] != 42:  # '*'
-            raise BadFormat(pos)
-        try:
-            argc = int(data[pos + 1 : eol])
-        except ValueError:
-            raise BadFormat(pos) from None
+        if c != 42:  # '*'
+            raise BadFormat(valid)
+        if eol == pos + 1:  # "*" and the end of the file
+            raise Truncated(valid)
+        argc = _c_int(data[pos + 1 : eol])
         if argc < 1:
-            raise BadFormat(pos)
-        start = pos
-        p = eol + 2
+            raise BadFormat(valid)
+        p = eol
         argv = []
         for _ in range(argc):
-            eol = find(b"\r\n", p)
-            if eol < 0:
-                raise Truncated(start)
+            if p >= n:
+                raise Truncated(valid)
+            eol = line_end(p)
             if data[p] != 36:  # '$'
-                raise BadFormat(start)
-            try:
-                ln = int(data[p + 1 : eol])
-            except ValueError:
-                raise BadFormat(start) from None
-            p = eol + 2
+                raise BadFormat(valid)
+            ln = _c_int(data[p + 1 : eol])
+            if ln < 0:  # a huge unsigned length for Redis: its allocation fails
+                raise BadFormat(valid)
+            p = eol
             end = p + ln
             if end + 2 > n:
-                raise Truncated(start)
+                raise Truncated(valid)
             argv.append(data[p:end])
-            if data[end : end + 2] != b"\r\n":
-                raise BadFormat(start)
-            p = end + 2
+            p = end + 2  # the CRLF, not checked
         pos = p
-        yield argv, start, pos
+        yield argv, valid, pos
+        valid = pos
 
 
 # ==================================================================================================
@@ -172,7 +185,7 @@ class AOF:
         m: Manifest | None = None
         if os.path.exists(mp):
             try:
-                with open(mp, encoding="utf-8", errors="surrogateescape") as fh:
+                with open(mp, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                     text = fh.read()
             except OSError as e:
                 raise AOFError(f"Fail to open AOF manifest file: {e.strerror}") from None
@@ -200,13 +213,34 @@ class AOF:
         return m
 
     def persist_manifest(self, m: Manifest) -> None:
+        """Write the manifest to a temporary file, fsync it and rename it over the manifest; an
+        OSError is logged in ``writeAofManifestFile``'s words and raised (the manifest is unchanged)."""
         os.makedirs(self.dirpath, exist_ok=True)
-        tmp = self.path("temp-" + self.filename + ".manifest")
-        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(m.text())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.manifest_path())
+        tmp_name = "temp-" + self.filename + ".manifest"
+        tmp = self.path(tmp_name)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the AOF manifest file %s: %s", tmp_name, e.strerror)
+            raise
+        try:
+            _, err = _write_all(fd, m.text().encode("utf-8", "surrogateescape"))
+            if err:
+                log.warning("Error trying to write the temporary AOF manifest file %s: %s", tmp_name, os.strerror(err))
+                raise OSError(err, os.strerror(err))
+            try:
+                os.fsync(fd)
+            except OSError as e:
+                log.warning("Fail to fsync the temp AOF file %s: %s.", tmp_name, e.strerror)
+                raise
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, self.manifest_path())
+        except OSError as e:
+            log.warning("Error trying to rename the temporary AOF manifest file %s into %s: %s", tmp_name,
+                        self.filename + ".manifest", e.strerror)
+            raise
         _fsync_dir(self.dirpath)
 
     def new_base_name(self, m: Manifest, rdb_preamble: bool) -> str:
@@ -302,8 +336,8 @@ class AOF:
                 kind = "base" if is_base else "incr"
                 log.info("DB loaded from %s file %s: %.3f seconds", kind, info.name, time.time() - t0)
         self.current_size = self.total_size()
-        self.rewrite_base_size = self.current_size
         self.base_size = os.path.getsize(self.path(m.base.name)) if m.base else 0
+        self.rewrite_base_size = self.base_size  # Redis knows no better after a restart (INFO aof_base_size)
         if total == 0 and all(os.path.getsize(self.path(i.name)) == 0 for i in files):
             return "empty"
         log.info("DB loaded from append only file: %.3f seconds", time.time() - t_all)
@@ -378,33 +412,56 @@ class AOF:
 
     # -- writing ----------------------------------------------------------------------------------------
     def open_incr_at_start(self) -> None:
-        """After loading: make sure a base exists (empty start) and open the last incr file."""
+        """After loading: make sure a base exists (empty start) and open the last incr file. Raises
+        AOFError (already logged, ``logged`` set) when a file cannot be written: the server exits."""
         m = self.manifest
         if m is None:
             m = self.manifest = Manifest()
-        os.makedirs(self.dirpath, exist_ok=True)
+        try:
+            os.makedirs(self.dirpath, exist_ok=True)
+        except OSError as e:
+            log.warning("Can't open or create append-only dir %s: %s", self.server.config["appenddirname"],
+                        e.strerror)
+            raise _logged() from None
         if m.base is None and not m.incr:
             name = self.new_base_name(m, self.server.config["aof-use-rdb-preamble"])
             m.history.clear()
             self.write_base_sync(self.path(name))
             log.info("Creating AOF base file %s on server start", name)
-        if m.incr:
-            name = m.incr[-1].name
-            log.info("Opening AOF incr file %s on server start", name)
-        else:
-            name = self.new_incr_name(m)
-            log.info("Creating AOF incr file %s on server start", name)
-        self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.persist_manifest(m)
+        opened = bool(m.incr)
+        name = m.incr[-1].name if opened else self.new_incr_name(m)
+        try:
+            self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the append-only file %s: %s", name, e.strerror)
+            raise _logged() from None
+        try:
+            self.persist_manifest(m)
+        except OSError:
+            raise _logged() from None
         self.last_incr_size = os.fstat(self.fd).st_size
-        self.selected_db = -1
-        if not self.current_size:
-            self.current_size = self.total_size()
-            self.rewrite_base_size = self.current_size
+        log.info("%s AOF incr file %s on server start", "Opening" if opened else "Creating", name)
+        self.selected_db = -1  # a base created here is not counted in aof_current_size, as in Redis
 
     def write_base_sync(self, path: str) -> None:
-        """Write a base file for the current dataset in the foreground."""
-        write_base_file(self.server, path, self.server.config["aof-use-rdb-preamble"])
+        """Write a base file for the current dataset in the foreground, through a temporary file as
+        ``rewriteAppendOnlyFile`` does; raises AOFError (logged) when it cannot be written."""
+        tmp = os.path.join(self.server.config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
+        try:
+            write_base_file(self.server, tmp, self.server.config["aof-use-rdb-preamble"])
+        except OSError as e:
+            if e.filename is not None:
+                log.warning("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): %s", e.strerror)
+            else:
+                log.warning("Write error writing append only file on disk: %s", e.strerror)
+            _unlink(tmp)
+            raise _logged() from None
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("Error moving temp append only file on the final destination: %s", e.strerror)
+            _unlink(tmp)
+            raise _logged() from None
         self.base_size = os.path.getsize(path)
 
     def feed(self, dbid: int, argv: list[bytes]) -> None:
@@ -586,18 +643,26 @@ class AOF:
         self.fd = -1
 
     def switch_to_new_incr(self) -> str:
-        """At rewrite start: flush, then append to a new incr file (listed in the manifest now)."""
+        """At rewrite start: flush, then append to a new incr file (listed in the manifest now).
+        Raises OSError (logged) when the file cannot be created or the manifest not written."""
         self.flush(force_fsync=True)
         m = self.manifest.copy() if self.manifest else Manifest()
         os.makedirs(self.dirpath, exist_ok=True)
-        if self.state == AOF_WAIT_REWRITE:
-            name = "temp-" + self.filename + ".incr"
+        wait = self.state == AOF_WAIT_REWRITE
+        name = "temp-" + self.filename + ".incr" if wait else self.new_incr_name(m)
+        try:
+            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            log.warning("Can't open the append-only file %s: %s", name, e.strerror)
+            raise
+        if wait:
             self.temp_incr = name
-            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
         else:
-            name = self.new_incr_name(m)
-            fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            self.persist_manifest(m)
+            try:
+                self.persist_manifest(m)
+            except OSError:
+                os.close(fd)
+                raise
             self.manifest = m
         log.info("Creating AOF incr file %s on background rewrite", name)
         if self.fd >= 0:
@@ -609,6 +674,20 @@ class AOF:
         self.selected_db = -1
         self.last_incr_size = 0
         return name
+
+
+def _logged() -> AOFError:
+    """An AOFError whose reason is already in the log (the start-up loader adds nothing)."""
+    e = AOFError("")
+    e.logged = True  # type: ignore[attr-defined]
+    return e
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _read_head(path: str) -> bytes:

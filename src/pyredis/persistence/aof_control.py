@@ -38,10 +38,9 @@ class AofControl:
         a.selected_db = -1
         if a.state != AOF_OFF:
             try:
-                a.switch_to_new_incr()
+                a.switch_to_new_incr()  # logs why it failed
                 self._feed_on()
-            except OSError as e:
-                log.warning("Can't open new incr AOF: %s", e.strerror)
+            except OSError:
                 a.last_rewrite_ok = False
                 return False
         a.rewrites += 1
@@ -80,30 +79,14 @@ class AofControl:
         tmpfile = os.path.join(srv.config["dir"], tmpname)
         if ok:
             log.info("Background AOF rewrite terminated with success")
-            m = a.manifest.copy() if a.manifest is not None else aofmod.Manifest()
-            base = a.new_base_name(m, srv.config["aof-use-rdb-preamble"])
-            try:
-                os.replace(tmpfile, a.path(base))
-                log.info("Successfully renamed the temporary AOF base file %s into %s", tmpname, base)
-                if a.state == AOF_WAIT_REWRITE and a.temp_incr:
-                    incr = a.new_incr_name(m)
-                    os.replace(a.path(a.temp_incr), a.path(incr))
-                    log.info("Successfully renamed the temporary AOF incr file %s into %s", a.temp_incr, incr)
-                    a.temp_incr = None
-                keep_last = a.fd >= 0
-                incrs = m.incr[:-1] if keep_last and m.incr else list(m.incr)
-                for info in incrs:
-                    info.type = aofmod.HIST
-                    m.history.insert(0, info)
-                    m.incr.remove(info)
-                a.persist_manifest(m)
-            except OSError as e:
-                log.warning("Error trying to rename the temporary AOF file %s into %s: %s", tmpname, base, e.strerror)
+            done = self._install_rewrite(tmpfile, tmpname)
+            if done is None:
                 a.last_rewrite_ok = False
                 a.rewrite_failures += 1
                 self._remove(tmpfile)
                 self._after_rewrite(job)
                 return
+            m, base = done
             a.manifest = m
             a.base_size = _size(a.path(base))
             if a.fd >= 0:
@@ -126,6 +109,49 @@ class AofControl:
             log.warning("Background AOF rewrite terminated by signal %d", sig)
         self._remove(tmpfile)
         self._after_rewrite(job)
+
+    def _install_rewrite(self, tmpfile: str, tmpname: str) -> tuple[aofmod.Manifest, str] | None:
+        """Rename the new base (and, while enabling the AOF, the temporary incr file) into place and
+        switch the manifest to them. On failure (logged) the new files are removed and None returned:
+        the previous manifest and its files stay as they were."""
+        a = self.aof
+        m = a.manifest.copy() if a.manifest is not None else aofmod.Manifest()
+        base = a.new_base_name(m, self.server.config["aof-use-rdb-preamble"])
+        dirname = self.server.config["appenddirname"]
+        try:
+            os.replace(tmpfile, a.path(base))
+        except OSError as e:
+            log.warning("Error trying to rename the temporary AOF base file %s into %s: %s", tmpname,
+                        os.path.join(dirname, base), e.strerror)
+            return None
+        log.info("Successfully renamed the temporary AOF base file %s into %s", tmpname, base)
+        new_incr = None
+        if a.state == AOF_WAIT_REWRITE and a.temp_incr:
+            incr = a.new_incr_name(m)
+            try:
+                os.replace(a.path(a.temp_incr), a.path(incr))
+            except OSError as e:
+                log.warning("Error trying to rename the temporary AOF incr file %s into %s: %s",
+                            os.path.join(dirname, a.temp_incr), os.path.join(dirname, incr), e.strerror)
+                self._remove(a.path(base))
+                return None
+            log.info("Successfully renamed the temporary AOF incr file %s into %s", a.temp_incr, incr)
+            new_incr = a.path(incr)
+        keep_last = a.fd >= 0
+        for info in m.incr[:-1] if keep_last and m.incr else list(m.incr):
+            info.type = aofmod.HIST
+            m.history.insert(0, info)
+            m.incr.remove(info)
+        try:
+            a.persist_manifest(m)  # logs why it failed
+        except OSError:
+            self._remove(a.path(base))
+            if new_incr is not None:
+                self._remove(new_incr)
+            return None
+        if new_incr is not None:
+            a.temp_incr = None
+        return m, base
 
     def _after_rewrite(self, job: Job) -> None:
         a = self.aof

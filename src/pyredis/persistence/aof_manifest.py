@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pyredis.protocol.parser import split_args
+
 BASE, HIST, INCR = "b", "h", "i"
 
 
@@ -49,62 +51,11 @@ def _quote(name: str) -> str:
 
 
 def _split_args(line: str) -> list[str] | None:
-    """Split a manifest line like ``sdssplitargs`` (quotes and escapes); None when unbalanced."""
-    out: list[str] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i].isspace():
-            i += 1
-        if i >= n:
-            return out
-        cur: list[str] = []
-        if line[i] == '"':
-            i += 1
-            while True:
-                if i >= n:
-                    return None
-                ch = line[i]
-                if ch == "\\" and i + 1 < n:
-                    nx = line[i + 1]
-                    if nx == "x" and i + 3 < n:
-                        try:
-                            cur.append(chr(int(line[i + 2 : i + 4], 16)))
-                            i += 4
-                            continue
-                        except ValueError:
-                            pass
-                    cur.append({"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}.get(nx, nx))
-                    i += 2
-                    continue
-                if ch == '"':
-                    i += 1
-                    if i < n and not line[i].isspace():
-                        return None
-                    break
-                cur.append(ch)
-                i += 1
-        elif line[i] == "'":
-            i += 1
-            while True:
-                if i >= n:
-                    return None
-                ch = line[i]
-                if ch == "\\" and i + 1 < n and line[i + 1] == "'":
-                    cur.append("'")
-                    i += 2
-                    continue
-                if ch == "'":
-                    i += 1
-                    if i < n and not line[i].isspace():
-                        return None
-                    break
-                cur.append(ch)
-                i += 1
-        else:
-            while i < n and not line[i].isspace():
-                cur.append(line[i])
-                i += 1
-        out.append("".join(cur))
+    """Split a manifest line like ``sdssplitargs`` (quotes, ``\\xHH`` byte escapes); None when unbalanced.
+
+    The line is text read with ``surrogateescape``: it is split as the bytes it was read from."""
+    args = split_args(line.encode("utf-8", "surrogateescape"))
+    return None if args is None else [a.decode("utf-8", "surrogateescape") for a in args]
 
 
 class Manifest:
@@ -140,15 +91,19 @@ class Manifest:
         """Parse a manifest; raises AOFError with Redis's wording (``line`` set when one is at fault)."""
         m = cls()
         maxseq = 0
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        if not lines:
+        if not text:
             raise AOFError("Found an empty AOF manifest")
-        for n, raw in enumerate(lines, 1):
+        n = pos = 0
+        while pos < len(text):
+            # fgets() into a 1025-byte buffer: a line, or its first 1024 characters
+            nl = text.find("\n", pos, pos + 1024)
+            end = nl + 1 if nl >= 0 else min(pos + 1024, len(text))
+            raw = text[pos:end]
+            pos = end
+            n += 1
             if raw.startswith("#"):
                 continue
-            if len(raw) >= 1024:
+            if nl < 0:
                 raise AOFError("The AOF manifest file contains too long line")
             line = raw.strip(" \t\r\n")
             err = None
@@ -194,9 +149,9 @@ class Manifest:
 
 def _atoll(v: str) -> int:
     """C ``atoll``: leading spaces, sign and digits; 0 when there are none."""
-    v = v.lstrip()
+    v = v.lstrip(" \t\n\v\f\r")
     i = 1 if v[:1] in ("-", "+") else 0
     j = i
-    while j < len(v) and v[j].isdigit():
+    while j < len(v) and v[j] in "0123456789":
         j += 1
     return int(v[:j]) if j > i else 0

@@ -15,6 +15,10 @@ MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's curr
                "Commands that may modify the data set are disabled, because this instance is configured to "
                "report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
                "Please check the Redis logs for details about the RDB error.")
+MISCONF_RDB_SCRIPT = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
+                      "disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.")
+MISCONF_AOF_SCRIPT = ("MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to "
+                      "disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: ")
 CHILD_RDB, CHILD_AOF = "rdb", "aof"
 _SIGUSR1 = getattr(signal, "SIGUSR1", 10)  # kills a child without marking the save failed
 

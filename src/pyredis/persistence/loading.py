@@ -116,8 +116,9 @@ class Loading:
                 sub = cmd.subcommands.get(argv[1].lower())
                 if sub is not None:
                     cmd = sub
-            if cmd.handler is None:
-                return
+            ar = cmd.arity
+            if cmd.handler is None or (ar > 0 and len(argv) != ar) or len(argv) < -ar:
+                return  # Redis runs it unchecked (undefined behaviour); here it fails as a wrong-arity call
             fake.cmd = cmd
             try:
                 cmd.handler(fake, argv)
@@ -172,6 +173,8 @@ class Loading:
             log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
 
     def _report_load_error(self, e: BaseException) -> None:
+        if getattr(e, "logged", False):  # said already, in Redis's words
+            return
         if isinstance(e, AOFError):
             where = getattr(e, "line", None)
             if where is not None:
@@ -209,6 +212,17 @@ class Loading:
         self.server.dirty = 0
         return True
 
+    def begin_startup_loading(self) -> None:
+        """CLI start-up, before the listeners are bound: from the first accepted connection clients get
+        -LOADING while there is a dataset to load (Redis loads before its event loop first runs, so no
+        client ever sees the dataset empty or half-loaded; binding several addresses and TLS lets ours
+        run in between)."""
+        srv = self.server
+        srv.events.checks.insert(0, self._check_loading)
+        srv.hold_gate("loading")
+        if self.aof.state == AOF_ON or os.path.exists(self.rdb_path()):
+            self.loading = True
+
     def on_ready(self, server: Any) -> Any:
         """CLI start-up hook (after binding, before "Ready to accept connections"): a coroutine loading
         the dataset while clients get -LOADING; SystemExit(1) when the files cannot be loaded."""
@@ -218,8 +232,9 @@ class Loading:
         srv = self.server
         every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
         checks = srv.events.checks
-        checks.insert(0, self._check_loading)
-        srv.hold_gate("loading")
+        if self._check_loading not in checks:
+            checks.insert(0, self._check_loading)
+            srv.hold_gate("loading")
         ok = True
         try:
             for _ in self._startup_steps(every):

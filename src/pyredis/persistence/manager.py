@@ -27,7 +27,9 @@ from pyredis.persistence.jobs import (
     BGSAVE_RETRY_DELAY,
     CHILD_AOF,
     CHILD_RDB,
+    MISCONF_AOF_SCRIPT,
     MISCONF_RDB,
+    MISCONF_RDB_SCRIPT,
     Job,
     JobFailed,
     _ChildInfo,
@@ -65,6 +67,7 @@ class Persistence(AofControl, Loading, Shutdown):
         self.check_installed = False
         self._limit_delay = 0
         self._limit_until = 0.0
+        self._ignored_log = 0.0  # "Replica is applying a command even though ..." (every 10 s at most)
         self._child_info: _ChildInfo | None = None
         self.skip_checksum = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION
         self.rdb_last_cow = 0
@@ -394,17 +397,16 @@ class Persistence(AofControl, Loading, Shutdown):
                 c.repl = [list(argv)]
 
     # -- MISCONF ----------------------------------------------------------------------------------------
-    def misconf(self) -> str | None:
-        srv = self.server
-        if srv.keyspace.is_replica:
-            return None
-        cfg = srv.config
+    def misconf(self, script: bool = False) -> str | None:
+        """``writeCommandsDeniedByDiskError``'s error (None: writes are accepted); *script*: the wording
+        for a script with flags refused before it runs (``scriptPrepareForRun``)."""
+        cfg = self.server.config
         if cfg["stop-writes-on-bgsave-error"] and cfg["save"] and not self.lastbgsave_ok:
-            return MISCONF_RDB
+            return MISCONF_RDB_SCRIPT if script else MISCONF_RDB
         if self.aof.state != AOF_OFF:
             err = self.aof.write_error()
             if err is not None:
-                return "MISCONF Errors writing to the AOF file: " + err
+                return (MISCONF_AOF_SCRIPT if script else "MISCONF Errors writing to the AOF file: ") + err
         return None
 
     def update_misconf(self) -> None:
@@ -412,7 +414,7 @@ class Persistence(AofControl, Loading, Shutdown):
         bad = not self.lastbgsave_ok or self.aof.write_error() is not None
         checks = srv.events.checks
         if bad and not self.check_installed:
-            checks.append(self.check_write)
+            checks.insert(0, self.check_write)  # before NOREPLICAS / READONLY / MASTERDOWN, as in processCommand
             self.check_installed = True
         elif not bad and self.check_installed:
             if self.check_write in checks:
@@ -421,13 +423,26 @@ class Persistence(AofControl, Loading, Shutdown):
         srv.hold_gate("persistence-errors", bad)
 
     def check_write(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
-        """Refuse writes (and PING) while persistence is failing, like Redis's MISCONF."""
-        if not (cmd.write or cmd.name == "ping" or cmd.name == "exec"):
-            return True
-        if cmd.name == "exec" and not any(q[0].write for q in (c.multi or ())):
+        """Refuse writes (and PING) while persistence is failing, like Redis's MISCONF. The master's
+        stream is not refused: a replica panics, or with ``replica-ignore-disk-write-errors`` applies it."""
+        queued_flags = self.server.scripting.queued_flags  # a script's declared flags stand in for EVAL's
+        if cmd.name == "exec":
+            if not any(queued_flags(q, a)[0] for q, a in (c.multi or ())):
+                return True
+        elif cmd.name != "ping" and not queued_flags(cmd, argv)[0]:
             return True
         msg = self.misconf()
         if msg is None:
+            return True
+        if getattr(c, "is_master", False):
+            if not self.server.config["replica-ignore-disk-write-errors"] and cmd.name != "ping":
+                from pyredis.server import crash
+
+                crash.panic(self.server, "Replica was unable to write command to disk.", "server.c:3890")
+            now = time.time()
+            if now > self._ignored_log + 10:
+                self._ignored_log = now
+                log.warning("Replica is applying a command even though it is unable to write to disk.")
             return True
         self.server.reject(c, cmd, msg)
         return False
@@ -468,7 +483,7 @@ class Persistence(AofControl, Loading, Shutdown):
         ]
         if a.state != AOF_OFF:
             out += [
-                ("aof_current_size", a.current_size), ("aof_base_size", a.base_size),
+                ("aof_current_size", a.current_size), ("aof_base_size", a.rewrite_base_size),
                 ("aof_pending_rewrite", int(a.rewrite_scheduled)),
                 ("aof_buffer_length", sum(len(b) for b in a.buf)),
                 ("aof_pending_bio_fsync", int(a.fsync_pending)), ("aof_delayed_fsync", a.delayed_fsync),

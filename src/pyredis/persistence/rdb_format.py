@@ -32,6 +32,7 @@ OP_AUX, OP_RESIZEDB, OP_EXPIRETIME_MS, OP_EXPIRETIME, OP_SELECTDB, OP_EOF = 0xFA
 
 QUICKLIST_PLAIN, QUICKLIST_PACKED = 1, 2
 PACKED_THRESHOLD = 1 << 30
+LZF_MAX_RATIO = 88  # the most one compressed byte expands to (a 3-byte back reference copies 264 bytes)
 
 
 class RDBError(Exception):
@@ -203,6 +204,8 @@ class Reader:
             clen = self.length()
             ulen = self.length()
             comp = self.raw(clen)
+            if ulen > clen * LZF_MAX_RATIO:  # more than LZF can expand to: no buffer that large is allocated
+                raise self.fail("Invalid LZF compressed string")
             try:
                 return lzf.decompress(comp, ulen)
             except lzf.LZFError:

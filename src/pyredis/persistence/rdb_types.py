@@ -9,6 +9,7 @@ zset scores, stream format 1) are decoded only.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -454,10 +455,22 @@ def _load_zset2(r: Reader) -> Any:
     return _make_zset(r, pairs, False)
 
 
+# what C strtod() reads from the start of a string: decimal and hex floats, inf/infinity, nan
+_STRTOD = re.compile(rb"[ \t\n\v\f\r]*([+-]?(?:(0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)"
+                     rb"(?:[pP][+-]?[0-9]+)?)|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                     rb"|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN]))")
+
+
 def _score(b: bytes | int) -> float:
+    """A compact zset's score as Redis reads it (``zzlStrtod``: ``strtod`` of the first 127 bytes,
+    trailing garbage ignored, 0 when nothing parses). NaN is refused (Redis keeps it, then asserts)."""
     if type(b) is int:
         return float(b)
-    v = float(b)
+    m = _STRTOD.match(b[:127])
+    if m is None:
+        return 0.0
+    text = m.group(1)
+    v = float.fromhex(text.decode()) if m.group(2) else float(text)
     if v != v:
         raise ValueError("nan score")
     return v

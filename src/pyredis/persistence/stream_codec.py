@@ -18,7 +18,13 @@ from typing import Any
 
 from pyredis.persistence import listpack as lp
 from pyredis.persistence.rdb_format import RDBError, Reader, enc_len, enc_str
-from pyredis.persistence.unverified import LoadPanic, Unverified, first_entry_readable, shallow_listpack_ok
+from pyredis.persistence.unverified import (
+    LoadPanic,
+    Unverified,
+    first_entry_readable,
+    last_valid_id_missing,
+    shallow_listpack_ok,
+)
 
 MAX64 = (1 << 64) - 1
 F_DELETED, F_SAMEFIELDS = 1, 2
@@ -111,7 +117,7 @@ def decode_stream(r: Reader, version: int) -> Any:
     nnodes = r.length()
     prev_last = -1
     deep = getattr(r, "deep", True)
-    blobs: list[bytes] = []
+    blobs: dict[int, bytes] = {}  # the radix tree: node key -> listpack
     bad = ""  # unsanitized: why a node (that passed Redis's header checks) does not decode
     for _ in range(nnodes):
         key = r.string()
@@ -124,7 +130,10 @@ def decode_stream(r: Reader, version: int) -> Any:
                 raise RDBError("Stream listpack integrity check failed.")
             if blob[6] == 0xFF:
                 raise RDBError("Empty listpack inside stream")
-            blobs.append(blob)
+        if mid in blobs:
+            raise RDBError("Listpack re-added with existing key")
+        blobs[mid] = blob
+        if not deep:
             try:
                 prev_last = _decode_node(s, mid, blob, prev_last)
             except (lp.BlobError, IndexError, ValueError, TypeError, KeyError, struct.error) as e:
@@ -132,6 +141,8 @@ def decode_stream(r: Reader, version: int) -> Any:
             continue
         prev_last = _decode_node(s, mid, blob, prev_last)
     length = r.length()
+    if length and not blobs:
+        raise RDBError("Stream length inconsistent with rax entries")
     if length != s.length and not bad:
         if deep:
             raise lp.BlobError("stream length")
@@ -180,21 +191,26 @@ def decode_stream(r: Reader, version: int) -> Any:
                 if pe is None:
                     raise RDBError("Consumer entry not found in group global PEL")
                 if pe.consumer is not None:
-                    raise RDBError("Duplicated consumer PEL entry  loading a stream consumer group")
+                    raise RDBError("Stream consumer PEL entry already has a consumer assigned")
                 pe.consumer = c
                 c.pel[eid] = pe
         for pe in g.pel.values():
-            if pe.consumer is None:
-                raise RDBError("Stream PEL entry without a consumer")
+            if pe.consumer is None:  # checked by deep sanitization only: XPENDING would crash Redis
+                if deep:
+                    raise RDBError("Stream CG PEL entry without consumer")
+                bad = bad or "Stream CG PEL entry without consumer"
     if bad:
-        if version < 2 and not first_entry_readable(blobs):  # Redis walks to the first ID loading it
+        if version < 2 and not first_entry_readable([blobs[k] for k in sorted(blobs)]):  # Redis walks to the first ID loading it
             raise LoadPanic("lpValidateNext(lp, &p, lpBytes(lp))", "listpack.c:1373", assertion=True)
-        raise Unverified(bad)
+        nodes = [blobs[k] for k in sorted(blobs)]
+        raise Unverified(bad, length if length and last_valid_id_missing(nodes) else 0)
     return s
 
 
 def _decode_node(s: Any, mid: int, blob: bytes, prev_last: int) -> int:
     """Decode one node's listpack into *s*; returns the last live ID (for the ascending check)."""
+    if blob[4:6] != b"\xff\xff":  # streamValidateListpackIntegrity does not check the header's count
+        blob = blob[:4] + b"\xff\xff" + blob[6:]
     items = lp.lp_decode(blob, ints=True)
     if not items:
         raise lp.BlobError("Empty listpack inside stream")

@@ -31,7 +31,14 @@ log = logging.getLogger("pyredis")
 
 
 class Unverified(RDBError):
-    """The payload passed Redis's shallow checks but not the full decode (deep checks were off)."""
+    """The payload passed Redis's shallow checks but not the full decode (deep checks were off).
+
+    ``no_max_id``: for a stream, its declared length when the backward walk Redis makes for its last
+    live ID (``streamLastValidID``, see :func:`last_valid_id_missing`) finds none (else 0)."""
+
+    def __init__(self, message: str, no_max_id: int = 0) -> None:
+        super().__init__(message)
+        self.no_max_id = no_max_id
 
 
 class LoadPanic(RDBError):
@@ -51,12 +58,13 @@ _TYPE_NAMES = {0x0F: b"stream", 0x13: b"stream", 0x10: b"hash", 0x11: b"zset", 0
 class UnverifiedValue:
     """A key's payload kept verbatim (see the module docstring)."""
 
-    __slots__ = ("rdb_type", "body", "error")
+    __slots__ = ("rdb_type", "body", "error", "no_max_id")
 
-    def __init__(self, payload: bytes, error: str) -> None:
+    def __init__(self, payload: bytes, error: str, no_max_id: int = 0) -> None:
         self.rdb_type = payload[0]
         self.body = payload[:-10]  # type byte + value, without the version/CRC footer
         self.error = error
+        self.no_max_id = no_max_id
 
     @property
     def TYPE_NAME(self) -> bytes:  # noqa: N802 - the attribute every value type has
@@ -82,31 +90,38 @@ def check_wrongtype(c: Any, argv: list[bytes]) -> None:
         if type(v) is UnverifiedValue:
             from pyredis.server import crash
 
+            if v.no_max_id and argv[0].lower() == b"xread":  # XREAD asks a non-empty stream for its last ID
+                crash.panic(c.server, "Corrupt stream, length is %d, but no max id" % v.no_max_id, "t_stream.c:1372")
+
             # a plain assert() inside the listpack code in Redis: no client context section
             log.warning("Key '%s' holds a payload restored without deep sanitization: %s",
                         a.decode("utf-8", "replace"), v.error)
             crash.assertion_failed(c.server, [], "p >= lp+LP_HDR_SIZE && p+bytes < lp+lpbytes", "listpack.c:0")
 
 
-def _element_size(blob: bytes, p: int) -> int:
-    """Size (encoding + back-length) of the listpack element at *p*, from its first bytes."""
+def _encoded_len(blob: bytes, p: int) -> int:
+    """Size (encoding + data, no back-length) of the listpack element at *p*, from its first bytes."""
     b = blob[p]
     if b < 0x80:
-        ln = 1
-    elif b < 0xC0:
-        ln = 1 + (b & 0x3F)
-    elif b < 0xE0:
-        ln = 2
-    elif b < 0xF0:
-        ln = 2 + (((b & 0x0F) << 8) | blob[p + 1])
-    elif b == 0xF0:
-        ln = 5 + int.from_bytes(blob[p + 1 : p + 5], "little")
-    else:
-        ln = {0xF1: 3, 0xF2: 4, 0xF3: 5, 0xF4: 9}.get(b, 0)
-        if not ln:
-            raise BlobError("bad listpack entry encoding")
-    back = 1 if ln <= 127 else 2 if ln < 16383 else 3 if ln < 2097151 else 4 if ln < 268435455 else 5
-    return ln + back
+        return 1
+    if b < 0xC0:
+        return 1 + (b & 0x3F)
+    if b < 0xE0:
+        return 2
+    if b < 0xF0:
+        return 2 + (((b & 0x0F) << 8) | blob[p + 1])
+    if b == 0xF0:
+        return 5 + int.from_bytes(blob[p + 1 : p + 5], "little")
+    ln = {0xF1: 3, 0xF2: 4, 0xF3: 5, 0xF4: 9}.get(b, 0)
+    if not ln:
+        raise BlobError("bad listpack entry encoding")
+    return ln
+
+
+def _element_size(blob: bytes, p: int) -> int:
+    """Size (encoding + back-length) of the listpack element at *p*, from its first bytes."""
+    ln = _encoded_len(blob, p)
+    return ln + _backlen_size(ln)
 
 
 def listpack_prefix(blob: bytes) -> tuple[list, bool]:
@@ -117,6 +132,8 @@ def listpack_prefix(blob: bytes) -> tuple[list, bool]:
     out: list = []
     p, end = 6, len(blob) - 1
     while p < end:
+        if blob[p] == 0xFF:  # an end byte where an element starts: lpNext returns NULL there
+            return out, True
         try:
             size = _element_size(blob, p)
             if p + size > end:
@@ -159,4 +176,133 @@ def first_entry_readable(blobs: list[bytes]) -> bool:
                 return False
         except ValueError:
             return False
+    return True
+
+
+# -- the backward walk of streamLastValidID over shallow-checked listpacks ----------------------------------
+class _Crash(Exception):
+    """The walk would fail an assertion (or dereference NULL) in Redis."""
+
+
+def _backlen_size(n: int) -> int:
+    return 1 if n <= 127 else 2 if n < 16383 else 3 if n < 2097151 else 4 if n < 268435455 else 5
+
+
+def _decode_backlen(blob: bytes, q: int) -> int:
+    """``lpDecodeBacklen``: the entry length stored backwards ending at *q*."""
+    val = shift = 0
+    while True:
+        if q < 0:
+            raise _Crash
+        val |= (blob[q] & 127) << shift
+        if not blob[q] & 128:
+            return val
+        shift += 7
+        q -= 1
+        if shift > 28:
+            return (1 << 64) - 1
+
+
+def _valid_entry(blob: bytes, p: int) -> bool:
+    """``lpValidateNext`` (what ``lpAssertValidEntry`` asserts) for the element at *p*."""
+    last = len(blob) - 1
+    if p < 6 or p > last:
+        return False
+    b = blob[p]
+    if b == 0xFF:
+        return True
+    lenbytes = 2 if 0xE0 <= b < 0xF0 else 5 if b == 0xF0 else 1 if b < 0xE0 or b <= 0xF4 else 0
+    if not lenbytes or p + lenbytes > last:
+        return False
+    try:
+        ln = _encoded_len(blob, p)
+    except (BlobError, IndexError):
+        return False
+    full = ln + _backlen_size(ln)
+    return p + full <= last and _decode_backlen(blob, p + full - 1) == ln
+
+
+def _lp_next(blob: bytes, p: int | None) -> int | None:
+    if p is None:
+        raise _Crash
+    try:
+        p += _element_size(blob, p)
+    except (BlobError, IndexError):
+        raise _Crash from None
+    if p >= len(blob):
+        raise _Crash
+    if blob[p] == 0xFF:
+        return None
+    if not _valid_entry(blob, p):
+        raise _Crash
+    return p
+
+
+def _lp_prev(blob: bytes, p: int | None) -> int | None:
+    if p is None:
+        raise _Crash
+    if p == 6:
+        return None
+    n = _decode_backlen(blob, p - 1)
+    p = p - 1 - (n + _backlen_size(n) - 1)
+    if not _valid_entry(blob, p):
+        raise _Crash
+    return p
+
+
+def _lp_int(blob: bytes, p: int | None) -> int:
+    """``lpGetInteger`` as the stream code uses it (a string must parse as a 64-bit integer)."""
+    from pyredis.persistence.listpack import lp_decode
+    from pyredis.protocol.numbers import parse_ll
+
+    if p is None or blob[p] == 0xFF:
+        raise _Crash
+    size = _element_size(blob, p)
+    try:
+        v = lp_decode((size + 7).to_bytes(4, "little") + b"\x01\x00" + blob[p : p + size] + b"\xff", ints=True)[0]
+    except (BlobError, IndexError, ValueError):
+        raise _Crash from None
+    if type(v) is not int:
+        v = parse_ll(v)
+        if v is None:
+            raise _Crash
+    return v
+
+
+def last_valid_id_missing(blobs: list[bytes]) -> bool:
+    """Whether ``streamLastValidID``'s backward walk (last node first, tombstones skipped) over these
+    node listpacks ends without finding a live entry and without failing an assertion on the way."""
+    try:
+        for blob in reversed(blobs):
+            e = _lp_next(blob, _lp_next(blob, 6 if _valid_entry(blob, 6) else None))
+            master_fields = _lp_int(blob, e)
+            _lp_next(blob, e)
+            e = _lp_prev(blob, len(blob) - 1)
+            while True:
+                count = _lp_int(blob, e)
+                if count == 0:  # the master entry's terminator: the previous node
+                    break
+                if count < 0:
+                    raise _Crash
+                for _ in range(count):
+                    e = _lp_prev(blob, e)
+                flags = _lp_int(blob, e)
+                e = _lp_next(blob, e)
+                _lp_int(blob, e)
+                e = _lp_next(blob, e)
+                _lp_int(blob, e)
+                e = _lp_next(blob, e)
+                if flags & 2:
+                    nfields = master_fields
+                else:
+                    nfields = _lp_int(blob, e)
+                    e = _lp_next(blob, e)
+                if nfields < 0:
+                    raise _Crash
+                if not flags & 1:
+                    return False  # a live entry: its ID is the max ID
+                for _ in range(4 if flags & 2 else 5):
+                    e = _lp_prev(blob, e)
+    except (_Crash, IndexError):
+        return False
     return True

@@ -42,8 +42,8 @@ def split_args(line: bytes) -> list[bytes] | None:
     """Split an inline command like ``sdssplitargs``; ``None`` on unbalanced quotes."""
     if 0 in line:  # a C string: everything after a NUL byte is ignored
         line = line[: line.index(0)]
-    if 34 not in line and 39 not in line:
-        return line.split()
+    if 34 not in line and 39 not in line and 11 not in line and 12 not in line:
+        return line.split()  # (bytes.split() also splits at \v and \f, which end no argument in Redis)
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
@@ -145,9 +145,12 @@ class PyRequestParser:
         while pos < n:
             if data[pos] == 42:  # '*'
                 nl = find(b"\r", pos)
+                if nl > 0 and find(b"\0", pos, nl) >= 0:
+                    nl = -1  # Redis looks for the CR with strchr(): a NUL before it ends the search
                 if nl < 0 or nl + 1 >= n:
                     if n - pos > INLINE_MAX:
                         raise ProtocolError("Protocol error: too big mbulk count string", cmds)
+                    self._need = n - pos + 1  # (not what an earlier partial request needed)
                     break
                 count = _strict_int(data[pos + 1 : nl])
                 if count is None or count > 2147483647 or count < -9223372036854775808:
@@ -163,6 +166,8 @@ class PyRequestParser:
                 complete = True
                 for _ in range(count):
                     nl = find(b"\r", p)
+                    if nl > 0 and find(b"\0", p, nl) >= 0:
+                        nl = -1
                     if nl < 0 or nl + 1 >= n:
                         if n - p > INLINE_MAX:
                             raise ProtocolError("Protocol error: too big bulk count string", cmds)
@@ -170,7 +175,7 @@ class PyRequestParser:
                         p = n + 1
                         break
                     if data[p] != 36:  # '$'
-                        got = chr(data[p])
+                        got = data[p : p + 1].decode("utf-8", "surrogateescape")  # the raw byte, as Redis
                         raise ProtocolError(f"Protocol error: expected '$', got '{got}'", cmds)
                     blen = _strict_int(data[p + 1 : nl])
                     if blen is None or blen < 0 or blen > self.max_bulk_len:
@@ -192,6 +197,8 @@ class PyRequestParser:
                 pos = p
             else:
                 nl = find(b"\n", pos)
+                if nl > 0 and find(b"\0", pos, nl) >= 0:
+                    nl = -1  # strchr() stops at a NUL: Redis waits for a newline it cannot find
                 if nl < 0:
                     if n - pos > INLINE_MAX:
                         raise ProtocolError("Protocol error: too big inline request", cmds)
@@ -243,6 +250,18 @@ def _wire_size(argv: list[bytes]) -> int:
         la = len(a)
         n += 5 + len(str(la)) + la
     return n
+
+
+def _maybe_nested(data: bytes, ncmds: int) -> bool:
+    """Could *data* hold a nested aggregate (more ``*`` headers than commands, or a RESP3 ``%~>|``)?
+    hiredis then holds a partial reply while its buffer looks empty."""
+    # (+ 1: the header of a partial request at the end; the CRLF after an argument is not checked,
+    # so a header may follow any two bytes)
+    return data.count(b"*") > ncmds + 1 or _RESP3_AGGREGATE(data) is not None
+
+
+_RESP3_AGGREGATE = re.compile(rb"[%~>|]").search
+_LONG_BULK = re.compile(rb"\$[0-9]{7}").search  # a bulk of a million bytes or more: check its limit
 
 
 class RequestParser:
@@ -322,8 +341,8 @@ class RequestParser:
         r.feed(data)
         try:
             cmds: list[list[bytes]] = list(iter(r.gets, False))
-        except _hiredis.ProtocolError:  # the Python parser takes over from the first unparsed byte
-            return self._fallback(data, [])
+        except (TypeError, _hiredis.ProtocolError):  # TypeError: a RESP3 map keyed by an aggregate
+            return self._fallback(data, [])  # the Python parser takes over from the first unparsed byte
         join = b"".join  # raises TypeError on any element that is not a bulk string (int, None, list...)
         try:
             for x in cmds:
@@ -332,14 +351,20 @@ class RequestParser:
                 join(x)
         except TypeError:
             return self._fallback(data, cmds[:_requests(cmds)])
-        if cmds and not self._pending and not r.has_data():
+        # hiredis may hold a partial nested aggregate while its buffer looks empty: then the read
+        # does not end a request, whatever its last bytes look like
+        # (a partial nested aggregate in hiredis leaves its buffer empty too: _held checks for one)
+        if not cmds or r.has_data():
+            pass
+        elif not self._pending:
             last = cmds[-1][-1]
             ln = len(last)
-            if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)):
+            if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)) and (
+                    data.count(b"*") == len(cmds) or not self._held(data, cmds)):
                 if tail:
                     self._tail = b""
                 return cmds  # the read ended exactly after a command: nothing kept, no header split
-        elif cmds and not r.has_data() and self._ends_command(data, cmds[-1][-1]):
+        elif self._ends_command(data, cmds[-1][-1]) and not self._held(data, cmds):
             self._tail = b""
             self._chunks.clear()
             self._kept.clear()
@@ -357,7 +382,37 @@ class RequestParser:
                 self._trim()
         if self._checked == 0 or (self._checked == 1 and self._pending > INLINE_MAX):
             self._check_headers(cmds)
+        if self._pending - self._kept_bytes <= INLINE_MAX:
+            # hiredis may wait where Redis already acts: a CR without LF (a line end for Redis), a
+            # nested RESP3 aggregate, an inline command starting with a RESP type byte ("$", "(",
+            # "%"...): the Python parser checks the small partial request
+            return self._probe(cmds)
         return cmds
+
+    def _probe(self, cmds: list[list[bytes]]) -> list[list[bytes]]:
+        """Run the Python parser over the pending partial request: its errors are raised now, and
+        if it finds complete commands there, it takes over from hiredis."""
+        rest = b"".join(self.pending_chunks())
+        if (rest[:1] == b"*" and rest.count(b"*") == 1 and _RESP3_AGGREGATE(rest) is None
+                and _LONG_BULK(rest) is None and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")):
+            return cmds  # a plain multibulk prefix: hiredis reads it as Redis does
+        try:
+            got = PyRequestParser(self.max_bulk_len).feed(rest)
+        except ProtocolError as e:
+            raise ProtocolError(e.message, cmds + e.commands) from None
+        if not got:
+            return cmds
+        self._reader = None
+        self._chunks = []
+        self._kept = []
+        self._kept_bytes = 0
+        self._pending = 0
+        return cmds + self._py.feed(rest)
+
+    def _held(self, data: bytes, cmds: list[list[bytes]]) -> bool:
+        """Does hiredis hold part of a nested aggregate (so *data* does not end a request)?"""
+        return _maybe_nested(data, len(cmds)) and (
+            self._pending + len(data) != self._kept_bytes + sum([_wire_size(a) for a in cmds]))
 
     @staticmethod
     def _ends_command(data: bytes, last: bytes) -> bool:

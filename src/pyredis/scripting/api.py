@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis.scripting.bytecode import untail
 from pyredis.scripting.library import FunctionInfo
-from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError, lua_type, number2str
-from pyredis.scripting.luaargs import num_arg as _num_arg
+from pyredis.scripting.luaargs import lua_type, number2str
+from pyredis.scripting.scripterror import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
+from pyredis.scripting.scripterror import num_arg as _num_arg
 from pyredis.scripting.shebang import FLAG_NAMES, valid_name
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ wrapped in MULTI/EXEC when there is more than one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from time import perf_counter_ns
@@ -20,18 +19,25 @@ from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
 from pyredis.scripting.ldb import Debugger
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
-from pyredis.scripting.luaargs import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
-from pyredis.scripting.luaargs import num_arg as _num_arg
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
+from pyredis.scripting.scripterror import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
+from pyredis.scripting.scripterror import num_arg as _num_arg
 from pyredis.scripting.shebang import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_CLUSTER, NO_WRITES, valid_name
-from pyredis.scripting.vm import LuaVM
 from pyredis.server.client import Client
 from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
+    from pyredis.scripting.vm import LuaVM
     from pyredis.server.app import Server
 
 log = logging.getLogger("pyredis")
+
+
+def _sha1(data: bytes) -> Any:
+    """hashlib.sha1, imported on the first script (_hashlib, OpenSSL's digests, is ~0.5 MB of RSS)."""
+    import hashlib
+
+    return hashlib.sha1(data)
 
 ERR_UNKNOWN_S = "ERR Unknown Redis command called from script"
 ERR_UNKNOWN = ERR_UNKNOWN_S.encode()
@@ -85,10 +91,14 @@ class Scripting:
         self.fake = fake
 
     # -- Lua states ------------------------------------------------------------------------------
+    # Created on first use, and the Lua runtime (lupa, the redis/cjson/cmsgpack/struct/bit libraries:
+    # pyredis.scripting.vm) imported then: a server that never runs a script does not load it.
     @property
     def eval_vm(self) -> LuaVM:
         vm = self._eval_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._eval_vm = LuaVM(self, "eval")
         return vm
 
@@ -96,6 +106,8 @@ class Scripting:
     def func_vm(self) -> LuaVM:
         vm = self._func_vm
         if vm is None:
+            from pyredis.scripting.vm import LuaVM
+
             vm = self._func_vm = LuaVM(self, "function")
         return vm
 
@@ -104,10 +116,25 @@ class Scripting:
         self.scripts = {}
         self._eval_vm = None
 
+    def memory_info(self) -> dict[str, int]:
+        """INFO memory's scripting figures (Redis 7.0 genRedisInfoString): the Lua states' heaps and the script
+        caches' sizes (estimated as Redis's allocations: bodies, SHA strings, dict entries and buckets)."""
+        from pyredis.scripting.vm import FRESH_EVAL_STATE, FRESH_FUNCTION_STATE
+
+        scripts = _dict_overhead(len(self.scripts), 40) + sum(48 + _alloc(len(e[2]) + 4)
+                                                               for e in self.scripts.values())
+        funcs = 200 + _dict_overhead(len(self.functions), 64) + sum(
+            _alloc(len(name) + 4) + _alloc(len(lib.code) + 4) for name, lib in self.libraries.items())
+        return {
+            "vm_eval": self._eval_vm.memory_used() if self._eval_vm is not None else FRESH_EVAL_STATE,
+            "vm_functions": self._func_vm.memory_used() if self._func_vm is not None else FRESH_FUNCTION_STATE,
+            "scripts_eval": scripts, "functions": funcs,
+        }
+
     # -- EVAL scripts ----------------------------------------------------------------------------
     def script_for_body(self, body: bytes) -> tuple[bytes, tuple[Any, int, bytes]]:
         """Find or compile (and cache) the script with this body."""
-        sha = hashlib.sha1(body).hexdigest().encode()
+        sha = _sha1(body).hexdigest().encode()
         entry = self.scripts.get(sha)
         if entry is None:
             flags, code = shebang.parse_eval(body)
@@ -279,7 +306,7 @@ class Scripting:
             if not flags & NO_WRITES:
                 if self._readonly_replica(c):
                     raise CommandError(ERR_READONLY_S)
-                misconf = srv.persistence.misconf()  # writeCommandsDeniedByDiskError
+                misconf = srv.persistence.misconf(script=True)  # writeCommandsDeniedByDiskError
                 if misconf is not None:
                     raise CommandError(misconf)
                 if ro:
@@ -308,6 +335,8 @@ class Scripting:
             ks.frozen_time = int(time.time() * 1000)
         dirty = srv.dirty
         vm = run.vm
+        from pyredis.scripting.vm import LuaMemoryError  # loaded with the VM (see eval_vm)
+
         self.run = run
         try:
             if len(argv) < 200:
@@ -315,12 +344,18 @@ class Scripting:
             else:
                 tf = vm.table_from
                 res = vm.run_tables(fn, c.resp, tf(argv[3 : 3 + nkeys]), tf(argv[3 + nkeys :]))
+        except LuaMemoryError:  # the Lua heap limit (vm.LUA_HEAP_LIMIT) hit outside the script's pcall
+            vm.collect()
+            res = (3, b"not enough memory")
         finally:
             self.run = None
             ks.frozen_time = prev_frozen
+            vm.gc_tick()
             if run.busy:
                 srv.busy_script = None
                 srv.hold_gate("busy-script", False)
+                if srv.blocked_io is not None:
+                    srv.blocked_io.adopt()
                 log.warning("Slow script finished after %d milliseconds", run.duration_ms())
             if run.killed is not None:
                 vm.reset_hook()
@@ -340,6 +375,10 @@ class Scripting:
                 c.out.append(res[1])
             return NOREPLY
         msg = res[1].decode("utf-8", "surrogateescape")
+        if code == 3:
+            if "not enough memory" in msg:
+                vm.collect()
+            raise CommandError("ERR Error running script %s, %.100s" % (run.name.decode("utf-8", "surrogateescape"), msg))
         if code == 2 and res[2]:
             msg = "%s script: %s, on %s:%s." % (msg, run.name.decode("utf-8", "surrogateescape"),
                                                 res[2].decode("utf-8", "surrogateescape"), res[3])
@@ -378,7 +417,7 @@ class Scripting:
         name = cmd.name
         flags = None
         if name in ("eval", "eval_ro", "evalsha", "evalsha_ro") and len(argv) > 1:
-            sha = argv[1].lower() if name.startswith("evalsha") else hashlib.sha1(argv[1]).hexdigest().encode()
+            sha = argv[1].lower() if name.startswith("evalsha") else _sha1(argv[1]).hexdigest().encode()
             entry = self.scripts.get(sha)
             if entry is not None:
                 flags = entry[1]
@@ -609,10 +648,10 @@ class Scripting:
         run = self.run
         if run is None or not run.busy:
             raise CommandError(NOTBUSY)
+        if run.wrote:  # scriptKill: checked before the SCRIPT/FUNCTION KILL mismatch
+            raise CommandError(UNKILLABLE)
         if run.is_eval == functions:
             raise CommandError(BUSY_EVAL if run.is_eval else BUSY_FUNCTION)
-        if run.wrote:
-            raise CommandError(UNKILLABLE)
         run.killed = KILLED
 
     def acl_allows(self, cmd: Any, argv: list[bytes]) -> bool:
@@ -638,6 +677,21 @@ def _script_argv(args: tuple) -> list[bytes]:
         else:
             raise ScriptError(ERR_ARGTYPE)
     return argv
+
+
+def _alloc(n: int) -> int:
+    """An allocation's size rounded up as jemalloc's small size classes do (8, 16, 32, 48, ...)."""
+    return 8 if n <= 8 else (n + 15) & ~15
+
+
+def _dict_overhead(entries: int, per_entry: int) -> int:
+    """A Redis dict's entries plus its bucket array (a power of two, at least 4, once not empty)."""
+    if not entries:
+        return 0
+    slots = 4
+    while slots < entries:
+        slots *= 2
+    return entries * per_entry + slots * 8
 
 
 def _numkeys(arg: bytes, err: str) -> int:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.types import NOREPLY
-from pyredis.scripting.luaargs import ScriptError
+from pyredis.scripting.scripterror import ScriptError
 from pyredis.server.logfmt import RedisFormatter
 from pyredis.server.monitor import repr_arg
 

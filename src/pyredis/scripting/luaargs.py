@@ -10,20 +10,6 @@ from lupa import lua51
 
 lua_type = lua51.lua_type
 
-ERR_NOARGS = b"ERR Please specify at least one argument for this redis lib call"
-ERR_ARGTYPE = b"ERR Lua redis lib command arguments must be strings or integers"
-ERR_NAME = ("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one "
-            "character long")
-
-
-def num_arg(a: int | float) -> bytes:
-    """A Lua number passed to redis.call, formatted like Redis (``%.17g``)."""
-    if type(a) is int and -(10**17) < a < 10**17:
-        return b"%d" % a
-    if a != a:
-        return b"-nan" if math.copysign(1.0, a) < 0 else b"nan"
-    return b"%.17g" % a
-
 _NUM_RE = re.compile(rb"\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf(inity)?|nan)\s*", re.I)
 _HEX_RE = re.compile(rb"\s*0[xX]([0-9a-fA-F]+)\s*")
 
@@ -118,23 +104,6 @@ def lua_safe(v: int) -> int | float:
     if -(1 << 63) <= v < (1 << 63):
         return v
     return float(v)
-
-
-class ScriptError(Exception):
-    """Raised from a Python callback into Lua.
-
-    ``kind`` 1: a Redis error (scripts see ``e.err``; uncaught it becomes ``{err=...}``);
-    ``kind`` 2: a plain Lua error message (already carrying its ``chunk:line:`` position).
-    """
-
-    def __init__(self, err: bytes, ignore: bool = False, kind: int = 1) -> None:
-        super().__init__()
-        self.err = err
-        self.ignore_error_stats_update = True if ignore else None
-        self.kind = kind
-
-    def __str__(self) -> str:
-        return self.err.decode("utf-8", "surrogateescape")
 
 
 def err_bytes(msg: str) -> bytes:

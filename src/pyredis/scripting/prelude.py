@@ -16,7 +16,7 @@ local collectgarbage, gcinfo, _VERSION = collectgarbage, gcinfo, _VERSION
 local string, table, math, coroutine = string, table, math, coroutine
 local sformat, sgsub, sfind, ssub, sbyte = string.format, string.gsub, string.find, string.sub, string.byte
 local tconcat = table.concat
-local getinfo, sethook = debug.getinfo, debug.sethook
+local getinfo, sethook, rawmetatable = debug.getinfo, debug.sethook, debug.getmetatable
 local sdump = string.dump
 local SELF = getinfo(1, 'S').source
 
@@ -56,7 +56,47 @@ local function protected(t)
   return mt ~= nil and FACE[mt] ~= nil
 end
 
-local function sb_getmetatable(o)
+-- Python exceptions raised into Lua -> Redis error tables (or strings); pcall gives the 'err' string
+local pyerr = API.pyerr
+local function from_py(e)
+  local kind, m, ig = pyerr(e)
+  if kind == 1 then return {err = m, ignore_error_stats_update = ig} end
+  return m
+end
+
+-- the sandbox's stand-ins for C builtins raise the errors those raise, as luaL_argerror words them:
+-- the name the caller used ('?' when called from C, as through pcall) and the caller's position
+local function argerr(narg, msg)
+  local ni = getinfo(2, 'n')
+  local name = ni and ni.name
+  if ni and ni.namewhat == 'method' then
+    narg = narg - 1
+    if narg == 0 then error("calling '" .. tostring(name) .. "' on bad self (" .. msg .. ")", 3) end
+  end
+  error('bad argument #' .. narg .. " to '" .. tostring(name or '?') .. "' (" .. msg .. ')', 3)
+end
+local function typename(n, i, v)
+  if i > n then return 'no value' end
+  return type(v)
+end
+-- luaL_checktype(i, 'table') / luaL_checkany(i), for the stand-in that calls them
+local function want_table(n, i, v)
+  if type(v) ~= 'table' then
+    local ni = getinfo(2, 'n')
+    local name = ni and ni.name or '?'
+    error('bad argument #' .. i .. " to '" .. name .. "' (table expected, got " .. typename(n, i, v) .. ')', 3)
+  end
+end
+local function want_any(n, i)
+  if i > n then
+    local ni = getinfo(2, 'n')
+    error('bad argument #' .. i .. " to '" .. tostring(ni and ni.name or '?') .. "' (value expected)", 3)
+  end
+end
+
+local function sb_getmetatable(...)
+  local n, o = select('#', ...), ...
+  if n < 1 then argerr(1, 'value expected') end
   local mt = getmetatable(o)
   if mt == nil then return nil end
   local f = FACE[mt]
@@ -65,44 +105,60 @@ local function sb_getmetatable(o)
   return f
 end
 
-local function sb_setmetatable(t, mt)
-  if type(t) == 'table' and protected(t) then error(READONLY, 0) end
+local function sb_setmetatable(...)
+  local n, t, mt = select('#', ...), ...
+  if type(t) ~= 'table' then argerr(1, 'table expected, got ' .. typename(n, 1, t)) end
+  if n < 2 or (mt ~= nil and type(mt) ~= 'table') then argerr(2, 'nil or table expected') end
+  local cur = rawmetatable(t)
+  if cur ~= nil and rawget(cur, '__metatable') ~= nil then error('cannot change a protected metatable', 2) end
+  if protected(t) then error(READONLY, 0) end
   local r = setmetatable(t, mt)
   return r
 end
 
-local function sb_rawset(t, k, v)
-  if type(t) == 'table' and protected(t) then error(READONLY, 0) end
+local function sb_rawset(...)
+  local n, t, k, v = select('#', ...), ...
+  want_table(n, 1, t)
+  want_any(n, 2)
+  want_any(n, 3)
+  if protected(t) then error(READONLY, 0) end
+  if k == nil then error('table index is nil', 0) end
+  if k ~= k then error('table index is NaN', 0) end
   local r = rawset(t, k, v)
   return r
 end
 
-local function sb_rawget(t, k)
-  local r = type(t) == 'table' and REAL[t]
-  local v = rawget(r or t, k)
+local function sb_rawget(...)
+  local n, t, k = select('#', ...), ...
+  want_table(n, 1, t)
+  want_any(n, 2)
+  local v = rawget(REAL[t] or t, k)
   return v
 end
 
-local function sb_next(t, k)
-  local r = type(t) == 'table' and REAL[t]
-  local a, b = next(r or t, k)
+local function sb_next(...)
+  local n, t, k = select('#', ...), ...
+  want_table(n, 1, t)
+  local a, b = next(REAL[t] or t, k)
   return a, b
 end
 
-local function sb_pairs(t)
-  local r = type(t) == 'table' and REAL[t]
-  local a, b, c = pairs(r or t)
+local function sb_pairs(...)
+  local n, t = select('#', ...), ...
+  want_table(n, 1, t)
+  local a, b, c = pairs(REAL[t] or t)
   return a, b, c
 end
 
-local function sb_ipairs(t)
-  local r = type(t) == 'table' and REAL[t]
-  local a, b, c = ipairs(r or t)
+local function sb_ipairs(...)
+  local n, t = select('#', ...), ...
+  want_table(n, 1, t)
+  local a, b, c = ipairs(REAL[t] or t)
   return a, b, c
 end
 
 local ENV   -- the globals scripts see (set below); chunks they load get it too
-local function sb_loadstring(s, name)
+local function load_chunk(s, name)
   if type(s) == 'string' and sbyte(s, 1) == 27 then
     return nil, 'binary chunks are not allowed'
   end
@@ -111,41 +167,54 @@ local function sb_loadstring(s, name)
   return f, e
 end
 
-local function sb_load(fn, name)
-  if type(fn) ~= 'function' then
-    error("bad argument #1 to 'load' (function expected, got " .. type(fn) .. ")", 2)
+local function sb_loadstring(...)
+  local n, s, name = select('#', ...), ...
+  local ts = type(s)
+  if ts ~= 'string' and ts ~= 'number' then argerr(1, 'string expected, got ' .. typename(n, 1, s)) end
+  if name ~= nil and type(name) ~= 'string' and type(name) ~= 'number' then
+    argerr(2, 'string expected, got ' .. type(name))
+  end
+  s = tostring(s)
+  local f, e = load_chunk(s, name and tostring(name) or s)
+  return f, e
+end
+
+local function sb_load(...)
+  local n, fn, name = select('#', ...), ...
+  if type(fn) ~= 'function' then argerr(1, 'function expected, got ' .. typename(n, 1, fn)) end
+  if name ~= nil and type(name) ~= 'string' and type(name) ~= 'number' then
+    argerr(2, 'string expected, got ' .. type(name))
   end
   local parts = {}
   while true do
-    local p = fn()
+    local ok, p = pcall(fn)   -- lua_load runs the reader protected: its errors are load's result
+    if not ok then
+      if type(p) == 'userdata' then p = from_py(p) end
+      if type(p) == 'table' then p = rawget(p, 'err') or p end
+      return nil, p
+    end
     if p == nil or p == '' then break end
     if type(p) ~= 'string' then return nil, 'reader function must return a string' end
     parts[#parts + 1] = p
   end
-  local f, e = sb_loadstring(tconcat(parts), name or '=(load)')
+  local f, e = load_chunk(tconcat(parts), name and tostring(name) or '=(load)')
   return f, e
 end
 
 -- Lua 5.1's unpack overflows on huge ranges: refuse them like Redis's patched Lua does
 local function sb_unpack(...)
-  local t, i, j = ...
-  if type(t) == 'table' then
-    i = tonumber(i) or 1
-    j = tonumber(j) or #t
-    if i <= j and (j - i >= 2147483647 or j - i >= 8000) then
-      error('too many results to unpack', 2)
-    end
+  local n, t, i, j = select('#', ...), ...
+  want_table(n, 1, t)
+  if i ~= nil and tonumber(i) == nil then argerr(2, 'number expected, got ' .. type(i)) end
+  if j ~= nil and tonumber(j) == nil then argerr(3, 'number expected, got ' .. type(j)) end
+  i = tonumber(i) or 1
+  j = tonumber(j) or #t
+  if i <= j and (j - i >= 2147483647 or j - i >= 8000) then
+    error('too many results to unpack', 2)
   end
   return unpack(...)
 end
 
--- Python exceptions raised into Lua -> Redis error tables (or strings); pcall gives the 'err' string
-local pyerr = API.pyerr
-local function from_py(e)
-  local kind, m, ig = pyerr(e)
-  if kind == 1 then return {err = m, ignore_error_stats_update = ig} end
-  return m
-end
 
 local function pcall_result(ok, ...)
   if ok then return ok, ... end
@@ -158,11 +227,15 @@ local function pcall_result(ok, ...)
   return false, e
 end
 
-local function sb_pcall(f, ...)
-  return pcall_result(pcall(f, ...))
+local function sb_pcall(...)
+  -- Redis's own pcall (luaRedisPcall) calls its result placeholder when given nothing
+  if select('#', ...) == 0 then return false, 'attempt to call a boolean value' end
+  return pcall_result(pcall(...))
 end
 
-local function sb_xpcall(f, h)
+local function sb_xpcall(...)
+  local n, f, h = select('#', ...), ...
+  if n < 2 then argerr(2, 'value expected') end
   return xpcall(f, function(e)
     if type(e) == 'userdata' then e = from_py(e) end
     return h(e)
@@ -181,26 +254,41 @@ local function resume_result(ok, ...)
   if type(e) == 'userdata' then e = from_py(e) end
   return false, e
 end
+local function pack_n(...) return {n = select('#', ...), ...} end
 local CO = {}
 for k, v in pairs(coroutine) do CO[k] = v end
-CO.create = function(f)
+-- a Lua function of the script's (the prelude's own count as C functions, as Redis's are)
+local function lua_fn(f)
+  if type(f) ~= 'function' then return false end
+  local i = getinfo(f, 'S')
+  return i.what ~= 'C' and i.source ~= SELF
+end
+local function new_thread(f)
   local co = co_create(f)
   sethook(co, hook, '', 100000)
   return co
 end
+CO.create = function(f)
+  if not lua_fn(f) then argerr(1, 'Lua function expected') end
+  local co = new_thread(f)
+  return co
+end
 CO.resume = function(co, ...)
+  if type(co) ~= 'thread' then argerr(1, 'coroutine expected') end
   RUNNING[#RUNNING + 1] = co
   return resume_result(co_resume(co, ...))
 end
 CO.wrap = function(f)
-  local co = CO.create(f)
-  local function result(ok, ...)
-    if ok then return ... end
-    local e = ...
+  if not lua_fn(f) then argerr(1, 'Lua function expected') end
+  local co = new_thread(f)
+  -- auxwrap: a string error gets the position of the wrapper's caller (no tail call: keep that frame)
+  return function(...)
+    local res = pack_n(CO.resume(co, ...))
+    if res[1] then return unpack(res, 2, res.n) end
+    local e = res[2]
     if type(e) == 'string' then error(e, 2) end
     error(e, 0)
   end
-  return function(...) return result(CO.resume(co, ...)) end
 end
 local COROUTINE = readonly(CO)
 
@@ -343,7 +431,7 @@ local function err_handler(err)
   while true do
     info = getinfo(level, 'Sl')
     if info == nil then break end
-    if info.what ~= 'C' and info.source ~= SELF then break end
+    if info.what ~= 'C' and info.what ~= 'tail' and info.source ~= SELF then break end
     level = level + 1
   end
   if type(err) == 'userdata' then err = from_py(err) end
@@ -367,7 +455,7 @@ hook = function()
     sethook(hook, 'l')
     local i = getinfo(2, 'S')
     if i and i.source == SELF then return end
-    error(msg, 0)
+    error({err = 'ERR ' .. msg}, 0)   -- a table, as luaMaskCountHook's error (auxwrap adds no position)
   end
 end
 local function reset_hook() sethook(hook, '', 100000) end
@@ -459,7 +547,9 @@ end
 
 local function finish(ok, res, cresp)
   if not ok then
-    if type(res) ~= 'table' then return 2, 'ERR ' .. tostring(res), false, 0 end
+    -- not through the error handler (out of memory, an error in error handling): luaCallFunction's
+    -- "Error running script" reply
+    if type(res) ~= 'table' then return 3, type(res) == 'string' and res or 'execution failure' end
     return 2, res[1], res[2], res[3], res[4]
   end
   -- success: the reply's RESP bytes alone (errors come back as several values)

@@ -81,6 +81,8 @@ class ScriptRun:
     def process_events(self) -> None:
         """Read what other clients sent and run it (each reply is written right away)."""
         srv = self.caller.server
+        if srv.blocked_io is not None:  # new connections too (the asyncio layer accepts them)
+            srv.blocked_io.accept()
         fds: dict[int, Any] = {}
         for c in list(srv.clients.values()):
             fd = c.fd

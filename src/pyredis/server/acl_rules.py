@@ -11,7 +11,6 @@ checking a command). Key positions per command are :mod:`pyredis.server.acl_keys
 
 from __future__ import annotations
 
-import hashlib
 import weakref
 from collections.abc import Callable
 
@@ -56,6 +55,8 @@ class AclError(Exception):
 
 
 def password_hash(password: bytes) -> str:
+    import hashlib  # on first use: _hashlib (OpenSSL's digests) is ~0.5 MB of start-up RSS
+
     return hashlib.sha256(password).hexdigest()
 
 

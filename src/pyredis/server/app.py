@@ -63,13 +63,13 @@ _MULTI_IMMEDIATE = {"exec", "discard", "multi", "watch", "quit", "reset"}
 
 
 def unknown_command_message(argv: list[bytes]) -> str:
-    args = ""
+    args = b""  # Redis's "'%.*s' " of C strings: bytes, cut at a NUL
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'%s' " % a[: 128 - len(args)].decode("utf-8", "surrogateescape")
-    name = argv[0][:128].decode("utf-8", "surrogateescape")
-    return f"ERR unknown command '{name}', with args beginning with: {args}"
+        args += b"'%s' " % a.split(b"\0", 1)[0][: 128 - len(args)]
+    name = argv[0].split(b"\0", 1)[0][:128].decode("utf-8", "surrogateescape")
+    return f"ERR unknown command '{name}', with args beginning with: {args.decode('utf-8', 'surrogateescape')}"
 
 
 class Server:
@@ -125,6 +125,7 @@ class Server:
         self.paused_until = 0.0
         self.pause_all = False
         self.busy_script: Any = None
+        self.blocked_io: Any = None  # the asyncio layer's accept-while-blocked helper (server/listener.py)
         self.gate = False  # some server-wide condition (pause, busy script) needs the slow path
         self.gate_reasons: set[str] = set()
         if self.commands is not TABLE:  # the fast handlers know the registry's names only

@@ -12,8 +12,10 @@ import asyncio
 import logging
 import os
 import socket
+import stat
+from collections.abc import Callable
+from typing import Any
 
-from pyredis.gateway import Gateway, watch_config
 from pyredis.server.app import Server
 from pyredis.server.config import ConfigError
 from pyredis.server.connection import Connection
@@ -43,8 +45,6 @@ async def start(server: Server) -> None:
                     continue
                 raise
             server.listeners.append(srv)
-            if port == 0:
-                port = srv.sockets[0].getsockname()[1]
     if cfg["unixsocket"]:
         path = cfg["unixsocket"]
         if os.path.exists(path):
@@ -58,16 +58,36 @@ async def start(server: Server) -> None:
         server.unixsocket = path
         server.listeners.append(srv)
     server.port = port
+    server.blocked_io = BlockedAccept(server)
     await start_tls(server)
     if server.cluster is not None:
         await server.cluster.start()
-    watch_config(server)
+    _watch_gateway_config(server)
     if cfg["gateway-port"]:
+        from pyredis.gateway import Gateway
+
         server.gateway = Gateway(server)
         await server.gateway.start()
     for hook in server.events.started:
         hook(server)
     _schedule_cron(server)
+
+
+def _watch_gateway_config(server: Server) -> None:
+    """CONFIG SET gateway-port / gateway-history-* (:func:`pyredis.gateway.config_changed`), with the gateway
+    package imported only once one is turned on: a server that never has one does not load it (~3 MB)."""
+
+    def hook(name: str) -> Callable[[Any], None]:
+        def changed(value: Any) -> None:
+            if server.gateway is not None or (name == "gateway-port" and value):
+                from pyredis import gateway
+
+                gateway.config_changed(server, name, value)
+
+        return changed
+
+    for name in ("gateway-port", "gateway-history-channels", "gateway-history-maxlen"):
+        server.config.on_change(name, hook(name))
 
 
 def _schedule_cron(server: Server) -> None:
@@ -185,3 +205,160 @@ async def serve_forever(server: Server) -> None:
     for hook in server.events.shutdown:
         hook(server)
     await stop(server)
+
+
+class _BlockedTransport:
+    """The transport of a connection accepted while a busy script blocks the event loop: writes go
+    straight to the socket (what does not fit is kept), until the loop adopts the socket."""
+
+    blocked_shim = True
+
+    def __init__(self, sock: socket.socket, peer: Any) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+        self.closed = False
+        self._extra = {"socket": sock, "peername": peer, "sockname": sock.getsockname()}
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._extra.get(name, default)
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if not self.buf:
+            try:
+                data = data[self.sock.send(data):]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.closed = True
+                return
+        self.buf += data
+
+    def get_write_buffer_size(self) -> int:
+        return len(self.buf)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    abort = close
+
+
+class BlockedAccept:
+    """Accept connections while a busy script blocks the event loop (Redis's processEventsWhileBlocked
+    accepts too: an operator's new redis-cli can send SCRIPT KILL). The plain TCP and unix listeners
+    only; the loop adopts the sockets when the script ends."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.pending: list[tuple[Connection, _BlockedTransport]] = []
+        self._socks: dict[int, socket.socket] = {}
+        self.early: dict[int, Connection] = {}  # socket fd -> its connection, served while the loop was blocked
+        self._scanned = False
+        self.owned: set[int] = set()  # the fds of the sockets the loop set a connection up for
+
+    def accept(self) -> None:
+        """Accept what waits on the listeners now (called from the busy script's event processing)."""
+        srv = self.server
+        if not self._scanned:
+            self._scanned = True
+            self._serve_early()
+        for lst in srv.listeners:
+            for ls in lst.sockets:
+                fd = ls.fileno()
+                sock = self._socks.get(fd)
+                if sock is None:
+                    try:
+                        sock = self._socks[fd] = socket.socket(fileno=os.dup(fd))
+                    except OSError:
+                        continue
+                for _ in range(64):
+                    try:
+                        conn, peer = sock.accept()
+                    except OSError:  # BlockingIOError: nothing (more) waiting
+                        break
+                    conn.setblocking(False)
+                    if conn.family in (socket.AF_INET, socket.AF_INET6):
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    proto = Connection(srv)
+                    shim = _BlockedTransport(conn, peer)
+                    proto.connection_made(shim)  # type: ignore[arg-type]
+                    self.pending.append((proto, shim))
+
+    def _serve_early(self) -> None:
+        """Serve the sockets the event loop accepted just before the script blocked it, whose connections
+        it has not set up yet (asyncio and uvloop make them on the next loop iteration): found among the
+        process's sockets by their local address (a listener's), not owned by any connection. Each one
+        gets a connection over a duplicate of its socket; the loop's own connection hands over to it
+        (:meth:`claim`)."""
+        srv = self.server
+        tcp_ports: set[int] = set()
+        unix_paths: set[str] = set()
+        for lst in srv.listeners:
+            for ls in lst.sockets:
+                name = ls.getsockname()
+                if isinstance(name, tuple):
+                    tcp_ports.add(name[1])
+                elif name:
+                    unix_paths.add(name)
+        known = self.owned | {c.fd for c in srv.clients.values()}
+        try:
+            fds = [int(f) for f in os.listdir("/proc/self/fd")]
+        except OSError:
+            return
+        for fd in fds:
+            if fd in known or fd <= 2 or fd in self.early:
+                continue
+            try:
+                if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    continue
+                sock = socket.socket(fileno=os.dup(fd))
+            except OSError:
+                continue
+            try:
+                name = sock.getsockname()
+                mine = (name[1] in tcp_ports if isinstance(name, tuple) else bool(name) and name in unix_paths)
+                if not mine or sock.type != socket.SOCK_STREAM or sock.getsockopt(socket.SOL_SOCKET,
+                                                                                  socket.SO_ACCEPTCONN):
+                    sock.close()
+                    continue
+                peer = sock.getpeername()
+            except OSError:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            proto = Connection(srv)
+            proto.connection_made(_BlockedTransport(sock, peer))  # type: ignore[arg-type]
+            self.early[fd] = proto
+
+    def claim(self, fd: int) -> Connection | None:
+        """The loop set up the connection of socket ``fd``: the one that served it meanwhile, if any."""
+        proto = self.early.pop(fd, None)
+        if proto is None:
+            return None
+        shim = proto.transport
+        if isinstance(shim, _BlockedTransport):
+            shim.sock.close()  # the duplicate only
+        self.owned.discard(proto.fd)
+        self.owned.add(fd)
+        proto.fd = fd
+        return proto
+
+    def adopt(self) -> None:
+        """The script ended: hand the sockets accepted meanwhile to the event loop."""
+        self._scanned = False
+        for sock in self._socks.values():
+            sock.close()  # the duplicates only
+        self._socks.clear()
+        pending, self.pending = self.pending, []
+        loop = self.server.loop
+        for proto, shim in pending:
+            if shim.closed or proto.closed or loop is None:
+                if not proto.closed:
+                    proto.connection_lost(None)
+                shim.sock.close()
+                continue
+            loop.create_task(loop.connect_accepted_socket(lambda p=proto: p, shim.sock))  # type: ignore[misc]

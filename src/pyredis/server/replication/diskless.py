@@ -59,7 +59,7 @@ class DisklessTransfer:
             try:
                 os.close(rfd)
                 pers._child_setup("redis-rdb-to-slaves")
-                with os.fdopen(wfd, "wb", buffering=65536) as fh:
+                with os.fdopen(wfd, "wb", buffering=16384) as fh:  # rio fd: 16k (a dead parent is seen soon)
                     write_rdb(srv, fh, dbs=[] if req[0] else None, functions=functions)
                 code = 0
             except BaseException:  # noqa: BLE001 - the child always exits
@@ -194,12 +194,14 @@ class DisklessTransfer:
             if ok and not sig:
                 m._rdb_delivered(r, socket=True)
             else:
+                log.warning("SYNC failed. BGSAVE child returned an error")
                 m._free(r)
         m._start_pending()
 
     def killed(self) -> None:
-        """The persistence subsystem killed the child (SHUTDOWN, FLUSHALL, a full sync as replica)."""
-        self.end(kill=True)
+        """The persistence subsystem killed the child (SHUTDOWN, FLUSHALL, a full sync as replica): its
+        replicas are dropped (updateSlavesWaitingBgsave with an error) and will sync again."""
+        self.end(kill=True, live=self.live())
 
 
 def inline_transfer(master: MasterRole, targets: list[ReplicaLink], req: tuple[bool, bool]) -> bool:

@@ -178,13 +178,31 @@ class ReplicaRole:
 
     # -- the link task ----------------------------------------------------------------------------------
     async def _run(self) -> None:
+        me = asyncio.current_task()
         try:
             await self._link()
         except asyncio.CancelledError:
             raise
-        except LinkError:
+        except Exception as e:  # noqa: BLE001 - a bug must not kill the replication loop
+            if self.task is not me:
+                # Superseded (REPLICAOF, drop_link) while an await swallowed the cancellation (asyncio.wait_for
+                # in 3.11 may return or raise instead): the state belongs to the new link, leave it alone.
+                return
+            self._failed(e)
+
+    def _stale(self, writer: asyncio.StreamWriter | None = None) -> None:
+        """A superseded link task stops here (*writer*, its new connection, closed) instead of using the new
+        link's state (cancel() closed the connection it had)."""
+        if self.task is not asyncio.current_task():
+            if writer is not None:
+                writer.transport.abort()
+            raise asyncio.CancelledError
+
+    def _failed(self, e: Exception) -> None:
+        """The link task failed: log it as redis-server does and retry from the cron."""
+        if isinstance(e, LinkError):
             self._link_failed()
-        except (OSError, asyncio.IncompleteReadError, ConnectionError) as e:
+        elif isinstance(e, (OSError, asyncio.IncompleteReadError, ConnectionError)):
             if self.master is not None:
                 self.task = None
                 self.drop_link("Connection with master lost.")
@@ -198,10 +216,11 @@ class ReplicaRole:
             else:
                 log.warning("Master did not respond to command during SYNC handshake")
             self._link_failed()
-        except Exception:  # noqa: BLE001 - a bug must not kill the replication loop
+        else:
             import traceback
 
-            log.warning("replication link failed: %s", traceback.format_exc().replace("\n", " | "))
+            log.warning("replication link failed: %s",
+                        "".join(traceback.format_exception(e)).replace("\n", " | "))
             self._link_failed()
 
     def _link_failed(self) -> None:
@@ -226,6 +245,7 @@ class ReplicaRole:
         except asyncio.TimeoutError:
             log.warning("Timeout connecting to the MASTER...")
             raise LinkError from None
+        self._stale()
         if not line:
             raise ConnectionResetError("connection closed")
         self.last_io = time.time()
@@ -242,6 +262,7 @@ class ReplicaRole:
             asyncio.open_connection(repl.masterhost, repl.masterport, limit=1 << 20, ssl=ssl_ctx,
                                     local_addr=(cfg["bind-source-addr"], 0) if cfg["bind-source-addr"] else None),
             cfg["repl-timeout"])
+        self._stale(writer)
         self.writer = writer
         log.info("Non blocking connect for SYNC fired the event.")
         self.state = HANDSHAKE
@@ -338,12 +359,12 @@ class ReplicaRole:
         async_load = diskless_load and mode == "swapdb" and replid == self.repl.replid
         try:
             rdb, payload, rest = await self._receive(reader, diskless_load, async_load)
+            await self._install(rdb, diskless_load, mode == "swapdb", replid, offset, async_load)
         finally:
             if async_load:
                 self._async_loading(False)
-            elif diskless_load:
+            else:
                 self._loading(False)
-        self._install(rdb, diskless_load, mode == "swapdb", replid, offset)
         await self._stream(reader, rest)
 
     async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool,
@@ -357,10 +378,15 @@ class ReplicaRole:
             try:
                 data = await asyncio.wait_for(reader.read(1 << 17), timeout)
             except asyncio.TimeoutError:
+                if diskless_load and announced:
+                    self._short_read(payload.read, "Connection timed out")
                 log.warning("Timeout receiving bulk data from MASTER... If the problem persists try to set the "
                             "'repl-timeout' parameter in redis.conf to a larger value.")
                 raise LinkError from None
+            self._stale()
             if not data:
+                if diskless_load and announced:
+                    self._short_read(payload.read, "Connection reset by peer")
                 raise ConnectionResetError("connection lost")
             self.last_io = self.transfer_lastio = time.time()
             try:
@@ -385,6 +411,18 @@ class ReplicaRole:
                         self._loading(True)
             self.transfer_read = payload.read
         return payload.data(), payload, rest
+
+    def _short_read(self, loaded: int, why: str) -> None:
+        """The master's connection ended inside a diskless load: Redis's rdbLoad short read lines; then the
+        link is cancelled and retried (the partial dataset is discarded)."""
+        log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+        log.warning("Internal error in RDB reading offset %d, function at rdb.c:3249 -> Unexpected EOF reading RDB "
+                    "file. Failure loading rdb format from socket, assuming connection error, resuming operation.",
+                    loaded)
+        log.warning("Failed trying to load the MASTER synchronization DB from socket: %s", why)
+        if self.server.config["repl-diskless-load"] == "swapdb":
+            log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
+        raise LinkError
 
     def _loading(self, on: bool) -> None:
         """Clients get -LOADING while a diskless load runs (INFO loading:1)."""
@@ -423,7 +461,8 @@ class ReplicaRole:
             return False
         return True
 
-    def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int) -> None:
+    async def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int,
+                       async_load: bool) -> None:
         """Replace the dataset with the master's RDB (readSyncBulkPayload's second half)."""
         repl = self.repl
         srv = self.server
@@ -453,7 +492,7 @@ class ReplicaRole:
         if swapdb and diskless_load:
             tmpdbs: list = [({}, {}) for _ in srv.keyspace.dbs]
             try:
-                aux = self._load(rdb, into=tmpdbs)
+                aux = await self._load(rdb, into=tmpdbs, async_load=async_load)
             except RDBError as e:
                 log.warning("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
                 log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
@@ -470,8 +509,9 @@ class ReplicaRole:
             pers._empty_data(with_functions=True)
             if not diskless_load:
                 log.info("MASTER <-> REPLICA sync: Loading DB in memory")
+                self._loading(True)
             try:
-                aux = self._load(rdb)
+                aux = await self._load(rdb)
             except RDBError as e:
                 where = "socket" if diskless_load else "disk"
                 log.warning("Failed trying to load the MASTER synchronization DB from %s: %s", where, e)
@@ -487,23 +527,36 @@ class ReplicaRole:
         self._attach_master(dbid, offset)
         log.info("MASTER <-> REPLICA sync: Finished with success")
 
-    def _load(self, rdb: bytes, into: list | None = None) -> dict:
-        """Load the RDB (repl-stream-db and friends are returned from its aux fields)."""
+    async def _load(self, rdb: bytes, into: list | None = None, async_load: bool = False) -> dict:
+        """Load the RDB (repl-stream-db and friends are returned from its aux fields), processing events every
+        loading-process-events-interval-bytes as Redis does (clients get -LOADING meanwhile, or the old
+        dataset with async loading)."""
         from pyredis.persistence.rdb import iter_load_rdb
 
         srv = self.server
         pers = self.repl.persistence
-        pers._begin_loading(len(rdb))
+        every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
+        if async_load:
+            pers.loading_total, pers.loaded = len(rdb), 0
+        else:
+            pers._begin_loading(len(rdb))
+        done = False
         try:
             gen = iter_load_rdb(srv, rdb, stats=pers, check_crc=not pers.skip_checksum, replace_functions=True,
-                                into=into)
+                                into=into, every=every)
             try:
                 while True:
                     next(gen)
+                    await asyncio.sleep(0)
+                    self._stale()
             except StopIteration as stop:
                 res = stop.value
+            done = True
         finally:
-            pers._end_loading()
+            if not async_load:
+                pers._end_loading()
+            if not done and into is None:
+                pers._empty_data(with_functions=True)  # no half-loaded dataset when the link is cancelled
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", res.keys_loaded, res.keys_expired)
         return res.aux
 
@@ -528,6 +581,7 @@ class ReplicaRole:
         last = time.time()
         while True:
             data = await reader.read(1 << 16)
+            self._stale()
             if dbg:
                 now = time.time()
                 if now - last > 0.2:
