@@ -122,6 +122,12 @@ RESP_CASES = {
     "inline-bulk-byte": [b"$", b"6", b"M\n"],
     "inline-map-byte-mid-stream": [b"*2\r\n$4\r\nECHO\r\n$1\r\nn\r\n%5\r\n$4\r\nECHO\r\n", b"*1\r\n$4\r\nPING\r\n"],
     "lone-cr-in-bulk-length": [b"*1\r\n$4\r\x08PINMGET"],
+    # the two bytes after an argument are not checked: a nested header may follow any bytes
+    "nested-header-after-unchecked-crlf": [b"*3", b"\r\n$", b"3\r", b"\nSET \xff*2\r\n$\n"],
+    # Redis formats the unknown-command error with %s: an argument is cut at its first NUL
+    "nul-in-unknown-command-arg": [b"*3\r\n$3\r\nFOO\r\n$3\r\na\x00b\r\n$2\r\n\xc3\xa9\r\n"],
+    # a bulk over proto-max-bulk-len in a later partial request of the same read (hiredis waited)
+    "bulk-limit-in-later-partial": [b"*1\r\n$4\r\n", b"PI", b"NG\r\n*2\r\n$536870913\r\n\r\nk\r\n"],
     # \v and \f do not end an inline argument (sdssplitargs)
     "vtab-in-inline": [b"ECHO a\x0bb\x0cc\r\n"],
 }

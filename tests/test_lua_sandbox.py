@@ -417,3 +417,29 @@ def test_new_connection_during_busy_script_can_kill_it(busy_servers):
             for c in (watcher, runner, late):
                 c.close()
     assert out["pyredis"] == out["redis"]
+
+
+_LIBRARY_BODIES = [
+    "x = 1", "_G.x = 1", "local a = os", "local a = redis.call", "redis.call('ping')", "local a = python",
+    "rawset(_G, 'x', 1)", "setmetatable(_G, {})", "local t = getmetatable('') t.__index = {}",
+    "redis.register_function('f', function() return tostring(rawget(_G, 'x')) end)",
+    "redis.register_function('g', function() x = 1 end)",
+    "redis.register_function('h', function() return type(redis.register_function) end)",
+    "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) redis.register_function('k', function() return t end)",
+    "redis.register_function('w', function() local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t end)",
+    "local x = 0 while true do x = x + 1 end",
+    "redis.register_function('d', function() return type(debug) end)",
+    "local f = loadstring('return 1') redis.register_function('l', function() return f() end)",
+]
+
+
+@pytest.mark.parametrize("body", _LIBRARY_BODIES)
+def test_function_library_sandbox(check, body):
+    """FUNCTION LOAD runs the library with its own, smaller globals; functions run with the runtime ones."""
+    check("FUNCTION", "FLUSH")
+    try:
+        check("FUNCTION", "LOAD", "#!lua name=sandboxlib\n" + body)
+        for fn in ("f", "g", "h", "k", "w", "d", "l"):
+            check("FCALL", fn, "0")
+    finally:
+        check("FUNCTION", "FLUSH")

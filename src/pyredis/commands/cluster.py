@@ -6,10 +6,7 @@ from __future__ import annotations
 import logging
 import os
 
-from pyredis.cluster import gossip, replies
-from pyredis.cluster import messages as msg
 from pyredis.cluster.slots import CLUSTER_SLOTS, key_hash_slot
-from pyredis.cluster.state import TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE
 from pyredis.commands.debug import debug_subcommand
 from pyredis.commands.errors import CommandError, syntax_error
 from pyredis.commands.registry import command, help_lines, metadata, subcommand
@@ -17,9 +14,10 @@ from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import OK, Status, Verbatim
 
 log = logging.getLogger("pyredis")
+# The handlers below import pyredis.cluster's bus, state and replies where they use them: they run only
+# with cluster-enabled yes, when server/cluster.py has loaded those modules; other servers never load them.
 DISABLED = "ERR This instance has cluster support disabled"
 _NOT_INT = "ERR value is not an integer or out of range"
-_SAVE_UPDATE = TODO_SAVE_CONFIG | TODO_UPDATE_STATE
 
 
 def _svc(c):
@@ -57,6 +55,8 @@ def _node_arg(st, b: bytes, fmt: str = "ERR Unknown node %s"):
 
 # -- handlers (svc = server.cluster, st = its ClusterState) ------------------------------------------
 def _info(c, argv, svc, st):
+    from pyredis.cluster import replies
+
     return Verbatim(replies.cluster_info(st))
 
 
@@ -65,18 +65,26 @@ def _myid(c, argv, svc, st):
 
 
 def _nodes(c, argv, svc, st):
+    from pyredis.cluster import replies
+
     return Verbatim(replies.nodes_description(st, 0, svc.wants_pport(c)).encode("latin-1"))
 
 
 def _slots(c, argv, svc, st):
+    from pyredis.cluster import replies
+
     return replies.cluster_slots(st, svc.wants_pport(c))
 
 
 def _shards(c, argv, svc, st):
+    from pyredis.cluster import replies
+
     return replies.cluster_shards(st)
 
 
 def _links(c, argv, svc, st):
+    from pyredis.cluster import replies
+
     return replies.cluster_links(st)
 
 
@@ -117,6 +125,8 @@ def _check_assign(st, slots: bytearray, delete: bool, a: int, b: int) -> None:
 
 
 def _apply_slots(st, slots: bytearray, delete: bool) -> None:
+    from pyredis.cluster.state import TODO_SAVE_CONFIG, TODO_UPDATE_STATE
+
     for j in range(CLUSTER_SLOTS):
         if slots[j]:
             st.importing.pop(j, None)
@@ -124,7 +134,7 @@ def _apply_slots(st, slots: bytearray, delete: bool) -> None:
                 st.del_slot(j)
             else:
                 st.add_slot(st.myself, j)
-    st.do_before_sleep(_SAVE_UPDATE)
+    st.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE)
 
 
 def _addslots(c, argv, svc, st):
@@ -152,14 +162,19 @@ def _addslotsrange(c, argv, svc, st):
 
 
 def _flushslots(c, argv, svc, st):
+    from pyredis.cluster.state import TODO_SAVE_CONFIG, TODO_UPDATE_STATE
+
     if len(svc.db0.data):
         raise CommandError("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.")
     st.del_node_slots(st.myself)
-    st.do_before_sleep(_SAVE_UPDATE)
+    st.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE)
     return OK
 
 
 def _setslot(c, argv, svc, st):
+    from pyredis.cluster import gossip
+    from pyredis.cluster.state import TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE
+
     me = st.myself
     if me.is_slave:
         raise CommandError("ERR Please use SETSLOT only with masters.")
@@ -199,7 +214,7 @@ def _setslot(c, argv, svc, st):
         if was_mine and n is not me and me.numslots == 0 and c.server.config["cluster-allow-replica-migration"]:
             log.warning("Configuration change detected. Reconfiguring myself as a replica of %s", n.name.decode())
             st.set_master(n)
-            st.do_before_sleep(_SAVE_UPDATE | TODO_FSYNC_CONFIG)
+            st.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG)
         if n is me and slot in st.importing:
             if st.bump_epoch_without_consensus():
                 log.warning("configEpoch updated after importing slot %d", slot)
@@ -207,7 +222,7 @@ def _setslot(c, argv, svc, st):
             gossip.broadcast_pong(st)
     else:
         raise CommandError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
-    st.do_before_sleep(_SAVE_UPDATE)
+    st.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE)
     return OK
 
 
@@ -243,6 +258,8 @@ def _meet(c, argv, svc, st):
 
 
 def _forget(c, argv, svc, st):
+    from pyredis.cluster.state import TODO_SAVE_CONFIG, TODO_UPDATE_STATE
+
     if len(argv) != 3:
         raise _sub_syntax(argv)
     n = _node_arg(st, argv[2])
@@ -252,11 +269,13 @@ def _forget(c, argv, svc, st):
         raise CommandError("ERR Can't forget my master!")
     st.blacklist_add(n)
     st.del_node(n)
-    st.do_before_sleep(_SAVE_UPDATE)
+    st.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE)
     return OK
 
 
 def _replicate(c, argv, svc, st):
+    from pyredis.cluster.state import TODO_SAVE_CONFIG, TODO_UPDATE_STATE
+
     if len(argv) != 3:
         raise _sub_syntax(argv)
     n = _node_arg(st, argv[2])
@@ -268,11 +287,13 @@ def _replicate(c, argv, svc, st):
     if me.is_master and (me.numslots != 0 or len(svc.db0.data) != 0):
         raise CommandError("ERR To set a master the node must be empty and without assigned slots.")
     st.set_master(n)
-    st.do_before_sleep(_SAVE_UPDATE)
+    st.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE)
     return OK
 
 
 def _replicas(c, argv, svc, st):
+    from pyredis.cluster import replies
+
     if len(argv) != 3:
         raise _sub_syntax(argv)
     n = _node_arg(st, argv[2])
@@ -290,6 +311,9 @@ def _count_failure_reports(c, argv, svc, st):
 
 
 def _failover(c, argv, svc, st):
+    from pyredis.cluster import gossip
+    from pyredis.cluster import messages as msg
+
     if len(argv) not in (2, 3):
         raise _sub_syntax(argv)
     force = takeover = False
@@ -327,6 +351,8 @@ def _failover(c, argv, svc, st):
 
 
 def _set_config_epoch(c, argv, svc, st):
+    from pyredis.cluster.state import TODO_SAVE_CONFIG, TODO_UPDATE_STATE
+
     if len(argv) != 3:
         raise _sub_syntax(argv)
     epoch = _ll(argv[2])
@@ -340,7 +366,7 @@ def _set_config_epoch(c, argv, svc, st):
     log.warning("configEpoch set to %d via CLUSTER SET-CONFIG-EPOCH", epoch)
     if st.current_epoch < epoch:
         st.current_epoch = epoch
-    st.do_before_sleep(_SAVE_UPDATE)
+    st.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE)
     return OK
 
 
@@ -383,8 +409,10 @@ def _make(fn):
 
 
 def _register() -> None:
-    for name, entry in sorted(metadata()["info"].items()):
+    info = metadata()["info"]
+    for name in sorted(info):  # parse only CLUSTER's entries (all of them at once: ~2 MB of RSS kept)
         if name.startswith("cluster|") and name != "cluster|help":
+            entry = info[name]
             sub = name.split("|", 1)[1]
             flags = " ".join(f["+"] for f in entry[2]["~"])
             fn = _HANDLERS.get(sub)

@@ -88,10 +88,7 @@ def _memory_section(srv) -> list:
         ("used_memory_peak_human", human_bytes(peak)), ("used_memory_peak_perc", f"{used * 100 / peak:.2f}%"),
         ("used_memory_overhead", 0), ("used_memory_startup", 0), ("used_memory_dataset", used),
         ("used_memory_dataset_perc", "100.00%"), ("total_system_memory", _total_memory()),
-        ("total_system_memory_human", human_bytes(_total_memory())), ("used_memory_lua", 32768),
-        ("used_memory_vm_eval", 32768), ("used_memory_lua_human", "32.00K"), ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", len(srv.scripting.scripts)),
-        ("number_of_functions", 0), ("number_of_libraries", 0),
+        ("total_system_memory_human", human_bytes(_total_memory())), *_scripting_memory(srv.scripting),
         ("maxmemory", maxmem), ("maxmemory_human", human_bytes(maxmem)),
         ("maxmemory_policy", srv.config["maxmemory-policy"]), ("mem_fragmentation_ratio", "1.00"),
         ("mem_fragmentation_bytes", 0), ("mem_not_counted_for_evict", 0),
@@ -99,6 +96,19 @@ def _memory_section(srv) -> list:
         ("mem_cluster_links", 0), ("mem_aof_buffer", 0), ("mem_allocator", "libc"),
         ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", srv.stats.lazyfreed_objects),
+    ]
+
+
+def _scripting_memory(sc) -> list:
+    m = sc.memory_info()
+    vm_eval, vm_total, caches = m["vm_eval"], m["vm_eval"] + m["vm_functions"], m["scripts_eval"] + m["functions"]
+    return [
+        ("used_memory_lua", vm_eval), ("used_memory_vm_eval", vm_eval), ("used_memory_lua_human", human_bytes(vm_eval)),
+        ("used_memory_scripts_eval", m["scripts_eval"]), ("number_of_cached_scripts", len(sc.scripts)),
+        ("number_of_functions", len(sc.functions)), ("number_of_libraries", len(sc.libraries)),
+        ("used_memory_vm_functions", m["vm_functions"]), ("used_memory_vm_total", vm_total),
+        ("used_memory_vm_total_human", human_bytes(vm_total)), ("used_memory_functions", m["functions"]),
+        ("used_memory_scripts", caches), ("used_memory_scripts_human", human_bytes(caches)),
     ]
 
 

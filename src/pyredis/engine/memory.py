@@ -21,7 +21,9 @@ from typing import Any
 BASELINE = 880_000
 KEY_OVERHEAD = 56  # dict entry + key object + expire bookkeeping, roughly
 ELEMENT_SAMPLE = 8  # collection elements measured to estimate a collection's element size
-KEY_SAMPLE = 48  # keys measured per database and refresh (all of them when there are fewer)
+KEY_SAMPLE = 48  # keys measured per database and refresh in a big database; at most this many: on each write
+MEASURE_ALL = 2048  # a database of up to this many keys is measured whole at each refresh (a sample of 48
+                    # keys of varied sizes moves the estimate by several KB between refreshes)
 REFRESH_S = 0.1
 REFRESH_WRITES = 256
 SNAPSHOT_LIMIT = 4096  # keys the estimate samples from (a random subset, renewed as the db changes)
@@ -195,7 +197,7 @@ class MemoryEstimator:
         """Measure the average key size of database *i* (exactly when it is small)."""
         db = self.keyspace.dbs[i]
         data = db.data
-        if len(data) <= KEY_SAMPLE:
+        if len(data) <= MEASURE_ALL:
             keys: Any = list(data)
         else:
             keys = self.samplers[i].sample(data, KEY_SAMPLE)

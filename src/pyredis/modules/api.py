@@ -15,13 +15,13 @@ __all__ = ["CommandSpec", "ModuleError", "command", "translate_flags", "unknown_
 
 def unknown_command_message(argv: list[bytes]) -> str:
     """Redis's unknown-command error (as server/app.py words it; kept here to stay below the server)."""
-    args = ""
+    args = b""  # Redis's "'%.*s' " of C strings: bytes, cut at a NUL
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'%s' " % a[: 128 - len(args)].decode("utf-8", "surrogateescape")
-    name = argv[0][:128].decode("utf-8", "surrogateescape")
-    return f"ERR unknown command '{name}', with args beginning with: {args}"
+        args += b"'%s' " % a.split(b"\0", 1)[0][: 128 - len(args)]
+    name = argv[0].split(b"\0", 1)[0][:128].decode("utf-8", "surrogateescape")
+    return f"ERR unknown command '{name}', with args beginning with: {args.decode('utf-8', 'surrogateescape')}"
 
 
 class ModuleError(Exception):

@@ -235,6 +235,14 @@ _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
 _HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
+def _requests(replies: list) -> int:
+    """How many of the replies hiredis parsed, from the first, are requests (non-empty lists of bulk strings)."""
+    for i, x in enumerate(replies):
+        if type(x) is not list or not x or any(type(a) is not bytes for a in x):
+            return i
+    return len(replies)
+
+
 def _wire_size(argv: list[bytes]) -> int:
     """Bytes of the canonical multibulk encoding of *argv* (what hiredis accepted)."""
     n = 3 + len(str(len(argv)))
@@ -247,11 +255,13 @@ def _wire_size(argv: list[bytes]) -> int:
 def _maybe_nested(data: bytes, ncmds: int) -> bool:
     """Could *data* hold a nested aggregate (more ``*`` headers than commands, or a RESP3 ``%~>|``)?
     hiredis then holds a partial reply while its buffer looks empty."""
-    # (+ 1: the header of a partial request at the end)
-    return data.count(b"\n*") + (data[:1] == b"*") > ncmds + 1 or _RESP3_AGGREGATE(data) is not None
+    # (+ 1: the header of a partial request at the end; the CRLF after an argument is not checked,
+    # so a header may follow any two bytes)
+    return data.count(b"*") > ncmds + 1 or _RESP3_AGGREGATE(data) is not None
 
 
-_RESP3_AGGREGATE = re.compile(rb"\n[%~>|]").search
+_RESP3_AGGREGATE = re.compile(rb"[%~>|]").search
+_LONG_BULK = re.compile(rb"\$[0-9]{7}").search  # a bulk of a million bytes or more: check its limit
 
 
 class RequestParser:
@@ -326,27 +336,21 @@ class RequestParser:
             return self._py.feed(data)
         big = _BIG_MULTIBULK.search
         tail = self._tail
-        if big(data) is not None or (42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
+        if big(data) is not None or (tail and 42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
             return self._fallback(data, [])
-        self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)
-        cmds: list[list[bytes]] = []
-        append = cmds.append
-        gets = r.gets
+        try:
+            cmds: list[list[bytes]] = list(iter(r.gets, False))
+        except (TypeError, _hiredis.ProtocolError):  # TypeError: a RESP3 map keyed by an aggregate
+            return self._fallback(data, [])  # the Python parser takes over from the first unparsed byte
         join = b"".join  # raises TypeError on any element that is not a bulk string (int, None, list...)
         try:
-            while True:
-                x = gets()
+            for x in cmds:
                 if type(x) is not list or not x:
-                    if x is False:
-                        break
-                    return self._fallback(data, cmds)
+                    raise TypeError
                 join(x)
-                append(x)
-        except TypeError:  # also hiredis building a RESP3 map keyed by an aggregate
-            return self._fallback(data, cmds)
-        except _hiredis.ProtocolError:
-            return self._fallback(data, cmds)
+        except TypeError:
+            return self._fallback(data, cmds[:_requests(cmds)])
         # hiredis may hold a partial nested aggregate while its buffer looks empty: then the read
         # does not end a request, whatever its last bytes look like
         # (a partial nested aggregate in hiredis leaves its buffer empty too: _held checks for one)
@@ -357,14 +361,18 @@ class RequestParser:
             ln = len(last)
             if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)) and (
                     data.count(b"*") == len(cmds) or not self._held(data, cmds)):
-                return cmds  # the read ended exactly after a command: nothing kept
+                if tail:
+                    self._tail = b""
+                return cmds  # the read ended exactly after a command: nothing kept, no header split
         elif self._ends_command(data, cmds[-1][-1]) and not self._held(data, cmds):
+            self._tail = b""
             self._chunks.clear()
             self._kept.clear()
             self._kept_bytes = 0
             self._pending = 0
             self._checked = 0
             return cmds
+        self._tail = data[-16:] if len(data) >= 16 else (tail + data)[-16:]
         self._chunks.append(data)
         self._pending += len(data)
         if cmds:
@@ -385,8 +393,8 @@ class RequestParser:
         """Run the Python parser over the pending partial request: its errors are raised now, and
         if it finds complete commands there, it takes over from hiredis."""
         rest = b"".join(self.pending_chunks())
-        if (rest[:1] == b"*" and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")
-                and not _maybe_nested(rest, 0)):
+        if (rest[:1] == b"*" and rest.count(b"*") == 1 and _RESP3_AGGREGATE(rest) is None
+                and _LONG_BULK(rest) is None and rest.count(b"\r") == rest.count(b"\r\n") + (rest[-1:] == b"\r")):
             return cmds  # a plain multibulk prefix: hiredis reads it as Redis does
         try:
             got = PyRequestParser(self.max_bulk_len).feed(rest)

@@ -116,6 +116,21 @@ class Scripting:
         self.scripts = {}
         self._eval_vm = None
 
+    def memory_info(self) -> dict[str, int]:
+        """INFO memory's scripting figures (Redis 7.0 genRedisInfoString): the Lua states' heaps and the script
+        caches' sizes (estimated as Redis's allocations: bodies, SHA strings, dict entries and buckets)."""
+        from pyredis.scripting.vm import FRESH_EVAL_STATE, FRESH_FUNCTION_STATE
+
+        scripts = _dict_overhead(len(self.scripts), 40) + sum(48 + _alloc(len(e[2]) + 4)
+                                                               for e in self.scripts.values())
+        funcs = 200 + _dict_overhead(len(self.functions), 64) + sum(
+            _alloc(len(name) + 4) + _alloc(len(lib.code) + 4) for name, lib in self.libraries.items())
+        return {
+            "vm_eval": self._eval_vm.memory_used() if self._eval_vm is not None else FRESH_EVAL_STATE,
+            "vm_functions": self._func_vm.memory_used() if self._func_vm is not None else FRESH_FUNCTION_STATE,
+            "scripts_eval": scripts, "functions": funcs,
+        }
+
     # -- EVAL scripts ----------------------------------------------------------------------------
     def script_for_body(self, body: bytes) -> tuple[bytes, tuple[Any, int, bytes]]:
         """Find or compile (and cache) the script with this body."""
@@ -335,6 +350,7 @@ class Scripting:
         finally:
             self.run = None
             ks.frozen_time = prev_frozen
+            vm.gc_tick()
             if run.busy:
                 srv.busy_script = None
                 srv.hold_gate("busy-script", False)
@@ -661,6 +677,21 @@ def _script_argv(args: tuple) -> list[bytes]:
         else:
             raise ScriptError(ERR_ARGTYPE)
     return argv
+
+
+def _alloc(n: int) -> int:
+    """An allocation's size rounded up as jemalloc's small size classes do (8, 16, 32, 48, ...)."""
+    return 8 if n <= 8 else (n + 15) & ~15
+
+
+def _dict_overhead(entries: int, per_entry: int) -> int:
+    """A Redis dict's entries plus its bucket array (a power of two, at least 4, once not empty)."""
+    if not entries:
+        return 0
+    slots = 4
+    while slots < entries:
+        slots *= 2
+    return entries * per_entry + slots * 8
 
 
 def _numkeys(arg: bytes, err: str) -> int:

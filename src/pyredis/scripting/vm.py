@@ -22,6 +22,9 @@ from pyredis.scripting.scripterror import ScriptError
 # process killed). Past it an allocation fails with Lua's "not enough memory" error: the script stops,
 # the server goes on. Lua allocations inside one C call (string.rep) cannot be interrupted otherwise.
 LUA_HEAP_LIMIT = 1 << 30
+# INFO memory's used_memory_vm_eval / used_memory_vm_functions of a fresh redis-server 7.0
+FRESH_EVAL_STATE = 32768
+FRESH_FUNCTION_STATE = 33792
 
 _ARGERROR = re.compile(r"bad argument #(\d+) to '[^']*' (\(.*)\Z", re.S)
 
@@ -51,6 +54,7 @@ class LuaVM:
         self.lua = lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
                                           register_builtins=False, attribute_filter=_no_attributes,
                                           max_memory=LUA_HEAP_LIMIT)
+        self._gc_count = lua.globals()[b"collectgarbage"]  # the state's own figure (lupa's counter misses its start)
         self.table_from = table_from = lua.table_from
         self._where: Any = None
         self._null_check: Any = None
@@ -87,6 +91,9 @@ class LuaVM:
         self._env = ex[b"env"]
         self._gc = lua.eval("function() collectgarbage('collect') end")
         self.to_lua = ToLua(table_from, self.mk_ok, self.mk_err, ex[b"mk_single"], ex[b"mk_verbatim"])
+        self._gc()
+        self._baseline = self._heap()
+        self._calls = 0
 
     def ldb_helpers(self, debugger: Any) -> Any:
         """Install the debugger's Lua half (scripting/ldb_lua.py) in this state; returns its helpers."""
@@ -136,6 +143,23 @@ class LuaVM:
 
     def _set_null(self, v: Any) -> None:
         self.cjson.null = v
+
+    def gc_tick(self) -> None:
+        """After each script call: every 50th one runs 50 incremental GC steps, as Redis does
+        (script_lua.c LUA_GC_CYCLE_PERIOD), so the garbage of many small calls does not pile up."""
+        self._calls += 1
+        if self._calls >= 50:
+            self._calls = 0
+            self._gc_count(b"step", 50)
+
+    def _heap(self) -> int:
+        return int(self._gc_count(b"count")) * 1024  # whole KB, as Redis's lua_gc(LUA_GCCOUNT) * 1024
+
+    def memory_used(self) -> int:
+        """The Lua heap in bytes as Redis would report it: a fresh Redis state's size plus what this state
+        grew by since it was set up (pyredis's prelude and API wrappers, ~150 KB more, are not counted)."""
+        fresh = FRESH_EVAL_STATE if self.kind == "eval" else FRESH_FUNCTION_STATE
+        return fresh + max(0, self._heap() - self._baseline)
 
     def _is_null(self, v: Any) -> bool:
         return self._null_check is not None and bool(self._null_check(v))

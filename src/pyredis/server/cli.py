@@ -81,12 +81,15 @@ def main(argv: list[str] | None = None) -> None:
     from pyredis.server.app import Server
 
     log = logging.getLogger("pyredis")
-    log.info("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
-    log.info(f"Redis version={REDIS_VERSION}, bits=64, commit=00000000, modified=0, pid={os.getpid()}, "
+    # Redis logs these start-up lines at warning level (#) so they show at any loglevel
+    log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    log.warning(f"Redis version={REDIS_VERSION}, bits=64, commit=00000000, modified=0, pid={os.getpid()}, "
              "just started (pyredis)")
-    if not cfg.config_file:
+    if not args:  # like Redis (argc == 1): any argument, even just options, counts as a configuration
         log.warning("Warning: no config file specified, using the default config. In order to specify a config "
                     "file use pyredis-server /path/to/redis.conf")
+    else:
+        log.warning("Configuration loaded")
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     server = Server(cfg)
@@ -102,7 +105,11 @@ def main(argv: list[str] | None = None) -> None:
         try:
             await listener.start(server)
         except OSError as e:
-            log.warning(f"Failed listening on port {cfg['port']} (tcp), aborting. ({e})")
+            log.warning(f"Warning: Could not create server TCP listening socket *:{cfg['port']}: {e.strerror or e}")
+            log.warning(f"Failed listening on port {cfg['port']} (TCP), aborting.")
+            sys.exit(1)
+        if not server.listeners and not server.tls_listeners:  # e.g. --port 0 with no unixsocket / tls-port
+            log.warning("Configured to not listen anywhere, exiting.")
             sys.exit(1)
         mode = "cluster" if server.cluster is not None else "standalone"
         if cfg["always-show-logo"]:  # the banner names the PID (the Redis test suite waits for it)
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
                      f"    Port: {server.port}\n    PID: {os.getpid()}\n")
         else:
             log.info(f"Running mode={mode}, port={server.port}.")
-        log.info("Server initialized")
+        log.warning("Server initialized")
         if not server.process.set_oom_score():
             log.warning("Failed to set current oom_score_adj. Check server logs.")
         if cfg["set-proc-title"] and install_title():

@@ -76,8 +76,20 @@ class Connection(Client, asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         srv = self.server
         sock = transport.get_extra_info("socket")
+        if sock is not None and srv.blocked_io is not None and srv.blocked_io.early:
+            prior = srv.blocked_io.claim(sock.fileno())  # served while a busy script blocked the loop
+            if prior is not None:  # it goes on over this transport; this connection never serves
+                self.closed = self._freed = True
+                transport.set_protocol(prior)  # type: ignore[attr-defined]
+                if prior.closed:
+                    transport.close()
+                else:
+                    prior.connection_made(transport)
+                return
         if sock is not None:
             self.fd = sock.fileno()
+            if srv.blocked_io is not None:
+                srv.blocked_io.owned.add(self.fd)
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 try:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -111,6 +123,8 @@ class Connection(Client, asyncio.Protocol):
             hook(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.server.blocked_io is not None:
+            self.server.blocked_io.owned.discard(self.fd)
         if self._freed:  # already freed by free_now()
             return
         self._freed = True

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +45,6 @@ async def start(server: Server) -> None:
                     continue
                 raise
             server.listeners.append(srv)
-            if port == 0:
-                port = srv.sockets[0].getsockname()[1]
     if cfg["unixsocket"]:
         path = cfg["unixsocket"]
         if os.path.exists(path):
@@ -257,10 +256,16 @@ class BlockedAccept:
         self.server = server
         self.pending: list[tuple[Connection, _BlockedTransport]] = []
         self._socks: dict[int, socket.socket] = {}
+        self.early: dict[int, Connection] = {}  # socket fd -> its connection, served while the loop was blocked
+        self._scanned = False
+        self.owned: set[int] = set()  # the fds of the sockets the loop set a connection up for
 
     def accept(self) -> None:
         """Accept what waits on the listeners now (called from the busy script's event processing)."""
         srv = self.server
+        if not self._scanned:
+            self._scanned = True
+            self._serve_early()
         for lst in srv.listeners:
             for ls in lst.sockets:
                 fd = ls.fileno()
@@ -283,8 +288,68 @@ class BlockedAccept:
                     proto.connection_made(shim)  # type: ignore[arg-type]
                     self.pending.append((proto, shim))
 
+    def _serve_early(self) -> None:
+        """Serve the sockets the event loop accepted just before the script blocked it, whose connections
+        it has not set up yet (asyncio and uvloop make them on the next loop iteration): found among the
+        process's sockets by their local address (a listener's), not owned by any connection. Each one
+        gets a connection over a duplicate of its socket; the loop's own connection hands over to it
+        (:meth:`claim`)."""
+        srv = self.server
+        tcp_ports: set[int] = set()
+        unix_paths: set[str] = set()
+        for lst in srv.listeners:
+            for ls in lst.sockets:
+                name = ls.getsockname()
+                if isinstance(name, tuple):
+                    tcp_ports.add(name[1])
+                elif name:
+                    unix_paths.add(name)
+        known = self.owned | {c.fd for c in srv.clients.values()}
+        try:
+            fds = [int(f) for f in os.listdir("/proc/self/fd")]
+        except OSError:
+            return
+        for fd in fds:
+            if fd in known or fd <= 2 or fd in self.early:
+                continue
+            try:
+                if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    continue
+                sock = socket.socket(fileno=os.dup(fd))
+            except OSError:
+                continue
+            try:
+                name = sock.getsockname()
+                mine = (name[1] in tcp_ports if isinstance(name, tuple) else bool(name) and name in unix_paths)
+                if not mine or sock.type != socket.SOCK_STREAM or sock.getsockopt(socket.SOL_SOCKET,
+                                                                                  socket.SO_ACCEPTCONN):
+                    sock.close()
+                    continue
+                peer = sock.getpeername()
+            except OSError:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            proto = Connection(srv)
+            proto.connection_made(_BlockedTransport(sock, peer))  # type: ignore[arg-type]
+            self.early[fd] = proto
+
+    def claim(self, fd: int) -> Connection | None:
+        """The loop set up the connection of socket ``fd``: the one that served it meanwhile, if any."""
+        proto = self.early.pop(fd, None)
+        if proto is None:
+            return None
+        shim = proto.transport
+        if isinstance(shim, _BlockedTransport):
+            shim.sock.close()  # the duplicate only
+        self.owned.discard(proto.fd)
+        self.owned.add(fd)
+        proto.fd = fd
+        return proto
+
     def adopt(self) -> None:
         """The script ended: hand the sockets accepted meanwhile to the event loop."""
+        self._scanned = False
         for sock in self._socks.values():
             sock.close()  # the duplicates only
         self._socks.clear()
