@@ -226,6 +226,7 @@ class Persistence(AofControl, Loading, Shutdown):
 
         gc.disable()
         RedisFormatter.role = "C"  # the child's log lines, as redis-server marks them
+        _die_with_parent()
         self.server.process.child(title)  # oom-score-adj's child value, the child's process title
         for sig in (signal.SIGTERM, signal.SIGINT, _SIGUSR1):
             try:
@@ -499,3 +500,15 @@ class Persistence(AofControl, Loading, Shutdown):
                 ("loading_eta_seconds", eta),
             ]
         return out
+
+
+def _die_with_parent() -> None:
+    """A fork child exits when its parent is killed (kill -9, the OOM killer) instead of writing an RDB
+    nobody waits for: PR_SET_PDEATHSIG on Linux."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass

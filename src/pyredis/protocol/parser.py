@@ -235,6 +235,14 @@ _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
 _HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
+def _requests(replies: list) -> int:
+    """How many of the replies hiredis parsed, from the first, are requests (non-empty lists of bulk strings)."""
+    for i, x in enumerate(replies):
+        if type(x) is not list or not x or any(type(a) is not bytes for a in x):
+            return i
+    return len(replies)
+
+
 def _wire_size(argv: list[bytes]) -> int:
     """Bytes of the canonical multibulk encoding of *argv* (what hiredis accepted)."""
     n = 3 + len(str(len(argv)))
@@ -328,27 +336,21 @@ class RequestParser:
             return self._py.feed(data)
         big = _BIG_MULTIBULK.search
         tail = self._tail
-        if big(data) is not None or (42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
+        if big(data) is not None or (tail and 42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
             return self._fallback(data, [])
-        self._tail = data[-16:] if len(data) >= 16 else (self._tail + data)[-16:]
         r.feed(data)
-        cmds: list[list[bytes]] = []
-        append = cmds.append
-        gets = r.gets
+        try:
+            cmds: list[list[bytes]] = list(iter(r.gets, False))
+        except (TypeError, _hiredis.ProtocolError):  # TypeError: a RESP3 map keyed by an aggregate
+            return self._fallback(data, [])  # the Python parser takes over from the first unparsed byte
         join = b"".join  # raises TypeError on any element that is not a bulk string (int, None, list...)
         try:
-            while True:
-                x = gets()
+            for x in cmds:
                 if type(x) is not list or not x:
-                    if x is False:
-                        break
-                    return self._fallback(data, cmds)
+                    raise TypeError
                 join(x)
-                append(x)
-        except TypeError:  # also hiredis building a RESP3 map keyed by an aggregate
-            return self._fallback(data, cmds)
-        except _hiredis.ProtocolError:
-            return self._fallback(data, cmds)
+        except TypeError:
+            return self._fallback(data, cmds[:_requests(cmds)])
         # Did the read end exactly after a command? hiredis's buffer looks empty while it holds a
         # partial request whose last element was complete, so the bytes decide: the read's last bytes
         # must encode the last argument (cheap, necessary), and then either every '*' in the read is
@@ -361,15 +363,19 @@ class RequestParser:
             ln = len(last)
             if data.endswith(b"%s%s\r\n" % (_HDR[ln] if ln < 1024 else b"$%d\r\n" % ln, last)) and (
                     data.count(b"*") == len(cmds) or len(data) == sum([_wire_size(a) for a in cmds])):
-                return cmds  # nothing kept
+                if tail:
+                    self._tail = b""
+                return cmds  # the read ended exactly after a command: nothing kept, no header split
         elif self._ends_command(data, cmds[-1][-1]) and (
                 self._pending + len(data) == self._kept_bytes + sum([_wire_size(a) for a in cmds])):
+            self._tail = b""
             self._chunks.clear()
             self._kept.clear()
             self._kept_bytes = 0
             self._pending = 0
             self._checked = 0
             return cmds
+        self._tail = data[-16:] if len(data) >= 16 else (tail + data)[-16:]
         self._chunks.append(data)
         self._pending += len(data)
         if cmds:

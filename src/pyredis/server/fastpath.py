@@ -97,11 +97,15 @@ def propagating(srv: Server) -> bool:
     if not props:
         return False
     repl = srv.replication
-    feed = repl.master.feed if repl is not None else None
+    if repl is None or (repl.backlog is not None and repl.masterhost is None):
+        return True
+    feed = repl.master.feed
+    if len(props) == 1:
+        return props[0] != feed
     for fn in props:
         if fn != feed:
             return True
-    return repl.backlog is not None and repl.masterhost is None
+    return False
 
 
 def _strict_ll(b: bytes) -> int | None:
@@ -515,41 +519,48 @@ def run_fast(c: Client, cmds: list[list[bytes]], i: int) -> int:
             if runs and (fn is fast_get or fn is fast_set):
                 j = i
                 if fn is fast_set:
-                    for argv in islice(cmds, i, None):
-                        if len(argv) != 3 or argv[0] != name:
-                            break
-                        key = argv[1]
-                        if key in exp:
-                            break
-                        data[key] = argv[2]
-                        j += 1
+                    try:  # a request of another length stops the run (ValueError)
+                        if exp:
+                            for a0, key, val in islice(cmds, i, None):
+                                if a0 != name or key in exp:
+                                    break
+                                data[key] = val
+                                j += 1
+                        else:
+                            for a0, key, val in islice(cmds, i, None):
+                                if a0 != name:
+                                    break
+                                data[key] = val
+                                j += 1
+                    except ValueError:
+                        pass
                     k = j - i
                     if k:
                         srv.dirty += k
                         append(OK if k == 1 else OK * k)
                 else:
                     misses = 0
-                    for argv in islice(cmds, i, None):
-                        if len(argv) != 2 or argv[0] != name:
-                            break
-                        key = argv[1]
-                        if key in exp:
-                            break
-                        v = dget(key)
-                        if v is None:
-                            misses += 1
-                            append(null)
-                        elif type(v) is bytes:
-                            nv = len(v)
-                            if nv < 1024:
-                                out += (_HDR[nv], v, CRLF)
-                            elif nv < 65536:
-                                out += (b"$%d\r\n" % nv, v, CRLF)
+                    try:  # a request of another length stops the run (ValueError)
+                        for a0, key in islice(cmds, i, None):
+                            if a0 != name or (exp and key in exp):
+                                break
+                            v = dget(key)
+                            if v is None:
+                                misses += 1
+                                append(null)
+                            elif type(v) is bytes:
+                                nv = len(v)
+                                if nv < 1024:
+                                    out += (_HDR[nv], v, CRLF)
+                                elif nv < 65536:
+                                    out += (b"$%d\r\n" % nv, v, CRLF)
+                                else:
+                                    break
                             else:
                                 break
-                        else:
-                            break
-                        j += 1
+                            j += 1
+                    except ValueError:
+                        pass
                     k = j - i
                     if k:
                         ks.misses += misses
