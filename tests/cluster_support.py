@@ -26,9 +26,17 @@ def cluster_port(taken: set[int]) -> int:
 
 
 def start_node(kind: str, taken: set[int], timeout_ms: int = 2000, extra: tuple[str, ...] = ()) -> ServerProcess:
-    port = cluster_port(taken)
-    return ServerProcess(kind, ["--cluster-enabled", "yes", "--cluster-node-timeout", str(timeout_ms),
-                                "--logfile", "node.log", *extra], port=port)
+    for attempt in range(4):
+        port = cluster_port(taken)
+        try:
+            return ServerProcess(kind, ["--cluster-enabled", "yes", "--cluster-node-timeout", str(timeout_ms),
+                                        "--logfile", "node.log", *extra], port=port)
+        except RuntimeError as e:
+            # the bus port (P+10000, inside the kernel's ephemeral range) can be taken by an outgoing
+            # connection between the check and the bind: the node exits "Failed listening on port"
+            if attempt == 3 or "exited with 1" not in str(e):
+                raise
+    raise AssertionError("unreachable")
 
 
 def redis_cli(*args: str, timeout: float = 120) -> str:
