@@ -62,6 +62,13 @@ MALFORMED = [
     b"set \"\"\"test-key\"\"\" test-value\r\nping\r\n",  # unbalanced quotes
     b"*1\r\n$4\r\nPING\r\n*1\r\n$04\r\nPING\r\n",
     b"\x00\x01\x02\r\n",
+    # RESP3 elements hiredis would read as bulk strings, and top-level sets/attributes
+    b"*1\r\n+PING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n(123\r\n",
+    b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n",
+    b"~1\r\n$4\r\nPING\r\n",
+    b"|1\r\n$4\r\nPING\r\n",
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\n+\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",  # a '+' inside a value
 ]
 
 

@@ -232,6 +232,11 @@ except ImportError:  # pragma: no cover - hiredis is a dependency, but stay usab
 # hiredis allocates a multibulk's whole list when it reads the header (and frees it element by
 # element): huge counts go to the Python parser, which grows argv as data arrives, like Redis.
 _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
+# hiredis reads RESP3 simple/verbatim/big-number elements ("+PING", "=7\r\ntxt:abc", "(123") and
+# top-level sets/attributes/pushes as if they were bulk strings or requests; Redis answers "expected
+# '$', got '+'" (or runs them inline). A read that may hold one goes to the Python parser, which is exact.
+_ODD_TYPE = re.compile(rb"\n[+(=~|>]").search
+_ODD_FIRST = frozenset(b"+(=~|>")
 _HDR = [b"$%d\r\n" % i for i in range(1024)]
 
 
@@ -338,6 +343,8 @@ class RequestParser:
         tail = self._tail
         if big(data) is not None or (tail and 42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
             return self._fallback(data, [])
+        if _ODD_TYPE(data) is not None or (data and data[0] in _ODD_FIRST):
+            return self._fallback(data, [])  # maybe an element hiredis would turn into a bulk string
         r.feed(data)
         try:
             cmds: list[list[bytes]] = list(iter(r.gets, False))
