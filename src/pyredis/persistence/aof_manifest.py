@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pyredis.protocol.parser import split_args
+from pyredis.protocol.quoting import repr_arg
 
 BASE, HIST, INCR = "b", "h", "i"
 
@@ -28,26 +29,11 @@ class AOFInfo:
 
 
 def _quote(name: str) -> str:
+    """A file name as the manifest holds it: bare, or quoted like ``sdscatrepr`` when it needs it
+    (a quote character too: Redis writes it bare, and then cannot split the line it wrote)."""
     if name and all(33 <= ord(ch) < 127 and ch not in "\"'\\" for ch in name):
         return name
-    out = ['"']
-    for ch in name:
-        o = ord(ch)
-        if ch in "\\\"":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif 32 <= o < 127:
-            out.append(ch)
-        else:
-            for b in ch.encode("utf-8", "surrogateescape"):
-                out.append("\\x%02x" % b)
-    out.append('"')
-    return "".join(out)
+    return repr_arg(name.encode("utf-8", "surrogateescape")).decode("ascii")
 
 
 def _split_args(line: str) -> list[str] | None:

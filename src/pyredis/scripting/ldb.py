@@ -20,10 +20,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyredis.protocol.encoder import _ENCODERS
+from pyredis.protocol.quoting import repr_arg
 from pyredis.protocol.types import NOREPLY
 from pyredis.scripting.scripterror import ScriptError
 from pyredis.server.logfmt import RedisFormatter
-from pyredis.server.monitor import repr_arg
 
 if TYPE_CHECKING:
     from pyredis.scripting.engine import Scripting

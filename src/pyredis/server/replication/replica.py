@@ -10,8 +10,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyredis.persistence.aof import encode_command
+from pyredis.protocol.quoting import repr_arg
 from pyredis.server.client import REPLY_OFF, Client
-from pyredis.server.monitor import repr_arg
 from pyredis.server.replication.stream import CommandStream, PayloadReader, StreamError
 
 if TYPE_CHECKING:
