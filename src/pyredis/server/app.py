@@ -46,6 +46,7 @@ from pyredis.server.stats import Stats
 from pyredis.server.tls import TLS
 from pyredis.server.tracking import TrackingTable
 from pyredis.server.watch import discard, watch_db_hook
+from pyredis.server.watchdog import Watchdog
 
 if TYPE_CHECKING:
     import asyncio
@@ -189,6 +190,7 @@ class Server:
 
             self.cluster = ClusterService(self)
         self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
+        self.watchdog = Watchdog(self)  # watchdog-period: a stack in the log when the loop stalls
         from pyredis.modules.manager import ModuleManager
 
         self.modules = ModuleManager(self)  # Python modules: MODULE LOAD / loadmodule (pyredis.modules)

@@ -97,7 +97,7 @@ _RANGES = {
     "cluster-announce-port": (0, 65535), "cluster-announce-tls-port": (0, 65535),
     "cluster-migration-barrier": (0, 2147483647), "cluster-node-timeout": (0, 2**63 - 1),
     "cluster-replica-validity-factor": (0, 2147483647), "hash-max-listpack-entries": (0, 2**63 - 1),
-    "hash-max-listpack-value": (0, 2**63 - 1), "hll-sparse-max-bytes": (0, 2**63 - 1), "hz": (0, 2147483647),
+    "hash-max-listpack-value": (0, 2**63 - 1), "hll-sparse-max-bytes": (0, 2**63 - 1), "hz": (0, 2147483647), "watchdog-period": (0, 2147483647),
     "latency-monitor-threshold": (0, 2**63 - 1), "lfu-decay-time": (0, 2147483647),
     "lfu-log-factor": (0, 2147483647), "list-compress-depth": (0, 2147483647), "maxclients": (1, 4294967295),
     "maxmemory-eviction-tenacity": (0, 100), "maxmemory-samples": (1, 2147483647),
@@ -183,13 +183,15 @@ tls-prefer-server-ciphers=no|tls-protocols=|tls-replication=no|tls-session-cache
 tls-session-cache-timeout=300|tls-session-caching=yes|tracking-table-max-keys=1000000|unixsocket=
 unixsocketperm=0|zset-max-listpack-entries=128|zset-max-listpack-value=64
 key-load-delay=0|rdb-key-save-delay=0|loading-process-events-interval-bytes=2097152|use-exit-on-panic=no
+watchdog-period=0
 lua-enable-deprecated-api=no
 gateway-port=0|gateway-bind=127.0.0.1|gateway-tls=no|gateway-allowed-origins=|gateway-commands=no
 gateway-history-channels=|gateway-history-maxlen=1000|gateway-max-frame=1048576|gateway-compression=no
 """
 
 # Accepted by CONFIG GET <name> and CONFIG SET, but not listed by CONFIG GET patterns (debug knobs).
-HIDDEN = {"lua-enable-deprecated-api", "key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes", "use-exit-on-panic"}
+HIDDEN = {"lua-enable-deprecated-api", "key-load-delay", "rdb-key-save-delay", "loading-process-events-interval-bytes", "use-exit-on-panic",
+          "watchdog-period"}
 
 _STRINGS_WITH_NUMBERS = {"oom-score-adj-values", "latency-tracking-info-percentiles", "tls-auth-clients"}
 _SPECIAL = {"save", "client-output-buffer-limit", "notify-keyspace-events", "bind", "oom-score-adj-values",
