@@ -101,7 +101,10 @@ def test_query_buffer_over_maxmemory_clients_is_evicted(servers):
         keep = socket.create_connection(("127.0.0.1", p.port))
         keep.sendall(b"CLIENT SETNAME keep\r\nCLIENT NO-EVICT on\r\n")
         bad = socket.create_connection(("127.0.0.1", p.port))
-        bad.sendall(b"CLIENT SETNAME bad\r\n*1\r\n$3000000\r\n" + b"v" * 1500000)
+        try:
+            bad.sendall(b"CLIENT SETNAME bad\r\n*1\r\n$3000000\r\n" + b"v" * 1500000)
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # evicted before the last bytes went out: the server closed with data unread
         closed, _ = closed_by_server(bad)
         assert closed, p.kind
         assert named(c, "bad") is None
