@@ -275,3 +275,58 @@ def test_sticky_gate_cleared_after_startup_load(tmp_path):
     mgr = getattr(srv, "persistence", None) or srv.extensions["persistence"]
     asyncio.run(mgr._load_serving())
     assert not srv.gate and "loading" not in srv.gate_reasons
+
+
+class BackloggedTransport(FakeTransport):
+    """A transport whose write buffer already holds *wbs* bytes (the peer reads slowly)."""
+
+    def __init__(self, wbs: int) -> None:
+        super().__init__()
+        self.wbs = wbs
+
+    def get_write_buffer_size(self) -> int:
+        return self.wbs
+
+
+def _io_state(mode: str, chunks: list[bytes], wbs: int, config: dict) -> tuple:
+    """Replies and the connection's read/write accounting after *chunks* in *mode*."""
+    saved = _speedups.hotpath
+    _speedups.hotpath = ACCEL if mode == "cython" else None
+    fastpath.ENABLED = mode != "full"
+    try:
+        srv = Server()
+        srv.config.values["protected-mode"] = False
+        for k, v in config.items():
+            srv.config.set(k, v)
+        conn = Connection(srv)
+        t = BackloggedTransport(wbs)
+        conn.connection_made(t)
+        conn.last_interaction = 0.0
+        for ch in chunks:
+            if conn.closed:
+                break
+            conn.data_received(ch)
+        return (bytes(t.data), t.closed, conn.closed, conn.close_asap, conn.rbp, conn.qbuf_peak, conn.qbuf_alloc,
+                conn.obuf_soft_since is None, srv.stat_net_in, srv.stat_net_out, conn.last_interaction > 0,
+                conn.cmd.name if conn.cmd else None, conn.out)
+    finally:
+        _speedups.hotpath = saved
+        fastpath.ENABLED = True
+        _reset_command_stats()
+
+
+@pytest.mark.parametrize("wbs,config", [
+    (0, {}),
+    (20000, {}),  # replies beyond the reply buffer: the output buffer limit is checked
+    (20000, {"client-output-buffer-limit": "normal 30000 10000 60"}),  # over the soft limit
+    (40000, {"client-output-buffer-limit": "normal 30000 0 0"}),  # over the hard limit: closed
+    (0, {"maxmemory-clients": "1mb"}),  # client eviction touches the client after each write
+])
+def test_read_accounting_and_writes_agree(wbs, config):
+    """The accelerator's own read accounting and reply write match Connection.data_received/flush."""
+    big = b"x" * 20000
+    chunks = [enc(b"SET", b"k", b"v") * 3, enc(b"GET", b"k"), enc(b"SET", b"b", big) + enc(b"GET", b"b"),
+              enc(b"GET", b"b")[:7], enc(b"GET", b"b")[7:] + enc(b"PING"), b"PING\r\n", enc(b"GET", b"b") * 2]
+    ref = _io_state("full", chunks, wbs, config)
+    for mode in MODES[1:]:
+        assert _io_state(mode, chunks, wbs, config) == ref, mode

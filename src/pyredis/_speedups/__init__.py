@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-_ABI = 2
+_ABI = 3
 
 
 def _disabled() -> bool:

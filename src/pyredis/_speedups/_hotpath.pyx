@@ -19,10 +19,10 @@ from cpython.set cimport PySet_Add, PySet_Contains
 from cpython.ref cimport Py_INCREF, PyObject
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy
-from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
-ABI = 2
+ABI = 3
 
 DEF MAX_ARGS = 1048576
 DEF LLMAX = 9223372036854775807
@@ -138,21 +138,28 @@ cdef class _State:
     cdef long long misses
     cdef list touched
     cdef object last
+    cdef dict cd  # the instance dicts of the client, server and keyspace (None: generic attributes)
+    cdef dict sd
+    cdef dict kd
 
 
 cdef int flush(OutBuf* b, list out, _State st, object srv, object ks, object c) except -1:
-    cdef Entry e
     if b.n:
         PyList_Append(out, PyBytes_FromStringAndSize(b.p, b.n))
         b.n = 0
+    return flush_counters(st, srv, ks, c)
+
+
+cdef int flush_counters(_State st, object srv, object ks, object c) except -1:
+    cdef Entry e
     if st.dirty:
-        srv.dirty += st.dirty
+        dset(st.sd, srv, "dirty", dget(st.sd, srv, "dirty") + st.dirty)
         st.dirty = 0
     if st.hits:
-        ks.hits += st.hits
+        dset(st.kd, ks, "hits", dget(st.kd, ks, "hits") + st.hits)
         st.hits = 0
     if st.misses:
-        ks.misses += st.misses
+        dset(st.kd, ks, "misses", dget(st.kd, ks, "misses") + st.misses)
         st.misses = 0
     if st.touched:
         for x in st.touched:
@@ -164,21 +171,31 @@ cdef int flush(OutBuf* b, list out, _State st, object srv, object ks, object c) 
             e.usec = 0
         st.touched = []
     if st.last is not None:
-        c.cmd = st.last
+        dset(st.cd, c, "cmd", st.last)
         st.last = None
     return 0
 
 
 cdef bint allowed(object srv, object c) except -1:
     """``pyredis.server.fastpath.allowed`` (keep the two identical), minus its test switch."""
-    ks = srv.keyspace
-    db = c.db
-    return (not srv.gate and not srv._after_command and not srv.ready_keys and not ks.notify_flags
-            and ks.tracking_hook is None and not ks.track_lru and ks.frozen_time is None and not ks.loading
-            and c.multi is None and c.authenticated and not c.acl_restricted and not c.reply_mode
-            and c.tracking is None and c.blocked is None and not c.close_asap and not c.in_exec
-            and not c.in_script and not db.watched and not db.blocked
-            and not (c.resp == 2 and (c.channels or c.patterns or c.shard_channels)))
+    cdef dict sd = idict(srv, 1)
+    cdef dict cd = idict(c, 0)
+    ks = dget(sd, srv, "keyspace")
+    cdef dict kd = idict(ks, 2)
+    if (dget(sd, srv, "gate") or dget(sd, srv, "_after_command") or dget(sd, srv, "ready_keys")
+            or dget(kd, ks, "notify_flags") or dget(kd, ks, "tracking_hook") is not None
+            or dget(kd, ks, "track_lru") or dget(kd, ks, "frozen_time") is not None or dget(kd, ks, "loading")):
+        return False
+    if (dget(cd, c, "multi") is not None or not dget(cd, c, "authenticated") or dget(cd, c, "acl_restricted")
+            or dget(cd, c, "reply_mode") or dget(cd, c, "tracking") is not None
+            or dget(cd, c, "blocked") is not None or dget(cd, c, "close_asap") or dget(cd, c, "in_exec")
+            or dget(cd, c, "in_script")):
+        return False
+    db = dget(cd, c, "db")
+    if db.watched or db.blocked:
+        return False
+    return not (dget(cd, c, "resp") == 2 and (dget(cd, c, "channels") or dget(cd, c, "patterns")
+                                              or dget(cd, c, "shard_channels")))
 
 
 def fast_allowed(srv, c):
@@ -193,11 +210,105 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     Commands this loop does not finish run through ``execute(c, argv)`` (the full path); when the
     fast path is no longer allowed after one, the offset after that command is returned.
     ``propagating(server)`` says whether writes must be propagated (``fastpath.propagating``).
+    The replies are appended to ``c.out``.
     """
+    cdef OutBuf b
+    cdef Py_ssize_t pos
+    if not allowed(c.server, c):
+        return 0
+    b.p = NULL
+    b.n = 0
+    b.cap = 0
+    try:
+        pos = batch(c, data, table, execute, maxbulk, propagating, &b)
+        if b.n:
+            PyList_Append(c.out, PyBytes_FromStringAndSize(b.p, b.n))
+    finally:
+        free(b.p)
+    return pos
+
+
+def receive(object c, bytes data, object fp):
+    """``Connection.data_received`` for a read the fast path can take (*fp* is ``server.fastpath``).
+
+    Returns False, having changed nothing, unless the fast path is on (``fp.ENABLED``) and allowed,
+    nothing is pending and the parser holds no bytes; then it does what ``data_received`` does: the
+    read's accounting, ``run_batch``, and the reply written as ``Connection.flush`` writes it (when
+    that would do anything more, ``c.flush()`` itself); the part of the read ``run_batch`` leaves
+    goes to ``c.feed_rest``. Returns True then.
+    """
+    cdef OutBuf b
+    cdef Py_ssize_t pos, n, size, nb
+    cdef long long rbs
+    cdef timespec ts
+    if not fp.ENABLED:
+        return False
+    cdef dict cd = idict(c, 0)
+    if dget(cd, c, "pending"):
+        return False
+    parser = dget(cd, c, "parser")
+    if not parser.idle():
+        return False
+    srv = dget(cd, c, "server")
+    if not allowed(srv, c):
+        return False
+    cdef dict sd = idict(srv, 1)
+    table = fp.ACCEL_TABLE or fp.accel_table()
+    # Connection.data_received's accounting (an idle parser buffers nothing: the size is this read's)
+    n = PyBytes_GET_SIZE(data)
+    dset(sd, srv, "stat_net_in", dget(sd, srv, "stat_net_in") + n)
+    clock_gettime(CLOCK_REALTIME, &ts)
+    dset(cd, c, "last_interaction", <double>ts.tv_sec + <double>ts.tv_nsec * 1e-9)  # time.time()
+    size = n if n < 16384 else 16384
+    if size > dget(cd, c, "qbuf_peak"):
+        dset(cd, c, "qbuf_peak", size)
+    x = dget(cd, c, "qbuf_alloc")
+    if x < size or x < 20474:
+        dset(cd, c, "qbuf_alloc", size if size > 20474 else 20474)
+    b.p = NULL
+    b.n = 0
+    b.cap = 0
+    try:
+        pos = batch(c, data, table, None, parser.max_bulk_len, fp.propagating, &b)
+        out = dget(cd, c, "out")
+        nb = b.n
+        if pos < n:  # the rest (inline, partial, or after a command the fast path cannot follow)
+            if nb:
+                PyList_Append(out, PyBytes_FromStringAndSize(b.p, nb))
+            c.feed_rest(data[pos:] if pos else data)
+            return True
+        parser.skipped()
+        # Connection.flush, when it would only write: one reply chunk within the reply buffer
+        t = dget(cd, c, "transport")
+        if (nb and not out and t is not None and not dget(cd, c, "closed") and not dget(cd, c, "close_asap")
+                and dget(cd, c, "obuf_soft_since") is None and dget(sd, srv, "before_reply") is None
+                and not dget(sd, srv, "client_eviction").enabled):
+            rbs = dget(cd, c, "rbs")
+            if nb + <Py_ssize_t>t.get_write_buffer_size() <= rbs:
+                if dget(cd, c, "_flush_scheduled"):
+                    dset(cd, c, "_flush_scheduled", False)
+                if nb > dget(cd, c, "rbp"):
+                    dset(cd, c, "rbp", nb if nb < rbs else rbs)
+                reply = PyBytes_FromStringAndSize(b.p, nb)
+                dset(sd, srv, "stat_net_out", dget(sd, srv, "stat_net_out") + nb)
+                t.write(reply)
+                return True
+        if nb:
+            PyList_Append(out, PyBytes_FromStringAndSize(b.p, nb))
+        c.flush()
+    finally:
+        free(b.p)
+    return True
+
+
+cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long long maxbulk, object propagating,
+                      OutBuf* bp) except -1:
+    """``run_batch`` once the fast path is known to be allowed: the replies of the last run of native
+    commands stay in *bp* (earlier ones, flushed before a Python handler, are in ``c.out``)."""
     cdef const char* p = PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
     cdef Py_ssize_t pos = 0, q = 0, argc, i, q0 = 0
-    cdef OutBuf b
+    cdef OutBuf b = bp[0]
     cdef _State st = _State()
     cdef Entry ent
     cdef PyObject* ob
@@ -206,7 +317,7 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     cdef PyObject* vp
     cdef long long t0, t1, dt, delta, cur, slow, hits, misses, lim, dirty0
     cdef int kind, ar, resp
-    cdef bint ok, empty
+    cdef bint ok, empty, prop
     cdef double score
     # configuration limits, read on first use (a full-path command may change them: read again after one)
     cdef long long zmax_entries = -1, zmax_value = -1, hmax_entries = -1, hmax_value = -1
@@ -214,23 +325,25 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     cdef int nlen
     cdef list argv, out
     cdef dict ddata, dexp
-    srv = c.server
-    if not allowed(srv, c):
-        return 0
-    b.p = NULL
-    b.n = 0
-    b.cap = 0
+    cdef dict cd = idict(c, 0)
+    srv = dget(cd, c, "server")
+    cdef dict sd = idict(srv, 1)
+    if execute is None:
+        execute = srv.execute
     st.touched = []
     st.last = None
-    srv.current_client = c
-    out = c.out
-    db = c.db
+    st.cd = cd
+    st.sd = sd
+    dset(sd, srv, "current_client", c)
+    out = dget(cd, c, "out")
+    db = dget(cd, c, "db")
     ddata = db.data
     dexp = db.expires
     ks = db.keyspace
-    resp = c.resp
-    prop = propagating(srv)
-    slow = srv.slow_threshold
+    st.kd = idict(ks, 2)
+    resp = dget(cd, c, "resp")
+    prop = dget(sd, srv, "propagators") and propagating(srv)
+    slow = dget(sd, srv, "slow_threshold")
     try:
         t0 = now_ns()
         while pos < n:
@@ -586,15 +699,15 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
                 execute(c, argv)
                 if not allowed(srv, c):
                     break
-                db = c.db
+                db = dget(cd, c, "db")
                 ddata = db.data
                 dexp = db.expires
-                resp = c.resp
-                prop = propagating(srv)
-                slow = srv.slow_threshold
+                resp = dget(cd, c, "resp")
+                prop = dget(sd, srv, "propagators") and propagating(srv)
+                slow = dget(sd, srv, "slow_threshold")
                 zmax_entries = zmax_value = hmax_entries = hmax_value = -1
                 t0 = now_ns()
-        flush(&b, out, st, srv, ks, c)
+        flush_counters(st, srv, ks, c)
     finally:
-        free(b.p)
+        bp[0] = b  # the buffer may have moved (realloc): the caller frees it
     return pos

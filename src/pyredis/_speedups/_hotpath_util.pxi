@@ -237,3 +237,85 @@ cdef inline object list_pop(object v, bint left, bint* empty):
     x = v.popleft() if left else v.pop()
     empty[0] = not v
     return x
+
+
+# -- instance attributes read from the instance dict -----------------------------------------------------
+# The connection, server and keyspace objects are plain Python instances: an attribute the hot path
+# reads lives in the instance __dict__ (or, absent there, on the class). Generic attribute access
+# looks the name up along the class's MRO first (for a data descriptor); for a class known to define
+# none of these names as a data descriptor, one dict lookup gives the same value (``dget``; a name
+# missing from the dict falls back to ``getattr``). ``plain`` checks a class once, keeping the last one
+# that passed per role (a class that fails keeps the generic ``getattr``).
+
+cdef extern from "Python.h":
+    object PyObject_GenericGetDict(object o, void* context)
+    PyObject* PyDict_GetItemWithError(object d, object key) except? NULL
+
+CLIENT_ATTRS = ("pending", "parser", "server", "multi", "authenticated", "acl_restricted", "reply_mode",
+                "tracking", "blocked", "close_asap", "in_exec", "in_script", "db", "resp", "channels",
+                "patterns", "shard_channels", "last_interaction", "qbuf_peak", "qbuf_alloc", "out",
+                "transport", "closed", "obuf_soft_since", "rbs", "rbp", "_flush_scheduled", "cmd")
+SERVER_ATTRS = ("gate", "_after_command", "ready_keys", "stat_net_in", "stat_net_out", "propagators",
+                "slow_threshold", "dirty", "before_reply", "client_eviction", "current_client")
+KEYSPACE_ATTRS = ("notify_flags", "tracking_hook", "track_lru", "frozen_time", "loading", "hits", "misses")
+
+cdef object PLAIN_CLIENT = None
+cdef object PLAIN_SERVER = None
+cdef object PLAIN_KEYSPACE = None
+
+
+def plain_class(cls, names):
+    """Instances of *cls* keep *names* in their __dict__ (generic get/setattr, no data descriptor of those names)."""
+    if getattr(cls, "__dictoffset__", 0) == 0:
+        return False
+    if cls.__getattribute__ is not object.__getattribute__ or cls.__setattr__ is not object.__setattr__:
+        return False
+    for name in names:
+        for k in cls.__mro__:
+            found = k.__dict__.get(name, k)
+            if found is not k:
+                if hasattr(type(found), "__set__") or hasattr(type(found), "__delete__"):
+                    return False
+                break
+    return True
+
+
+cdef inline dict idict(object o, int role):
+    """*o*'s instance dict when its class is plain for *role* (0 client, 1 server, 2 keyspace), else None."""
+    global PLAIN_CLIENT, PLAIN_SERVER, PLAIN_KEYSPACE
+    t = type(o)
+    if role == 0:
+        if t is not PLAIN_CLIENT:
+            if not plain_class(t, CLIENT_ATTRS):
+                return None
+            PLAIN_CLIENT = t
+    elif role == 1:
+        if t is not PLAIN_SERVER:
+            if not plain_class(t, SERVER_ATTRS):
+                return None
+            PLAIN_SERVER = t
+    else:
+        if t is not PLAIN_KEYSPACE:
+            if not plain_class(t, KEYSPACE_ATTRS):
+                return None
+            PLAIN_KEYSPACE = t
+    return <dict>PyObject_GenericGetDict(o, NULL)
+
+
+cdef inline object dget(dict d, object o, str name):
+    """``getattr(o, name)`` through *o*'s instance dict *d* (None: generic)."""
+    cdef PyObject* v
+    if d is not None:
+        v = PyDict_GetItemWithError(d, name)  # str keys: no error to suppress
+        if v != NULL:
+            return <object>v
+    return getattr(o, name)
+
+
+cdef inline int dset(dict d, object o, str name, object value) except -1:
+    """``setattr(o, name, value)`` through *o*'s instance dict *d* (None: generic)."""
+    if d is not None:
+        PyDict_SetItem(d, name, value)
+    else:
+        setattr(o, name, value)
+    return 0

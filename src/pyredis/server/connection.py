@@ -134,6 +134,9 @@ class Connection(Client, asyncio.Protocol):
             hook(self)
 
     def data_received(self, data: bytes) -> None:
+        accel = _speedups.hotpath
+        if accel is not None and accel.receive(self, data, fastpath):
+            return  # taken whole by the accelerator (the same steps as below: _speedups/_hotpath.pyx receive)
         srv = self.server
         srv.stat_net_in += len(data)
         self.last_interaction = time.time()
@@ -145,16 +148,12 @@ class Connection(Client, asyncio.Protocol):
             self.qbuf_peak = size
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
             self.qbuf_alloc = max(size, 20474)
-        accel = _speedups.hotpath
-        if accel is not None and not self.pending and parser.idle() and fastpath.ENABLED:
-            pos = accel.run_batch(self, data, fastpath.ACCEL_TABLE or fastpath.accel_table(), srv.execute,
-                                  parser.max_bulk_len, fastpath.propagating)
-            if pos == len(data):
-                parser.skipped()
-                self.flush()
-                return
-            if pos:
-                data = data[pos:]
+        self.feed_rest(data)
+
+    def feed_rest(self, data: bytes) -> None:
+        """The part of a read no accelerator took: parse it, run its commands, flush the replies."""
+        srv = self.server
+        parser = self.parser
         try:
             cmds = parser.feed(data)
             err = None
