@@ -213,6 +213,7 @@ class Persistence(AofControl, Loading, Shutdown):
             job.thread = threading.Thread(target=run, name=f"bg-{kind}", daemon=True)
             job.tmp_pid = pid
             job.thread.start()
+        job.dict_used = [(len(db.data), len(db.expires)) for db in self.server.keyspace.dbs]
         self.child = job
         return job
 
