@@ -1,0 +1,214 @@
+"""The replica's diskless load parses the master's RDB while it arrives (rdbLoadRio over the connection):
+against a real redis-server master streaming ``$EOF:<mark>`` with writes going on, the replica is
+loading (with its loaded bytes growing) while the master is still sending; the bytes after the mark are
+the command stream; a link lost mid-load discards the partial dataset with Redis's log lines and the
+sync is retried."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+from repl_support import assert_same_data, start, wait_for, wait_synced
+
+from support import RawClient, free_port
+
+
+def _writer(m, stop: threading.Event, counts: list[int]) -> None:
+    c = redis.Redis(port=m.port, socket_timeout=20)
+    i = 0
+    while not stop.is_set():
+        c.set(f"w:{i}", i)
+        c.rpush("w:list", i)
+        i += 1
+        time.sleep(0.002)
+    counts.append(i)
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
+@pytest.mark.parametrize("mode", ["on-empty-db", "swapdb"])
+def test_streamed_load_with_writes_during_the_sync(master_kind, mode):
+    m = start(master_kind, "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--save", "",
+              "--rdbcompression", "no")
+    s = start("pyredis", "--repl-diskless-load", mode, "--loading-process-events-interval-bytes", "1024")
+    stop = threading.Event()
+    counts: list[int] = []
+    try:
+        m.r.execute_command("DEBUG", "POPULATE", 300, "key", 2000)
+        m.r.config_set("rdb-key-save-delay", 5000)  # 5 ms per key: a transfer of ~1.5 s
+        t = threading.Thread(target=_writer, args=(m, stop, counts))
+        t.start()
+        raw = RawClient(s.port, timeout=30)
+        assert raw.call("REPLICAOF", "127.0.0.1", m.port) == b"+OK\r\n"
+        seen: list[dict[str, str]] = []
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            info = raw.call("INFO", "persistence").decode()
+            fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+            if fields["loading"] == "1":
+                if m.info("persistence")["rdb_bgsave_in_progress"] == 1:
+                    seen.append(fields)  # loading while the master's child is still producing the RDB
+            elif seen:
+                break
+        raw.close()
+        assert seen, "never saw the replica loading during the transfer"
+        assert any(int(f["loading_loaded_bytes"]) > 0 for f in seen), [{k: v for k, v in f.items() if "load" in k} for f in seen[-3:]]
+        assert all(f["loading_total_bytes"] == "0" for f in seen)  # the EOF form: size unknown
+        assert all(int(f["loading_rdb_used_mem"]) > 0 for f in seen if int(f["loading_loaded_bytes"]) > 200)
+        wait_for(lambda: s.info()["master_link_status"] == "up", 30, "sync finished")
+        stop.set()
+        t.join()
+        wait_synced(m, s)
+        assert_same_data(m, s)
+        assert s.r.dbsize() == m.r.dbsize() >= 300 + counts[0]
+        log = s.log()
+        assert "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to parser" in log
+        assert "MASTER <-> REPLICA sync: Finished with success" in log
+        if mode == "swapdb":
+            assert "Swapping active DB with loaded DB" in log
+        else:
+            assert log.index("Flushing old data") < log.index("Loading DB in memory")
+    finally:
+        stop.set()
+        m.stop()
+        s.stop()
+
+
+@pytest.mark.parametrize("mode", ["on-empty-db", "swapdb"])
+def test_link_lost_mid_load_discards_and_retries(mode):
+    m = start("redis", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--save", "",
+              "--rdbcompression", "no")
+    s = start("pyredis", "--repl-diskless-load", mode, "--loading-process-events-interval-bytes", "1024")
+    try:
+        m.r.execute_command("DEBUG", "POPULATE", 200, "key", 10_000)
+        m.r.config_set("rdb-key-save-delay", 10_000)  # 10 ms per key
+        s.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: s.info("persistence")["loading"] == 1
+                 and s.info("persistence")["loading_loaded_bytes"] > 20_000, 20, "loading well under way")
+        assert m.r.execute_command("CLIENT", "KILL", "TYPE", "replica") == 1
+        wait_for(lambda: "Internal error in RDB reading offset" in s.log(), 10, "the short read")
+        log = s.log()
+        assert "Short read or OOM loading DB. Unrecoverable error, aborting now." in log
+        assert "Failed trying to load the MASTER synchronization DB from socket: Connection reset by peer" in log
+        if mode == "swapdb":
+            assert "MASTER <-> REPLICA sync: Discarding temporary DB in background" in log
+        m.r.config_set("rdb-key-save-delay", 0)
+        wait_for(lambda: s.info()["master_link_status"] == "up", 30, "the retried sync")
+        assert s.info("persistence")["loading"] == 0
+        assert s.r.dbsize() == 200
+        assert_same_data(m, s)
+    finally:
+        m.stop()
+        s.stop()
+
+
+# -- a scripted master: what comes after the EOF mark is the command stream ------------------------------
+
+def _rdb_of(node) -> bytes:
+    path = os.path.join(node.proc.cwd, "snap.rdb")
+    subprocess.run(["redis-cli", "-p", str(node.port), "--rdb", path], check=True, capture_output=True, timeout=30)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _commands(buf: bytes) -> tuple[list[list[bytes]], bytes]:
+    """Complete multibulk commands at the start of *buf*, and the rest."""
+    out = []
+    while buf.startswith(b"*"):
+        eol = buf.find(b"\r\n")
+        if eol < 0:
+            break
+        n, p, argv = int(buf[1:eol]), eol + 2, []
+        for _ in range(n):
+            e = buf.find(b"\r\n", p)
+            if e < 0:
+                return out, buf
+            ln = int(buf[p + 1:e])
+            if len(buf) < e + 2 + ln + 2:
+                return out, buf
+            argv.append(buf[e + 2:e + 2 + ln])
+            p = e + 2 + ln + 2
+        out.append(argv)
+        buf = buf[p:]
+    return out, buf
+
+
+def _fake_master(payload: bytes) -> int:
+    """A master serving one full sync: it answers the handshake, then sends *payload* in small pieces."""
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    port = free_port()
+    lsock.bind(("127.0.0.1", port))
+    lsock.listen(4)
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = b""
+        done = False
+        while not done:
+            data = conn.recv(4096)
+            if not data:
+                return
+            cmds, buf = _commands(buf + data)
+            for argv in cmds:
+                name = argv[0].upper()
+                if name == b"PSYNC":
+                    for i in range(0, len(payload), 777):
+                        conn.sendall(payload[i:i + 777])
+                    done = True
+                else:
+                    conn.sendall(b"+PONG\r\n" if name == b"PING" else b"+OK\r\n")
+        time.sleep(5)  # the link stays up while the test looks at the replica
+        conn.close()
+        lsock.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return port
+
+
+def test_commands_behind_the_eof_mark_are_the_stream():
+    src = start("redis", "--save", "")
+    s = start("pyredis", "--repl-diskless-load", "on-empty-db")
+    try:
+        src.r.execute_command("DEBUG", "POPULATE", 500, "key", 300)
+        src.r.rpush("biglist", *[f"item{i}" * 50 for i in range(2000)])
+        rdb = _rdb_of(src)
+        mark = b"a" * 40
+        stream = b"*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$4\r\nmark\r\n*2\r\n$4\r\nINCR\r\n$3\r\nctr\r\n"
+        payload = b"+FULLRESYNC %s 100\r\n\n\n$EOF:%s\r\n%s%s%s" % (b"b" * 40, mark, rdb, mark, stream)
+        port = _fake_master(payload)
+        s.r.execute_command("REPLICAOF", "127.0.0.1", port)
+        wait_for(lambda: s.r.get("after") == b"mark", 15, "the command after the mark")
+        assert s.r.get("ctr") == b"1"
+        assert s.r.dbsize() == 503
+        assert s.r.llen("biglist") == 2000 and s.r.lindex("biglist", 1999) == b"item1999" * 50
+        info = s.info()
+        assert info["master_link_status"] == "up"
+        assert info["master_repl_offset"] == 100 + len(stream)
+    finally:
+        src.stop()
+        s.stop()
+
+
+def test_a_broken_eof_mark_fails_the_load():
+    src = start("redis", "--save", "")
+    s = start("pyredis", "--repl-diskless-load", "on-empty-db")
+    try:
+        src.r.execute_command("DEBUG", "POPULATE", 50, "key", 10)
+        rdb = _rdb_of(src)
+        payload = b"+FULLRESYNC %s 1\r\n$EOF:%s\r\n%s%s" % (b"b" * 40, b"a" * 40, rdb, b"z" * 40)
+        port = _fake_master(payload)
+        s.r.execute_command("REPLICAOF", "127.0.0.1", port)
+        wait_for(lambda: "Replication stream EOF marker is broken" in s.log(), 15, "the broken mark")
+        wait_for(lambda: s.info("persistence")["loading"] == 0, 5, "loading over")
+        assert s.r.dbsize() == 0  # the loaded data is discarded
+        assert "Finished with success" not in s.log()
+    finally:
+        src.stop()
+        s.stop()
