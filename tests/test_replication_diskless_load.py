@@ -212,3 +212,37 @@ def test_a_broken_eof_mark_fails_the_load():
     finally:
         src.stop()
         s.stop()
+
+
+@pytest.mark.parametrize("load", ["disabled", "on-empty-db"])
+def test_aof_is_rewritten_with_the_synced_dataset(load):
+    """The AOF goes off while the master's RDB loads and restarts with a rewrite of the new dataset
+    (restartAOFAfterSYNC): restarted on its own, the replica has what it got from the master."""
+    from support import ServerProcess
+
+    m = start("redis", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--save", "")
+    s = start("pyredis", "--appendonly", "yes", "--repl-diskless-load", load, "--save", "")
+    try:
+        m.r.execute_command("DEBUG", "POPULATE", 1000, "key", 10)
+        s.r.set("own", "gone after the sync")
+        rewrites = s.info("persistence")["aof_rewrites"]
+        s.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: s.info()["master_link_status"] == "up", 20, "synced")
+        wait_for(lambda: s.info("persistence")["aof_rewrites"] > rewrites
+                 and s.info("persistence")["aof_rewrite_in_progress"] == 0, 20, "the AOF rewritten")
+        assert s.info("persistence")["aof_enabled"] == 1
+        m.r.set("after", "sync")
+        wait_synced(m, s)
+        assert "Background append only file rewriting started" in s.log()
+        cwd = s.proc.cwd
+        s.r.execute_command("REPLICAOF", "NO", "ONE")
+        s.stop()
+        again = ServerProcess("pyredis", ["--appendonly", "yes", "--save", ""], cwd=cwd)
+        try:
+            c = redis.Redis(port=again.port)
+            assert c.dbsize() == 1001 and c.get("after") == b"sync" and c.get("own") is None
+        finally:
+            again.stop()
+    finally:
+        m.stop()
+        s.stop()

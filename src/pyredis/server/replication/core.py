@@ -145,6 +145,7 @@ class Replication:
         self.server.keyspace.is_replica = False
         self.refresh_gate()
         self.server.events.emit_server(self.server.events.role_changed, self.server)
+        self.replica.restart_aof()  # turned off by a sync that did not finish
 
     def _unblock_all(self) -> None:
         """disconnectAllBlockedClients: blocked clients get -UNBLOCKED when the role changes."""

@@ -100,6 +100,7 @@ async def load_from_socket(role: ReplicaRole, reader: asyncio.StreamReader, swap
     else:
         log.info("MASTER <-> REPLICA sync: receiving %d bytes from master to parser", payload.size)
         role.transfer_size = payload.size
+    role.stop_aof()
     child = pers.child
     if child is not None and getattr(child, "kind", None) == CHILD_RDB:
         pers.kill_child()

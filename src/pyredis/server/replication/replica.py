@@ -9,7 +9,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from pyredis.persistence.aof import encode_command
+from pyredis.persistence.aof import AOF_OFF, encode_command
 from pyredis.protocol.quoting import repr_arg
 from pyredis.server.client import REPLY_OFF, Client
 from pyredis.server.replication.stream import CommandStream, PayloadReader, StreamError
@@ -376,6 +376,19 @@ class ReplicaRole:
     def link_error(self) -> LinkError:
         return LinkError()
 
+    def stop_aof(self) -> None:
+        """Before loading the master's RDB the AOF goes off (stopAppendOnly): it restarts with a rewrite of the
+        new dataset once the sync succeeded (restartAOFAfterSYNC)."""
+        pers = self.repl.persistence
+        if pers.aof.state != AOF_OFF:
+            pers.stop_aof()
+
+    def restart_aof(self) -> None:
+        pers = self.repl.persistence
+        if self.server.config["appendonly"] and pers.aof.state == AOF_OFF and not pers.start_aof():
+            log.warning("Failed enabling the AOF after successful master synchronization! "
+                        "Trying it again in one second.")
+
     def attach_to_new_master(self) -> None:
         """replicationAttachToNewMaster: the cached master goes, our replicas must resync with the new history."""
         self.cached = None
@@ -476,6 +489,7 @@ class ReplicaRole:
             raise LinkError from None
         from pyredis.persistence.rdb import RDBError
 
+        self.stop_aof()
         log.info("MASTER <-> REPLICA sync: Flushing old data")
         pers._empty_data(with_functions=True)
         log.info("MASTER <-> REPLICA sync: Loading DB in memory")
@@ -500,6 +514,7 @@ class ReplicaRole:
         repl.create_backlog(offset)
         self._attach_master(dbid, offset)
         log.info("MASTER <-> REPLICA sync: Finished with success")
+        self.restart_aof()
 
     async def _load(self, rdb: bytes) -> dict:
         """Load the RDB received to disk (repl-stream-db and friends are returned from its aux fields), processing
