@@ -143,3 +143,57 @@ def test_async_loading_aborted_keeps_the_old_dataset():
     finally:
         m.stop()
         s.stop()
+
+
+def test_cluster_replica_restarted_from_its_rdb_resyncs_with_its_history():
+    """A cluster replica (its role from nodes.conf) restarted from its RDB takes the replication id and offset
+    saved there: it asks its master for a partial resync of that history and, sent a full one, loads it
+    asynchronously (tests/cluster 17-diskless-load-swapdb)."""
+    import redis
+
+    from support import ServerProcess
+
+    args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--save", "", "--logfile", "server.log",
+            "--repl-diskless-load", "swapdb"]
+    m = ServerProcess("pyredis", args)
+    s = ServerProcess("pyredis", args)
+    again = None
+    try:
+        mc, sc = redis.Redis(port=m.port), redis.Redis(port=s.port)
+        mc.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        sc.execute_command("CLUSTER", "MEET", "127.0.0.1", m.port)
+        mid = mc.execute_command("CLUSTER", "MYID")
+        mid = mid.decode() if isinstance(mid, bytes) else mid
+        wait_for(lambda: mid in str(sc.execute_command("CLUSTER", "NODES")), 10, "the meet")
+        wait_for(lambda: sc.execute_command("CLUSTER", "REPLICATE", mid), 10, "CLUSTER REPLICATE")
+        wait_for(lambda: sc.info("replication")["master_link_status"] == "up", 20, "synced")
+        for k, v in [("repl-backlog-size", 1024), ("repl-diskless-sync", "yes"), ("repl-diskless-sync-delay", 0),
+                     ("rdbcompression", "no")]:
+            mc.config_set(k, v)
+        mc.set("06S", 1)
+        wait_for(lambda: sc.info("replication")["slave_repl_offset"] == mc.info("replication")["master_repl_offset"],
+                 10, "offsets")
+        replid = mc.info("replication")["master_replid"]
+        sc.execute_command("SAVE")
+        offset = sc.info("replication")["slave_repl_offset"]
+        s.proc.kill()
+        s.proc.wait()
+        p = mc.pipeline(transaction=False)
+        for j in range(200):
+            p.set(j, "A" * 1024)
+        p.execute()  # past the backlog: a full resync
+        mc.config_set("rdb-key-save-delay", 5000)  # a transfer of ~1 s
+        again = ServerProcess("pyredis", args, cwd=s.cwd, port=s.port)
+        sc = redis.Redis(port=again.port)
+        wait_for(lambda: sc.info("persistence")["async_loading"] == 1, 20, "async_loading:1")
+        with open(s.cwd + "/server.log", encoding="utf-8", errors="replace") as fh:
+            log = fh.read()
+        assert f"Trying a partial resynchronization (request {replid}:{offset + 1})." in log
+        assert sc.info("persistence")["loading"] == 0
+        mc.config_set("rdb-key-save-delay", 0)
+        wait_for(lambda: sc.info("replication")["master_link_status"] == "up", 30, "synced again")
+        assert sc.execute_command("READONLY") and sc.dbsize() == 201
+    finally:
+        for n in (m, s, again):
+            if n is not None:
+                n.stop()
