@@ -504,8 +504,9 @@ class MasterRole:
         self.cron_loops += 1
         repl = self.repl
         period = max(cfg["repl-ping-replica-period"], 1)
+        # (not after the final save of a SHUTDOWN: Redis exits right there, the RDB's offset is the last one)
         if self.cron_loops % period == 0 and self.replicas and repl.masterhost is None \
-                and not repl.failover.pausing():
+                and not repl.failover.pausing() and not repl.persistence.shutdown_saved:
             self.feed_raw(PING)
         for r in self.replicas:
             if r.state == WAIT_BGSAVE_START or (r.state == WAIT_BGSAVE_END and not r.socket_target):
