@@ -320,3 +320,34 @@ def test_stream_reader_loads_any_split_like_the_whole_image():
     sr.feed(image[:len(image) // 2])
     assert next(gen) == NEED  # half an image: it waits instead of failing
     gen.close()
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
+def test_only_the_stalled_replica_of_a_diskless_transfer_times_out(master_kind):
+    """A replica that stops reading (SIGSTOP) stalls the pipe relay: after repl-timeout it is dropped
+    ("Disconnecting timedout replica (full sync)"); the other replica, merely starved meanwhile, is not."""
+    import signal
+
+    m = start(master_kind, "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "3",
+              "--repl-diskless-sync-max-replicas", "2", "--rdbcompression", "no", "--save", "")
+    stuck = start("redis")
+    fast = start("pyredis")
+    try:
+        m.r.execute_command("DEBUG", "POPULATE", 3000, "key", 10_000)  # 30 MB: more than the socket buffers
+        m.r.config_set("repl-timeout", 2)
+        stuck.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: m.info()["connected_slaves"] == 1, 10, "the first replica waiting")
+        os.kill(stuck.proc.proc.pid, signal.SIGSTOP)
+        fast.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: "Disconnecting timedout replica (full sync)" in m.log(), 30, "the stalled replica dropped")
+        wait_for(lambda: fast.info()["master_link_status"] == "up", 30, "the other replica synced")
+        log = m.log()
+        assert log.count("Disconnecting timedout replica (full sync)") == 1
+        assert "Diskless rdb transfer, done reading from pipe, 1 replicas still up." in log
+        wait_synced(m, fast)
+        assert fast.r.dbsize() == 3000
+    finally:
+        os.kill(stuck.proc.proc.pid, signal.SIGCONT)
+        m.stop()
+        stuck.stop()
+        fast.stop()
