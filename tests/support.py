@@ -277,3 +277,27 @@ def _split_array(raw: bytes) -> list[bytes]:
         items.append(raw[pos:end])
         pos = end
     return items
+
+
+def keyspace_events(diff, script: str) -> list[bytes]:
+    """Run *script* with keyspace events on; assert both servers publish the same events."""
+    subs = []
+    for cli in (diff.r, diff.p):
+        sub = RawClient(cli.sock.getpeername()[1])
+        sub.call("PSUBSCRIBE", "__keyevent@9__:*")
+        subs.append(sub)
+    diff.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    try:
+        diff.lines(script)
+        diff.check("SET", "__end__", "1")
+    finally:
+        diff.check("CONFIG", "SET", "notify-keyspace-events", "")
+    seen = []
+    for sub in subs:
+        events = []
+        while not events or b"__end__" not in events[-1]:
+            events.append(sub.read_reply())
+        sub.close()
+        seen.append(events)
+    assert seen[0] == seen[1]
+    return seen[0]

@@ -265,3 +265,33 @@ def test_restart_keeps_the_pid_and_the_saved_data(tmp_path):
         assert p.proc.poll() is None
     finally:
         p.stop()
+
+
+def test_htstats_no_rehash_while_a_child_runs():
+    """Redis grows no dict while a fork child runs (unless over 5 entries a bucket), then grows on the next
+    write: DEBUG HTSTATS shows the table as held at the fork."""
+    import time
+
+    from support import ServerProcess
+
+    size = re.compile(rb"table size: (\d+)\n number of elements: (\d+)")
+    servers = [ServerProcess(kind) for kind in ("redis", "pyredis")]
+    try:
+        clients = [s.client() for s in servers]
+        for cl in clients:
+            cl.call("CONFIG", "SET", "rdb-key-save-delay", "500")  # about 2 s of child for 4096 keys
+            cl.call("DEBUG", "POPULATE", "4096")
+            cl.call("BGSAVE")
+        for cl in clients:
+            cl.call("MSET", "k1", "v1", "k2", "v2")
+            assert size.findall(cl.call("DEBUG", "HTSTATS", "0")) == [(b"4096", b"4098")]
+        for cl in clients:
+            for _ in range(300):
+                if b"rdb_bgsave_in_progress:0" in cl.call("INFO", "persistence"):
+                    break
+                time.sleep(0.05)
+            cl.call("SET", "k3", "v3")
+            assert b"table size: 8192" in cl.call("DEBUG", "HTSTATS", "0")
+    finally:
+        for s in servers:
+            s.stop()

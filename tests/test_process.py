@@ -205,3 +205,37 @@ def test_command_line_errors_name_the_line_like_redis(args):
         text = r.stdout + r.stderr
         out.append(text[text.index(">>>"):].strip())
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("kind", ["redis", "pyredis"])
+def test_title_is_the_argv0_the_process_was_started_with(kind, tmp_path):
+    """``{title}`` is the process's argv[0] (``exec -a NAME``), also for ``python -m pyredis``."""
+    import shutil
+    import socket
+
+    from support import RawClient, free_port
+
+    port = free_port()
+    if kind == "redis":
+        exe, argv = shutil.which("redis-server"), []
+    else:
+        exe, argv = sys.executable, ["-m", "pyredis"]
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "src"))
+    proc = subprocess.Popen(["/opt/suite/src/redis-server", *argv, "--port", str(port), "--save", ""],
+                            executable=exe, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        c = RawClient(port)
+        assert c.call("CONFIG", "SET", "proc-title-template", "TEST {title} {port}") == b"+OK\r\n"
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as fh:
+            words = fh.read().replace(b"\0", b" ").split()
+        assert words == [b"TEST", b"/opt/suite/src/redis-server", b"%d" % port], words
+        c.close()
+    finally:
+        proc.kill()
+        proc.wait()

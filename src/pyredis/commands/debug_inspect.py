@@ -14,7 +14,7 @@ from pyredis.commands.debug import _long_arg, atoi, debug_subcommand, exactly
 from pyredis.commands.errors import CommandError
 from pyredis.engine.hash import HashValue
 from pyredis.engine.list import ListValue
-from pyredis.engine.lowlevel import dict_stats, sdslen_report
+from pyredis.engine.lowlevel import dict_stats, held_table_size, sdslen_report
 from pyredis.engine.set import SetValue
 from pyredis.engine.types import encoding_of, object_refcount
 from pyredis.engine.zset import ZSetValue
@@ -160,8 +160,14 @@ def _htstats(c, argv):
     if dbid < 0 or dbid >= len(dbs):
         raise CommandError("ERR Out of range database")
     db = dbs[dbid]
-    text = ("[Dictionary HT]\n" + dict_stats(db.data.keys(), len(db.data))
-            + "[Expires HT]\n" + dict_stats(db.expires.keys(), len(db.expires)))
+    nkeys, nexp = len(db.data), len(db.expires)
+    size_keys = size_exp = 0
+    child = c.server.persistence.child
+    if child is not None and dbid < len(child.dict_used):  # no rehash while a child process runs
+        size_keys = held_table_size(nkeys, child.dict_used[dbid][0])
+        size_exp = held_table_size(nexp, child.dict_used[dbid][1])
+    text = ("[Dictionary HT]\n" + dict_stats(db.data.keys(), nkeys, size_keys)
+            + "[Expires HT]\n" + dict_stats(db.expires.keys(), nexp, size_exp))
     return Verbatim(text.encode())
 
 

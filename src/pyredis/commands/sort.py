@@ -9,24 +9,15 @@ from pyredis.commands.errors import NOT_INTEGER, CommandError, WrongType, syntax
 from pyredis.commands.registry import command
 from pyredis.commands.zsets import key_ready
 from pyredis.engine import notify
-from pyredis.engine.zset import ZSetValue, _strtod
+from pyredis.engine.zset import ZSetValue, strtod_c_string
 from pyredis.protocol.numbers import parse_ll
 
 DBL_MIN = 2.2250738585072014e-308
-_SPACES = b" \t\n\v\f\r"
 
 
 def _sort_score(b: bytes) -> float | None:
     """``strtod`` as SORT uses it: leading spaces ok, no trailing garbage, NaN/ERANGE refused."""
-    nul = b.find(b"\0")
-    if nul >= 0:
-        b = b[:nul]
-    if not b:
-        return 0.0
-    s = b.lstrip(_SPACES)
-    if not s:
-        return None
-    r = _strtod(s)
+    r = strtod_c_string(b)
     if r is None:
         return None
     v, erange = r

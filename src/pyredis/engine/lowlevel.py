@@ -73,11 +73,20 @@ def sdslen_report(key: bytes, value: bytes) -> str:
             f"val_sds_len:{n}, val_sds_avail:{v_avail}, val_zmalloc: {v_alloc}")
 
 
-def _ht_stats(keys: Iterable[bytes], used: int, idx: int = 0) -> str:
+def held_table_size(used: int, at_fork: int) -> int:
+    """Buckets of a dict that held *at_fork* entries when a child process started and *used* now: while
+    the child runs Redis grows a dict only once it is over 5 entries a bucket (``dict_force_resize_ratio``)."""
+    size = table_size(at_fork)
+    if used >= size and (size == 0 or used / size > 5):
+        return table_size(used)
+    return size
+
+
+def _ht_stats(keys: Iterable[bytes], used: int, idx: int = 0, size: int = 0) -> str:
     label = "main hash table" if idx == 0 else "rehashing target"
     if used == 0:
         return f"Hash table {idx} stats ({label}):\nNo stats available for empty dictionaries\n"
-    size = table_size(used)
+    size = size or table_size(used)
     chains = [0] * size
     mask = size - 1
     for k in keys:
@@ -102,6 +111,6 @@ def _ht_stats(keys: Iterable[bytes], used: int, idx: int = 0) -> str:
     return "".join(out)[:4095]  # Redis formats into a 4 KB buffer
 
 
-def dict_stats(keys: Iterable[bytes], used: int) -> str:
-    """``dictGetStats`` text of a dict holding *keys* (*used* of them)."""
-    return _ht_stats(keys, used)
+def dict_stats(keys: Iterable[bytes], used: int, size: int = 0) -> str:
+    """``dictGetStats`` text of a dict holding *keys* (*used* of them) in *size* buckets (0: grown by inserts)."""
+    return _ht_stats(keys, used, 0, size)

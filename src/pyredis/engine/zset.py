@@ -92,23 +92,26 @@ def _parse_score_slow(b: bytes) -> float | None:
     return v
 
 
-def parse_score_lenient(b: bytes) -> float | None:
-    """``strtod`` as used for score ranges: leading spaces allowed, "" is 0, overflow gives inf."""
+def strtod_c_string(b: bytes) -> tuple[float, bool] | None:
+    """``strtod`` on *b* read as a C string (up to its first NUL), leading spaces allowed.
+
+    Returns (value, erange), (0.0, False) for an empty string, None when nothing parses.
+    """
     nul = b.find(b"\0")
     if nul >= 0:
         b = b[:nul]
     if not b:
-        return 0.0
+        return 0.0, False
     s = b.lstrip(_SPACES)
-    if not s:
+    return _strtod(s) if s else None
+
+
+def parse_score_lenient(b: bytes) -> float | None:
+    """``strtod`` as used for score ranges: leading spaces allowed, "" is 0, overflow gives inf."""
+    r = strtod_c_string(b)
+    if r is None or r[0] != r[0]:
         return None
-    r = _strtod(s)
-    if r is None:
-        return None
-    v = r[0]
-    if v != v:
-        return None
-    return v
+    return r[0]
 
 
 # -- formatting -----------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ class Job:
         self.keys_total = 0
         self.keys_processed = 0
         self.cow = 0
+        # each db's (keys, expires) when the job began: Redis's dicts do not grow while a child runs
+        self.dict_used: list[tuple[int, int]] = []
         self.cow_peak = 0
         self.cow_at = 0.0
         self.result: tuple[bool, int] | None = None  # (exited normally with 0, signal)

@@ -89,6 +89,7 @@ class Loading:
         self.loading_start_f = time.time()
         self.loading_total = total
         self.loaded = 0
+        self.loading_rdb_used_mem = 0
 
     def _end_loading(self) -> None:
         self.server.keyspace.loading = False

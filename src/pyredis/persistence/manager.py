@@ -60,6 +60,7 @@ class Persistence(AofControl, Loading, Shutdown):
         self.loading = False
         self.loading_start = 0
         self.loading_total = 0
+        self.loading_rdb_used_mem = 0  # the used-mem aux field of the image being loaded
         self.loading_start_f = 0.0
         self.loaded = 0
         self.stopped = False
@@ -213,6 +214,7 @@ class Persistence(AofControl, Loading, Shutdown):
             job.thread = threading.Thread(target=run, name=f"bg-{kind}", daemon=True)
             job.tmp_pid = pid
             job.thread.start()
+        job.dict_used = [(len(db.data), len(db.expires)) for db in self.server.keyspace.dbs]
         self.child = job
         return job
 
@@ -490,13 +492,18 @@ class Persistence(AofControl, Loading, Shutdown):
                 ("aof_pending_bio_fsync", int(a.fsync_pending)), ("aof_delayed_fsync", a.delayed_fsync),
             ]
         if self.loading:
-            loaded = min(self.loaded, self.loading_total)
-            perc = loaded * 100.0 / self.loading_total if self.loading_total else 0.0
-            elapsed = now - self.loading_start_f
-            eta = int((self.loading_total - loaded) / (loaded / elapsed)) if loaded and elapsed > 0 else 1
+            total, used = self.loading_total, self.loading_rdb_used_mem
+            loaded = min(self.loaded, total) if total else self.loaded
+            perc, remaining = 0.0, 1
+            if total:
+                perc, remaining = loaded * 100.0 / total, total - loaded
+            elif used:  # a streamed image of unknown size: the used-mem aux field is the estimate
+                perc, remaining = min(loaded * 100.0 / used, 99.99), max(used - loaded, 1)
+            elapsed = int(now) - self.loading_start
+            eta = int(elapsed * remaining / (loaded + 1)) if elapsed else 1
             out += [
-                ("loading_start_time", self.loading_start), ("loading_total_bytes", self.loading_total),
-                ("loading_rdb_used_mem", 0), ("loading_loaded_bytes", loaded), ("loading_loaded_perc", "%.2f" % perc),
+                ("loading_start_time", self.loading_start), ("loading_total_bytes", total),
+                ("loading_rdb_used_mem", used), ("loading_loaded_bytes", loaded), ("loading_loaded_perc", "%.2f" % perc),
                 ("loading_eta_seconds", eta),
             ]
         return out

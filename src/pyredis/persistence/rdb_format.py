@@ -39,6 +39,10 @@ class RDBError(Exception):
     """A malformed or unsupported RDB file / DUMP payload."""
 
 
+class NeedMore(RDBError):
+    """A streamed load (a replica's diskless load) ran out of bytes that are still to come."""
+
+
 # ==================================================================================================
 # Encoding
 # ==================================================================================================
@@ -115,6 +119,8 @@ _unpack_i = struct.Struct("<i").unpack_from
 
 class Reader:
     """Parses RDB data held in memory. Raises :class:`RDBError` on malformed input."""
+
+    base = 0  # offset of data[0] in the whole image (a streamed load drops what it consumed)
 
     def __init__(self, data: bytes, config: Any, pos: int = 0) -> None:
         self.data = data

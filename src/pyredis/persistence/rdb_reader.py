@@ -25,6 +25,7 @@ from pyredis.persistence.rdb_format import (
     OP_RESIZEDB,
     OP_SELECTDB,
     RDB_VERSION,
+    NeedMore,
     RDBError,
     Reader,
     _unpack_Q,
@@ -33,6 +34,8 @@ from pyredis.persistence.rdb_format import (
 from pyredis.persistence.rdb_types import fast_builders, load_value
 
 log = logging.getLogger("pyredis")
+
+NEED = -1  # what a streamed load yields when it needs more bytes
 
 
 def _load_function(server: Any, code: bytes, replace: bool = False) -> None:
@@ -85,10 +88,16 @@ def load_rdb_bytes(server: Any, data: bytes, **kw: Any) -> LoadResult:
 def iter_load_rdb(server: Any, data: bytes, *, check_crc: bool = True, skip_expired: bool = True,
                   into: list | None = None, pos: int = 0, replace_functions: bool = False,
                   on_key: Callable[[int, bytes, Any, int | None], None] | None = None,
-                  every: int = 0, stats: Any = None):
+                  every: int = 0, stats: Any = None, reader: Reader | None = None, defer_functions: bool = False):
     """Generator form of :func:`load_rdb_bytes`: yields the offset reached every *every* bytes
-    (0: never) so that a caller can serve clients meanwhile; returns the LoadResult."""
-    gen = _load_rdb(server, data, check_crc, skip_expired, into, pos, replace_functions, on_key, every, stats)
+    (0: never) so that a caller can serve clients meanwhile; returns the LoadResult.
+
+    *reader*: a streamed image (persistence/loading_stream.py) instead of *data*: the generator yields
+    ``NEED`` when it ran out of bytes, and goes on where it stopped once the caller fed the reader more.
+    *defer_functions*: libraries are only collected in ``LoadResult.functions`` (a swapdb load loads them
+    when it swaps the datasets)."""
+    gen = _load_rdb(server, data, check_crc, skip_expired, into, pos, replace_functions, on_key, every, stats,
+                    reader, defer_functions)
     was_gc = gc.isenabled()
     try:
         while True:
@@ -111,8 +120,12 @@ def iter_load_rdb(server: Any, data: bytes, *, check_crc: bool = True, skip_expi
 
 def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, into: list | None, pos: int,
               replace_functions: bool, on_key: Callable[[int, bytes, Any, int | None], None] | None,
-              every: int, stats: Any):
+              every: int, stats: Any, sr: Reader | None = None, defer_functions: bool = False):
     res = LoadResult()
+    if sr is not None:
+        while len(sr.data) < 9 and not getattr(sr, "final", True):
+            yield NEED
+        data, pos = sr.data, 0
     if len(data) - pos < 9 or data[pos : pos + 5] != b"REDIS":
         raise RDBError("Wrong signature trying to load DB from file")
     try:
@@ -123,16 +136,20 @@ def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, int
         raise RDBError("Can't handle RDB format version %d" % version)
     res.version = version
     cfg = server.config
-    r = Reader(data, cfg, pos + 9)
+    if sr is None:
+        r = Reader(data, cfg, pos + 9)
+    else:
+        r = sr
+        r.pos = 9
     ks = server.keyspace
     ndbs = len(ks.dbs)
     if into is None:
         targets = [(db.data, db.expires) for db in ks.dbs]
     else:
         targets = into
-    load_fn = _load_function
+    load_fn = None if defer_functions else _load_function
     load_delay = cfg.values.get("key-load-delay", 0) if hasattr(cfg, "values") else 0
-    next_yield = pos + every if every else len(data) + 1
+    next_yield = pos + every if every else (1 << 62 if sr is not None else len(data) + 1)
     try:
         yield from _load_loop(r, res, server, data, skip_expired, into, replace_functions, on_key, next_yield,
                               every, stats, targets, ks, ndbs, load_fn, load_delay)
@@ -140,13 +157,16 @@ def _load_rdb(server: Any, data: bytes, check_crc: bool, skip_expired: bool, int
         e.offset = r.pos  # type: ignore[attr-defined]
         raise
     if version >= 5:
+        while r.pos + 8 > len(r.data) and not getattr(r, "final", True):
+            yield NEED
+        data = r.data
         if r.pos + 8 > len(data):
             e = RDBError("Unexpected EOF reading RDB file")
-            e.offset = r.pos  # type: ignore[attr-defined]
+            e.offset = r.pos + r.base  # type: ignore[attr-defined]
             raise e
         expected = _unpack_Q(data, r.pos)[0]
         if check_crc and cfg["rdbchecksum"] and expected != 0:
-            got = crc64(0, memoryview(data)[pos : r.pos])
+            got = crc64(getattr(r, "crc", 0), memoryview(data)[pos : r.pos])
             if got != expected:
                 e = RDBError("Wrong RDB checksum expected: (%x) got (%x). Aborting now." % (expected, got))
                 e.offset = r.pos  # type: ignore[attr-defined]
@@ -170,86 +190,98 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
     while True:
         if r.pos >= next_yield:
             if stats is not None:
-                stats.loaded = r.pos
-            yield r.pos
+                stats.loaded = r.pos + r.base
+            yield r.pos + r.base
             next_yield = r.pos + every
             now = int(time.time() * 1000)
-        # the compiled loader writes plain dicts only (a cluster node's db 0 is a slot-indexed subclass)
-        if (fast_records is not None and expire is None and idle < 0 and freq < 0
-                and type(cur_data) is dict and type(cur_exp) is dict):
-            loaded, expired = fast_records(r, cur_data, cur_exp, next_yield, now, skip_expired, builders)
-            if loaded or expired:
-                res.keys_loaded += loaded
-                res.keys_expired += expired
+        start = r.pos
+        try:
+            # the compiled loader writes plain dicts only (a cluster node's db 0 is a slot-indexed subclass)
+            if (fast_records is not None and expire is None and idle < 0 and freq < 0
+                    and type(cur_data) is dict and type(cur_exp) is dict):
+                loaded, expired = fast_records(r, cur_data, cur_exp, next_yield, now, skip_expired, builders)
+                if loaded or expired:
+                    res.keys_loaded += loaded
+                    res.keys_expired += expired
+                    continue
+            t = r.byte()
+            if t == OP_EXPIRETIME_MS:
+                expire = r.ms_time()
                 continue
-        t = r.byte()
-        if t == OP_EXPIRETIME_MS:
-            expire = r.ms_time()
-            continue
-        if t == OP_EXPIRETIME:
-            expire = int.from_bytes(r.raw(4), "little", signed=True) * 1000
-            continue
-        if t == OP_FREQ:
-            freq = r.byte()
-            continue
-        if t == OP_IDLE:
-            idle = r.length()
-            continue
-        if t == OP_EOF:
-            break
-        if t == OP_SELECTDB:
-            dbid = r.length()
-            if dbid >= ndbs:
-                raise RDBError("FATAL: Data file was created with a Redis server configured to handle more than "
-                               "%d databases. Exiting\n" % ndbs)
-            cur_data, cur_exp = targets[dbid]
-            continue
-        if t == OP_RESIZEDB:
-            r.length()
-            r.length()
-            continue
-        if t == OP_AUX:
-            k = r.string()
-            v = r.string()
-            res.aux[k] = v
-            continue
-        if t == OP_MODULE_AUX:
-            raise RDBError("The RDB file contains AUX module data I can't load: no matching module")
-        if t == OP_FUNCTION:
-            raise RDBError("Pre-release function format not supported.")
-        if t == OP_FUNCTION2:
-            code = r.string()
-            res.functions.append(code)
-            if load_fn is not None:
-                load_fn(server, code, replace_functions)
-            continue
-        key = r.string()
-        val = load_value(r, t)
-        when, expire = expire, None
-        if load_delay:
-            key_delay(load_delay)
-        if val is None or (when is not None and skip_expired and when < now):
-            idle = freq = -1
-        if val is None:
-            res.empty_keys_skipped += 1
-            if res.empty_keys_skipped <= 10:
-                log.warning("rdbLoadObject skipping empty key: %s", key.decode("utf-8", "replace"))
-            continue
-        if when is not None and skip_expired and when < now:
-            res.keys_expired += 1
-            continue
-        if key in cur_data:
-            raise RDBError("Duplicate key '%s' found in RDB file" % key.decode("utf-8", "replace"))
-        cur_data[key] = val
-        if when is not None:
-            cur_exp[key] = when
-        if idle >= 0 or freq >= 0:
-            if into is None:
-                set_idle_freq(server, ks.dbs[dbid], key, idle, freq)
-            idle = freq = -1
-        res.keys_loaded += 1
-        if on_key is not None:
-            on_key(dbid, key, val, when)
+            if t == OP_EXPIRETIME:
+                expire = int.from_bytes(r.raw(4), "little", signed=True) * 1000
+                continue
+            if t == OP_FREQ:
+                freq = r.byte()
+                continue
+            if t == OP_IDLE:
+                idle = r.length()
+                continue
+            if t == OP_EOF:
+                break
+            if t == OP_SELECTDB:
+                dbid = r.length()
+                if dbid >= ndbs:
+                    raise RDBError("FATAL: Data file was created with a Redis server configured to handle more than "
+                                   "%d databases. Exiting\n" % ndbs)
+                cur_data, cur_exp = targets[dbid]
+                continue
+            if t == OP_RESIZEDB:
+                r.length()
+                r.length()
+                continue
+            if t == OP_AUX:
+                k = r.string()
+                v = r.string()
+                res.aux[k] = v
+                if k == b"used-mem" and stats is not None:
+                    try:
+                        stats.loading_rdb_used_mem = int(v)
+                    except ValueError:
+                        pass
+                continue
+            if t == OP_MODULE_AUX:
+                raise RDBError("The RDB file contains AUX module data I can't load: no matching module")
+            if t == OP_FUNCTION:
+                raise RDBError("Pre-release function format not supported.")
+            if t == OP_FUNCTION2:
+                code = r.string()
+                res.functions.append(code)
+                if load_fn is not None:
+                    load_fn(server, code, replace_functions)
+                continue
+            key = r.string()
+            val = load_value(r, t)
+            when, expire = expire, None
+            if load_delay:
+                key_delay(load_delay)
+            if val is None or (when is not None and skip_expired and when < now):
+                idle = freq = -1
+            if val is None:
+                res.empty_keys_skipped += 1
+                if res.empty_keys_skipped <= 10:
+                    log.warning("rdbLoadObject skipping empty key: %s", key.decode("utf-8", "replace"))
+                continue
+            if when is not None and skip_expired and when < now:
+                res.keys_expired += 1
+                continue
+            if key in cur_data:
+                raise RDBError("Duplicate key '%s' found in RDB file" % key.decode("utf-8", "replace"))
+            cur_data[key] = val
+            if when is not None:
+                cur_exp[key] = when
+            if idle >= 0 or freq >= 0:
+                if into is None:
+                    set_idle_freq(server, ks.dbs[dbid], key, idle, freq)
+                idle = freq = -1
+            res.keys_loaded += 1
+            if on_key is not None:
+                on_key(dbid, key, val, when)
+        except NeedMore:
+            r.pos = start  # the record again, from its first byte, once the caller fed more
+            yield NEED
+            if every:
+                next_yield = r.pos + every
 
 
 

@@ -118,6 +118,11 @@ def program_name() -> str:
     """What ``{title}`` shows for the server itself: the program as it was started."""
     arg0 = sys.argv[0] if sys.argv else ""
     if not arg0 or arg0 == "-m" or os.path.basename(arg0) == "__main__.py":
+        # ``python -m pyredis``: the process's own argv[0], unless that is just the interpreter's name
+        # (``exec -a /path/redis-server python3 -m pyredis`` shows /path/redis-server, as Redis would)
+        orig = getattr(sys, "orig_argv", None) or [""]
+        if orig[0] and not os.path.basename(orig[0]).startswith("python"):
+            return orig[0]
         return "pyredis-server"
     return arg0
 

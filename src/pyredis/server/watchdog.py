@@ -24,6 +24,7 @@ class Watchdog:
         self._beat = time.monotonic()
         self._loop_thread: int | None = None
         self._fired = False
+        self.held = False  # a replica's load of its master's RDB: the cron does not count as a beat
         self._thread: threading.Thread | None = None
         server.config.on_change("watchdog-period", self.configure)
         server.events.cron.append(self.beat)
@@ -41,7 +42,10 @@ class Watchdog:
             self._thread.start()
 
     def beat(self, server: Any) -> None:
-        """Cron tick: the loop is alive."""
+        """Cron tick: the loop is alive (not while a replica loads its master's RDB: serverCron does not run
+        inside rdbLoad, whose events come from processEventsWhileBlocked)."""
+        if self.held:
+            return
         self._beat = time.monotonic()
         self._loop_thread = threading.get_ident()
         self._fired = False

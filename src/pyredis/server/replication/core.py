@@ -145,6 +145,7 @@ class Replication:
         self.server.keyspace.is_replica = False
         self.refresh_gate()
         self.server.events.emit_server(self.server.events.role_changed, self.server)
+        self.replica.restart_aof()  # turned off by a sync that did not finish
 
     def _unblock_all(self) -> None:
         """disconnectAllBlockedClients: blocked clients get -UNBLOCKED when the role changes."""
@@ -192,6 +193,11 @@ class Replication:
                 self._offset = int(roff)
                 self.replica.cached = (self.replid, int(roff), int(rdb))
             self.refresh_gate()
+        elif valid and self._cluster_replica():
+            # A cluster replica (nodes.conf): the cluster cron makes it replicate its master, which caches
+            # this history (replicationCacheMasterUsingMyself) for a partial resync.
+            self.replid = rid.decode()
+            self._offset = int(roff)
         elif valid:
             self.replid2 = rid.decode()
             self.second_replid_offset = int(roff) + 1
@@ -202,6 +208,10 @@ class Replication:
             for dbid, key in getattr(self.persistence, "expired_at_load", ()):
                 self.master.feed(dbid, [verb, key])
         self.persistence.expired_at_load = []
+
+    def _cluster_replica(self) -> bool:
+        state = getattr(getattr(self.server, "cluster", None), "state", None)
+        return bool(getattr(getattr(state, "myself", None), "is_slave", False))
 
     def on_shutdown(self, server: Any) -> None:
         """Shutting down: close the master link for good (no reconnect)."""

@@ -60,7 +60,7 @@ class DisklessTransfer:
                 os.close(rfd)
                 pers._child_setup("redis-rdb-to-slaves")
                 with os.fdopen(wfd, "wb", buffering=16384) as fh:  # rio fd: 16k (a dead parent is seen soon)
-                    write_rdb(srv, fh, dbs=[] if req[0] else None, functions=functions)
+                    write_rdb(srv, fh, dbs=[] if req[0] else None, functions=functions, chunk=16384)
                 code = 0
             except BaseException:  # noqa: BLE001 - the child always exits
                 pass

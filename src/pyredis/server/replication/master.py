@@ -497,6 +497,13 @@ class MasterRole:
             self._free(r)
 
     # -- cron (once a second) ---------------------------------------------------------------------------
+    @staticmethod
+    def _write_pending(r: ReplicaLink) -> bool:
+        """Part of the diskless RDB waits to be written to *r* (Redis times out only such a replica: one that
+        the pipe relay merely starves, waiting on another, has repl_last_partial_write 0)."""
+        t = r.conn.transport
+        return t is not None and t.get_write_buffer_size() > 0
+
     def cron(self) -> None:
         srv = self.server
         cfg = srv.config
@@ -504,8 +511,9 @@ class MasterRole:
         self.cron_loops += 1
         repl = self.repl
         period = max(cfg["repl-ping-replica-period"], 1)
+        # (not after the final save of a SHUTDOWN: Redis exits right there, the RDB's offset is the last one)
         if self.cron_loops % period == 0 and self.replicas and repl.masterhost is None \
-                and not repl.failover.pausing():
+                and not repl.failover.pausing() and not repl.persistence.shutdown_saved:
             self.feed_raw(PING)
         for r in self.replicas:
             if r.state == WAIT_BGSAVE_START or (r.state == WAIT_BGSAVE_END and not r.socket_target):
@@ -518,7 +526,7 @@ class MasterRole:
                 log.warning("Disconnecting timedout replica (streaming sync): %s", r.name())
                 self._free(r)
             elif r.state == WAIT_BGSAVE_END and r.socket_target and r.last_partial_write and \
-                    now - r.last_partial_write > timeout:
+                    now - r.last_partial_write > timeout and self._write_pending(r):
                 log.warning("Disconnecting timedout replica (full sync): %s", r.name())
                 self._free(r)
         ttl = cfg["repl-backlog-ttl"]

@@ -9,7 +9,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from pyredis.persistence.aof import encode_command
+from pyredis.persistence.aof import AOF_OFF, encode_command
 from pyredis.protocol.quoting import repr_arg
 from pyredis.server.client import REPLY_OFF, Client
 from pyredis.server.replication.stream import CommandStream, PayloadReader, StreamError
@@ -358,8 +358,14 @@ class ReplicaRole:
         # Async loading: the old dataset is a point in time of the same history: keep serving it.
         async_load = diskless_load and mode == "swapdb" and replid == self.repl.replid
         try:
-            rdb, payload, rest = await self._receive(reader, diskless_load, async_load)
-            await self._install(rdb, diskless_load, mode == "swapdb", replid, offset, async_load)
+            if diskless_load:
+                from pyredis.server.replication.diskless_load import load_from_socket
+
+                aux, rest = await load_from_socket(self, reader, mode == "swapdb", async_load)
+                self._synced(aux, replid, offset)
+            else:
+                rdb, rest = await self._receive(reader)
+                await self._install(rdb, replid, offset)
         finally:
             if async_load:
                 self._async_loading(False)
@@ -367,9 +373,29 @@ class ReplicaRole:
                 self._loading(False)
         await self._stream(reader, rest)
 
-    async def _receive(self, reader: asyncio.StreamReader, diskless_load: bool,
-                       async_load: bool = False) -> tuple[bytes, PayloadReader, bytes]:
-        """Read the ``$len`` / ``$EOF:`` payload; with a diskless load the replica is loading meanwhile."""
+    def link_error(self) -> LinkError:
+        return LinkError()
+
+    def stop_aof(self) -> None:
+        """Before loading the master's RDB the AOF goes off (stopAppendOnly): it restarts with a rewrite of the
+        new dataset once the sync succeeded (restartAOFAfterSYNC)."""
+        pers = self.repl.persistence
+        if pers.aof.state != AOF_OFF:
+            pers.stop_aof()
+
+    def restart_aof(self) -> None:
+        pers = self.repl.persistence
+        if self.server.config["appendonly"] and pers.aof.state == AOF_OFF and not pers.start_aof():
+            log.warning("Failed enabling the AOF after successful master synchronization! "
+                        "Trying it again in one second.")
+
+    def attach_to_new_master(self) -> None:
+        """replicationAttachToNewMaster: the cached master goes, our replicas must resync with the new history."""
+        self.cached = None
+        self.repl.master.disconnect_all()
+
+    async def _receive(self, reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+        """Read the ``$len`` / ``$EOF:`` payload to disk (the diskless load is diskless_load.py)."""
         payload = PayloadReader()
         announced = False
         rest: bytes | None = None
@@ -378,15 +404,11 @@ class ReplicaRole:
             try:
                 data = await asyncio.wait_for(reader.read(1 << 17), timeout)
             except asyncio.TimeoutError:
-                if diskless_load and announced:
-                    self._short_read(payload.read, "Connection timed out")
                 log.warning("Timeout receiving bulk data from MASTER... If the problem persists try to set the "
                             "'repl-timeout' parameter in redis.conf to a larger value.")
                 raise LinkError from None
             self._stale()
             if not data:
-                if diskless_load and announced:
-                    self._short_read(payload.read, "Connection reset by peer")
                 raise ConnectionResetError("connection lost")
             self.last_io = self.transfer_lastio = time.time()
             try:
@@ -396,39 +418,21 @@ class ReplicaRole:
                 raise LinkError from None
             if payload.header_done and not announced:
                 announced = True
-                where = "to parser" if diskless_load else "to disk"
                 if payload.eof_mark is not None:
-                    log.info("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF %s", where)
+                    log.info("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
                     self.transfer_size = 0
                 else:
-                    log.info("MASTER <-> REPLICA sync: receiving %d bytes from master %s", payload.size, where)
+                    log.info("MASTER <-> REPLICA sync: receiving %d bytes from master to disk", payload.size)
                     self.transfer_size = payload.size
-                if diskless_load:
-                    log.info("MASTER <-> REPLICA sync: Loading DB in memory")
-                    if async_load:
-                        self._async_loading(True)
-                    else:
-                        self._loading(True)
             self.transfer_read = payload.read
-        return payload.data(), payload, rest
-
-    def _short_read(self, loaded: int, why: str) -> None:
-        """The master's connection ended inside a diskless load: Redis's rdbLoad short read lines; then the
-        link is cancelled and retried (the partial dataset is discarded)."""
-        log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.")
-        log.warning("Internal error in RDB reading offset %d, function at rdb.c:3249 -> Unexpected EOF reading RDB "
-                    "file. Failure loading rdb format from socket, assuming connection error, resuming operation.",
-                    loaded)
-        log.warning("Failed trying to load the MASTER synchronization DB from socket: %s", why)
-        if self.server.config["repl-diskless-load"] == "swapdb":
-            log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
-        raise LinkError
+        return payload.data(), rest
 
     def _loading(self, on: bool) -> None:
         """Clients get -LOADING while a diskless load runs (INFO loading:1)."""
         srv = self.server
         pers = self.repl.persistence
         checks = srv.events.checks
+        srv.watchdog.held = on
         if on:
             pers._begin_loading(0)
             if pers._check_loading not in checks:
@@ -445,6 +449,7 @@ class ReplicaRole:
         (and CONFIG SET of deny-loading parameters) get -LOADING."""
         pers = self.repl.persistence
         pers.async_loading = on
+        self.server.watchdog.held = on
         checks = self.server.events.checks
         if on and self._check_async not in checks:
             checks.insert(0, self._check_async)
@@ -461,62 +466,45 @@ class ReplicaRole:
             return False
         return True
 
-    async def _install(self, rdb: bytes, diskless_load: bool, swapdb: bool, replid: str, offset: int,
-                       async_load: bool) -> None:
-        """Replace the dataset with the master's RDB (readSyncBulkPayload's second half)."""
+    async def _install(self, rdb: bytes, replid: str, offset: int) -> None:
+        """Replace the dataset with the master's RDB received to disk (readSyncBulkPayload's second half)."""
         repl = self.repl
         srv = self.server
         cfg = srv.config
         pers = repl.persistence
-        if pers.child is not None and not diskless_load:
+        if pers.child is not None:
             log.info("Replica is about to load the RDB file received from the master, but there is a pending RDB "
                      "child running. Killing process %d and removing its temp file to avoid any race",
                      pers.child.pid or os.getpid())
             pers.kill_child()
-        # replicationAttachToNewMaster: our replicas must resync with the new history.
-        self.cached = None
-        repl.master.disconnect_all()
-        if not diskless_load:
-            tmp = os.path.join(cfg["dir"], "temp-%d.%d.rdb" % (int(time.time()), os.getpid()))
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(rdb)
-                os.replace(tmp, pers.rdb_path())
-            except OSError as e:
-                log.warning("Failed trying to rename the temp DB into %s in MASTER <-> REPLICA synchronization: %s",
-                            cfg["dbfilename"], e.strerror)
-                raise LinkError from None
+        self.attach_to_new_master()
+        tmp = os.path.join(cfg["dir"], "temp-%d.%d.rdb" % (int(time.time()), os.getpid()))
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(rdb)
+            os.replace(tmp, pers.rdb_path())
+        except OSError as e:
+            log.warning("Failed trying to rename the temp DB into %s in MASTER <-> REPLICA synchronization: %s",
+                        cfg["dbfilename"], e.strerror)
+            raise LinkError from None
         from pyredis.persistence.rdb import RDBError
 
-        aux: dict = {}
-        if swapdb and diskless_load:
-            tmpdbs: list = [({}, {}) for _ in srv.keyspace.dbs]
-            try:
-                aux = await self._load(rdb, into=tmpdbs, async_load=async_load)
-            except RDBError as e:
-                log.warning("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
-                log.info("MASTER <-> REPLICA sync: Discarding temporary DB in background")
-                del e
-                raise LinkError from None
-            log.info("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
-            for db, (d, e) in zip(srv.keyspace.dbs, tmpdbs, strict=True):
-                db.flush()
-                db.data.update(d)
-                db.expires.update(e)
-            log.info("MASTER <-> REPLICA sync: Discarding old DB in background")
-        else:
-            log.info("MASTER <-> REPLICA sync: Flushing old data")
+        self.stop_aof()
+        log.info("MASTER <-> REPLICA sync: Flushing old data")
+        pers._empty_data(with_functions=True)
+        log.info("MASTER <-> REPLICA sync: Loading DB in memory")
+        self._loading(True)
+        try:
+            aux = await self._load(rdb)
+        except RDBError as e:
+            log.warning("Failed trying to load the MASTER synchronization DB from disk: %s", e)
             pers._empty_data(with_functions=True)
-            if not diskless_load:
-                log.info("MASTER <-> REPLICA sync: Loading DB in memory")
-                self._loading(True)
-            try:
-                aux = await self._load(rdb)
-            except RDBError as e:
-                where = "socket" if diskless_load else "disk"
-                log.warning("Failed trying to load the MASTER synchronization DB from %s: %s", where, e)
-                pers._empty_data(with_functions=True)
-                raise LinkError from None
+            raise LinkError from None
+        self._synced(aux, replid, offset)
+
+    def _synced(self, aux: dict, replid: str, offset: int) -> None:
+        """The new dataset is in: adopt the master's history and stream."""
+        repl = self.repl
         try:
             dbid = int(aux.get(b"repl-stream-db", b"0"))
         except ValueError:
@@ -526,24 +514,21 @@ class ReplicaRole:
         repl.create_backlog(offset)
         self._attach_master(dbid, offset)
         log.info("MASTER <-> REPLICA sync: Finished with success")
+        self.restart_aof()
 
-    async def _load(self, rdb: bytes, into: list | None = None, async_load: bool = False) -> dict:
-        """Load the RDB (repl-stream-db and friends are returned from its aux fields), processing events every
-        loading-process-events-interval-bytes as Redis does (clients get -LOADING meanwhile, or the old
-        dataset with async loading)."""
+    async def _load(self, rdb: bytes) -> dict:
+        """Load the RDB received to disk (repl-stream-db and friends are returned from its aux fields), processing
+        events every loading-process-events-interval-bytes as Redis does (clients get -LOADING meanwhile)."""
         from pyredis.persistence.rdb import iter_load_rdb
 
         srv = self.server
         pers = self.repl.persistence
         every = max(int(srv.config.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
-        if async_load:
-            pers.loading_total, pers.loaded = len(rdb), 0
-        else:
-            pers._begin_loading(len(rdb))
+        pers._begin_loading(len(rdb))
         done = False
         try:
             gen = iter_load_rdb(srv, rdb, stats=pers, check_crc=not pers.skip_checksum, replace_functions=True,
-                                into=into, every=every)
+                                every=every, skip_expired=False)
             try:
                 while True:
                     next(gen)
@@ -553,9 +538,8 @@ class ReplicaRole:
                 res = stop.value
             done = True
         finally:
-            if not async_load:
-                pers._end_loading()
-            if not done and into is None:
+            pers._end_loading()
+            if not done:
                 pers._empty_data(with_functions=True)  # no half-loaded dataset when the link is cancelled
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", res.keys_loaded, res.keys_expired)
         return res.aux

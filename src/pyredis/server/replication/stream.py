@@ -96,6 +96,15 @@ class PayloadReader:
 
     def feed(self, data: bytes) -> bytes | None:
         if not self.header_done:
+            body = self.header(data)
+            if body is None:
+                return None
+            data = body
+        return self._body(data)
+
+    def header(self, data: bytes) -> bytes | None:
+        """Parse the ``$<len>`` / ``$EOF:<mark>`` line; the bytes after it once it is complete."""
+        if not self.header_done:
             data = self._pending + data
             while data[:1] == b"\n":
                 self.keepalives += 1
@@ -117,6 +126,9 @@ class PayloadReader:
             else:
                 self.size = int(line[1:])
             self.header_done = True
+        return data
+
+    def _body(self, data: bytes) -> bytes | None:
         if self.eof_mark is None:
             need = self.size - self.read
             take = data[:need]
