@@ -343,7 +343,9 @@ class RequestParser:
         tail = self._tail
         if big(data) is not None or (tail and 42 in tail and big(tail + data[:16]) is not None):  # 42: '*'
             return self._fallback(data, [])
-        if _ODD_TYPE(data) is not None or (data and data[0] in _ODD_FIRST):
+        # (the bytes tested one by one first: memchr, ~10x cheaper than the regex on plain traffic)
+        if ((43 in data or 40 in data or 61 in data or 126 in data or 124 in data or 62 in data)  # +(=~|>
+                and (_ODD_TYPE(data) is not None or data[0] in _ODD_FIRST)):
             return self._fallback(data, [])  # maybe an element hiredis would turn into a bulk string
         r.feed(data)
         try:
