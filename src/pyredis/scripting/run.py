@@ -88,6 +88,8 @@ class ScriptRun:
             fd = c.fd
             if c is self.caller or fd < 0 or fd in self.eof or getattr(c, "closed", False):
                 continue
+            if getattr(c, "_flush_scheduled", False):  # replies the blocked loop would write (beforeSleep)
+                c.flush()
             fds[fd] = c
         if not fds:
             return
@@ -114,5 +116,6 @@ class ScriptRun:
                 self._gone(fd, c)
                 continue
             c.data_received(data)
+            c.flush()  # the loop, which would write the reply, is blocked by the script
             if self.killed is not None:
                 break

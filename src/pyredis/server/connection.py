@@ -172,7 +172,10 @@ class Connection(Client, asyncio.Protocol):
         if err is not None:
             self.write_error("ERR " + err)
             self.close_asap = True
-        self.flush()
+        if self.close_asap or self.server.loop is None:
+            self.flush()
+        else:  # written after this loop iteration's reads, as Redis writes in beforeSleep
+            self.schedule_flush()
 
     def _run_limited(self, cmds: list[list[bytes]]) -> None:
         """A pipeline under an output buffer limit: stop (and close) once the replies exceed it."""
@@ -187,6 +190,8 @@ class Connection(Client, asyncio.Protocol):
                 return
 
     def eof_received(self) -> bool | None:
+        if self._flush_scheduled:  # the replies to the last read go out before the transport closes
+            self.flush()
         return None
 
     def resume_writing(self) -> None:
