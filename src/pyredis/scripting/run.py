@@ -16,6 +16,8 @@ import select
 import time
 from typing import TYPE_CHECKING, Any
 
+from pyredis import _speedups
+
 if TYPE_CHECKING:
     from pyredis.commands.registry import Command
     from pyredis.scripting.vm import LuaVM
@@ -83,6 +85,9 @@ class ScriptRun:
         srv = self.caller.server
         if srv.blocked_io is not None:  # new connections too (the asyncio layer accepts them)
             srv.blocked_io.accept()
+        accel = _speedups.hotpath
+        if accel is not None and accel.PENDING:  # replies the blocked loop would write (beforeSleep)
+            accel.write_pending()
         fds: dict[int, Any] = {}
         for c in list(srv.clients.values()):
             fd = c.fd

@@ -190,7 +190,10 @@ class Connection(Client, asyncio.Protocol):
                 return
 
     def eof_received(self) -> bool | None:
-        if self._flush_scheduled:  # the replies to the last read go out before the transport closes
+        accel = _speedups.hotpath
+        if accel is not None and accel.PENDING:  # the replies to the last read go out before the close
+            accel.write_pending()
+        if self._flush_scheduled:
             self.flush()
         return None
 
@@ -210,6 +213,9 @@ class Connection(Client, asyncio.Protocol):
             return
         srv = self.server
         if self.out:
+            accel = _speedups.hotpath
+            if accel is not None and accel.PENDING:  # replies the accelerator holds go first
+                accel.write_pending()
             data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
             self.out.clear()
             n = len(data)
