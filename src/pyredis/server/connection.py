@@ -180,7 +180,10 @@ class Connection(Client, asyncio.Protocol):
         if err is not None:
             self.write_error("ERR " + err)
             self.close_asap = True
-        self.flush()
+        if self.close_asap or self.server.loop is None:
+            self.flush()
+        else:  # written after this loop iteration's reads, as Redis writes in beforeSleep
+            self.schedule_flush()
 
     def _run_limited(self, cmds: list[list[bytes]]) -> None:
         """A pipeline under an output buffer limit: stop (and close) once the replies exceed it."""
@@ -195,6 +198,11 @@ class Connection(Client, asyncio.Protocol):
                 return
 
     def eof_received(self) -> bool | None:
+        accel = _speedups.hotpath
+        if accel is not None and accel.PENDING:  # the replies to the last read go out before the close
+            accel.write_pending()
+        if self._flush_scheduled:
+            self.flush()
         return None
 
     def resume_writing(self) -> None:
@@ -213,6 +221,9 @@ class Connection(Client, asyncio.Protocol):
             return
         srv = self.server
         if self.out:
+            accel = _speedups.hotpath
+            if accel is not None and accel.PENDING:  # replies the accelerator holds go first
+                accel.write_pending()
             data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
             self.out.clear()
             n = len(data)
