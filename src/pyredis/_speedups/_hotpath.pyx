@@ -11,6 +11,8 @@ is handed back, from its first byte, to the Python parser.
 
 import sys
 
+cimport cython
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_Size
@@ -131,6 +133,7 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
 include "_hotpath_util.pxi"
 
 
+@cython.no_gc  # never part of a cycle: no collector traversal (nor gen-0 collections it would trigger)
 cdef class _State:
     """Counters of the batch not yet added to the server objects."""
     cdef long long dirty
@@ -169,7 +172,7 @@ cdef int flush_counters(_State st, object srv, object ks, object c) except -1:
             cmd.usec += e.usec
             e.calls = 0
             e.usec = 0
-        st.touched = []
+        del st.touched[:]
     if st.last is not None:
         dset(st.cd, c, "cmd", st.last)
         st.last = None
@@ -371,8 +374,6 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
     cdef dict cd = idict(c, 0)
     srv = dget(cd, c, "server")
     cdef dict sd = idict(srv, 1)
-    if execute is None:
-        execute = srv.execute
     st.touched = []
     st.last = None
     st.cd = cd
@@ -739,6 +740,8 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
             pos = q
             if not ok:
                 flush(&b, out, st, srv, ks, c)
+                if execute is None:
+                    execute = srv.execute
                 execute(c, argv)
                 if not allowed(srv, c):
                     break

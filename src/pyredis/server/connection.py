@@ -180,7 +180,9 @@ class Connection(Client, asyncio.Protocol):
         if err is not None:
             self.write_error("ERR " + err)
             self.close_asap = True
-        if self.close_asap or self.server.loop is None:
+        if self.close_asap or srv.loop is None or srv.client_eviction.enabled:
+            # with maxmemory-clients at once: flush checks client eviction, which Redis does before the
+            # next command (processCommand) runs, so another client's CLIENT LIST must not see this one first
             self.flush()
         else:  # written after this loop iteration's reads, as Redis writes in beforeSleep
             self.schedule_flush()
