@@ -49,8 +49,14 @@ LIB = ("#!lua name=lib\nredis.register_function('w', function(k) return redis.ca
 def _both(fn, *args) -> list:
     """``fn(kind, *args)`` for redis-server and pyredis at the same time; [redis's, pyredis's]."""
     with ThreadPoolExecutor(2) as ex:
-        futures = [ex.submit(fn, kind, *args) for kind in KINDS]
-        return [f.result() for f in futures]
+        futures = {kind: ex.submit(fn, kind, *args) for kind in KINDS}
+        out = []
+        for kind, f in futures.items():
+            try:
+                out.append(f.result())
+            except Exception as e:  # say which server's scenario failed
+                raise AssertionError(f"{kind}: {e!r}") from e
+        return out
 
 
 def _ignore_sigxfsz() -> None:

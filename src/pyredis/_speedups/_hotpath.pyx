@@ -11,6 +11,8 @@ is handed back, from its first byte, to the Python parser.
 
 import sys
 
+cimport cython
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_Size
@@ -22,7 +24,7 @@ from libc.string cimport memcmp, memcpy
 from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
-ABI = 3
+ABI = 4
 
 DEF MAX_ARGS = 1048576
 DEF LLMAX = 9223372036854775807
@@ -131,6 +133,7 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
 include "_hotpath_util.pxi"
 
 
+@cython.no_gc  # never part of a cycle: no collector traversal (nor gen-0 collections it would trigger)
 cdef class _State:
     """Counters of the batch not yet added to the server objects."""
     cdef long long dirty
@@ -169,7 +172,7 @@ cdef int flush_counters(_State st, object srv, object ks, object c) except -1:
             cmd.usec += e.usec
             e.calls = 0
             e.usec = 0
-        st.touched = []
+        del st.touched[:]
     if st.last is not None:
         dset(st.cd, c, "cmd", st.last)
         st.last = None
@@ -226,6 +229,45 @@ def run_batch(object c, bytes data, dict table, object execute, long long maxbul
     finally:
         free(b.p)
     return pos
+
+
+# Replies receive() wrote in the plain case, held until the end of the loop iteration (after every read
+# the poll returned), as Redis writes replies in beforeSleep: one wake-up of a peer per burst of replies.
+# Triples (connection, transport, bytes) in arrival order; anything else that writes to a connection
+# (Connection.flush) first calls write_pending(), so no reply overtakes an earlier one.
+PENDING = []
+cdef list _pending = PENDING
+cdef bint _write_scheduled = False
+
+
+cdef int defer_write(object c, object t, bytes reply, object loop) except -1:
+    global _write_scheduled
+    _pending.append(c)
+    _pending.append(t)
+    _pending.append(reply)
+    if not _write_scheduled:
+        _write_scheduled = True
+        loop.call_soon(write_pending)
+    return 0
+
+
+def write_pending():
+    """Write the replies receive() held (``PENDING``), in order, to the connections still open."""
+    global _write_scheduled
+    cdef Py_ssize_t i, n
+    cdef dict cd
+    _write_scheduled = False
+    n = len(_pending)
+    if n == 0:
+        return
+    items = _pending[:]
+    del _pending[:]
+    for i in range(0, n, 3):
+        c = items[i]
+        t = items[i + 1]
+        cd = idict(c, 0)
+        if dget(cd, c, "transport") is t and not dget(cd, c, "closed"):
+            t.write(items[i + 2])
 
 
 def receive(object c, bytes data, object fp):
@@ -291,7 +333,11 @@ def receive(object c, bytes data, object fp):
                     dset(cd, c, "rbp", nb if nb < rbs else rbs)
                 reply = PyBytes_FromStringAndSize(b.p, nb)
                 dset(sd, srv, "stat_net_out", dget(sd, srv, "stat_net_out") + nb)
-                t.write(reply)
+                loop = dget(sd, srv, "loop")
+                if loop is None:
+                    t.write(reply)
+                else:
+                    defer_write(c, t, reply, loop)
                 return True
         if nb:
             PyList_Append(out, PyBytes_FromStringAndSize(b.p, nb))
@@ -328,8 +374,6 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
     cdef dict cd = idict(c, 0)
     srv = dget(cd, c, "server")
     cdef dict sd = idict(srv, 1)
-    if execute is None:
-        execute = srv.execute
     st.touched = []
     st.last = None
     st.cd = cd
@@ -696,6 +740,8 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
             pos = q
             if not ok:
                 flush(&b, out, st, srv, ks, c)
+                if execute is None:
+                    execute = srv.execute
                 execute(c, argv)
                 if not allowed(srv, c):
                     break

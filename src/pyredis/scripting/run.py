@@ -16,6 +16,8 @@ import select
 import time
 from typing import TYPE_CHECKING, Any
 
+from pyredis import _speedups
+
 if TYPE_CHECKING:
     from pyredis.commands.registry import Command
     from pyredis.scripting.vm import LuaVM
@@ -83,11 +85,16 @@ class ScriptRun:
         srv = self.caller.server
         if srv.blocked_io is not None:  # new connections too (the asyncio layer accepts them)
             srv.blocked_io.accept()
+        accel = _speedups.hotpath
+        if accel is not None and accel.PENDING:  # replies the blocked loop would write (beforeSleep)
+            accel.write_pending()
         fds: dict[int, Any] = {}
         for c in list(srv.clients.values()):
             fd = c.fd
             if c is self.caller or fd < 0 or fd in self.eof or getattr(c, "closed", False):
                 continue
+            if getattr(c, "_flush_scheduled", False):  # replies the blocked loop would write (beforeSleep)
+                c.flush()
             fds[fd] = c
         if not fds:
             return
@@ -114,5 +121,6 @@ class ScriptRun:
                 self._gone(fd, c)
                 continue
             c.data_received(data)
+            c.flush()  # the loop, which would write the reply, is blocked by the script
             if self.killed is not None:
                 break

@@ -280,6 +280,8 @@ class Server:
                     return
             else:
                 cmd = sub
+                if sub.fullname == "client|list" and c.await_reads(argv):
+                    return  # answered once this poll's other ready sockets were read (Connection.await_reads)
         ar = cmd.arity
         n = len(argv)
         if (ar > 0 and n != ar) or n < -ar or (cmd.handler is None and n < 2):

@@ -133,6 +133,10 @@ class Client:
     def unblock(self) -> None:
         """Resume processing of commands that arrived while blocked (connections override)."""
 
+    def await_reads(self, argv: list[bytes]) -> bool:
+        """Whether *argv* waits until the other sockets ready now were read (only connections do)."""
+        return False
+
     def flags_string(self) -> str:
         f = ""
         if self.multi is not None:

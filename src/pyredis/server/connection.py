@@ -17,6 +17,7 @@ from pyredis.server.clientmem import (
     REPLY_CHUNK,
     close_on_obuf_limit,
     output_memory,
+    query_layout,
     reply_list,
     resize_reply_buffer,
     unsent,
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from pyredis.server.app import Server
 
 log = logging.getLogger("pyredis")
+
+AWAITING_READS = object()  # c.blocked of a CLIENT LIST waiting for the end of the loop iteration
 
 DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for "
@@ -54,6 +57,7 @@ class Connection(Client, asyncio.Protocol):
         self.parser = RequestParser(server.config.values["proto-max-bulk-len"])
         self.pending: deque[list[bytes]] = deque()
         self._flush_scheduled = False
+        self._reads_awaited = False
         self.closed = False
         self._freed = False
         # Emulated query-buffer allocation, reported by CLIENT LIST as qbuf + qbuf-free.
@@ -147,7 +151,11 @@ class Connection(Client, asyncio.Protocol):
         if size > self.qbuf_peak:
             self.qbuf_peak = size
         if self.qbuf_alloc < size or self.qbuf_alloc < 20474:
-            self.qbuf_alloc = max(size, 20474)
+            big = query_layout(parser.pending_chunks())[3] if parser.buffered else 0
+            if big:  # a big argument is read straight into a buffer of its size (its header is gone)
+                self.qbuf_alloc = max(self.qbuf_alloc, big + 2)
+            else:
+                self.qbuf_alloc = max(size, 20474)
         self.feed_rest(data)
 
     def feed_rest(self, data: bytes) -> None:
@@ -172,7 +180,12 @@ class Connection(Client, asyncio.Protocol):
         if err is not None:
             self.write_error("ERR " + err)
             self.close_asap = True
-        self.flush()
+        if self.close_asap or srv.loop is None or srv.client_eviction.enabled:
+            # with maxmemory-clients at once: flush checks client eviction, which Redis does before the
+            # next command (processCommand) runs, so another client's CLIENT LIST must not see this one first
+            self.flush()
+        else:  # written after this loop iteration's reads, as Redis writes in beforeSleep
+            self.schedule_flush()
 
     def _run_limited(self, cmds: list[list[bytes]]) -> None:
         """A pipeline under an output buffer limit: stop (and close) once the replies exceed it."""
@@ -187,6 +200,11 @@ class Connection(Client, asyncio.Protocol):
                 return
 
     def eof_received(self) -> bool | None:
+        accel = _speedups.hotpath
+        if accel is not None and accel.PENDING:  # the replies to the last read go out before the close
+            accel.write_pending()
+        if self._flush_scheduled:
+            self.flush()
         return None
 
     def resume_writing(self) -> None:
@@ -205,6 +223,9 @@ class Connection(Client, asyncio.Protocol):
             return
         srv = self.server
         if self.out:
+            accel = _speedups.hotpath
+            if accel is not None and accel.PENDING:  # replies the accelerator holds go first
+                accel.write_pending()
             data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
             self.out.clear()
             n = len(data)
@@ -264,6 +285,34 @@ class Connection(Client, asyncio.Protocol):
             loop.call_soon(self.resume)
         else:
             self.schedule_flush()
+
+    def await_reads(self, argv: list[bytes]) -> bool:
+        """CLIENT LIST waits for the end of this loop iteration, so every socket the same poll found
+        ready has been read (and its query buffer accounted) when it answers.
+
+        Redis writes replies just before it polls again (beforeSleep), so a client that replies to
+        one answer with data on another connection, then CLIENT LIST, finds that data read first.
+        Here the poll comes later, after the reply was written: both sockets can then be ready in
+        the same poll, the CLIENT LIST one first (epoll keeps a level-triggered socket it returned
+        at the head of its ready list). Returns True when *argv* was put back to run then.
+        """
+        if self._reads_awaited:  # the second time: run now
+            self._reads_awaited = False
+            return False
+        loop = self.server.loop
+        if (loop is None or self.blocked is not None or self.multi is not None or self.in_exec or self.in_script
+                or self.closed):
+            return False
+        self._reads_awaited = True
+        self.pending.appendleft(argv)
+        self.blocked = AWAITING_READS
+        loop.call_soon(self._reads_done)
+        return True
+
+    def _reads_done(self) -> None:
+        if self.blocked is AWAITING_READS:
+            self.blocked = None
+            self.resume()
 
     def resume(self) -> None:
         execute = self.server.execute

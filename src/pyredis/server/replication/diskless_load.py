@@ -41,8 +41,7 @@ async def _read(role: ReplicaRole, reader: asyncio.StreamReader, timeout: float)
     if not data:
         raise _ShortRead("Connection reset by peer")
     role.last_io = role.transfer_lastio = time.time()
-    role.transfer_read += len(data)
-    return data
+    return data  # not counted in transfer_read: Redis counts only what goes to the disk file
 
 
 async def _fill(role: ReplicaRole, reader: asyncio.StreamReader, sr: StreamReader, timeout: float,
@@ -120,7 +119,7 @@ async def load_from_socket(role: ReplicaRole, reader: asyncio.StreamReader, swap
     pers.loaded = 0
     sr = StreamReader(cfg, -1 if mark is not None else payload.size)
     rest = sr.feed(body)
-    role.transfer_read = len(body)
+    role.transfer_read = 0  # INFO master_sync_read_bytes stays 0 while loading from the socket, as in Redis
     every = max(int(cfg.values.get("loading-process-events-interval-bytes", 2 << 20)), 1024)
     gen = iter_load_rdb(srv, b"", reader=sr, stats=pers, check_crc=not pers.skip_checksum, skip_expired=False,
                         replace_functions=True, into=tmpdbs, every=every, defer_functions=swapdb)

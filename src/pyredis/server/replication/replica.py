@@ -561,6 +561,7 @@ class ReplicaRole:
         if first:
             self._apply(first)
         self.send_ack()
+        self._apply_on_read(reader)
         dbg = os.environ.get("PYREDIS_REPL_DEBUG")
         last = time.time()
         while True:
@@ -577,6 +578,28 @@ class ReplicaRole:
                 return
             self.last_io = time.time()
             self._apply(data)
+
+    def _apply_on_read(self, reader: asyncio.StreamReader) -> None:
+        """Apply the stream in the protocol's read callback (as readQueryFromClient does), not one loop
+        iteration later when the StreamReader wakes this task: a client's command read in the same poll
+        would otherwise run before the master's write it follows (a stale GET right after the master's
+        reply). EOF and errors still reach the task through the reader."""
+        me = asyncio.current_task()
+        buffered = bytes(reader._buffer)  # type: ignore[attr-defined]
+        reader._buffer.clear()  # type: ignore[attr-defined]
+
+        def on_read(data: bytes) -> None:
+            if self.task is not me or self.master is None or not data:
+                return
+            self.last_io = time.time()
+            try:
+                self._apply(data)
+            except Exception as e:  # noqa: BLE001 - a bug must not kill the replication loop
+                self._failed(e)
+
+        reader.feed_data = on_read  # type: ignore[method-assign]
+        if buffered:
+            on_read(buffered)
 
     def _apply(self, data: bytes) -> None:
         m = self.master
