@@ -226,6 +226,9 @@ class Connection(Client, asyncio.Protocol):
             accel = _speedups.hotpath
             if accel is not None and accel.PENDING:  # replies the accelerator holds go first
                 accel.write_pending()
+            master = srv.replication.master
+            if master.pump_scheduled:  # and the replicas' stream before any reply
+                master.pump_all()
             data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
             self.out.clear()
             n = len(data)

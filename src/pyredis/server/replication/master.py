@@ -84,7 +84,7 @@ class MasterRole:
         self.waiting: list[tuple[Any, int, int, Any]] = []  # WAIT clients: (client, numreplicas, offset, timer)
         self.get_ack_pending = False
         self._pump_queue: set[ReplicaLink] = set()
-        self._pump_scheduled = False
+        self.pump_scheduled = False
         self.net_repl_out = 0  # total_net_repl_output_bytes
 
     # -- the stream -----------------------------------------------------------------------------------
@@ -125,12 +125,14 @@ class MasterRole:
     # -- sending the shared buffer ----------------------------------------------------------------------
     def _want_pump(self, r: ReplicaLink) -> None:
         self._pump_queue.add(r)
-        if not self._pump_scheduled and self.server.loop is not None:
-            self._pump_scheduled = True
-            self.server.loop.call_soon(self._pump_all)
+        if not self.pump_scheduled and self.server.loop is not None:
+            self.pump_scheduled = True
+            self.server.loop.call_soon(self.pump_all)
 
-    def _pump_all(self) -> None:
-        self._pump_scheduled = False
+    def pump_all(self) -> None:
+        """Write what every queued replica is owed (also called before client replies are written:
+        Redis writes the replicas' stream first, so a client told +OK finds the write on a replica)."""
+        self.pump_scheduled = False
         queue, self._pump_queue = self._pump_queue, set()
         for r in queue:
             self.pump(r)
