@@ -31,3 +31,11 @@ def _load() -> ModuleType | None:
 
 hotpath: ModuleType | None = _load()
 ACTIVE = "cython" if hotpath is not None else "python"
+_LOADED = hotpath  # even while a test switches ``hotpath`` off, the replies it held must go out
+
+
+def write_held() -> None:
+    """Write the replies the accelerator's ``receive`` holds for the end of the loop iteration
+    (``_hotpath.PENDING``): called before anything else writes to a connection, so order is kept."""
+    if _LOADED is not None and _LOADED.PENDING:
+        _LOADED.write_pending()

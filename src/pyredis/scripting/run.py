@@ -85,9 +85,7 @@ class ScriptRun:
         srv = self.caller.server
         if srv.blocked_io is not None:  # new connections too (the asyncio layer accepts them)
             srv.blocked_io.accept()
-        accel = _speedups.hotpath
-        if accel is not None and accel.PENDING:  # replies the blocked loop would write (beforeSleep)
-            accel.write_pending()
+        _speedups.write_held()  # replies the blocked loop would write (beforeSleep)
         fds: dict[int, Any] = {}
         for c in list(srv.clients.values()):
             fd = c.fd

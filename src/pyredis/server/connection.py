@@ -200,9 +200,7 @@ class Connection(Client, asyncio.Protocol):
                 return
 
     def eof_received(self) -> bool | None:
-        accel = _speedups.hotpath
-        if accel is not None and accel.PENDING:  # the replies to the last read go out before the close
-            accel.write_pending()
+        _speedups.write_held()  # the replies to the last read go out before the close
         if self._flush_scheduled:
             self.flush()
         return None
@@ -223,9 +221,7 @@ class Connection(Client, asyncio.Protocol):
             return
         srv = self.server
         if self.out:
-            accel = _speedups.hotpath
-            if accel is not None and accel.PENDING:  # replies the accelerator holds go first
-                accel.write_pending()
+            _speedups.write_held()  # replies the accelerator holds go first
             master = srv.replication.master
             if master.pump_scheduled:  # and the replicas' stream before any reply
                 master.pump_all()
