@@ -10,6 +10,7 @@ is handed back, from its first byte, to the Python parser.
 """
 
 import sys
+from collections import deque
 
 cimport cython
 
@@ -27,7 +28,17 @@ from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 ABI = 4
 
 DEF MAX_ARGS = 1048576
-DEF LLMAX = 9223372036854775807
+
+cdef extern from "limits.h":
+    const long long LLONG_MAX
+    const long long LLONG_MIN
+
+# C constants (a literal this large would be a Python int in Cython arithmetic)
+cdef long long LLMAX = LLONG_MAX
+cdef long long LLMIN = LLONG_MIN
+cdef long long FLOAT_EXACT = 1LL << 53  # integers within +-2**53 are exact doubles
+
+include "_hotpath_util.pxi"
 
 cdef enum:
     K_PY = 0
@@ -67,6 +78,13 @@ cdef object parse_score_py = None
 cdef bint LIST_INLINE = False
 cdef Py_ssize_t LIST_SPILL = 0
 cdef object LIST_EMPTY = None
+# The same layout reached through the slots' offsets and the deque's C methods (LIST_SLOTS)
+cdef bint LIST_SLOTS = False
+cdef Py_ssize_t OFF_LEFT = -1, OFF_RIGHT = -1, OFF_MIDN = -1
+cdef PyCFunction DEQ_APPEND = NULL, DEQ_APPENDLEFT = NULL, DEQ_POP = NULL, DEQ_POPLEFT = NULL
+cdef PyObject* DEQUE = <PyObject*>deque
+cdef PyObject* TUPLE = <PyObject*>tuple
+cdef PyObject* INT = <PyObject*>int
 
 
 cdef class Entry:
@@ -98,6 +116,7 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
     assume leaves its commands to the Python fast handlers.
     """
     global ListValue, SetValue, HashValue, ZSetValue, parse_score_py, LIST_INLINE, LIST_SPILL, LIST_EMPTY
+    global LIST_SLOTS, OFF_LEFT, OFF_RIGHT, OFF_MIDN, DEQ_APPEND, DEQ_APPENDLEFT, DEQ_POP, DEQ_POPLEFT
     cdef dict out = {}
     cdef dict made = {}
     ListValue = list_cls
@@ -109,6 +128,15 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
         LIST_INLINE = True
         LIST_SPILL = mod.SPILL
         LIST_EMPTY = mod._NONE
+        OFF_LEFT = slot_offset(list_cls.__dict__["left"])
+        OFF_RIGHT = slot_offset(list_cls.__dict__["right"])
+        OFF_MIDN = slot_offset(list_cls.__dict__["midn"])
+        DEQ_APPEND = cmethod(deque.__dict__["append"], METH_O)
+        DEQ_APPENDLEFT = cmethod(deque.__dict__["appendleft"], METH_O)
+        DEQ_POP = cmethod(deque.__dict__["pop"], METH_NOARGS)
+        DEQ_POPLEFT = cmethod(deque.__dict__["popleft"], METH_NOARGS)
+        LIST_SLOTS = (OFF_LEFT >= 0 and OFF_RIGHT >= 0 and OFF_MIDN >= 0 and DEQ_APPEND != NULL
+                      and DEQ_APPENDLEFT != NULL and DEQ_POP != NULL and DEQ_POPLEFT != NULL)
     if (zset_cls is not None and parse_score is not None and "d" in getattr(zset_cls, "__slots__", ())
             and hasattr(zset_cls, "insert") and hasattr(zset_cls, "update")):
         ZSetValue = zset_cls
@@ -130,7 +158,6 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
     return out
 
 
-include "_hotpath_util.pxi"
 
 
 @cython.no_gc  # never part of a cycle: no collector traversal (nor gen-0 collections it would trigger)
@@ -445,7 +472,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                     else:
                         ok = strict_ll(argv[2], &delta)
                         if kind == K_DECRBY:
-                            if delta == -LLMAX - 1:
+                            if delta == LLMIN:
                                 ok = False
                             delta = -delta
                     if ok and PyDict_Size(dexp) and key in dexp:
@@ -459,14 +486,19 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                         else:
                             ok = False
                     if ok:
-                        if (delta > 0 and cur > LLMAX - delta) or (delta < 0 and cur < -LLMAX - 1 - delta):
+                        if (delta > 0 and cur > LLMAX - delta) or (delta < 0 and cur < LLMIN - delta):
                             ok = False
                     if ok:
                         cur += delta
-                        nlen = fmt_ll(numbuf, cur)
-                        PyDict_SetItem(ddata, key, PyBytes_FromStringAndSize(numbuf, nlen))
+                        numbuf[0] = 58  # ':'
+                        nlen = fmt_ll(numbuf + 1, cur)
+                        # the value object rewritten in place when unshared and as long, as Redis does
+                        if vp == NULL or not bytes_overwrite(vp, numbuf + 1, nlen):
+                            PyDict_SetItem(ddata, key, PyBytes_FromStringAndSize(numbuf + 1, nlen))
                         st.dirty += 1
-                        put_int(&b, 58, cur)
+                        numbuf[nlen + 1] = 13
+                        numbuf[nlen + 2] = 10
+                        put(&b, numbuf, nlen + 3)
                 elif kind == K_MGET:
                     ok = True
                     if PyDict_Size(dexp):
@@ -662,7 +694,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                     key = argv[1]
                     if argc == 4 and not (PyDict_Size(dexp) and key in dexp):
                         sc = None
-                        if strict_ll(argv[2], &cur) and -9007199254740992 <= cur <= 9007199254740992:
+                        if strict_ll(argv[2], &cur) and -FLOAT_EXACT <= cur <= FLOAT_EXACT:
                             score = <double>cur  # exact, as float() of these digits
                             ok = True
                         else:

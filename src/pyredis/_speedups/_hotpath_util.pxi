@@ -29,28 +29,41 @@ cdef inline int put(OutBuf* b, const char* s, Py_ssize_t n) except -1:
     return 0
 
 
+cdef extern from *:
+    """
+    /* Two digits at a time, from a table of the pairs "00".."99". */
+    static const char pyredis_digits[201] =
+        "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+        "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    static int pyredis_fmt_ull(char* out, unsigned long long u) {
+        char tmp[24];
+        int k = 24, n;
+        while (u >= 100) {
+            unsigned int i = (unsigned int)(u % 100) * 2;
+            u /= 100;
+            tmp[--k] = pyredis_digits[i + 1];
+            tmp[--k] = pyredis_digits[i];
+        }
+        if (u >= 10) {
+            tmp[--k] = pyredis_digits[u * 2 + 1];
+            tmp[--k] = pyredis_digits[u * 2];
+        } else {
+            tmp[--k] = (char)('0' + u);
+        }
+        n = 24 - k;
+        memcpy(out, tmp + k, n);
+        return n;
+    }
+    """
+    int fmt_ull "pyredis_fmt_ull"(char* out, unsigned long long u) noexcept
+
+
 cdef inline int fmt_ll(char* out, long long v) noexcept:
     """Decimal digits of *v* at *out* (what ``b"%d" % v`` gives); returns their count."""
-    cdef char tmp[24]
-    cdef int k = 0, n = 0
-    cdef unsigned long long u
     if v < 0:
         out[0] = 45
-        n = 1
-        u = <unsigned long long>(-(v + 1)) + 1
-    else:
-        u = <unsigned long long>v
-    while True:
-        tmp[k] = 48 + <char>(u % 10)
-        k += 1
-        u //= 10
-        if u == 0:
-            break
-    while k:
-        k -= 1
-        out[n] = tmp[k]
-        n += 1
-    return n
+        return 1 + fmt_ull(out + 1, <unsigned long long>(-(v + 1)) + 1)
+    return fmt_ull(out, <unsigned long long>v)
 
 
 cdef inline int put_bulk(OutBuf* b, const char* s, Py_ssize_t n) except -1:
@@ -198,18 +211,90 @@ cdef inline bint strict_ll(object b, long long* out) noexcept:
     return True
 
 
+
+# -- C-level access to engine objects ------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    #include <structmember.h>
+    /* The bytes object *o* rewritten in place with the *n* bytes at *s*, when nothing but its one
+       holder can see it: exactly bytes, one reference, the same length (Redis's INCR reuses an
+       unshared integer object the same way). Returns 0, having changed nothing, otherwise. */
+    static int pyredis_bytes_overwrite(PyObject* o, const char* s, Py_ssize_t n) {
+        if (!PyBytes_CheckExact(o) || Py_REFCNT(o) != 1 || PyBytes_GET_SIZE(o) != n) return 0;
+        memcpy(PyBytes_AS_STRING(o), s, (size_t)n);
+        _Py_COMP_DIAG_PUSH
+        _Py_COMP_DIAG_IGNORE_DEPR_DECLS
+        ((PyBytesObject*)o)->ob_shash = -1;
+        _Py_COMP_DIAG_POP
+        return 1;
+    }
+    /* The offset of an object slot of a __slots__ class (its member descriptor), or -1. */
+    static Py_ssize_t pyredis_slot_offset(PyObject* descr) {
+        PyMemberDef* m;
+        if (Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
+        m = ((PyMemberDescrObject*)descr)->d_member;
+        if (m->type != T_OBJECT_EX || (m->flags & READONLY)) return -1;
+        return m->offset;
+    }
+    #define pyredis_slot(o, off) (*(PyObject**)((char*)(o) + (off)))
+    /* The C function of a builtin method descriptor with the given calling convention, or NULL. */
+    static PyCFunction pyredis_cmethod(PyObject* descr, int flags) {
+        PyMethodDef* m;
+        if (Py_TYPE(descr) != &PyMethodDescr_Type) return NULL;
+        m = ((PyMethodDescrObject*)descr)->d_method;
+        if ((m->ml_flags & (METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL)) != flags) return NULL;
+        return m->ml_meth;
+    }
+    static PyObject* pyredis_call_o(PyCFunction f, PyObject* self, PyObject* arg) { return f(self, arg); }
+    static PyObject* pyredis_call_noargs(PyCFunction f, PyObject* self) { return f(self, NULL); }
+    #define pyredis_type_is(o, t) ((PyObject*)Py_TYPE(o) == (PyObject*)(t))
+    """
+    ctypedef void* PyCFunction
+    int METH_O
+    int METH_NOARGS
+    bint bytes_overwrite "pyredis_bytes_overwrite"(PyObject* o, const char* s, Py_ssize_t n)
+    Py_ssize_t slot_offset "pyredis_slot_offset"(object descr)
+    PyObject* slot "pyredis_slot"(object o, Py_ssize_t off)
+    PyCFunction cmethod "pyredis_cmethod"(object descr, int flags)
+    object call_o "pyredis_call_o"(PyCFunction f, object o, object arg)
+    object call_noargs "pyredis_call_noargs"(PyCFunction f, object o)
+    Py_ssize_t obsize "Py_SIZE"(PyObject* o)
+    bint type_is "pyredis_type_is"(PyObject* o, PyObject* t)
+    Py_ssize_t PyLong_AsSsize_t(object o) except? -1
+
+
 cdef inline Py_ssize_t list_push(object v, object x, bint left) except -1:
     """``v.appendleft(x)`` / ``v.append(x)`` of a ListValue, then its length (ListValue's own
     code inlined for the common case: the end deque exists and does not spill)."""
     cdef Py_ssize_t n
-    if LIST_INLINE:
-        d = v.left if left else v.right
-        if d is not LIST_EMPTY:
+    cdef PyObject* d
+    cdef PyObject* o
+    cdef PyObject* m
+    if LIST_SLOTS:  # the same steps on the slots and the deque's C methods
+        d = slot(v, OFF_LEFT if left else OFF_RIGHT)
+        if d != NULL and type_is(d, DEQUE):
+            call_o(DEQ_APPENDLEFT if left else DEQ_APPEND, <object>d, x)
+            n = obsize(d)
+            if n <= LIST_SPILL:
+                o = slot(v, OFF_RIGHT if left else OFF_LEFT)
+                m = slot(v, OFF_MIDN)
+                if o != NULL and m != NULL and (type_is(o, DEQUE) or type_is(o, TUPLE)) and type_is(m, INT):
+                    return n + PyLong_AsSsize_t(<object>m) + obsize(o)
+                return len(v)
             if left:
-                d.appendleft(x)
+                v._spill_left()
             else:
-                d.append(x)
-            n = len(d)
+                v._spill_right()
+            return len(v)
+    elif LIST_INLINE:
+        d2 = v.left if left else v.right
+        if d2 is not LIST_EMPTY:
+            if left:
+                d2.appendleft(x)
+            else:
+                d2.append(x)
+            n = len(d2)
             if n <= LIST_SPILL:
                 if left:
                     return n + <Py_ssize_t>v.midn + len(v.right)
@@ -228,11 +313,28 @@ cdef inline Py_ssize_t list_push(object v, object x, bint left) except -1:
 
 cdef inline object list_pop(object v, bint left, bint* empty):
     """``v.popleft()`` / ``v.pop()`` of a non-empty ListValue; *empty* says whether it is now empty."""
-    if LIST_INLINE:
-        d = v.left if left else v.right
-        if d:  # the end deque holds elements: ListValue pops from it
-            x = d.popleft() if left else d.pop()
-            empty[0] = not d and not v.midn and not (v.right if left else v.left)
+    cdef PyObject* d
+    cdef PyObject* o
+    cdef PyObject* m
+    if LIST_SLOTS:
+        d = slot(v, OFF_LEFT if left else OFF_RIGHT)
+        if d != NULL and type_is(d, DEQUE) and obsize(d):  # the end deque holds elements: ListValue pops from it
+            x = call_noargs(DEQ_POPLEFT if left else DEQ_POP, <object>d)
+            if obsize(d):
+                empty[0] = False
+            else:
+                o = slot(v, OFF_RIGHT if left else OFF_LEFT)
+                m = slot(v, OFF_MIDN)
+                if o != NULL and m != NULL and (type_is(o, DEQUE) or type_is(o, TUPLE)) and type_is(m, INT):
+                    empty[0] = PyLong_AsSsize_t(<object>m) == 0 and obsize(o) == 0
+                else:
+                    empty[0] = not v
+            return x
+    elif LIST_INLINE:
+        d2 = v.left if left else v.right
+        if d2:
+            x = d2.popleft() if left else d2.pop()
+            empty[0] = not d2 and not v.midn and not (v.right if left else v.left)
             return x
     x = v.popleft() if left else v.pop()
     empty[0] = not v
