@@ -256,6 +256,32 @@ def test_compiled_allowed_matches_python():
     assert fastpath.allowed(srv, c) and ACCEL.fast_allowed(srv, c)
 
 
+@pytest.mark.skipif(ACCEL is None, reason="accelerator not built")
+def test_compiled_propagating_matches_python():
+    """The accelerator's copy of "is there a live propagation target" agrees with fastpath.propagating."""
+    srv = Server()
+    repl = srv.replication
+
+    def agree() -> bool:
+        want = fastpath.propagating(srv)
+        assert ACCEL.fast_propagating(srv) is want
+        return want
+
+    assert not agree()  # only the replication feed, with nothing to feed
+    repl.backlog = object()
+    assert agree()  # a master with a backlog
+    repl.masterhost = "127.0.0.1"
+    assert not agree()  # a replica: it proxies the master's stream, it does not feed
+    srv.propagators.append(print)
+    assert agree()  # another target (the AOF)
+    repl.backlog = repl.masterhost = None
+    srv.propagators.clear()
+    assert not agree()
+    srv.replication = None
+    srv.propagators.append(print)
+    assert agree()
+
+
 def test_info_reports_accelerator():
     from pyredis.commands.server import _server_section
 

@@ -21,6 +21,10 @@ def test_read_on_the_replica_right_after_the_masters_reply(master_kind):
         s.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
         m.r.set("x", 0)
         wait_for(lambda: s.info()["master_link_status"] == "up" and s.r.get("x") == b"0", 20, "synced")
+        # After a diskless sync a master starts the live stream only on the replica's first ACK that
+        # follows the transfer's end (repl_start_cmd_stream_on_ack): wait until a write goes through.
+        m.r.set("stream-started", 1)
+        wait_for(lambda: s.r.get("stream-started") == b"1", 20, "stream started")
         rm, rs = RawClient(m.port), RawClient(s.port)
         stale = []
         for i in range(1, 151):

@@ -85,6 +85,7 @@ cdef PyCFunction DEQ_APPEND = NULL, DEQ_APPENDLEFT = NULL, DEQ_POP = NULL, DEQ_P
 cdef PyObject* DEQUE = <PyObject*>deque
 cdef PyObject* TUPLE = <PyObject*>tuple
 cdef PyObject* INT = <PyObject*>int
+cdef PyObject* BYTES = <PyObject*>bytes
 
 
 cdef class Entry:
@@ -233,6 +234,66 @@ def fast_allowed(srv, c):
     return allowed(srv, c)
 
 
+cdef bint is_propagating(object srv, dict sd) except -1:
+    """``pyredis.server.fastpath.propagating`` (keep the two identical)."""
+    props = dget(sd, srv, "propagators")
+    if not props:
+        return False
+    repl = dget(sd, srv, "replication")
+    if repl is None or (repl.backlog is not None and repl.masterhost is None):
+        return True
+    feed = repl.master.feed
+    for fn in props:
+        if fn != feed:
+            return True
+    return False
+
+
+def fast_propagating(srv):
+    """The compiled ``propagating`` (for tests comparing it with the Python one)."""
+    return is_propagating(srv, idict(srv, 1))
+
+
+# RequestParser's slots (protocol/parser.py), read in place by parser_idle / parser_skipped
+cdef object PARSER_CLS = None
+cdef Py_ssize_t OFF_P_AUTH = -1, OFF_P_READER = -1, OFF_P_PENDING = -1, OFF_P_TAIL = -1
+
+
+def set_parser_class(cls):
+    """Read *cls*'s ``_auth``, ``_reader``, ``_pending`` and ``_tail`` slots in place (else call its methods)."""
+    global PARSER_CLS, OFF_P_AUTH, OFF_P_READER, OFF_P_PENDING, OFF_P_TAIL
+    d = cls.__dict__
+    offs = [slot_offset(d[n]) if n in d else -1 for n in ("_auth", "_reader", "_pending", "_tail")]
+    if min(offs) >= 0 and "idle" in d and "skipped" in d:
+        OFF_P_AUTH, OFF_P_READER, OFF_P_PENDING, OFF_P_TAIL = offs
+        PARSER_CLS = cls
+
+
+cdef inline bint parser_idle(object parser) except -1:
+    """``parser.idle()``: no bytes held and no stricter (unauthenticated) limits."""
+    cdef PyObject* a
+    cdef PyObject* r
+    cdef PyObject* n
+    if type(parser) is PARSER_CLS:
+        a = slot(parser, OFF_P_AUTH)
+        r = slot(parser, OFF_P_READER)
+        n = slot(parser, OFF_P_PENDING)
+        if a == <PyObject*>False and r != NULL and r != <PyObject*>None and n != NULL and type_is(n, INT):
+            return PyLong_AsSsize_t(<object>n) == 0
+    return parser.idle()
+
+
+cdef inline int parser_skipped(object parser) except -1:
+    """``parser.skipped()``, which only has to run when the tail it forgets is not empty already."""
+    cdef PyObject* t
+    if type(parser) is PARSER_CLS:
+        t = slot(parser, OFF_P_TAIL)
+        if t != NULL and type_is(t, BYTES) and obsize(t) == 0:
+            return 0
+    parser.skipped()
+    return 0
+
+
 def run_batch(object c, bytes data, dict table, object execute, long long maxbulk, object propagating):
     """Run the requests in *data* for client *c*; returns the offset of the first byte not consumed.
 
@@ -306,6 +367,31 @@ def receive(object c, bytes data, object fp):
     that would do anything more, ``c.flush()`` itself); the part of the read ``run_batch`` leaves
     goes to ``c.feed_rest``. Returns True then.
     """
+    return _receive(c, data, fp)
+
+
+cdef object _speedups_mod = None
+cdef object _fastpath_mod = None
+
+
+def install(cls, parser_cls, speedups, fastpath):
+    """Give *cls* (``Connection``) the compiled :func:`data_received` (no Python frame per read);
+    *parser_cls* is the ``RequestParser`` whose slots ``receive`` reads in place."""
+    global _speedups_mod, _fastpath_mod
+    _speedups_mod = speedups
+    _fastpath_mod = fastpath
+    set_parser_class(parser_cls)
+    cls.data_received = data_received
+
+
+def data_received(self, data):
+    """``Connection.data_received``: :func:`receive` while the accelerator is on (``speedups.hotpath``,
+    which tests switch), else the Python steps, ``Connection.received``."""
+    if type(data) is not bytes or _speedups_mod.hotpath is None or not _receive(self, data, _fastpath_mod):
+        self.received(data)
+
+
+cdef bint _receive(object c, bytes data, object fp) except -1:
     cdef OutBuf b
     cdef Py_ssize_t pos, n, size, nb
     cdef long long rbs
@@ -316,7 +402,7 @@ def receive(object c, bytes data, object fp):
     if dget(cd, c, "pending"):
         return False
     parser = dget(cd, c, "parser")
-    if not parser.idle():
+    if not parser_idle(parser):
         return False
     srv = dget(cd, c, "server")
     if not allowed(srv, c):
@@ -338,7 +424,7 @@ def receive(object c, bytes data, object fp):
     b.n = 0
     b.cap = 0
     try:
-        pos = batch(c, data, table, None, parser.max_bulk_len, fp.propagating, &b)
+        pos = batch(c, data, table, None, parser.max_bulk_len, None, &b)
         out = dget(cd, c, "out")
         nb = b.n
         if pos < n:  # the rest (inline, partial, or after a command the fast path cannot follow)
@@ -346,7 +432,7 @@ def receive(object c, bytes data, object fp):
                 PyList_Append(out, PyBytes_FromStringAndSize(b.p, nb))
             c.feed_rest(data[pos:] if pos else data)
             return True
-        parser.skipped()
+        parser_skipped(parser)
         # Connection.flush, when it would only write: one reply chunk within the reply buffer
         t = dget(cd, c, "transport")
         if (nb and not out and t is not None and not dget(cd, c, "closed") and not dget(cd, c, "close_asap")
@@ -413,7 +499,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
     ks = db.keyspace
     st.kd = idict(ks, 2)
     resp = dget(cd, c, "resp")
-    prop = dget(sd, srv, "propagators") and propagating(srv)
+    prop = dget(sd, srv, "propagators") and (propagating(srv) if propagating is not None else is_propagating(srv, sd))
     slow = dget(sd, srv, "slow_threshold")
     try:
         t0 = now_ns()
@@ -781,7 +867,8 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 ddata = db.data
                 dexp = db.expires
                 resp = dget(cd, c, "resp")
-                prop = dget(sd, srv, "propagators") and propagating(srv)
+                prop = dget(sd, srv, "propagators") and (propagating(srv) if propagating is not None
+                                                         else is_propagating(srv, sd))
                 slow = dget(sd, srv, "slow_threshold")
                 zmax_entries = zmax_value = hmax_entries = hmax_value = -1
                 t0 = now_ns()

@@ -358,7 +358,7 @@ CLIENT_ATTRS = ("pending", "parser", "server", "multi", "authenticated", "acl_re
                 "patterns", "shard_channels", "last_interaction", "qbuf_peak", "qbuf_alloc", "out",
                 "transport", "closed", "obuf_soft_since", "rbs", "rbp", "_flush_scheduled", "cmd")
 SERVER_ATTRS = ("gate", "_after_command", "ready_keys", "stat_net_in", "stat_net_out", "propagators",
-                "slow_threshold", "dirty", "before_reply", "client_eviction", "current_client", "loop")
+                "replication", "slow_threshold", "dirty", "before_reply", "client_eviction", "current_client", "loop")
 KEYSPACE_ATTRS = ("notify_flags", "tracking_hook", "track_lru", "frozen_time", "loading", "hits", "misses")
 
 cdef object PLAIN_CLIENT = None

@@ -141,6 +141,10 @@ class Connection(Client, asyncio.Protocol):
         accel = _speedups.hotpath
         if accel is not None and accel.receive(self, data, fastpath):
             return  # taken whole by the accelerator (the same steps as below: _speedups/_hotpath.pyx receive)
+        self.received(data)
+
+    def received(self, data: bytes) -> None:
+        """A read's accounting, then :meth:`feed_rest`: what ``data_received`` does without the accelerator."""
         srv = self.server
         srv.stat_net_in += len(data)
         self.last_interaction = time.time()
@@ -336,6 +340,10 @@ class Connection(Client, asyncio.Protocol):
         elif self.qbuf_alloc > 32768 and self.qbuf_peak < self.qbuf_alloc // 2:
             self.qbuf_alloc = max(self.qbuf_peak, 20474)
         self.qbuf_peak = 0
+
+
+if _speedups.hotpath is not None:  # data_received's steps compiled: no Python frame per read
+    _speedups.hotpath.install(Connection, RequestParser, _speedups, fastpath)
 
 
 def _fmt_addr(addr: object) -> str:
