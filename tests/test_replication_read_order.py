@@ -5,6 +5,7 @@ that arrived in the same poll."""
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -36,6 +37,32 @@ def test_read_on_the_replica_right_after_the_masters_reply(master_kind):
         rm.close()
         rs.close()
         assert stale == []
+    finally:
+        m.stop()
+        s.stop()
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
+def test_a_closed_link_is_down_for_a_command_read_in_the_same_poll(master_kind):
+    """readQueryFromClient frees the master client on EOF at once: an INFO that the replica reads in the
+    same poll as the master's FIN reports the link down (the TCL suite's "wait for up" right after a
+    CLIENT KILL TYPE replica relies on it)."""
+    m = start(master_kind)
+    s = start("pyredis")
+    try:
+        s.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: s.info()["master_link_status"] == "up", 20, "link up")
+        m.r.config_set("repl-diskless-sync-delay", 5)  # the next sync stays pending for a while
+        rs = RawClient(s.port)
+        s.proc.proc.send_signal(signal.SIGSTOP)
+        try:
+            assert m.r.execute_command("CLIENT", "KILL", "TYPE", "replica") == 1
+            rs.send("INFO", "replication")  # queued behind the FIN: both ready in the replica's next poll
+            time.sleep(0.2)
+        finally:
+            s.proc.proc.send_signal(signal.SIGCONT)
+        assert b"master_link_status:down" in rs.read_reply()
+        rs.close()
     finally:
         m.stop()
         s.stop()

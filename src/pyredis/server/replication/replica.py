@@ -583,7 +583,8 @@ class ReplicaRole:
         """Apply the stream in the protocol's read callback (as readQueryFromClient does), not one loop
         iteration later when the StreamReader wakes this task: a client's command read in the same poll
         would otherwise run before the master's write it follows (a stale GET right after the master's
-        reply). EOF and errors still reach the task through the reader."""
+        reply). EOF drops the link in the same callback, so a client's INFO in that poll sees it down;
+        errors still reach the task through the reader."""
         me = asyncio.current_task()
         buffered = bytes(reader._buffer)  # type: ignore[attr-defined]
         reader._buffer.clear()  # type: ignore[attr-defined]
@@ -597,7 +598,15 @@ class ReplicaRole:
             except Exception as e:  # noqa: BLE001 - a bug must not kill the replication loop
                 self._failed(e)
 
+        feed_eof = reader.feed_eof
+
+        def on_eof() -> None:
+            feed_eof()
+            if self.task is me and self.master is not None:  # the link is down in this read, as in Redis
+                self.drop_link("Connection with master lost.")
+
         reader.feed_data = on_read  # type: ignore[method-assign]
+        reader.feed_eof = on_eof  # type: ignore[method-assign]
         if buffered:
             on_read(buffered)
 
