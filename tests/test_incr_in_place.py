@@ -75,3 +75,28 @@ def test_unshared_value_rewritten_in_place(command):
     before = held.decode()
     conn.data_received(enc(*command))
     assert held.decode() == before and data[b"n"] is not held and data[b"n"].decode() != before
+
+
+def test_full_path_rewrites_in_place_too(diff):
+    """The full path (here LRU tracking, which OBJECT IDLETIME and DEBUG OBJECT switch on, keeps the fast
+    path off) reuses the value as well: the official suite's "INCR can modify objects in-place" reads
+    DEBUG OBJECT's address around an INCR. The TTL, the access clock and the replies stay Redis's."""
+    diff.check("FLUSHALL")
+    diff.check("SET", "foo", "20000", "EX", "1000")
+    diff.check("OBJECT", "IDLETIME", "foo")
+    diff.check("INCR", "foo")
+    diff.check("OBJECT", "REFCOUNT", "foo")
+    before = _debug_object_at(diff)
+    diff.check("INCR", "foo")
+    after = _debug_object_at(diff)
+    assert before.startswith(b"at:") and after.startswith(b"at:")
+    # the pyredis process follows the environment's PYREDIS_NO_EXTENSIONS, as this process does
+    assert (before == after) is (_speedups.ACTIVE == "cython")
+    diff.check("TTL", "foo")
+    diff.check("OBJECT", "IDLETIME", "foo")
+    diff.check("GET", "foo")
+
+
+def _debug_object_at(diff) -> bytes:
+    """The ``at:<address>`` field of pyredis's DEBUG OBJECT foo."""
+    return diff.p.call("DEBUG", "OBJECT", "foo").split()[1]

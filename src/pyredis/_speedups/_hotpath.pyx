@@ -25,7 +25,7 @@ from libc.string cimport memcmp, memcpy
 from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
-ABI = 4
+ABI = 5
 
 DEF MAX_ARGS = 1048576
 
@@ -257,6 +257,13 @@ def fast_propagating(srv):
 # RequestParser's slots (protocol/parser.py), read in place by parser_idle / parser_skipped
 cdef object PARSER_CLS = None
 cdef Py_ssize_t OFF_P_AUTH = -1, OFF_P_READER = -1, OFF_P_PENDING = -1, OFF_P_TAIL = -1
+
+
+def overwrite_value(dict d, key, bytes digits):
+    """Rewrite *key*'s value in *d* in place with *digits* when it is an unshared bytes object of the same
+    length (the full path's INCR, as the native one); False, having changed nothing, otherwise."""
+    cdef PyObject* vp = PyDict_GetItem(d, key)
+    return vp != NULL and bytes_overwrite(vp, PyBytes_AS_STRING(digits), PyBytes_GET_SIZE(digits))
 
 
 def set_parser_class(cls):

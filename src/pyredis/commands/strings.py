@@ -324,7 +324,11 @@ def incr_by(c, key: bytes, delta: int, event: bytes) -> int:
     new = cur + delta
     if new > LLONG_MAX or new < LLONG_MIN:
         raise CommandError(OVERFLOW)
-    db.set(key, b"%d" % new, keep_ttl=True)
+    if old is None:
+        db.set(key, b"%d" % new, keep_ttl=True)
+    else:
+        del old  # our reference released: an unshared value can be rewritten in place
+        db.set_counter(key, b"%d" % new)
     c.changed(key, STRING, event)
     return new
 
