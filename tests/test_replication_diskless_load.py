@@ -351,3 +351,49 @@ def test_only_the_stalled_replica_of_a_diskless_transfer_times_out(master_kind):
         m.stop()
         stuck.stop()
         fast.stop()
+
+
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is *pid* (the master's fork children)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(name))
+    return found
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
+def test_a_killed_diskless_child_is_collected_while_the_relay_is_stalled(master_kind):
+    """The official suite's "diskless replication child being killed is collected": the replica loads
+    slowly (key-load-delay), so the master's relay stalls and stops reading the child's pipe; the child
+    is then killed (as the OOM killer would). The master still collects it (rdb_bgsave_in_progress:0)
+    and fails that sync; the replica, loading at full speed again, syncs in full."""
+    import signal
+
+    m = start(master_kind, "--repl-diskless-sync", "yes", "--rdbcompression", "no", "--save", "")
+    replica = start("redis", "--repl-diskless-load", "swapdb", "--key-load-delay", "100000",
+                    "--loading-process-events-interval-bytes", "1024")
+    try:
+        m.r.execute_command("DEBUG", "POPULATE", 3000, "key", 10_000)  # 30 MB: more than the socket buffers
+        replica.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
+        wait_for(lambda: "Loading DB in memory" in replica.log(), 10, "the replica loading")
+        time.sleep(0.5)  # the replica's socket is full and the relay has stopped reading the pipe
+        child = _children(m.proc.proc.pid)
+        assert len(child) == 1
+        os.kill(child[0], signal.SIGKILL)
+        wait_for(lambda: m.info("persistence")["rdb_bgsave_in_progress"] == 0, 5, "the child collected")
+        assert "Background transfer terminated by signal 9" in m.log()
+        replica.r.config_set("key-load-delay", 0)
+        wait_for(lambda: replica.info()["master_link_status"] == "up", 30, "the replica synced again")
+        assert m.info("stats")["sync_full"] == 2
+        wait_synced(m, replica)
+        assert replica.r.dbsize() == 3000
+    finally:
+        m.stop()
+        replica.stop()

@@ -107,6 +107,9 @@ class Job:
             self.info_fd = -1
 
     def kill(self) -> None:
+        if self.result is not None:  # already reaped (its pid may be another process's by now): cancelled
+            self.result = (False, _SIGUSR1)
+            return
         if self.pid:
             try:
                 os.kill(self.pid, _SIGUSR1)

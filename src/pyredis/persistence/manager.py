@@ -334,7 +334,13 @@ class Persistence(AofControl, Loading, Shutdown):
 
     def poll_child(self) -> None:
         job = self.child
-        if job is None or getattr(job, "owner", None) is not None:
+        if job is None:
+            return
+        owner = getattr(job, "owner", None)
+        if owner is not None:  # a diskless transfer relays to the pipe's end, but a killed child ends it now
+            res = job.poll()
+            if res is not None and res != (True, 0):
+                owner.child_died()
             return
         job.read_info()
         res = job.poll()

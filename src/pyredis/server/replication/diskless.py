@@ -198,6 +198,11 @@ class DisklessTransfer:
                 m._free(r)
         m._start_pending()
 
+    def child_died(self) -> None:
+        """The child exited with an error or a signal (the OOM killer, kill -9) while the relay may be
+        stalled on a replica: end the transfer now (checkChildrenDone), the replicas fail their sync."""
+        self.end(kill=False, live=self.live())
+
     def killed(self) -> None:
         """The persistence subsystem killed the child (SHUTDOWN, FLUSHALL, a full sync as replica): its
         replicas are dropped (updateSlavesWaitingBgsave with an error) and will sync again."""
