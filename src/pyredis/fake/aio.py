@@ -117,6 +117,12 @@ class _Writer:
     def is_closing(self) -> bool:
         return self.closed
 
+    @property
+    def transport(self) -> _Writer:
+        """``StreamWriter.transport``: this object is its own transport (redis-py >= 8.2 asks it
+        ``is_closing()`` before every write)."""
+        return self
+
     async def wait_closed(self) -> None:
         return None
 
