@@ -301,3 +301,9 @@ def keyspace_events(diff, script: str) -> list[bytes]:
         seen.append(events)
     assert seen[0] == seen[1]
     return seen[0]
+
+
+def child_pids(pid: int) -> list[int]:
+    """The pids of *pid*'s children (a server's fork children)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]

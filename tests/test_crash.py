@@ -5,17 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 from persistence_support import Proc, fill_mixed
 
-
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [int(x) for x in out.stdout.split()]
+from support import child_pids
 
 
 def _write_until_killed(p: Proc, kill_after: float) -> list[tuple[int, float]]:
@@ -87,7 +83,7 @@ def test_kill9_during_bgsave_keeps_previous_dump(tmp_path):
         first = fh.read()
     r.set("generation", "2")
     assert p.command(b"BGSAVE") == b"+Background saving started\r\n"
-    kids = _children(p.proc.pid)
+    kids = child_pids(p.proc.pid)
     p.kill9()
     for k in kids:
         try:
@@ -108,7 +104,7 @@ def test_bgsave_child_killed(tmp_path):
     fill_mixed(r, 1000, big=True, seed=4)
     assert r.save()
     assert p.command(b"BGSAVE") == b"+Background saving started\r\n"
-    kids = _children(p.proc.pid)
+    kids = child_pids(p.proc.pid)
     assert kids
     for k in kids:
         os.kill(k, signal.SIGKILL)
@@ -129,7 +125,7 @@ def test_kill9_during_aof_rewrite_keeps_all_data(tmp_path):
     r.config_set("appendfsync", "always")
     assert p.command(b"BGREWRITEAOF").startswith(b"+Background append only file rewriting")
     r.set("after-rewrite-start", "yes")
-    kids = _children(p.proc.pid)
+    kids = child_pids(p.proc.pid)
     p.kill9()
     for k in kids:
         try:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from support import ServerProcess
+from support import ServerProcess, child_pids
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -28,11 +28,6 @@ def _pid(p: ServerProcess) -> int:
     return int(raw.split("process_id:")[1].split("\r\n")[0])
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [int(x) for x in out.stdout.split()]
-
-
 @pytest.fixture(scope="module", params=["redis", "pyredis"])
 def server(request):
     p = ServerProcess(request.param)
@@ -40,7 +35,7 @@ def server(request):
     p.stop()
 
 
-def test_oom_score_adj_follows_role_and_children(server):
+def test_oom_score_adj_follows_role_andchild_pids(server):
     pid = _pid(server)
     base = _oom(pid)
     c = server.client()
@@ -58,7 +53,7 @@ def test_oom_score_adj_follows_role_and_children(server):
     deadline = time.time() + 10
     seen = None
     while time.time() < deadline and seen != base + 30:
-        kids = _children(pid)
+        kids = child_pids(pid)
         if kids:
             try:
                 seen = _oom(kids[0])
@@ -67,7 +62,7 @@ def test_oom_score_adj_follows_role_and_children(server):
         time.sleep(0.02)
     assert seen == base + 30
     c.call("CONFIG", "SET", "rdb-key-save-delay", "0")
-    for k in _children(pid):
+    for k in child_pids(pid):
         os.kill(k, signal.SIGKILL)
     # absolute, then off: the score from before comes back
     c.call("CONFIG", "SET", "oom-score-adj", "absolute")

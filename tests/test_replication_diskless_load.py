@@ -16,7 +16,7 @@ import pytest
 import redis
 from repl_support import assert_same_data, start, wait_for, wait_synced
 
-from support import RawClient, free_port
+from support import RawClient, child_pids, free_port
 
 
 def _writer(m, stop: threading.Event, counts: list[int]) -> None:
@@ -353,21 +353,6 @@ def test_only_the_stalled_replica_of_a_diskless_transfer_times_out(master_kind):
         fast.stop()
 
 
-def _children(pid: int) -> list[int]:
-    """The pids whose parent is *pid* (the master's fork children)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(name))
-    return found
-
-
 @pytest.mark.parametrize("master_kind", ["redis", "pyredis"])
 def test_a_killed_diskless_child_is_collected_while_the_relay_is_stalled(master_kind):
     """The official suite's "diskless replication child being killed is collected": the replica loads
@@ -384,7 +369,7 @@ def test_a_killed_diskless_child_is_collected_while_the_relay_is_stalled(master_
         replica.r.execute_command("REPLICAOF", "127.0.0.1", m.port)
         wait_for(lambda: "Loading DB in memory" in replica.log(), 10, "the replica loading")
         time.sleep(0.5)  # the replica's socket is full and the relay has stopped reading the pipe
-        child = _children(m.proc.proc.pid)
+        child = child_pids(m.proc.proc.pid)
         assert len(child) == 1
         os.kill(child[0], signal.SIGKILL)
         wait_for(lambda: m.info("persistence")["rdb_bgsave_in_progress"] == 0, 5, "the child collected")

@@ -96,14 +96,11 @@ class Database:
         """Store an existing string key's new integer *digits*, keeping its TTL. With the accelerator an
         unshared value of the same length is rewritten in place, as Redis's INCR reuses an unshared
         integer object (DEBUG OBJECT shows the same address); the result is the same as ``set``."""
+        data = self.data
         hp = _speedups.hotpath
-        if hp is None or not hp.overwrite_value(self.data, key, digits):
-            self.set(key, digits, keep_ttl=True)
-            return
-        if self.keyspace.track_lru:
-            self.lru[key] = time.time()
-        if self.blocked and key in self.blocked:
-            self.keyspace.key_ready(self, key)
+        # rewritten in place, the stored object is the new value: storing it again changes nothing
+        self.set(key, data[key] if hp is not None and hp.overwrite_value(data, key, digits) else digits,
+                 keep_ttl=True)
 
     def add(self, key: bytes, value: Any) -> None:
         """Store a value for a key known not to exist."""

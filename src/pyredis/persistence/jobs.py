@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from typing import Any
 
 log = logging.getLogger("pyredis")
 
@@ -52,6 +53,7 @@ class Job:
         self.cow_peak = 0
         self.cow_at = 0.0
         self.result: tuple[bool, int] | None = None  # (exited normally with 0, signal)
+        self.owner: Any = None  # a diskless transfer, which reaps its child itself (not persistence)
 
     def poll(self) -> tuple[bool, int] | None:
         """None while running; else (success, killing signal or 0)."""

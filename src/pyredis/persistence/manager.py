@@ -313,7 +313,7 @@ class Persistence(AofControl, Loading, Shutdown):
         job = self.child
         if job is None:
             return
-        owner = getattr(job, "owner", None)
+        owner = job.owner
         if owner is not None:  # a diskless replication transfer: its owner reaps it
             self.child = None
             owner.killed()
@@ -336,7 +336,7 @@ class Persistence(AofControl, Loading, Shutdown):
         job = self.child
         if job is None:
             return
-        owner = getattr(job, "owner", None)
+        owner = job.owner
         if owner is not None:  # a diskless transfer relays to the pipe's end, but a killed child ends it now
             res = job.poll()
             if res is not None and res != (True, 0):

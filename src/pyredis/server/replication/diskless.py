@@ -75,7 +75,7 @@ class DisklessTransfer:
         job.pid = job.tmp_pid = pid
         job.keys_total = sum(len(db.data) for db in srv.keyspace.dbs)
         t = cls(master, job, rfd, os.urandom(20).hex().encode(), targets)
-        job.owner = t  # type: ignore[attr-defined]  # persistence leaves reaping the child to its owner
+        job.owner = t
         pers.child = job
         master.diskless = t
         log.info("Background RDB transfer started by pid %d", pid)
