@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import Any
 
-_ABI = 5
+_ABI = 6
 
 
 def _disabled() -> bool:
@@ -32,6 +33,14 @@ def _load() -> ModuleType | None:
 hotpath: ModuleType | None = _load()
 ACTIVE = "cython" if hotpath is not None else "python"
 _LOADED = hotpath  # even while a test switches ``hotpath`` off, the replies it held must go out
+# The classes a database's key dict may be (the compiled loaders and hot path write both directly).
+KEY_DICT_TYPES: tuple[type, ...] = (dict,) if hotpath is None else (dict, hotpath.KeyTable)
+
+
+def key_dict() -> dict[Any, Any]:
+    """A new, empty key dict for a database: the accelerator's ``KeyTable`` (the dict API and order the
+    engine relies on, in 24-28 bytes per key where a dict takes 42 at 1M keys) or a plain dict."""
+    return {} if hotpath is None else hotpath.KeyTable()
 
 
 def write_held() -> None:

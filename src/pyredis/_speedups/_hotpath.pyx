@@ -25,7 +25,7 @@ from libc.string cimport memcmp, memcpy
 from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
-ABI = 5
+ABI = 6
 
 DEF MAX_ARGS = 1048576
 
@@ -86,6 +86,8 @@ cdef PyObject* DEQUE = <PyObject*>deque
 cdef PyObject* TUPLE = <PyObject*>tuple
 cdef PyObject* INT = <PyObject*>int
 cdef PyObject* BYTES = <PyObject*>bytes
+
+include "_keytable.pxi"
 
 
 cdef class Entry:
@@ -259,10 +261,11 @@ cdef object PARSER_CLS = None
 cdef Py_ssize_t OFF_P_AUTH = -1, OFF_P_READER = -1, OFF_P_PENDING = -1, OFF_P_TAIL = -1
 
 
-def overwrite_value(dict d, key, bytes digits):
-    """Rewrite *key*'s value in *d* in place with *digits* when it is an unshared bytes object of the same
-    length (the full path's INCR, as the native one); False, having changed nothing, otherwise."""
-    cdef PyObject* vp = PyDict_GetItem(d, key)
+def overwrite_value(d, key, bytes digits):
+    """Rewrite *key*'s value in *d* (a database's dict or KeyTable) in place with *digits* when it is an
+    unshared bytes object of the same length (the full path's INCR, as the native one); False, having
+    changed nothing, otherwise."""
+    cdef PyObject* vp = dget_item(d, key)
     return vp != NULL and bytes_overwrite(vp, PyBytes_AS_STRING(digits), PyBytes_GET_SIZE(digits))
 
 
@@ -490,7 +493,8 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
     cdef char numbuf[24]
     cdef int nlen
     cdef list argv, out
-    cdef dict ddata, dexp
+    cdef object ddata
+    cdef dict dexp
     cdef dict cd = idict(c, 0)
     srv = dget(cd, c, "server")
     cdef dict sd = idict(srv, 1)
@@ -534,7 +538,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 if kind == K_GET:
                     key = argv[1]
                     if not (PyDict_Size(dexp) and key in dexp):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             st.misses += 1
                             if resp == 3:
@@ -549,7 +553,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 elif kind == K_SET:
                     key = argv[1]
                     if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
-                        PyDict_SetItem(ddata, key, argv[2])
+                        dset_item(ddata, key, argv[2])
                         st.dirty += 1
                         put(&b, "+OK\r\n", 5)
                         ok = True
@@ -571,7 +575,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                     if ok and PyDict_Size(dexp) and key in dexp:
                         ok = False
                     if ok:
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             cur = 0
                         elif type(<object>vp) is bytes:
@@ -587,7 +591,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                         nlen = fmt_ll(numbuf + 1, cur)
                         # the value object rewritten in place when unshared and as long, as Redis does
                         if vp == NULL or not bytes_overwrite(vp, numbuf + 1, nlen):
-                            PyDict_SetItem(ddata, key, PyBytes_FromStringAndSize(numbuf + 1, nlen))
+                            dset_item(ddata, key, PyBytes_FromStringAndSize(numbuf + 1, nlen))
                         st.dirty += 1
                         numbuf[nlen + 1] = 13
                         numbuf[nlen + 2] = 10
@@ -602,7 +606,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                     if ok:
                         put_int(&b, 42, argc - 1)
                         for i in range(1, argc):
-                            vp = PyDict_GetItem(ddata, argv[i])
+                            vp = dget_item(ddata, argv[i])
                             if vp == NULL:
                                 st.misses += 1
                             else:
@@ -622,7 +626,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                                 break
                     if ok:
                         for i in range(1, argc, 2):
-                            PyDict_SetItem(ddata, argv[i], argv[i + 1])
+                            dset_item(ddata, argv[i], argv[i + 1])
                         st.dirty += argc // 2
                         put(&b, "+OK\r\n", 5)
                 elif kind == K_EXISTS:
@@ -633,7 +637,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                         if PyDict_Size(dexp) and key in dexp:
                             ok = False
                             break
-                        if PyDict_GetItem(ddata, key) != NULL:
+                        if dget_item(ddata, key) != NULL:
                             cur += 1
                     if ok:
                         put_int(&b, 58, cur)
@@ -647,10 +651,10 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 elif kind == K_LPUSH or kind == K_RPUSH:
                     key = argv[1]
                     if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             v = ListValue()
-                            PyDict_SetItem(ddata, key, v)
+                            dset_item(ddata, key, v)
                             ok = True
                         else:
                             v = <object>vp
@@ -661,7 +665,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 elif kind == K_LPOP or kind == K_RPOP:
                     key = argv[1]
                     if argc == 2 and not (PyDict_Size(dexp) and key in dexp):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             if resp == 3:
                                 put(&b, "_\r\n", 3)
@@ -680,7 +684,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                     key = argv[1]
                     if (strict_ll(argv[2], &delta) and strict_ll(argv[3], &cur)
                             and not (PyDict_Size(dexp) and key in dexp)):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             st.misses += 1
                             put(&b, "*0\r\n", 4)
@@ -700,11 +704,11 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 elif kind == K_SADD:
                     key = argv[1]
                     if argc == 3 and not (PyDict_Size(dexp) and key in dexp):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             v = SetValue()
                             v.big = False
-                            PyDict_SetItem(ddata, key, v)
+                            dset_item(ddata, key, v)
                             ok = True
                         else:
                             v = <object>vp
@@ -725,7 +729,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 elif kind == K_SISMEMBER:
                     key = argv[1]
                     if not (PyDict_Size(dexp) and key in dexp):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             st.misses += 1
                             put(&b, ":0\r\n", 4)
@@ -740,10 +744,10 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 elif kind == K_HSET:
                     key = argv[1]
                     if argc == 4 and not (PyDict_Size(dexp) and key in dexp):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             v = HashValue()
-                            PyDict_SetItem(ddata, key, v)
+                            dset_item(ddata, key, v)
                             ok = True
                         else:
                             v = <object>vp
@@ -768,7 +772,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                 elif kind == K_HGET:
                     key = argv[1]
                     if not (PyDict_Size(dexp) and key in dexp):
-                        vp = PyDict_GetItem(ddata, key)
+                        vp = dget_item(ddata, key)
                         if vp == NULL:
                             st.misses += 1
                             ok = True
@@ -796,10 +800,10 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                             if ok:
                                 score = sc
                         if ok:
-                            vp = PyDict_GetItem(ddata, key)
+                            vp = dget_item(ddata, key)
                             if vp == NULL:
                                 v = ZSetValue()
-                                PyDict_SetItem(ddata, key, v)
+                                dset_item(ddata, key, v)
                             else:
                                 v = <object>vp
                                 ok = type(v) is ZSetValue

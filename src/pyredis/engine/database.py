@@ -20,7 +20,7 @@ class Database:
 
     def __init__(self, dbid: int, keyspace: Keyspace) -> None:
         self.id = dbid
-        self.data: dict[bytes, Any] = {}
+        self.data: dict[bytes, Any] = _speedups.key_dict()
         self.expires: dict[bytes, int] = {}
         self.keyspace = keyspace
         self.watched: dict[bytes, list[Any]] = {}  # key -> clients WATCHing it

@@ -183,10 +183,10 @@ cdef object _rd_value(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p, int t, dict
         return None
 
 
-def read_records(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, bint skip_expired,
+def read_records(r, object cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, bint skip_expired,
                  dict builders=None):
     """Load consecutive records (optionally preceded by an EXPIRETIME_MS opcode) from ``r.data``
-    at ``r.pos`` into *cur_data* / *cur_exp*, up to offset *stop*: plain strings, and with
+    at ``r.pos`` into *cur_data* (a plain dict or the accelerator's KeyTable) / *cur_exp*, up to offset *stop*: plain strings, and with
     *builders* (``{type: fn(items, longest) -> value}``) the compact collections of
     :func:`_rd_value`.
 
@@ -202,6 +202,7 @@ def read_records(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, b
     cdef bint has_when
     cdef int t
     cdef object key, val
+    cdef bint plain = type(cur_data) is dict
     try:
         while pos < stop and pos < n:
             p = pos
@@ -229,9 +230,14 @@ def read_records(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, b
                 expired += 1
                 pos = p
                 continue
-            if PyDict_GetItem(cur_data, key) != NULL:
-                break
-            PyDict_SetItem(cur_data, key, val)
+            if plain:
+                if PyDict_GetItem(cur_data, key) != NULL:
+                    break
+                PyDict_SetItem(cur_data, key, val)
+            else:  # the accelerator's KeyTable
+                if key in cur_data:
+                    break
+                cur_data[key] = val
             if has_when:
                 PyDict_SetItem(cur_exp, key, when)
             loaded += 1
@@ -241,6 +247,6 @@ def read_records(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, b
     return loaded, expired
 
 
-def read_strings(r, dict cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, bint skip_expired):
+def read_strings(r, object cur_data, dict cur_exp, Py_ssize_t stop, int64_t now, bint skip_expired):
     """:func:`read_records` for plain string records only."""
     return read_records(r, cur_data, cur_exp, stop, now, skip_expired, None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-_ABI = 3
+_ABI = 4
 
 
 def _load() -> ModuleType | None:

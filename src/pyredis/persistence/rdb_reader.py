@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pyredis._speedups import KEY_DICT_TYPES
 from pyredis.persistence.accel import fast as _fast
 from pyredis.persistence.crc64 import crc64
 from pyredis.persistence.rdb_format import (
@@ -196,9 +197,9 @@ def _load_loop(r: Reader, res: LoadResult, server: Any, data: bytes, skip_expire
             now = int(time.time() * 1000)
         start = r.pos
         try:
-            # the compiled loader writes plain dicts only (a cluster node's db 0 is a slot-indexed subclass)
+            # the compiled loader writes plain dicts and KeyTables only (not a cluster node's slot-indexed db 0)
             if (fast_records is not None and expire is None and idle < 0 and freq < 0
-                    and type(cur_data) is dict and type(cur_exp) is dict):
+                    and type(cur_data) in KEY_DICT_TYPES and type(cur_exp) is dict):
                 loaded, expired = fast_records(r, cur_data, cur_exp, next_yield, now, skip_expired, builders)
                 if loaded or expired:
                     res.keys_loaded += loaded
