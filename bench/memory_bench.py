@@ -184,7 +184,8 @@ def breakdown(workload: str, n: int) -> dict[str, float]:
             h[b"field:%d" % i] = VALUE
         h.big = True
         fields = sum(_alloc(size(k)) for k in h) / n
-        return {"dict entry": size(h) / n, "field object": fields, "value object": _alloc(size(b"v" * 16))}
+        slot = "dict entry" if isinstance(h, dict) else "key table entry"
+        return {slot: size(h) / n, "field object": fields, "value object": _alloc(size(b"v" * 16))}
     if workload == "set":
         s = SetValue(b"member:%d" % i for i in range(n))
         return {"set slot": size(s) / n, "member object": sum(_alloc(size(m)) for m in s) / n}

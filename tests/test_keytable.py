@@ -193,3 +193,31 @@ def test_random_key_and_memory():
     d = dict.fromkeys((b"key:%d" % i for i in range(200000)), b"v")
     t2 = KeyTable(d)
     assert sys.getsizeof(t2) < 0.75 * sys.getsizeof(d)
+
+
+class Sub(KeyTable):
+    __slots__ = ("big",)
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.big = False
+
+
+def test_a_subclass_keeps_its_type_and_slots_through_copy_and_pickle():
+    s = Sub([(b"f", b"v")])
+    s.big = True
+    for c in (copy.copy(s), copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert type(c) is Sub and c.big is True and list(c.items()) == [(b"f", b"v")]
+    assert type(Sub.fromkeys([b"a"])) is Sub and repr(s) == "Sub({b'f': b'v'})"
+
+
+def test_hash_values_use_it_under_the_accelerator():
+    from pyredis import _speedups
+    from pyredis.engine.hash import HashValue
+
+    assert issubclass(HashValue, KeyTable) == (_speedups.hotpath is not None)
+    h = HashValue([(b"a", b"1")])
+    h[b"b"] = b"2"
+    assert list(h.items()) == [(b"a", b"1"), (b"b", b"2")] and not h.big
+    c = h.copy()
+    assert type(c) is HashValue and c == h

@@ -72,6 +72,7 @@ KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K
 cdef object ListValue = None
 cdef object SetValue = None
 cdef object HashValue = None
+cdef bint HASH_KT = False  # HashValue is a KeyTable (else a dict)
 cdef object ZSetValue = None
 cdef object parse_score_py = None
 # ListValue's layout (left deque, packed middle, right deque; engine/list.py), used inline when present.
@@ -118,7 +119,7 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
     The value classes are the engine's; a class whose layout is not the one the native handlers
     assume leaves its commands to the Python fast handlers.
     """
-    global ListValue, SetValue, HashValue, ZSetValue, parse_score_py, LIST_INLINE, LIST_SPILL, LIST_EMPTY
+    global ListValue, SetValue, HashValue, ZSetValue, parse_score_py, LIST_INLINE, LIST_SPILL, LIST_EMPTY, HASH_KT
     global LIST_SLOTS, OFF_LEFT, OFF_RIGHT, OFF_MIDN, DEQ_APPEND, DEQ_APPENDLEFT, DEQ_POP, DEQ_POPLEFT
     cdef dict out = {}
     cdef dict made = {}
@@ -149,8 +150,10 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
         SetValue = set_cls
         KINDS["sadd"] = K_SADD
         KINDS["sismember"] = K_SISMEMBER
-    if issubclass(hash_cls, dict) and hasattr(hash_cls, "check_lengths") and hasattr(hash_cls, "check_size"):
+    if ((issubclass(hash_cls, dict) or issubclass(hash_cls, KeyTable)) and hasattr(hash_cls, "check_lengths")
+            and hasattr(hash_cls, "check_size")):
         HashValue = hash_cls
+        HASH_KT = issubclass(hash_cls, KeyTable)
         KINDS["hset"] = K_HSET
         KINDS["hget"] = K_HGET
     for name, (cmd, fn, direct, _lo, _hi) in fast_table.items():
@@ -754,15 +757,19 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                             ok = type(v) is HashValue
                         if ok:
                             x = argv[2]
-                            added = PyDict_GetItem(v, x) == NULL
-                            PyDict_SetItem(v, x, argv[3])
+                            if HASH_KT:
+                                added = (<KeyTable>v).lookup(x) == NULL
+                                (<KeyTable>v).store(x, argv[3])
+                            else:
+                                added = PyDict_GetItem(v, x) == NULL
+                                PyDict_SetItem(v, x, argv[3])
                             if not v.big:  # HashValue.check_lengths + check_size, inlined
                                 if hmax_value < 0:
                                     cfgv = srv.config.values
                                     hmax_value = cfgv["hash-max-listpack-value"]
                                     hmax_entries = cfgv["hash-max-listpack-entries"]
                                 if (PyBytes_GET_SIZE(x) > hmax_value or PyBytes_GET_SIZE(argv[3]) > hmax_value
-                                        or PyDict_Size(v) > hmax_entries):
+                                        or len(v) > hmax_entries):
                                     v.big = True
                             st.dirty += 1
                             if added:
@@ -778,7 +785,10 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                             ok = True
                         elif type(<object>vp) is HashValue:
                             st.hits += 1
-                            vp = PyDict_GetItem(<object>vp, argv[2])
+                            if HASH_KT:
+                                vp = (<KeyTable>vp).lookup(argv[2])
+                            else:
+                                vp = PyDict_GetItem(<object>vp, argv[2])
                             ok = True
                             if vp != NULL:
                                 put_bulk(&b, PyBytes_AS_STRING(<object>vp), PyBytes_GET_SIZE(<object>vp))

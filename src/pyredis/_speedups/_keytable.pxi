@@ -28,10 +28,10 @@ cdef Py_ssize_t KT_MAX_ENTRIES = (1 << 30)  # the int32 index addresses at most 
 cdef object _MISSING = object()
 
 
-@cython.final
 @cython.no_gc
 cdef class KeyTable:
-    """A compiled ``dict`` for a database's keys (insertion ordered; the dict API the engine uses).
+    """A compiled ``dict`` for a database's keys and hash fields (insertion ordered; the dict API the
+    engine uses). ``HashValue`` subclasses it under the accelerator.
 
     The values it holds are not traversed by the cyclic GC: they are treated as reachable, as they
     are while the database holds them (keys and values never refer back to a key table).
@@ -46,7 +46,7 @@ cdef class KeyTable:
     cdef Py_ssize_t usable    # the most entries the index takes before it is rebuilt
     cdef size_t version       # bumped by every insertion and deletion (iterators check it)
 
-    def __cinit__(self):
+    def __cinit__(self, *args, **kwargs):
         self.entries = NULL
         self.index = NULL
         self.mask = 0
@@ -320,9 +320,9 @@ cdef class KeyTable:
 
     @classmethod
     def fromkeys(cls, iterable, value=None):
-        t = KeyTable()
+        t = cls()
         for k in iterable:
-            t.store(k, value)
+            t[k] = value
         return t
 
     def keys(self):
@@ -351,14 +351,14 @@ cdef class KeyTable:
     __hash__ = None
 
     def __repr__(self):
-        return "KeyTable(%r)" % (dict(self.items()),)
+        return "%s(%r)" % (type(self).__name__, dict(self.items()))
 
     def __sizeof__(self):
         return (sizeof(KTEntry) * self.cap + (sizeof(int32_t) * (self.mask + 1) if self.index != NULL else 0)
                 + 8 * sizeof(Py_ssize_t) + 16)
 
     def __reduce__(self):
-        return (KeyTable, (), None, None, iter(self.items()))
+        return (type(self), (), self.__getstate__(), None, iter(self.items()))  # a subclass's slots too
 
     def random_key(self):
         """A uniformly random live key, or None when empty (RANDOMKEY's pick: O(1) unless most entries are deleted)."""
