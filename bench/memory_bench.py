@@ -192,7 +192,7 @@ def breakdown(workload: str, n: int) -> dict[str, float]:
     z = ZSetValue.from_pairs(((b"member:%d" % i, float(i)) for i in range(n)), 128, 64)
     sl = z.sl
     lists = sum(size(x) for x in sl._lists) / n
-    return {"dict entry": size(z.d) / n, "member object": sum(_alloc(size(m)) for m in z.d) / n,
+    return {"dict entry" if isinstance(z.d, dict) else "key table entry": size(z.d) / n, "member object": sum(_alloc(size(m)) for m in z.d) / n,
             "score float": _alloc(size(1.5)), "(score, member) tuple": _alloc(size((1.0, b""))),  # getsizeof counts the GC header
             "sorted-list slot": lists}
 

@@ -37,10 +37,11 @@ _LOADED = hotpath  # even while a test switches ``hotpath`` off, the replies it 
 KEY_DICT_TYPES: tuple[type, ...] = (dict,) if hotpath is None else (dict, hotpath.KeyTable)
 
 
-def key_dict() -> dict[Any, Any]:
-    """A new, empty key dict for a database: the accelerator's ``KeyTable`` (the dict API and order the
-    engine relies on, in 24-28 bytes per key where a dict takes 42 at 1M keys) or a plain dict."""
-    return {} if hotpath is None else hotpath.KeyTable()
+def key_dict(items: Any = ()) -> dict[Any, Any]:
+    """A new key dict (a database's keys, a sorted set's member -> score) holding *items*: the
+    accelerator's ``KeyTable`` (the dict API and order the engine relies on, in 24-28 bytes per key
+    where a dict takes 42 at 1M keys) or a plain dict."""
+    return dict(items) if hotpath is None else hotpath.KeyTable(items)
 
 
 def write_held() -> None:

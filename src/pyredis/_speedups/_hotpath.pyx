@@ -819,7 +819,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                                 ok = type(v) is ZSetValue
                         if ok:
                             x = argv[3]
-                            vp = PyDict_GetItem(v.d, x)
+                            vp = dget_item(v.d, x)
                             if vp == NULL:
                                 if sc is None:
                                     sc = PyFloat_FromDouble(score)

@@ -14,6 +14,8 @@ from math import inf, nextafter
 
 from sortedcontainers import SortedList
 
+from pyredis import _speedups
+
 # -- number parsing (C strtod semantics) -----------------------------------------------------------
 _DEC = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _HEX = re.compile(rb"([+-]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)")
@@ -255,7 +257,7 @@ class ZSetValue:
     __slots__ = ("d", "sl", "big")
 
     def __init__(self) -> None:
-        self.d: dict[bytes, float] = {}
+        self.d: dict[bytes, float] = _speedups.key_dict()
         self.sl = SortedList()
         self.big = False
 
@@ -270,7 +272,7 @@ class ZSetValue:
 
     def copy(self) -> ZSetValue:
         z = ZSetValue()
-        z.d = dict(self.d)
+        z.d = _speedups.key_dict(self.d)
         z.sl = SortedList(self.sl)
         z.big = self.big
         return z
@@ -281,7 +283,7 @@ class ZSetValue:
         """A new set from ``(member, score)`` pairs (a later duplicate member overrides an earlier
         one); encoding decided by size. *longest*: the longest member's length, when known."""
         z = _new(cls)
-        d = z.d = dict(pairs)
+        d = z.d = _speedups.key_dict(pairs)
         if longest is None:
             longest = max(map(len, d), default=0)
         big = z.big = len(d) > max_entries or longest > max_value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sortedcontainers import SortedList
 
+from pyredis import _speedups
 from pyredis.commands.args import rank_range
 from pyredis.commands.errors import CommandError, WrongType, syntax_error
 from pyredis.commands.registry import command
@@ -123,7 +124,7 @@ def zadd_generic(c, argv: list[bytes], incr: bool, parsed: list[float] | None = 
 def _bulk_fill(c, zs: ZSetValue, argv: list[bytes], i: int, scores: list[float]) -> tuple[int, int]:
     """Plain ZADD of many pairs into a new, empty set: same result as one insert at a time."""
     entries, maxval = _limits(c)
-    d: dict[bytes, float] = {}
+    d: dict[bytes, float] = _speedups.key_dict()
     big = False
     updated = 0
     for j, s in enumerate(scores):
