@@ -23,11 +23,18 @@ that of an installed package even where ``PYTHONDONTWRITEBYTECODE`` is set: comp
 source at start-up leaves about 2 MB more RSS behind. The start-up line splits pyredis's start-up RSS
 into the bare interpreter, asyncio (+ uvloop when installed) and the rest (pyredis's modules and state).
 
-What bounds the ratio (CPython 3.11, this machine): a 1M-key string keyspace costs pyredis 153.7 B/key that
-no start-up work changes (the dict's table 41.9, a ``key:N`` bytes object 48, a 16-byte bytes value 64)
-against redis-server's ~107, and the interpreter plus asyncio/uvloop are ~23.6 MB before pyredis loads
-anything; so 1.5x at 1M strings (~179 MB) would need pyredis's own start-up at ~1.5 MB. The rest of the
-gap has to come from smaller per-key objects.
+What bounds the ratio (CPython 3.11, this machine): a 1M-key string keyspace costs pyredis ~154.5 B/key
+that no start-up work changes (the dict's table 41.9, a ``key:N`` bytes object 48, a 16-byte bytes value 64)
+against redis-server's ~107, and the interpreter plus asyncio/uvloop are ~23.5 MB before pyredis loads
+anything. At 1M strings pyredis is at 185.9 MB against redis-server's 119.1 (1.56x; start-up RSS 31.4 MB
+= interpreter 13.8 + asyncio/uvloop 9.7 + pyredis 7.8, was 33.5 with pyredis 9.9 before features loaded on
+first use: docs/ARCHITECTURE.md, "Start-up memory"), so 1.5x (~179 MB) would need pyredis's own start-up
+at ~0.7 MB. Of the 7.8 MB, ~0.8 MB is uvloop's event loop object (a 256 KB receive buffer in the loop plus
+libuv's state: the split's asyncio/uvloop figure only imports them), ~0.45 MB ctypes (the process title,
+written over argv at start-up), ~0.3 MB sortedcontainers (sorted sets, streams) and ~0.13 MB json (the ACL
+command universe parses the command metadata at start-up); the rest is the code of the modules a default
+server runs (command families, server core, persistence/replication/scripting subsystems). The rest of
+the gap has to come from smaller per-key objects.
 """
 
 from __future__ import annotations

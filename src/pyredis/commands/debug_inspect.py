@@ -18,8 +18,6 @@ from pyredis.engine.lowlevel import dict_stats, held_table_size, sdslen_report
 from pyredis.engine.set import SetValue
 from pyredis.engine.types import encoding_of, object_refcount
 from pyredis.engine.zset import ZSetValue
-from pyredis.persistence import listpack as lp
-from pyredis.persistence.rdb_types import Encoder
 from pyredis.protocol.types import Status, Verbatim
 
 NO_SUCH_KEY = "ERR no such key"
@@ -45,6 +43,8 @@ def quicklist_nodes(items: list[bytes], fill: int, packed_threshold: int) -> lis
         max_bytes, max_count = 4096 << (min(-fill, 5) - 1), 1 << 62
     else:
         max_bytes, max_count = 8192, max(fill, 1)
+    from pyredis.persistence import listpack as lp
+
     nodes: list[tuple[int, int]] = []
     count, size = 0, LP_HEADER
     for item in items:
@@ -81,6 +81,8 @@ def _object(c, argv):
     v = _stored(c, key)
     cfg = c.server.config
     enc = encoding_of(v, cfg).decode()
+    from pyredis.persistence.rdb_types import Encoder  # the RDB codec loads on first use
+
     rdb = Encoder(cfg, cfg["rdbcompression"])
     rdb.packed_threshold = c.server.debug.packed_threshold
     serialized = len(rdb.encode(v)) - 1  # without the type byte
@@ -111,6 +113,8 @@ def _listpack_items(v: Any) -> list[bytes] | None:
 
 
 def _print_listpack(items: list[bytes]) -> None:
+    from pyredis.persistence import listpack as lp
+
     entries = [lp.lp_entry(x) for x in items]
     out = [f"{{total bytes {LP_HEADER + sum(map(len, entries))}}} {{num entries {len(items)}}}"]
     pos = 6

@@ -5,14 +5,19 @@ Points live in sorted sets whose scores are 52-bit geohashes (:mod:`pyredis.engi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyredis.commands.args import get_int
 from pyredis.commands.errors import NOT_FLOAT, CommandError, syntax_error
 from pyredis.commands.registry import command
 from pyredis.commands.zsets import get_zset_read, store_zset, zadd_generic
-from pyredis.engine import geohash as gh
 from pyredis.engine import notify
 from pyredis.engine.zset import ZSetValue, parse_score
 from pyredis.protocol.types import NULL_ARRAY, Raw
+
+if TYPE_CHECKING:
+    from pyredis.engine import geohash as gh
+# The handlers import pyredis.engine.geohash where they use it: loaded at the first GEO* command.
 
 GENERIC = notify.GENERIC
 
@@ -34,6 +39,8 @@ def _double(b: bytes, msg: str = NOT_FLOAT) -> float:
 
 
 def _lonlat(blon: bytes, blat: bytes) -> tuple[float, float]:
+    from pyredis.engine import geohash as gh
+
     lon = _double(blon)
     lat = _double(blat)
     if not gh.valid_lonlat(lon, lat):
@@ -66,6 +73,8 @@ def _dist(v: float) -> bytes:
 # -- GEOADD -------------------------------------------------------------------------------------
 @command("geoadd", -5, "write denyoom", 1, 1, 1)
 def cmd_geoadd(c, argv):
+    from pyredis.engine import geohash as gh
+
     i = 2
     n = len(argv)
     xx = nx = False
@@ -96,6 +105,8 @@ def cmd_geoadd(c, argv):
 # -- GEOPOS / GEODIST / GEOHASH -------------------------------------------------------------------
 @command("geopos", -2, "readonly", 1, 1, 1)
 def cmd_geopos(c, argv):
+    from pyredis.engine import geohash as gh
+
     zs = get_zset_read(c, argv[1])
     out: list = []
     for m in argv[2:]:
@@ -110,6 +121,8 @@ def cmd_geopos(c, argv):
 
 @command("geodist", -4, "readonly", 1, 1, 1)
 def cmd_geodist(c, argv):
+    from pyredis.engine import geohash as gh
+
     to_meter = 1.0
     if len(argv) == 5:
         to_meter = _unit(argv[4])
@@ -129,6 +142,8 @@ def cmd_geodist(c, argv):
 
 @command("geohash", -2, "readonly", 1, 1, 1)
 def cmd_geohash(c, argv):
+    from pyredis.engine import geohash as gh
+
     zs = get_zset_read(c, argv[1])
     out: list = []
     for m in argv[2:]:
@@ -142,6 +157,8 @@ RADIUS_COORDS, RADIUS_MEMBER, GEOSEARCH, GEOSEARCHSTORE, NOSTORE = 1, 2, 4, 8, 1
 
 
 def _member_pos(zs: ZSetValue, member: bytes) -> tuple[float, float]:
+    from pyredis.engine import geohash as gh
+
     s = zs.d.get(member)
     if s is None:
         raise CommandError("ERR could not decode requested zset member")
@@ -167,6 +184,8 @@ def _box_arg(shape: gh.Shape, argv: list[bytes], i: int) -> None:
 
 
 def _geo_search(c, argv: list[bytes], src_idx: int, flags: int):
+    from pyredis.engine import geohash as gh
+
     zs = get_zset_read(c, argv[src_idx])
     shape = gh.Shape()
     if flags & RADIUS_COORDS:

@@ -8,12 +8,17 @@ the sparse opcodes each time.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from pyredis.commands.errors import CommandError, WrongType
 from pyredis.commands.registry import command
-from pyredis.engine import hll as H
 from pyredis.engine import notify
 from pyredis.protocol.types import OK, Status
+
+if TYPE_CHECKING:
+    from pyredis.engine import hll as H
+# The handlers import pyredis.engine.hll where they use it (its register masks are ~0.2 MB): a server
+# that never sees a PF* command does not load it.
 
 STRING = notify.STRING
 
@@ -26,6 +31,8 @@ _CACHE_SIZE = 32
 
 def _take(value: object) -> H.HLL:
     """Decode a stored value for modification (WRONGTYPE unless it is a well-formed HLL)."""
+    from pyredis.engine import hll as H
+
     if type(value) is not bytes:
         raise WrongType()
     hit = _CACHE.pop(id(value), None)
@@ -51,6 +58,8 @@ def _store(c, key: bytes, h: H.HLL) -> bytes:
 
 def _registers(value: object) -> tuple[bytes, bool]:
     """(one byte per register, is dense) of a stored value, without disturbing the cache."""
+    from pyredis.engine import hll as H
+
     if type(value) is not bytes:
         raise WrongType()
     hit = _CACHE.get(id(value))
@@ -78,6 +87,8 @@ def _sparse_max(c) -> int:
 
 @command("pfadd", -2, "write denyoom fast", 1, 1, 1)
 def cmd_pfadd(c, argv):
+    from pyredis.engine import hll as H
+
     key = argv[1]
     v = c.db.get(key)
     if v is None:
@@ -107,6 +118,8 @@ def cmd_pfadd(c, argv):
 
 @command("pfcount", -2, "readonly", 1, -1, 1)
 def cmd_pfcount(c, argv):
+    from pyredis.engine import hll as H
+
     db = c.db
     if len(argv) > 2:
         acc = 0
@@ -141,6 +154,8 @@ def cmd_pfcount(c, argv):
 
 @command("pfmerge", -2, "write denyoom", 1, -1, 1)
 def cmd_pfmerge(c, argv):
+    from pyredis.engine import hll as H
+
     db = c.db
     acc = 0
     use_dense = False
@@ -168,6 +183,8 @@ def cmd_pfmerge(c, argv):
 
 @command("pfdebug", 3, "write denyoom admin", 2, 2, 1)
 def cmd_pfdebug(c, argv):
+    from pyredis.engine import hll as H
+
     sub = argv[1].lower()
     key = argv[2]
     v = c.db.get(key)
@@ -207,6 +224,8 @@ def cmd_pfdebug(c, argv):
 
 @command("pfselftest", 1, "admin", 0, 0, 0)
 def cmd_pfselftest(c, argv):
+    from pyredis.engine import hll as H
+
     if not H.self_test():
         raise CommandError("ERR TESTFAILED HyperLogLog self test failed")
     return OK

@@ -16,6 +16,7 @@ from pyredis.commands.registry import command
 from pyredis.engine import notify
 from pyredis.engine.list import ListValue
 from pyredis.protocol.numbers import parse_ll
+from pyredis.protocol.parser import BULK_HEADERS
 from pyredis.protocol.types import NULL_ARRAY, OK, Raw
 from pyredis.server.blocking import signal_key_ready
 
@@ -23,7 +24,7 @@ LIST = notify.LIST
 GENERIC = notify.GENERIC
 
 
-_HDR = [b"$%d\r\n" % i for i in range(1024)]
+_HDR = BULK_HEADERS
 
 
 def bulk_array(items: list[bytes]) -> Raw:

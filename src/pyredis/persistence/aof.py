@@ -29,7 +29,6 @@ from collections.abc import Callable
 from typing import Any
 
 from pyredis.persistence.aof_manifest import BASE, HIST, INCR, AOFError, AOFInfo, Manifest
-from pyredis.persistence.rewrite import write_base_file
 from pyredis.protocol.encoder import encode_command
 from pyredis.server.propagate import PROPAGATE_AOF
 
@@ -446,6 +445,9 @@ class AOF:
     def write_base_sync(self, path: str) -> None:
         """Write a base file for the current dataset in the foreground, through a temporary file as
         ``rewriteAppendOnlyFile`` does; raises AOFError (logged) when it cannot be written."""
+        # the RDB codec loads on first use (~0.6 MB of start-up RSS otherwise)
+        from pyredis.persistence.rewrite import write_base_file
+
         tmp = os.path.join(self.server.config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
         try:
             write_base_file(self.server, tmp, self.server.config["aof-use-rdb-preamble"])

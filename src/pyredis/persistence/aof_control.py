@@ -9,7 +9,6 @@ import time
 from pyredis.persistence import aof as aofmod
 from pyredis.persistence.aof import AOF_OFF, AOF_ON, AOF_WAIT_REWRITE, AOFError
 from pyredis.persistence.jobs import _SIGUSR1, CHILD_AOF, Job, JobFailed, _size
-from pyredis.persistence.rewrite import write_base_file
 
 log = logging.getLogger("pyredis")
 
@@ -44,6 +43,9 @@ class AofControl:
                 a.last_rewrite_ok = False
                 return False
         a.rewrites += 1
+        # the RDB codec loads on first use (~0.6 MB of start-up RSS otherwise)
+        from pyredis.persistence.rewrite import write_base_file
+
         preamble = srv.config["aof-use-rdb-preamble"]
         directory = srv.config["dir"]
 

@@ -9,3 +9,8 @@ class BlobError(ValueError):
 
 class LZFError(ValueError):
     """Corrupt compressed data."""
+
+
+class RDBError(Exception):
+    """A malformed or unsupported RDB file / DUMP payload (re-exported by :mod:`rdb_format`; defined
+    here so that :mod:`unverified`, which the server loads at start-up, does not load the RDB codec)."""

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from pyredis.persistence.aof import AOF_ON, AOFError
-from pyredis.persistence.rdb import RDBError, iter_load_rdb, load_rdb_bytes
 
 log = logging.getLogger("pyredis")
 
@@ -26,6 +25,9 @@ class Loading:
         *startup*: the start-up load, as redis-server does it: a replica keeps keys already expired
         (its master will delete them), a master drops them and remembers them in ``expired_at_load``
         (the replication subsystem puts their DELs in the backlog)."""
+        # the RDB codec loads on first use (~0.6 MB of start-up RSS otherwise)
+        from pyredis.persistence.rdb import iter_load_rdb
+
         srv = self.server
         replica = startup and bool((srv.config["replicaof"] or "").split())
         res = yield from iter_load_rdb(srv, data, pos=pos, skip_expired=not aof_preamble and not startup,
@@ -174,6 +176,8 @@ class Loading:
             log.info("DB loaded from disk: %.3f seconds", time.time() - t0)
 
     def _report_load_error(self, e: BaseException) -> None:
+        from pyredis.persistence.rdb_format import RDBError
+
         if getattr(e, "logged", False):  # said already, in Redis's words
             return
         if isinstance(e, AOFError):
@@ -260,6 +264,8 @@ class Loading:
 
     def reload_rdb(self, save: bool = True, flush: bool = True, merge: bool = False) -> str | None:
         """DEBUG RELOAD; returns an error message or None."""
+        from pyredis.persistence.rdb_format import RDBError
+
         if save and not self.save(count=False):
             return "ERR"
         if flush:
@@ -281,6 +287,8 @@ class Loading:
             self.load_rdb_data(data)
             return
         # MERGE: a duplicate key replaces the existing one.
+        from pyredis.persistence.rdb import load_rdb_bytes
+
         tmp = [({}, {}) for _ in srv.keyspace.dbs]
         srv.keyspace.loading = True
         try:

@@ -36,7 +36,6 @@ from pyredis.persistence.jobs import (
     fork_supported,
 )
 from pyredis.persistence.loading import Loading
-from pyredis.persistence.rdb import save_rdb_file
 from pyredis.persistence.shutdown import Shutdown
 
 log = logging.getLogger("pyredis")
@@ -110,6 +109,9 @@ class Persistence(AofControl, Loading, Shutdown):
     def save(self, count: bool = True) -> bool:
         """SAVE: write the RDB in the foreground. False (logged) on failure; a failed SAVE leaves
         ``rdb_last_bgsave_status`` as it was, as in Redis (*count*: SAVE counts in ``rdb_saves``)."""
+        # the RDB codec loads on first use (~0.6 MB of start-up RSS otherwise)
+        from pyredis.persistence.rdb import save_rdb_file
+
         srv = self.server
         path = self.rdb_path()
         tmp = self.temp_path(os.getpid())
@@ -262,6 +264,8 @@ class Persistence(AofControl, Loading, Shutdown):
         self.lastbgsave_try = time.time()
         path = self.rdb_path()
         tmp_for = self.temp_path
+        # the RDB codec loads on first use (~0.6 MB of start-up RSS otherwise)
+        from pyredis.persistence.rdb import save_rdb_file
 
         def work(dbs: list | None, functions: list[bytes], pid: int) -> None:
             try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pyredis.persistence import lzf
 from pyredis.persistence.accel import fast as _fast
+from pyredis.persistence.codec_errors import RDBError
 from pyredis.protocol.numbers import parse_ll
 
 RDB_VERSION = 10
@@ -33,10 +34,6 @@ OP_AUX, OP_RESIZEDB, OP_EXPIRETIME_MS, OP_EXPIRETIME, OP_SELECTDB, OP_EOF = 0xFA
 QUICKLIST_PLAIN, QUICKLIST_PACKED = 1, 2
 PACKED_THRESHOLD = 1 << 30
 LZF_MAX_RATIO = 88  # the most one compressed byte expands to (a 3-byte back reference copies 264 bytes)
-
-
-class RDBError(Exception):
-    """A malformed or unsupported RDB file / DUMP payload."""
 
 
 class NeedMore(RDBError):

@@ -24,8 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyredis.persistence.codec_errors import BlobError
-from pyredis.persistence.rdb_format import RDBError
+from pyredis.persistence.codec_errors import BlobError, RDBError
 
 log = logging.getLogger("pyredis")
 

@@ -237,7 +237,9 @@ _BIG_MULTIBULK = re.compile(rb"\*-?[0-9]{7}")
 # '$', got '+'" (or runs them inline). A read that may hold one goes to the Python parser, which is exact.
 _ODD_TYPE = re.compile(rb"\n[+(=~|>]").search
 _ODD_FIRST = frozenset(b"+(=~|>")
-_HDR = [b"$%d\r\n" % i for i in range(1024)]
+#: ``$<n>\r\n`` for n < 1024 (the list commands build their replies with it too: one table per process).
+BULK_HEADERS = [b"$%d\r\n" % i for i in range(1024)]
+_HDR = BULK_HEADERS
 
 
 def _requests(replies: list) -> int:

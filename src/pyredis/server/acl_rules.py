@@ -70,7 +70,7 @@ def command_categories(cmd: Command) -> frozenset[str]:
     meta = metadata()["info"].get(cmd.fullname)
     if meta:
         raw = meta[6]["~"] if isinstance(meta[6], dict) else meta[6]
-        return frozenset((x["+"] if isinstance(x, dict) else x).lstrip("@") for x in raw)
+        return _shared(frozenset((x["+"] if isinstance(x, dict) else x).lstrip("@") for x in raw))
     cats = set()
     if cmd.write:
         cats.add("write")
@@ -86,7 +86,15 @@ def command_categories(cmd: Command) -> frozenset[str]:
     extra = getattr(cmd.handler, "acl_categories", None)  # a module command's declared categories
     if extra:
         cats.update(x for x in extra if x in CATEGORIES)
-    return frozenset(cats)
+    return _shared(frozenset(cats))
+
+
+_CATEGORY_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _shared(cats: frozenset[str]) -> frozenset[str]:
+    """One frozenset per distinct set of categories (~1200 commands have ~100 of them)."""
+    return _CATEGORY_SETS.setdefault(cats, cats)
 
 
 class _Universe:

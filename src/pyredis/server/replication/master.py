@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from pyredis.persistence.aof import encode_command
 from pyredis.server.propagate import PROPAGATE_REPL
 from pyredis.server.replication.backlog import BLOCK_HEADER, LIST_NODE, TRIM_PER_CALL, Block
-from pyredis.server.replication.diskless import DisklessTransfer, inline_transfer
 
 if TYPE_CHECKING:
     from pyredis.server.replication.core import Replication
+    from pyredis.server.replication.diskless import DisklessTransfer
 
 log = logging.getLogger("pyredis")
 
@@ -368,6 +368,8 @@ class MasterRole:
 
     # -- diskless ---------------------------------------------------------------------------------------
     def _start_diskless(self, targets: list[ReplicaLink], req: tuple[bool, bool]) -> bool:
+        from pyredis.server.replication.diskless import DisklessTransfer, inline_transfer  # on first use
+
         if not hasattr(os, "fork") or os.environ.get("PYREDIS_NO_FORK") == "1":
             return inline_transfer(self, targets, req)
         self.diskless = DisklessTransfer.start(self, targets, req)
