@@ -221,3 +221,19 @@ def test_hash_values_use_it_under_the_accelerator():
     assert list(h.items()) == [(b"a", b"1"), (b"b", b"2")] and not h.big
     c = h.copy()
     assert type(c) is HashValue and c == h
+
+
+def test_references_are_counted():
+    t = KeyTable()
+    k, v, w = b"refcount-key" + bytes(8), object(), object()
+    base_k, base_v, base_w = sys.getrefcount(k), sys.getrefcount(v), sys.getrefcount(w)
+    t[k] = v
+    assert (sys.getrefcount(k), sys.getrefcount(v)) == (base_k + 1, base_v + 1)
+    t[k] = w  # replacing keeps the stored key, drops the old value
+    assert (sys.getrefcount(k), sys.getrefcount(v), sys.getrefcount(w)) == (base_k + 1, base_v, base_w + 1)
+    assert t.pop(k) is w
+    assert (sys.getrefcount(k), sys.getrefcount(w)) == (base_k, base_w)
+    for i in range(1000):  # through rebuilds, then clear
+        t[b"%d" % i] = v
+    t.clear()
+    assert sys.getrefcount(v) == base_v
