@@ -46,18 +46,11 @@ cdef class KeyTable:
     cdef Py_ssize_t usable    # the most entries the index takes before it is rebuilt
     cdef size_t version       # bumped by every insertion and deletion (iterators check it)
 
-    def __cinit__(self, *args, **kwargs):
-        self.entries = NULL
-        self.index = NULL
-        self.mask = 0
-        self.nentries = self.cap = self.used = self.usable = 0
-        self.version = 0
-
-    def __init__(self, other=(), **kwargs):
-        if other is not ():
+    # (no __cinit__: the object starts zero-filled, no entries and no index, and a subclass's
+    # constructor arguments are not parsed twice)
+    def __init__(self, other=None):
+        if other is not None:
             self.update(other)
-        if kwargs:
-            self.update(kwargs)
 
     def __dealloc__(self):
         self._release(self.entries, self.nentries)
