@@ -41,6 +41,8 @@ KEYS = st.one_of(
     st.binary(max_size=6),
     st.sampled_from([b"", b"a", b"key:1", b"key:2"]),
     st.builds(Collide, st.sampled_from("abcdef"), st.integers(0, 3)),
+    # the same index bits, the same or other hash tags (bits 58-62), a negative hash
+    st.builds(Collide, st.sampled_from("abcdef"), st.sampled_from([3, 3 | 1 << 59, 3 | 5 << 58, -(1 << 62) + 3])),
     st.integers(-3, 3),
     st.text(max_size=2),
 )
@@ -116,6 +118,39 @@ def test_growth_deletion_and_reinsertion_keep_dict_order():
     assert len(t) == 0 and list(t) == [] and t.get(b"new:1") is None
     t[b"x"] = 1
     assert list(t.items()) == [(b"x", 1)]
+
+
+def test_a_table_too_big_for_hash_tags_works_the_same():
+    """Over 2^26 entries an index slot has no room for a hash tag: the table rebuilds without one
+    (made to happen here at 64 entries), and goes on agreeing with dict."""
+    old = hotpath._set_tagged_max(64)
+    try:
+        rng = random.Random(3)
+        t, d = KeyTable(), {}
+        small = KeyTable({b"a": 1, b"b": 2})  # still tagged
+        for i in range(5000):
+            k = b"k%d" % rng.randrange(3000) if i % 3 else Collide("c%d" % (i % 50), (i % 4) << 58)
+            if rng.random() < 0.7:
+                t[k] = d[k] = i
+            else:
+                assert t.pop(k, None) == d.pop(k, None)
+            if i % 500 == 0:
+                assert all(t[x] == v for x, v in d.items()) and all(x in t for x in d)
+        assert list(t.items()) == list(d.items())
+        assert small == {b"a": 1, b"b": 2}
+    finally:
+        hotpath._set_tagged_max(old)
+
+
+def test_update_flat_and_setdefault():
+    t = KeyTable({b"a": 1})
+    t.update_flat([b"b", 2, b"a", 3, b"c", 4])
+    assert list(t.items()) == [(b"a", 3), (b"b", 2), (b"c", 4)]
+    with pytest.raises(ValueError):
+        t.update_flat([b"x"])
+    v = object()
+    assert t.setdefault(b"d", v) is v and t[b"d"] is v
+    assert t.setdefault(b"a", v) == 3 and t[b"a"] == 3
 
 
 def test_views_copy_pickle_and_repr():

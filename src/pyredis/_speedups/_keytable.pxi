@@ -11,7 +11,7 @@ from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, Values
 
 from cpython.object cimport Py_EQ, PyObject_Hash, PyObject_RichCompareBool
 from cpython.ref cimport Py_DECREF, Py_XDECREF
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, uint32_t, uint64_t
 from libc.string cimport memset
 
 cdef struct KTEntry:
@@ -24,6 +24,18 @@ cdef enum:
     KT_MINSIZE = 8
 
 cdef Py_ssize_t KT_MAX_ENTRIES = (1 << 30)  # the int32 index addresses at most this many entries
+# An index slot holds the entry's number in its low 26 bits and 5 bits of the key's hash above them
+# (a "tag"): a probe that meets another key's slot moves on unless the tags agree, without reading the
+# entry or the key object (the cache misses of a big table). Tables of over 2^26 entries keep no tag.
+cdef int32_t KT_TAGMASK = 0x7C000000
+cdef Py_ssize_t KT_TAGGED_MAX = (1 << 26)
+
+
+def _set_tagged_max(Py_ssize_t n):
+    """Tests: make tables of over *n* entries keep no tag (the huge-table layout); returns the old limit."""
+    global KT_TAGGED_MAX
+    old, KT_TAGGED_MAX = KT_TAGGED_MAX, min(n, 1 << 26)
+    return old
 
 cdef object _MISSING = object()
 
@@ -44,7 +56,8 @@ cdef class KeyTable:
     cdef Py_ssize_t cap       # entries allocated
     cdef Py_ssize_t used      # live entries
     cdef Py_ssize_t usable    # the most entries the index takes before it is rebuilt
-    cdef size_t version       # bumped by every insertion and deletion (iterators check it)
+    cdef uint32_t version     # bumped by every insertion and deletion (iterators check it)
+    cdef int32_t tagmask      # the index slots' hash-tag bits (KT_TAGMASK, or 0 for a huge table)
 
     # (no __cinit__: the object starts zero-filled, no entries and no index, and a subclass's
     # constructor arguments are not parsed twice)
@@ -71,9 +84,9 @@ cdef class KeyTable:
     cdef Py_ssize_t slot_of(self, object key, Py_hash_t h) except -3:
         """The index slot holding *key* (>= 0), or -1 when it is absent."""
         cdef size_t i, perturb = <size_t>h
-        cdef int32_t ix
+        cdef int32_t ix, tagmask = self.tagmask, tag = (<int32_t>(<uint64_t>h >> 32)) & tagmask
         cdef PyObject* k
-        cdef size_t ver
+        cdef uint32_t ver
         cdef int eq
         cdef object ko
         if self.index == NULL:
@@ -83,7 +96,8 @@ cdef class KeyTable:
             ix = self.index[i]
             if ix == KT_EMPTY:
                 return -1
-            if ix >= 0:
+            if ix >= 0 and (ix & tagmask) == tag:
+                ix = ix ^ tag
                 k = self.entries[ix].key
                 if k == <PyObject*>key:
                     return <Py_ssize_t>i
@@ -109,14 +123,15 @@ cdef class KeyTable:
         cdef Py_ssize_t s = self.slot_of(key, PyObject_Hash(key))
         if s < 0:
             return NULL
-        return self.entries[self.index[s]].value
+        return self.entries[self.index[s] & ~self.tagmask].value
 
     cdef int _build_index(self, size_t size) except -1:
         """A fresh index of *size* slots over the (compact) entries."""
         cdef int32_t* idx = <int32_t*>malloc(size * sizeof(int32_t))
         cdef size_t mask = size - 1, i, perturb
-        cdef Py_ssize_t j
+        cdef Py_ssize_t j, usable = <Py_ssize_t>((size << 1) // 3)
         cdef Py_hash_t h
+        cdef int32_t tagmask = KT_TAGMASK if usable <= KT_TAGGED_MAX else 0
         if idx == NULL:
             raise MemoryError()
         memset(idx, 0xFF, size * sizeof(int32_t))
@@ -127,11 +142,12 @@ cdef class KeyTable:
             while idx[i] != KT_EMPTY:
                 perturb >>= 5
                 i = (i * 5 + perturb + 1) & mask
-            idx[i] = <int32_t>j
+            idx[i] = <int32_t>j | ((<int32_t>(<uint64_t>h >> 32)) & tagmask)
         free(self.index)
         self.index = idx
         self.mask = mask
-        self.usable = <Py_ssize_t>((size << 1) // 3)
+        self.usable = usable
+        self.tagmask = tagmask
         return 0
 
     cdef int _rebuild(self) except -1:
@@ -156,8 +172,9 @@ cdef class KeyTable:
                 self.cap = self.used + 8
         return self._build_index(size)
 
-    cdef int store(self, object key, object value) except -1:
-        """``self[key] = value``."""
+    cdef int store(self, object key, object value, bint replace=True) except -1:
+        """``self[key] = value`` (when *replace* is false, a present key keeps its value): 1 when
+        *key* was added, 0 when it was there."""
         cdef Py_hash_t h = PyObject_Hash(key)
         cdef Py_ssize_t s = self.slot_of(key, h), n
         cdef size_t i, perturb
@@ -165,11 +182,12 @@ cdef class KeyTable:
         cdef KTEntry* ents
         cdef KTEntry* e
         if s >= 0:
-            e = &self.entries[self.index[s]]
-            old = e.value
-            Py_INCREF(value)
-            e.value = <PyObject*>value
-            Py_DECREF(<object>old)
+            if replace:
+                e = &self.entries[self.index[s] & ~self.tagmask]
+                old = e.value
+                Py_INCREF(value)
+                e.value = <PyObject*>value
+                Py_DECREF(<object>old)
             return 0
         if self.nentries >= self.usable:
             self._rebuild()
@@ -192,15 +210,15 @@ cdef class KeyTable:
         e = &self.entries[self.nentries]
         e.key = <PyObject*>key
         e.value = <PyObject*>value
-        self.index[i] = <int32_t>self.nentries
+        self.index[i] = <int32_t>self.nentries | ((<int32_t>(<uint64_t>h >> 32)) & self.tagmask)
         self.nentries += 1
         self.used += 1
         self.version += 1
-        return 0
+        return 1
 
     cdef object _take(self, Py_ssize_t s):
         """Remove the entry at index slot *s*; returns its value (the key's reference is dropped)."""
-        cdef int32_t ix = self.index[s]
+        cdef int32_t ix = self.index[s] & ~self.tagmask
         cdef PyObject* k = self.entries[ix].key
         cdef object v = <object>self.entries[ix].value  # a new reference
         self.index[s] = KT_DUMMY
@@ -277,11 +295,9 @@ cdef class KeyTable:
         return key, self.pop(key)
 
     def setdefault(self, key, default=None):
-        cdef PyObject* v = self.lookup(key)
-        if v != NULL:
-            return <object>v
-        self.store(key, default)
-        return default
+        if self.store(key, default, False):  # one probe when the key is new (the RDB loader's case)
+            return default
+        return <object>self.lookup(key)
 
     def update(self, other=(), **kwargs):
         if isinstance(other, (dict, KeyTable)):
@@ -296,6 +312,15 @@ cdef class KeyTable:
                 self.store(k, v)
         for k, v in kwargs.items():
             self.store(k, v)
+
+    def update_flat(self, list items):
+        """Store ``items[0]: items[1], items[2]: items[3], ...`` (an even-length list; a hash's
+        fields and values as a listpack holds them)."""
+        cdef Py_ssize_t i, n = len(items)
+        if n % 2:
+            raise ValueError("update_flat() needs an even number of items")
+        for i in range(0, n, 2):
+            self.store(items[i], items[i + 1])
 
     def clear(self):
         cdef KTEntry* ents = self.entries
@@ -377,7 +402,7 @@ cdef class KeyTableIterator:
 
     cdef KeyTable table
     cdef Py_ssize_t pos
-    cdef size_t version
+    cdef uint32_t version
     cdef Py_ssize_t used
     cdef Py_ssize_t yielded
     cdef int kind

@@ -294,6 +294,17 @@ class ZSetValue:
         z.sl = sorted_list_of(sorted([(s, m) for m, s in d.items()]))
         return z
 
+    @classmethod
+    def from_sorted(cls, pairs: list, entries: list, big: bool) -> ZSetValue:
+        """A new set from ``(member, score)`` *pairs* and the same as ``(score, member)`` *entries*,
+        already in order, no score zero (an RDB listpack as Redis writes it): no sorting, and the
+        entries list becomes the sorted list. A duplicate member leaves ``len(z) < len(pairs)``."""
+        z = _new(cls)
+        z.d = _speedups.key_dict(pairs)
+        z.big = big
+        z.sl = sorted_list_of(entries)
+        return z
+
     def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
         """Add a member known to be absent."""
         if not self.big:

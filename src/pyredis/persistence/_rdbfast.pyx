@@ -11,6 +11,7 @@ random inputs (same output bytes, same exception classes).
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.list cimport PyList_Append
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -19,7 +20,7 @@ from libc.string cimport memcmp, memcpy, memset
 from pyredis.persistence.codec_errors import BlobError, LZFError
 
 # Bumped whenever a function's contract changes: accel.py ignores a stale build.
-ABI = 4
+ABI = 5
 
 # The code is split over three include files (one extension module, so the cdef helpers stay
 # C-level calls across them).

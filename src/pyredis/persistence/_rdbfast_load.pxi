@@ -94,6 +94,15 @@ cdef object _rd_str(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p):
     return None
 
 
+cdef inline int _bytes_cmp(bytes a, bytes b) noexcept:
+    """<0, 0, >0 as *a* sorts before, with or after *b* (bytes order)."""
+    cdef Py_ssize_t na = PyBytes_GET_SIZE(a), nb = PyBytes_GET_SIZE(b)
+    cdef int c = memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), na if na < nb else nb)
+    if c:
+        return c
+    return (na > nb) - (na < nb)
+
+
 cdef object _rd_value(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p, int t, dict builders):
     """A compact collection (hash/zset listpack, intset, quicklist 2) built by builders[t](items,
     longest); None when the record is not one this handles or anything is off."""
@@ -106,6 +115,10 @@ cdef object _rd_value(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p, int t, dict
     cdef const uint8_t* bp
     cdef Py_ssize_t bn
     cdef int64_t iv, prev_iv = 0
+    cdef double score, prev_score = 0.0
+    cdef Py_ssize_t mn
+    cdef bint ordered = True
+    cdef object prev_m = None
     fn = builders.get(t)
     if fn is None:
         return None
@@ -159,21 +172,34 @@ cdef object _rd_value(const uint8_t* d, Py_ssize_t n, Py_ssize_t* p, int t, dict
                 _lp_decode_into(bp, bn, items, True, NULL)
                 if len(items) % 2:
                     return None
+                if not items:
+                    return None
                 pairs = []
+                entries = []  # (score, member) as the set orders them
                 for k in range(0, len(items), 2):
                     m = items[k]
                     if type(m) is int:
                         m = b"%d" % m
-                    if PyBytes_GET_SIZE(m) > longest:
-                        longest = PyBytes_GET_SIZE(m)  # members only
+                    mn = PyBytes_GET_SIZE(m)
+                    if mn > longest:
+                        longest = mn  # members only
                     sc = items[k + 1]
                     if type(sc) is bytes and b"_" in sc:
                         return None  # float() reads "1_0" as 10, strtod as 1: the Python loader decides
                     sc = float(sc)
-                    if sc != sc:
+                    score = PyFloat_AS_DOUBLE(sc)
+                    if score != score:
                         return None
+                    # Redis writes a listpack in (score, member) order: then the entries are the sorted
+                    # list as they stand. A zero score (its sign) or any other order: the builder sorts.
+                    if ordered and (score == 0.0 or (k and (score < prev_score or (
+                            score == prev_score and _bytes_cmp(prev_m, m) >= 0)))):
+                        ordered = False
+                    prev_score = score
+                    prev_m = m
                     pairs.append((m, sc))
-                items = pairs
+                    entries.append((sc, m))
+                return fn(pairs, longest, entries if ordered else None)
             else:  # 16: hash listpack
                 _lp_decode_into(bp, bn, items, False, &longest)
         if not items:
@@ -235,9 +261,8 @@ def read_records(r, object cur_data, dict cur_exp, Py_ssize_t stop, int64_t now,
                     break
                 PyDict_SetItem(cur_data, key, val)
             else:  # the accelerator's KeyTable
-                if key in cur_data:
+                if cur_data.setdefault(key, val) is not val:  # one probe; a duplicate changes nothing
                     break
-                cur_data[key] = val
             if has_when:
                 PyDict_SetItem(cur_exp, key, when)
             loaded += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-_ABI = 4
+_ABI = 5
 
 
 def _load() -> ModuleType | None:

@@ -254,28 +254,38 @@ _SHALLOW: dict[int, Callable[[Reader], None]] = {
 }
 
 
-def fast_builders(config: Any) -> dict[int, Callable[[list, int], Any]]:
+def fast_builders(config: Any) -> dict[int, Callable[..., Any]]:
     """Value constructors for ``_rdbfast.read_records``: ``{type: fn(items, longest) -> value}``
     for the encodings it decodes itself (hash and zset listpacks, intsets, plain sets, quicklist 2).
 
-    *items* are the decoded elements (zsets: ``(member, score)`` pairs), *longest* the longest
-    element's length. Each does what the matching ``_load_*``/``_make_*`` pair does and raises
-    on what they reject (the record is then re-read by the Python loader, which reports it).
+    *items* are the decoded elements (zsets: ``(member, score)`` pairs, and a third argument: the
+    same as ``(score, member)`` when the listpack held them in order with no zero score, else None),
+    *longest* the longest element's length. Each does what the matching ``_load_*``/``_make_*`` pair
+    does and raises on what they reject (the record is then re-read by the Python loader, which
+    reports it).
     """
     from pyredis.engine.hash import HashValue
     from pyredis.engine.list import ListValue
     from pyredis.engine.set import SetValue
+    from pyredis.engine.zset import ZSetValue
     from pyredis.persistence.zset_codec import build_zset
 
     v = config.values if hasattr(config, "values") else config
     h_entries, h_value = v["hash-max-listpack-entries"], v["hash-max-listpack-value"]
     s_entries = v["set-max-intset-entries"]
+    z_entries, z_value = v["zset-max-listpack-entries"], v["zset-max-listpack-value"]
+    from_sorted = ZSetValue.from_sorted
+    update_flat = getattr(HashValue, "update_flat", None)  # the accelerator's KeyTable
 
     def hash_listpack(flat: list, longest: int) -> Any:
         if len(flat) % 2:
             raise lp.BlobError("odd number of hash elements")
-        it = iter(flat)
-        h = HashValue(zip(it, it, strict=False))  # the length was checked even
+        if update_flat is not None:
+            h = HashValue.__new__(HashValue)  # .big is set below
+            update_flat(h, flat)
+        else:
+            it = iter(flat)
+            h = HashValue(zip(it, it, strict=False))  # the length was checked even
         if len(h) * 2 != len(flat):
             raise lp.BlobError("duplicate hash fields")
         h.big = len(h) > h_entries or longest > h_value
@@ -292,8 +302,13 @@ def fast_builders(config: Any) -> dict[int, Callable[[list, int], Any]]:
         s.big = len(s) > s_entries
         return s
 
-    def zset_listpack(pairs: list, longest: int) -> Any:
-        z = build_zset(config, pairs, longest)
+    def zset_listpack(pairs: list, longest: int, entries: list | None = None) -> Any:
+        if entries is not None:
+            z = from_sorted(pairs, entries, len(pairs) > z_entries or longest > z_value)
+            if len(z) != len(pairs):
+                z = None
+        else:
+            z = build_zset(config, pairs, longest)
         if z is None:
             raise lp.BlobError("duplicate zset members")
         return z
