@@ -239,8 +239,10 @@ def test_lex_mixed_scores(diff):
         for hi in lex:
             for cmd in ("ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT"):
                 diff.check(cmd, "z", lo, hi)
-            diff.check("ZRANGEBYLEX", "z", lo, hi, "LIMIT", "1", "2")
-            diff.check("ZREVRANGEBYLEX", "z", lo, hi, "LIMIT", "1", "1")
+            for offset, count in (("1", "2"), ("2", "1"), ("3", "-1"), ("5", "3")):
+                # the offset is skipped without checking the members against the range
+                diff.check("ZRANGEBYLEX", "z", lo, hi, "LIMIT", offset, count)
+                diff.check("ZREVRANGEBYLEX", "z", hi, lo, "LIMIT", offset, count)
     for lo, hi in (("[b", "[c"), ("-", "(c"), ("(a", "+")):
         diff.check("ZUNIONSTORE", "z2", "1", "z")
         diff.check("ZREMRANGEBYLEX", "z2", lo, hi)

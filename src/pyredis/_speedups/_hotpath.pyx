@@ -25,7 +25,7 @@ from libc.string cimport memcmp, memcpy
 from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 # Bumped whenever the interface with pyredis._speedups changes: a stale build is then ignored.
-ABI = 6
+ABI = 7
 
 DEF MAX_ARGS = 1048576
 
@@ -89,6 +89,7 @@ cdef PyObject* INT = <PyObject*>int
 cdef PyObject* BYTES = <PyObject*>bytes
 
 include "_keytable.pxi"
+include "_scorelist.pxi"
 
 
 cdef class Entry:

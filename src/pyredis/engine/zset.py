@@ -1,8 +1,8 @@
 """Sorted sets: the value type, Redis's score parsing and the score/lex range machinery.
 
-A :class:`ZSetValue` keeps ``member -> score`` in a dict and ``(score, member)`` tuples in a
-``SortedList`` (Redis's order: score, then member bytes), so insert, delete, rank and range
-lookups are O(log n). OBJECT ENCODING reports ``listpack`` until the set outgrows
+A :class:`ZSetValue` keeps ``member -> score`` in a dict and ``(score, member)`` pairs in a sorted
+list (a ``SortedList`` of tuples, or the accelerator's unboxed ``ScoreList``) in Redis's order (score,
+then member bytes), so insert, delete, rank and range lookups are O(log n). OBJECT ENCODING reports ``listpack`` until the set outgrows
 ``zset-max-listpack-entries``/``-value`` (sticky ``skiplist`` afterwards, like Redis). While
 "listpack", a ``-0`` score is stored as ``0`` (Redis stores integral listpack scores as integers).
 """
@@ -230,13 +230,23 @@ _SL_LAYOUT = {"_len", "_load", "_lists", "_maxes", "_index", "_offset"}
 _SL_ADOPT = set(SortedList([1]).__dict__) == _SL_LAYOUT and SortedList.DEFAULT_LOAD_FACTOR == 1000
 
 
-def sorted_list_of(items: list) -> SortedList:
-    """A SortedList holding *items*, which must already be sorted.
+def new_sorted_list() -> SortedList:
+    """An empty sorted list of ``(score, member)``: the accelerator's ``ScoreList`` (16 bytes per
+    member, unboxed) or a sortedcontainers ``SortedList`` of tuples (72)."""
+    hot = _speedups.hotpath
+    return SortedList() if hot is None else hot.ScoreList()
 
-    Short lists are adopted as the SortedList's single sublist (the layout sortedcontainers 2.x
+
+def sorted_list_of(items: list) -> SortedList:
+    """A sorted list (:func:`new_sorted_list`) holding *items*, which must already be sorted.
+
+    Under the accelerator the ``ScoreList`` takes them as they stand. Short lists are adopted as the SortedList's single sublist (the layout sortedcontainers 2.x
     builds itself for fewer than ``DEFAULT_LOAD_FACTOR`` items, checked at import), skipping its
     generic constructor: loading an RDB file builds many small sorted sets.
     """
+    hot = _speedups.hotpath
+    if hot is not None:
+        return hot.score_list_of(items)
     n = len(items)
     if not _SL_ADOPT or not n or n > 1000:
         return SortedList(items)
@@ -258,7 +268,7 @@ class ZSetValue:
 
     def __init__(self) -> None:
         self.d: dict[bytes, float] = _speedups.key_dict()
-        self.sl = SortedList()
+        self.sl = new_sorted_list()
         self.big = False
 
     def __len__(self) -> int:
@@ -273,7 +283,7 @@ class ZSetValue:
     def copy(self) -> ZSetValue:
         z = ZSetValue()
         z.d = _speedups.key_dict(self.d)
-        z.sl = SortedList(self.sl)
+        z.sl = type(self.sl)(self.sl)
         z.big = self.big
         return z
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sortedcontainers import SortedList
-
 from pyredis import _speedups
 from pyredis.commands.args import rank_range
 from pyredis.commands.errors import CommandError, WrongType, syntax_error
@@ -28,6 +26,7 @@ from pyredis.engine.zset import (
     parse_lex_range,
     parse_score,
     parse_score_range,
+    sorted_list_of,
 )
 from pyredis.protocol.types import Double
 
@@ -144,7 +143,7 @@ def _bulk_fill(c, zs: ZSetValue, argv: list[bytes], i: int, scores: list[float])
             updated += 1
     zs.d = d
     zs.big = big
-    zs.sl = SortedList([(s, m) for m, s in d.items()])
+    zs.sl = sorted_list_of(sorted([(s, m) for m, s in d.items()]))
     return len(d), updated
 
 

@@ -41,6 +41,34 @@ def _slice_range(zs: ZSetValue, lo: int, hi: int, rev: bool, offset: int, limit:
     return zs.sl[start:stop]
 
 
+def _lex_items(zs: ZSetValue, r, rev: bool, offset: int, limit: int):
+    """BYLEX items as Redis walks them: from the first member in range (from the head, or the tail
+    when *rev*) *offset* members are skipped unchecked, then members are taken while they stay within
+    the other bound. With one score throughout that is the rank interval after LIMIT; with mixed
+    scores (which Redis leaves undefined) it is what Redis's listpack scan returns."""
+    lo, hi = zs.rev_lex_bounds(r) if rev else zs.lex_bounds(r)
+    sl = zs.sl
+    if lo >= hi or offset <= 0 or offset >= len(sl) or sl[0][0] == sl[-1][0]:
+        return _slice_range(zs, lo, hi, rev, offset, limit)
+    out = []
+    if rev:
+        pos = hi - 1 - offset
+        if pos < 0:
+            return out
+        for item in sl.islice(0, pos + 1, reverse=True):
+            if limit == 0 or not r.gte_min(item[1]):
+                break
+            out.append(item)
+            limit -= 1
+    else:
+        for item in sl.islice(lo + offset):
+            if limit == 0 or not r.lte_max(item[1]):
+                break
+            out.append(item)
+            limit -= 1
+    return out
+
+
 def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, rangetype: int | None,
                    rev: bool | None):
     """ZRANGE and its variants: argv[src_idx] is the source, then min and max, then options."""
@@ -100,8 +128,7 @@ def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, ranget
         lo, hi = zs.score_bounds(sr)
         items = _slice_range(zs, lo, hi, rev, offset, limit)
     else:
-        lo, hi = zs.rev_lex_bounds(lr) if rev else zs.lex_bounds(lr)
-        items = _slice_range(zs, lo, hi, rev, offset, limit)
+        items = _lex_items(zs, lr, rev, offset, limit)
     if dst is not None:
         return store_zset(c, dst, ((m, s) for s, m in items), b"zrangestore")
     if withscores:
