@@ -23,18 +23,19 @@ that of an installed package even where ``PYTHONDONTWRITEBYTECODE`` is set: comp
 source at start-up leaves about 2 MB more RSS behind. The start-up line splits pyredis's start-up RSS
 into the bare interpreter, asyncio (+ uvloop when installed) and the rest (pyredis's modules and state).
 
-What bounds the ratio (CPython 3.11, this machine): a 1M-key string keyspace costs pyredis ~154.5 B/key
-that no start-up work changes (the dict's table 41.9, a ``key:N`` bytes object 48, a 16-byte bytes value 64)
-against redis-server's ~107, and the interpreter plus asyncio/uvloop are ~23.5 MB before pyredis loads
-anything. At 1M strings pyredis is at 185.9 MB against redis-server's 119.1 (1.56x; start-up RSS 31.4 MB
-= interpreter 13.8 + asyncio/uvloop 9.7 + pyredis 7.8, was 33.5 with pyredis 9.9 before features loaded on
-first use: docs/ARCHITECTURE.md, "Start-up memory"), so 1.5x (~179 MB) would need pyredis's own start-up
-at ~0.7 MB. Of the 7.8 MB, ~0.8 MB is uvloop's event loop object (a 256 KB receive buffer in the loop plus
-libuv's state: the split's asyncio/uvloop figure only imports them), ~0.45 MB ctypes (the process title,
-written over argv at start-up), ~0.3 MB sortedcontainers (sorted sets, streams) and ~0.13 MB json (the ACL
-command universe parses the command metadata at start-up); the rest is the code of the modules a default
-server runs (command families, server core, persistence/replication/scripting subsystems). The rest of
-the gap has to come from smaller per-key objects.
+What bounds the ratio (CPython 3.11, this machine, accelerator built): a 1M-key string keyspace costs
+pyredis ~137 B/key that no start-up work changes (the key table's entry 25.9, a ``key:N`` bytes object 48,
+a 16-byte bytes value 64) against redis-server's ~107, and the interpreter plus asyncio/uvloop are ~23.7 MB
+before pyredis loads anything. At 1M strings pyredis is at 167.1 MB against redis-server's 119.2 (1.40x),
+at a 1M-field hash 168.3 against 111.6 (1.51x; 1.5x is 167.4). Start-up RSS 30.1 MB = interpreter 14.0 +
+asyncio/uvloop 9.7 + pyredis 6.5 (was 31.6 with pyredis 7.8 before the ACL command universe, json, ctypes
+(the process title), the modules package, the script debugger and the replica side loaded on first use,
+and 33.5 with 9.9 before the earlier round: docs/ARCHITECTURE.md, "Start-up memory"; hash 169.7 -> 168.3,
+strings 168.9 -> 167.1). Of the 6.5 MB, ~0.3 MB is sortedcontainers (sorted sets, streams), ~0.2 MB hiredis
+(loaded by the first connection) and ~0.3 MB the accelerator's code; the rest is the code of the ~125
+modules a default server runs (command families, server core, persistence and the subsystems it composes:
+~3 MB of code objects, ~0.45 MB of them line/column tables) and their tables. The rest of the gap has to come from
+smaller per-key objects.
 """
 
 from __future__ import annotations
@@ -198,10 +199,14 @@ def breakdown(workload: str, n: int) -> dict[str, float]:
         return {"set slot": size(s) / n, "member object": sum(_alloc(size(m)) for m in s) / n}
     z = ZSetValue.from_pairs(((b"member:%d" % i, float(i)) for i in range(n)), 128, 64)
     sl = z.sl
-    lists = sum(size(x) for x in sl._lists) / n
-    return {"dict entry" if isinstance(z.d, dict) else "key table entry": size(z.d) / n, "member object": sum(_alloc(size(m)) for m in z.d) / n,
-            "score float": _alloc(size(1.5)), "(score, member) tuple": _alloc(size((1.0, b""))),  # getsizeof counts the GC header
-            "sorted-list slot": lists}
+    out = {"dict entry" if isinstance(z.d, dict) else "key table entry": size(z.d) / n,
+           "member object": sum(_alloc(size(m)) for m in z.d) / n, "score float": _alloc(size(1.5))}
+    if hasattr(sl, "_lists"):  # a SortedList of tuples (getsizeof counts a tuple's GC header)
+        out["(score, member) tuple"] = _alloc(size((1.0, b"")))
+        out["sorted-list slot"] = sum(size(x) for x in sl._lists) / n
+    else:  # the accelerator's ScoreList: unboxed (score, member reference) items
+        out["score-list item"] = size(sl) / n
+    return out
 
 
 def main() -> None:

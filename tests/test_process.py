@@ -234,3 +234,37 @@ def test_title_is_the_argv0_the_process_was_started_with(kind, tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+_TITLE_PROBE = r"""
+import os, subprocess, sys
+from pyredis.server import process
+os.environ["PYREDIS_TITLE_CHANGED"] = "after start-up"  # set again by Python: no longer in the argv area
+os.environ.pop("PYREDIS_TITLE_GONE")
+assert process.install_title()
+start, arg_end, end = process._area
+assert end > arg_end + 200  # the environment strings were moved out of the area: the title may use it
+process._write_title("TITLE " + "x" * 300)
+with open("/proc/self/cmdline", "rb") as fh:
+    print(fh.read().split(b"\0")[0].decode())
+env = subprocess.run(["env"], capture_output=True, check=True, env=None).stdout
+print(sorted(line for line in env.decode().splitlines() if line.startswith("PYREDIS_TITLE")))
+print("ctypes" in sys.modules)
+"""
+
+
+def test_title_uses_the_environment_area_and_keeps_the_environment(tmp_path):
+    """The title is written over argv and the environment strings (moved elsewhere first), and the
+    process's environment (what its children get) is unchanged."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "src"),
+               PYREDIS_TITLE_LONG="y" * 300, PYREDIS_TITLE_CHANGED="before", PYREDIS_TITLE_GONE="1")
+    out = subprocess.run([sys.executable, "-c", _TITLE_PROBE], capture_output=True, text=True, env=env,
+                         cwd=str(tmp_path), check=True).stdout.splitlines()
+    assert out[0] == "TITLE " + "x" * 300
+    assert out[1] == str(["PYREDIS_TITLE_CHANGED=after start-up", "PYREDIS_TITLE_LONG=" + "y" * 300])
+    try:
+        with open("/proc/self/mem", "r+b", buffering=0):
+            pass
+    except OSError:
+        return  # then ctypes writes it
+    assert out[2] == "False"  # written without ctypes (~0.4 MB of RSS) where /proc/self/mem is writable

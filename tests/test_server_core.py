@@ -96,3 +96,50 @@ def test_resetstat_clears_owned_counters(tmp_path):
     assert _run(srv, [b"CONFIG", b"RESETSTAT"]) == b"+OK\r\n"
     info = _run(srv, [b"INFO", b"everything"])
     assert b"evicted_keys:0\r\n" in info and b"lazyfreed_objects:0\r\n" in info
+
+
+_LAZY_PROBE = r"""
+import sys
+from pyredis.server.app import Server
+from pyredis.server.client import Client
+from pyredis.server.config import Config
+from pyredis.server import acl_rules
+
+cfg = Config()
+cfg.set("port", "0")
+cfg.set("save", "")
+srv = Server(cfg)
+c = Client(srv)
+c.authenticated = True
+for argv in ([b"SET", b"k", b"v"], [b"HSET", b"h", b"f", b"v"], [b"INFO"], [b"PING"]):
+    srv.execute(c, argv)
+lazy = ("json", "ctypes", "pyredis.modules", "pyredis.scripting.ldb", "pyredis.server.replication.replica",
+        "pyredis.server.tls_native")
+print(sorted(m for m in lazy if m in sys.modules), acl_rules._UNIVERSE is not None)
+"""
+
+
+def test_a_default_server_loads_rarely_used_parts_on_first_use(tmp_path):
+    """Start-up memory (docs/ARCHITECTURE.md): composing a server and serving ordinary commands (INFO
+    too) loads neither the modules package, the script debugger, the replica side, TLS's ctypes helpers
+    nor json (the ACL command universe and the command metadata are built on first use)."""
+    import os
+    import subprocess
+    import sys
+
+    src = os.path.join(os.path.dirname(__file__), "..", "src")
+    env = dict(os.environ, PYTHONPATH=src)
+    out = subprocess.run([sys.executable, "-c", _LAZY_PROBE], capture_output=True, text=True, env=env,
+                         cwd=str(tmp_path), check=True).stdout
+    assert out.split("\n")[-2] == "[] False"
+
+
+def test_lazily_created_subsystems_work_on_first_use(tmp_path):
+    srv = _server(tmp_path)
+    assert _run(srv, [b"INFO", b"modules"]) == b"$11\r\n# Modules\r\n\r\n"
+    assert _run(srv, [b"MODULE", b"LIST"]) == b"*0\r\n"
+    assert b"get" in _run(srv, [b"ACL", b"CAT", b"string"]).split(b"\r\n")
+    assert _run(srv, [b"ACL", b"SETUSER", b"u", b"on", b"nopass", b"+@all", b"-get", b"~*"]) == b"+OK\r\n"
+    assert b"+@all -get" in _run(srv, [b"ACL", b"LIST"])
+    assert _run(srv, [b"ROLE"]).startswith(b"*3\r\n$6\r\nmaster\r\n")
+    assert srv.replication.replica.connected() is False

@@ -9,7 +9,7 @@ import os
 from pyredis.cluster.slots import CLUSTER_SLOTS, key_hash_slot
 from pyredis.commands.debug import debug_subcommand
 from pyredis.commands.errors import CommandError, syntax_error
-from pyredis.commands.registry import command, help_lines, metadata, subcommand
+from pyredis.commands.registry import command, help_lines, subcommand
 from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import OK, Status, Verbatim
 
@@ -408,15 +408,28 @@ def _make(fn):
     return handler
 
 
+# CLUSTER's subcommands as redis-server 7.0's COMMAND INFO has them (name, arity, flags; no keys), in
+# name order (HELP is declared below). Literal, like every other family's declarations: reading them from
+# the command metadata would load its whole ``info`` section and json at start-up.
+_SUBCOMMANDS = (
+    ("addslots", -3, "admin stale no_async_loading"), ("addslotsrange", -4, "admin stale no_async_loading"),
+    ("bumpepoch", 2, "admin stale no_async_loading"), ("count-failure-reports", 3, "admin stale"),
+    ("countkeysinslot", 3, "stale"), ("delslots", -3, "admin stale no_async_loading"),
+    ("delslotsrange", -4, "admin stale no_async_loading"), ("failover", -2, "admin stale no_async_loading"),
+    ("flushslots", 2, "admin stale no_async_loading"), ("forget", 3, "admin stale no_async_loading"),
+    ("getkeysinslot", 4, "stale"), ("info", 2, "stale"), ("keyslot", 3, "stale"), ("links", 2, "stale"),
+    ("meet", -4, "admin stale no_async_loading"), ("myid", 2, "stale"), ("nodes", 2, "stale"),
+    ("replicas", 3, "admin stale"), ("replicate", 3, "admin stale no_async_loading"),
+    ("reset", -2, "admin noscript stale"), ("saveconfig", 2, "admin stale no_async_loading"),
+    ("set-config-epoch", 3, "admin stale no_async_loading"), ("setslot", -4, "admin stale no_async_loading"),
+    ("shards", 2, "stale"), ("slaves", 3, "admin stale"), ("slots", 2, "stale"),
+)
+
+
 def _register() -> None:
-    info = metadata()["info"]
-    for name in sorted(info):  # parse only CLUSTER's entries (all of them at once: ~2 MB of RSS kept)
-        if name.startswith("cluster|") and name != "cluster|help":
-            entry = info[name]
-            sub = name.split("|", 1)[1]
-            flags = " ".join(f["+"] for f in entry[2]["~"])
-            fn = _HANDLERS.get(sub)
-            subcommand("cluster", sub, entry[1], flags, *entry[3:6])(_make(fn) if fn else _disabled)
+    for sub, arity, flags in _SUBCOMMANDS:
+        fn = _HANDLERS.get(sub)
+        subcommand("cluster", sub, arity, flags)(_make(fn) if fn else _disabled)
 
 
 def _disabled(c, argv):

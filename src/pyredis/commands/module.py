@@ -1,7 +1,7 @@
 """MODULE LOAD / LOADEX / LIST / UNLOAD / HELP.
 
-The modules subsystem itself is :mod:`pyredis.modules` (``server.modules``, which also loads the
-``loadmodule`` directives when the server is composed).
+The modules subsystem itself is :mod:`pyredis.modules` (``server.modules``, created with the package's
+import on first use: by these commands, or when the server is composed with ``loadmodule`` directives).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import logging
 
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import help_lines, subcommand
-from pyredis.modules.manager import ModuleLoadError
 from pyredis.protocol.types import OK
 from pyredis.server import protected
 
@@ -30,8 +29,11 @@ def _allowed(c) -> None:
 
 
 def _load(c, path: bytes, args: list[bytes]) -> object:
+    modules = c.server.modules
+    from pyredis.modules.manager import ModuleLoadError  # loaded with server.modules
+
     try:
-        c.server.modules.load(path.decode("utf-8", "surrogateescape"), args)
+        modules.load(path.decode("utf-8", "surrogateescape"), args)
     except ModuleLoadError as e:
         log.warning("%s", e)
         raise CommandError(_LOAD_FAILED) from None

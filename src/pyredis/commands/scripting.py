@@ -22,7 +22,7 @@ _FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
 @command("eval", -3, _FLAGS, getkeys=script_keys)
 def cmd_eval(c, argv):
     s = c.server.scripting
-    if s.ldb.modes and c.id in s.ldb.modes:
+    if s.debugging(c):
         return s.ldb.run_eval(c, argv, False)
     return s.eval(c, argv, False, False)
 
@@ -30,7 +30,7 @@ def cmd_eval(c, argv):
 @command("evalsha", -3, _FLAGS, getkeys=script_keys)
 def cmd_evalsha(c, argv):
     s = c.server.scripting
-    if s.ldb.modes and c.id in s.ldb.modes and len(argv[1]) == 40:
+    if s.debugging(c) and len(argv[1]) == 40:
         raise CommandError("ERR Please use EVAL instead of EVALSHA for debugging")
     return s.eval(c, argv, False, True)
 
@@ -38,7 +38,7 @@ def cmd_evalsha(c, argv):
 @command("eval_ro", -3, "readonly " + _FLAGS, getkeys=script_keys)
 def cmd_eval_ro(c, argv):
     s = c.server.scripting
-    if s.ldb.modes and c.id in s.ldb.modes:
+    if s.debugging(c):
         return s.ldb.run_eval(c, argv, True)
     return s.eval(c, argv, True, False)
 
@@ -46,7 +46,7 @@ def cmd_eval_ro(c, argv):
 @command("evalsha_ro", -3, "readonly " + _FLAGS, getkeys=script_keys)
 def cmd_evalsha_ro(c, argv):
     s = c.server.scripting
-    if s.ldb.modes and c.id in s.ldb.modes and len(argv[1]) == 40:
+    if s.debugging(c) and len(argv[1]) == 40:
         raise CommandError("ERR Please use EVAL instead of EVALSHA for debugging")
     return s.eval(c, argv, True, True)
 

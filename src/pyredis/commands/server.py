@@ -175,6 +175,11 @@ def _cpu_section(srv) -> list:
     ]
 
 
+def _modules_section(srv) -> list:
+    # a server whose modules subsystem was never used (no manager yet) has loaded none
+    return srv._modules.info_lines() if srv._modules is not None else []
+
+
 def _commandstats_section(srv) -> list:
     out = []
     for cmd in all_commands():
@@ -213,7 +218,7 @@ def _keyspace_section(srv) -> list:
 SECTIONS: dict[str, InfoSection] = {
     "server": _server_section, "clients": _clients_section, "memory": _memory_section,
     "persistence": _persistence_section, "stats": _stats_section, "replication": _replication_section,
-    "cpu": _cpu_section, "modules": lambda srv: srv.modules.info_lines(), "commandstats": _commandstats_section,
+    "cpu": _cpu_section, "modules": _modules_section, "commandstats": _commandstats_section,
     "errorstats": _errorstats_section, "latencystats": _latencystats_section,
     "cluster": lambda srv: [("cluster_enabled", int(srv.cluster is not None))], "keyspace": _keyspace_section,
 }

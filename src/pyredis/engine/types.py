@@ -10,11 +10,18 @@ Strings are stored as plain ``bytes``. Every other type is a class with:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from pyredis.protocol.numbers import parse_ll
 
 OBJ_SHARED_INTEGERS = 10000
+
+#: Each server's config -> names of the module types its server loaded (RDB/RESTORE of other types
+#: fail there: pyredis.modules.datatype.types_loaded_for). Kept here, not in pyredis.modules, so that a
+#: server registers its config (an empty set) without loading the modules package, which it imports
+#: with its ``server.modules`` manager on first use.
+module_types_of_config: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 EMBSTR_LIMIT = 44
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import struct
 import threading
-import weakref
 from collections.abc import Callable
 from typing import Any
+
+from pyredis.engine.types import module_types_of_config
 
 __all__ = ["AOFWriter", "DataType", "Digest", "ModuleValue", "RDBLoadIO", "RDBSaveIO", "decode_type_id",
            "encode_type_id", "type_by_id", "type_by_name"]
@@ -107,8 +108,9 @@ def unregister_type(dt: DataType) -> None:
                 _by_name[dt.name] = (dt, cur[1] - 1)
 
 
-# Each server's config -> names of the module types it loaded (RDB/RESTORE of other types fail there).
-_types_of_config: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+# Each server's config -> names of the module types it loaded (RDB/RESTORE of other types fail there);
+# each server enters its config when it is composed, before its manager exists.
+_types_of_config = module_types_of_config
 
 
 def types_loaded_for(config: Any) -> set[str] | None:

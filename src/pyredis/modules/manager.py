@@ -252,7 +252,8 @@ class ModuleManager:
         # What this server holds in the process-wide tables, released when it goes away.
         self._held: dict[str, list] = {"commands": [], "types": [], "files": []}
         weakref.finalize(self, _release_all, self._held)
-        _types_of_config[server.config] = self._types = set()
+        # the set the server entered when it was composed (Server._compose)
+        self._types = _types_of_config.setdefault(server.config, set())
         ModuleManager._all.append(weakref.ref(self))
 
     def load_directives(self) -> None:

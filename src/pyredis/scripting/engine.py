@@ -17,7 +17,6 @@ from pyredis.protocol.numbers import parse_ll
 from pyredis.protocol.types import NOREPLY, ErrorReply, Raw, Status
 from pyredis.scripting import shebang
 from pyredis.scripting.convert import parse_resp, raw_value
-from pyredis.scripting.ldb import Debugger
 from pyredis.scripting.library import FunctionInfo, Library, dump_payload, parse_payload
 from pyredis.scripting.run import BUSY_EVAL, BUSY_FUNCTION, KILLED, NOTBUSY, UNKILLABLE, ScriptRun
 from pyredis.scripting.scripterror import ERR_ARGTYPE, ERR_NAME, ERR_NOARGS, ScriptError
@@ -27,6 +26,7 @@ from pyredis.server.client import Client
 from pyredis.server.propagate import PROPAGATE_ALL, Targeted
 
 if TYPE_CHECKING:
+    from pyredis.scripting.ldb import Debugger
     from pyredis.scripting.vm import LuaVM
     from pyredis.server.app import Server
 
@@ -82,13 +82,29 @@ class Scripting:
         self._eval_vm: LuaVM | None = None
         self._func_vm: LuaVM | None = None
         self.disable_deny_scripts = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
-        self.ldb = Debugger(self)  # SCRIPT DEBUG
-        server.events.client_disconnected.append(self.ldb.forget)
-        server.events.cron.append(self.ldb.reap)
+        self._ldb: Debugger | None = None  # SCRIPT DEBUG: ``ldb``, created on first use
         fake = Client(server)
         fake.authenticated = True
         fake.in_script = True
         self.fake = fake
+
+    # -- the debugger (SCRIPT DEBUG) -------------------------------------------------------------
+    @property
+    def ldb(self) -> Debugger:
+        """The debugger (scripting/ldb.py, imported then): created by the first SCRIPT DEBUG."""
+        d = self._ldb
+        if d is None:
+            from pyredis.scripting.ldb import Debugger
+
+            d = self._ldb = Debugger(self)
+            self.server.events.client_disconnected.append(d.forget)
+            self.server.events.cron.append(d.reap)
+        return d
+
+    def debugging(self, c: Any) -> bool:
+        """Whether *c* turned SCRIPT DEBUG on (its EVALs run in the debugger)."""
+        d = self._ldb
+        return d is not None and c.id in d.modes
 
     # -- Lua states ------------------------------------------------------------------------------
     # Created on first use, and the Lua runtime (lupa, the redis/cjson/cmsgpack/struct/bit libraries:
@@ -478,8 +494,8 @@ class Scripting:
                 raise ScriptError(ERR_NOARGS)
             argv = list(args)
         srv = self.server
-        ldb = self.ldb
-        tracing = ldb.active and ldb.step
+        ldb = self._ldb
+        tracing = ldb is not None and ldb.active and ldb.step
         if tracing:
             ldb.log_command(argv)
         table = srv.commands
@@ -584,8 +600,9 @@ class Scripting:
     def _reject(self, cmd: Any, err: bytes) -> None:
         cmd.rejected += 1
         self.server.count_error(err.decode())
-        if self.ldb.active and self.ldb.step:
-            self.ldb.log_error(err)
+        ldb = self._ldb
+        if ldb is not None and ldb.active and ldb.step:
+            ldb.log_error(err)
         raise ScriptError(err, True)
 
     def _deny(self, run: ScriptRun, cmd: Any) -> bytes | None:

@@ -240,12 +240,15 @@ _CHANNEL_CMDS = {
 class Selector:
     """One set of permissions: commands (bitmap + first args), key patterns, channel patterns."""
 
-    __slots__ = ("allowed", "future", "firstargs", "allkeys", "keys", "allchannels", "channels", "_kmatch",
+    __slots__ = ("_allowed", "future", "firstargs", "allkeys", "keys", "allchannels", "channels", "_kmatch",
                  "_cmatch", "__weakref__")
 
     def __init__(self, allchannels: bool = False) -> None:
         _LIVE_SELECTORS.add(self)
-        self.allowed = 0
+        # The command bitmap; None: every command (``+@all`` applied while the universe was not built:
+        # the default user's rules do not need it, so a server builds it on the first rule or check
+        # that does, not at start-up).
+        self._allowed: int | None = 0
         self.future = False  # +@all was applied: commands added later are allowed too
         self.firstargs: dict[Command, list[bytes]] = {}
         self.allkeys = False
@@ -257,17 +260,28 @@ class Selector:
 
     def copy(self) -> Selector:
         s = Selector()
-        s.allowed, s.future = self.allowed, self.future
+        s._allowed, s.future = self._allowed, self.future
         s.firstargs = {k: list(v) for k, v in self.firstargs.items()}
         s.allkeys, s.keys = self.allkeys, [list(k) for k in self.keys]
         s.allchannels, s.channels = self.allchannels, list(self.channels)
         return s
 
+    @property
+    def allowed(self) -> int:
+        """The bitmap of allowed commands over :func:`universe`."""
+        a = self._allowed
+        if a is None:
+            a = self._allowed = universe().all
+        return a
+
+    @allowed.setter
+    def allowed(self, value: int) -> None:
+        self._allowed = value
+
     # -- rules -------------------------------------------------------------------------------------
     def apply(self, op: bytes) -> None:
         """Apply one rule (``~pattern``, ``+@category``, ``-cmd``, ``allkeys``...); raises AclError."""
         low = op.lower()
-        u = universe()
         if low == b"allkeys" or op == b"~*":
             self.allkeys = True
             self.keys = []
@@ -285,7 +299,7 @@ class Selector:
             self.channels = []
             self._cmatch = None
         elif low in (b"allcommands", b"+@all"):
-            self.allowed = u.all
+            self._allowed = None if _UNIVERSE is None else _UNIVERSE.all
             self.future = True
             self.firstargs.clear()
         elif low in (b"nocommands", b"-@all"):
@@ -302,6 +316,7 @@ class Selector:
                 self.channels.append(pat)
                 self._cmatch = None
         elif op[:2] in (b"+@", b"-@"):
+            u = universe()
             cat = low[2:].decode("utf-8", "replace")
             if cat not in u.cat_apply:
                 raise AclError(ERR_UNKNOWN, True)
@@ -316,7 +331,7 @@ class Selector:
         elif op[:1] == b"+":
             self._allow(op[1:])
         elif op[:1] == b"-":
-            found = u.lookup(op[1:])
+            found = universe().lookup(op[1:])
             if found is None:
                 raise AclError(ERR_UNKNOWN, True)
             self.set_command(found, False)
@@ -477,7 +492,10 @@ class Selector:
     # -- checks --------------------------------------------------------------------------------------
     @property
     def unrestricted(self) -> bool:
-        return self.allkeys and self.allchannels and self.allowed == universe().all
+        if not (self.allkeys and self.allchannels):
+            return False
+        a = self._allowed
+        return a is None or a == universe().all
 
     def key_ok(self, key: bytes, need: int) -> bool:
         if self.allkeys:

@@ -22,6 +22,7 @@ from pyredis.commands.registry import TABLE, Command
 from pyredis.engine import notify
 from pyredis.engine.database import Keyspace
 from pyredis.engine.scan import ScanCache
+from pyredis.engine.types import module_types_of_config
 from pyredis.persistence.manager import Persistence
 from pyredis.persistence.unverified import check_wrongtype
 from pyredis.protocol.encoder import _ENCODERS
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from pyredis.gateway import Gateway
+    from pyredis.modules.manager import ModuleManager
     from pyredis.server.cluster import ClusterService
 
 log = logging.getLogger("pyredis")
@@ -191,10 +193,22 @@ class Server:
             self.cluster = ClusterService(self)
         self.gateway: Gateway | None = None  # the WebSocket gateway and web console, while gateway-port is set
         self.watchdog = Watchdog(self)  # watchdog-period: a stack in the log when the loop stalls
-        from pyredis.modules.manager import ModuleManager
+        # Python modules (MODULE LOAD / loadmodule, pyredis.modules): ``self.modules``, the manager, is
+        # created (and the package imported) on first use, here when the configuration loads modules.
+        self._modules: ModuleManager | None = None
+        module_types_of_config[self.config] = set()  # the module types this server loaded: none yet
+        if getattr(self.config, "module_directives", ()):
+            self.modules.load_directives()
 
-        self.modules = ModuleManager(self)  # Python modules: MODULE LOAD / loadmodule (pyredis.modules)
-        self.modules.load_directives()
+    @property
+    def modules(self) -> ModuleManager:
+        """The modules subsystem (``pyredis.modules.manager``), created on first use."""
+        m = self._modules
+        if m is None:
+            from pyredis.modules.manager import ModuleManager
+
+            m = self._modules = ModuleManager(self)
+        return m
 
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:

@@ -46,6 +46,7 @@ from pyredis.engine.zset import ZSetValue, parse_score
 from pyredis.persistence.unverified import check_wrongtype
 from pyredis.protocol.encoder import _ENCODERS
 from pyredis.protocol.numbers import LLONG_MAX, LLONG_MIN
+from pyredis.protocol.parser import BULK_HEADERS
 from pyredis.protocol.types import NOREPLY
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ RUN_SLOW_MIN = 1000
 PONG = b"+PONG\r\n"
 _NULL = (b"", b"", b"$-1\r\n", b"_\r\n")  # indexed by RESP version
 _INT = [b":%d\r\n" % i for i in range(1024)]
-_HDR = [b"$%d\r\n" % i for i in range(1024)]
+_HDR = BULK_HEADERS  # ``$<n>\r\n`` for n < 1024: the parser's table (one per process)
 
 
 def allowed(srv: Server, c: Client) -> bool:

@@ -13,7 +13,6 @@ server inside someone else's program): :func:`install_title` is called by the CL
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import sys
@@ -171,12 +170,17 @@ def expand_title(server: Server, template: str, title: str) -> str:
 
 
 # -- writing the title over argv (Linux) -------------------------------------------------------------------
+# Without ctypes where the system allows (ctypes and libffi are ~0.4 MB of start-up RSS): the environment
+# strings get heap copies through setenv (os.putenv, which replaces each entry with a copy of its own) and
+# the title is written through /proc/self/mem. ctypes (strdup over ``environ``, memset/memmove) is the
+# fallback when either is not possible.
 _area: tuple[int, int, int] | None = None  # (start, end of argv, end of the usable area)
+_use_ctypes = False  # /proc/self/mem cannot be written: write with ctypes
 
 
 def install_title() -> bool:
     """Prepare the argv area for titles (copy the environment strings out of it); False if unsupported."""
-    global _area
+    global _area, _use_ctypes
     if _area is not None:
         return True
     if not sys.platform.startswith("linux"):
@@ -186,19 +190,14 @@ def install_title() -> bool:
             fields = fh.read().rsplit(b")", 1)[1].split()
         # fields[0] is field 3 (state); arg_start..env_end are fields 48..51
         arg_start, arg_end, env_start, env_end = (int(x) for x in fields[45:49])
-        libc = ctypes.CDLL(None)
-        libc.strdup.restype = ctypes.c_void_p
-        libc.strdup.argtypes = [ctypes.c_void_p]
-        environ = ctypes.c_void_p.in_dll(libc, "environ").value
+        try:
+            with open("/proc/self/mem", "r+b", buffering=0):
+                pass
+        except OSError:
+            _use_ctypes = True
         end = arg_end
-        if environ and env_start in (arg_end, arg_end + 1):
-            arr = ctypes.cast(environ, ctypes.POINTER(ctypes.c_void_p))
-            i = 0
-            while arr[i]:
-                p = arr[i]
-                if env_start <= p < env_end:
-                    arr[i] = libc.strdup(p)
-                i += 1
+        if env_start in (arg_end, arg_end + 1) and (
+                (not _use_ctypes and _copy_environ_putenv()) or _copy_environ_ctypes(env_start, env_end)):
             end = env_end
     except (OSError, ValueError, AttributeError, IndexError):
         return False
@@ -208,15 +207,74 @@ def install_title() -> bool:
     return True
 
 
+def _copy_environ_putenv() -> bool:
+    """Move the environment strings out of the argv area with setenv; False if some could stay there.
+
+    /proc/self/environ is that area: every ``NAME=value`` string in it is set again (to its current
+    value), which makes libc point the entry at a copy. A string setenv cannot replace (no ``=``, an
+    empty or repeated name) leaves it to the ctypes way.
+    """
+    with open("/proc/self/environ", "rb") as fh:
+        raw = fh.read()
+    names = []
+    seen = set()
+    for entry in raw.split(b"\0"):
+        if not entry:
+            continue
+        name, eq, _value = entry.partition(b"=")
+        if not eq or not name or name in seen:
+            return False
+        seen.add(name)
+        names.append(name)
+    env = os.environb
+    for name in names:
+        value = env.get(name)
+        if value is not None:  # else unset since start-up: libc's environ no longer has it
+            os.putenv(name, value)
+    return True
+
+
+def _copy_environ_ctypes(env_start: int, env_end: int) -> bool:
+    """strdup every ``environ`` string that lies in the argv area (Redis's setproctitle does this)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    libc.strdup.restype = ctypes.c_void_p
+    libc.strdup.argtypes = [ctypes.c_void_p]
+    environ = ctypes.c_void_p.in_dll(libc, "environ").value
+    if not environ:
+        return False
+    arr = ctypes.cast(environ, ctypes.POINTER(ctypes.c_void_p))
+    i = 0
+    while arr[i]:
+        p = arr[i]
+        if env_start <= p < env_end:
+            arr[i] = libc.strdup(p)
+        i += 1
+    return True
+
+
+def _poke(address: int, data: bytes) -> None:
+    """Write *data* at *address* of this process's memory."""
+    if _use_ctypes:
+        import ctypes
+
+        ctypes.memmove(address, data, len(data))
+        return
+    # opened for each write: an fd opened before a fork would still write the parent's memory
+    with open("/proc/self/mem", "r+b", buffering=0) as fh:
+        fh.seek(address)
+        fh.write(data)
+
+
 def _write_title(text: str) -> None:
     if _area is None:
         return
     start, arg_end, end = _area
     size = end - start
     data = text.encode("utf-8", "replace")[: size - 1]
-    ctypes.memset(start, 0, size)
-    ctypes.memmove(start, data, len(data))
+    _poke(start, data + bytes(size - len(data)))
     if start + len(data) < arg_end - 1:
         # the byte ending the original argv is no longer NUL: the kernel then shows the title up to
         # its first NUL (setproctitle's convention) instead of the whole argv area
-        ctypes.memset(arg_end - 1, ord("."), 1)
+        _poke(arg_end - 1, b".")

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 from pyredis.server.replication.backlog import Backlog
 from pyredis.server.replication.failover import Failover
 from pyredis.server.replication.master import ONLINE, STATE_NAMES, MasterRole
-from pyredis.server.replication.replica import CONNECTED, HANDSHAKE, NONE, TRANSFER, ReplicaRole
-from pyredis.server.replication.replica import STATE_NAMES as LINK_STATES
 
 if TYPE_CHECKING:
     from pyredis.server.app import Server
+    from pyredis.server.replication.replica import ReplicaRole
 
 log = logging.getLogger("pyredis")
 
@@ -42,10 +41,28 @@ class Replication:
         self.stat_unexpected_error_replies = 0
         self.good_replicas_count = 0
         self.master = MasterRole(self)
-        self.replica = ReplicaRole(self)
+        # The replica side (replica.py, imported then) is created on first use: REPLICAOF, a replicaof
+        # directive, a cluster replica; a server that never replicates from a master does not load it.
+        self._replica: ReplicaRole | None = None
+        server.events.unpaused.append(self._resume_held)
         self.failover = Failover(self)
         self._last_second = 0
         self.replica_keys: set[tuple[int, bytes]] = set()  # written by clients of a writable replica
+
+    @property
+    def replica(self) -> ReplicaRole:
+        """The link with our master (:class:`~pyredis.server.replication.replica.ReplicaRole`)."""
+        r = self._replica
+        if r is None:
+            from pyredis.server.replication.replica import ReplicaRole
+
+            r = self._replica = ReplicaRole(self)
+        return r
+
+    def _resume_held(self, server: Any = None) -> None:
+        """``events.unpaused``: the replica applies what its master sent while clients were paused."""
+        if self._replica is not None:
+            self._replica.resume_held(server)
 
     @property
     def persistence(self) -> Any:
@@ -217,7 +234,8 @@ class Replication:
         """Shutting down: close the master link for good (no reconnect)."""
         host = self.masterhost
         self.masterhost = None
-        self.replica.cancel()
+        if self._replica is not None:
+            self._replica.cancel()
         self.masterhost = host
 
     # -- checks -----------------------------------------------------------------------------------------
@@ -286,7 +304,8 @@ class Replication:
         if now == self._last_second:
             return
         self._last_second = now
-        self.replica.cron()
+        if self.masterhost is not None:  # ReplicaRole.cron has nothing to do without a master
+            self.replica.cron()
         self.master.cron()
 
     def _expire_replica_keys(self) -> None:
@@ -327,10 +346,12 @@ class Replication:
     def info(self) -> list[tuple[str, object]]:
         srv = self.server
         cfg = srv.config
-        rep = self.replica
         out: list[tuple[str, object]] = [("role", "master" if self.masterhost is None else "slave")]
         now = time.time()
         if self.masterhost is not None:
+            from pyredis.server.replication.replica import CONNECTED, TRANSFER
+
+            rep = self.replica
             if rep.master is not None:
                 off, roff = rep.reploff, rep.read_reploff
             elif rep.cached is not None:
@@ -384,6 +405,9 @@ class Replication:
                 ip = r.announced_ip or r.conn.addr.rsplit(":", 1)[0]
                 reps.append([ip.encode(), b"%d" % r.listening_port, b"%d" % r.ack_off])
             return [b"master", self.offset, reps]
+        from pyredis.server.replication.replica import HANDSHAKE, NONE
+        from pyredis.server.replication.replica import STATE_NAMES as LINK_STATES
+
         rep = self.replica
         state = "handshake" if rep.state == HANDSHAKE else LINK_STATES.get(rep.state, "unknown")
         if rep.state == NONE:

@@ -82,8 +82,9 @@ class ReplicaRole:
         self.reploff = 0
         self.read_reploff = 0
         self.stream = CommandStream()
-        self.held: list = []  # the master's commands held by CLIENT PAUSE (read, not yet applied)
-        self.server.events.unpaused.append(self.resume_held)
+        # the master's commands held by CLIENT PAUSE (read, not yet applied; resume_held is an
+        # events.unpaused listener through Replication._resume_held, registered when it is composed)
+        self.held: list = []
         self.last_io = 0.0
         self.down_since = 0.0
         self.transfer_size = -1
