@@ -24,18 +24,20 @@ source at start-up leaves about 2 MB more RSS behind. The start-up line splits p
 into the bare interpreter, asyncio (+ uvloop when installed) and the rest (pyredis's modules and state).
 
 What bounds the ratio (CPython 3.11, this machine, accelerator built): a 1M-key string keyspace costs
-pyredis ~137 B/key that no start-up work changes (the key table's entry 25.9, a ``key:N`` bytes object 48,
-a 16-byte bytes value 64) against redis-server's ~107, and the interpreter plus asyncio/uvloop are ~23.7 MB
-before pyredis loads anything. At 1M strings pyredis is at 167.1 MB against redis-server's 119.2 (1.40x),
-at a 1M-field hash 168.3 against 111.6 (1.51x; 1.5x is 167.4). Start-up RSS 30.1 MB = interpreter 14.0 +
-asyncio/uvloop 9.7 + pyredis 6.5 (was 31.6 with pyredis 7.8 before the ACL command universe, json, ctypes
-(the process title), the modules package, the script debugger and the replica side loaded on first use,
-and 33.5 with 9.9 before the earlier round: docs/ARCHITECTURE.md, "Start-up memory"; hash 169.7 -> 168.3,
-strings 168.9 -> 167.1). Of the 6.5 MB, ~0.3 MB is sortedcontainers (sorted sets, streams), ~0.2 MB hiredis
-(loaded by the first connection) and ~0.3 MB the accelerator's code; the rest is the code of the ~125
-modules a default server runs (command families, server core, persistence and the subsystems it composes:
-~3 MB of code objects, ~0.45 MB of them line/column tables) and their tables. The rest of the gap has to come from
-smaller per-key objects.
+pyredis ~135 B/key that no start-up work changes (the key table's entry 23.1: 16-byte entries and a
+1.5M-slot int32 index; a ``key:N`` bytes object 48, a 16-byte bytes value 64) against redis-server's ~107,
+and the interpreter plus asyncio/uvloop are ~23.6 MB before pyredis loads anything. At 1M strings pyredis
+is at 165.0 MB against redis-server's 119.1 (1.39x), a 1M-field hash 165.9 against 111.6 (1.49x), a
+1M-member set 112.5 against 78.6 (1.43x), a 1M-member sorted set 151.0 against 131.2 (1.15x). Start-up
+RSS 30.1 MB = interpreter 14.0 + asyncio/uvloop 9.7 + pyredis 6.5 (was 31.6 with pyredis 7.8 before the
+ACL command universe, json, ctypes (the process title), the modules package, the script debugger and the
+replica side loaded on first use, and 33.5 with 9.9 before the earlier round: docs/ARCHITECTURE.md,
+"Start-up memory"). Of the 6.5 MB, ~0.3 MB is sortedcontainers (streams; sorted sets without the
+accelerator), ~0.2 MB hiredis (loaded by the first connection) and ~0.3 MB the accelerator's code; the
+rest is the code of the ~125 modules a default server runs (command families, server core, persistence
+and the subsystems it composes: ~3 MB of code objects, ~0.45 MB of them line/column tables) and their
+tables. The rest of the gap is the per-element objects: a bytes object is 33 bytes plus its length,
+rounded up to pymalloc's 16-byte classes.
 """
 
 from __future__ import annotations

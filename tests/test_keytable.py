@@ -96,6 +96,43 @@ def test_random_operations_agree_with_dict(ops):
     assert t == d and d == t and not (t != d)
 
 
+@settings(max_examples=200, deadline=None)
+@given(OPS)
+def test_three_quarter_indexes_agree_with_dict(ops):
+    """Indexes of 3/4 of a power of two (from 2^16 slots; here from 8) skip the slots past their end."""
+    old = hotpath._set_three_quarter_min(8)
+    try:
+        test_random_operations_agree_with_dict.hypothesis.inner_test(ops)
+    finally:
+        hotpath._set_three_quarter_min(old)
+
+
+def test_three_quarter_index_sizes_and_probes():
+    """A table growing past 2^16 index slots alternates 3/4 sizes and powers of two (1M keys: 1.5M
+    slots, 6 MB, not 8), and finds every key with colliding hashes too."""
+    t = KeyTable()
+    seen = set()
+    for i in range(1_000_000):
+        t[b"key:%d" % i] = i
+        seen.add(hotpath._index_slots(t))
+    assert hotpath._index_slots(t) == 3 << 19
+    # powers of two up to 2^16, then 3/4 of one and a power of two in turn
+    assert sorted(x for x in seen if x >= 1 << 16) == [1 << 16, 3 << 15, 1 << 17, 3 << 16, 1 << 18, 3 << 17,
+                                                       1 << 19, 3 << 18, 1 << 20, 3 << 19]
+    assert all(t[b"key:%d" % i] == i for i in range(0, 1_000_000, 997))
+    old = hotpath._set_three_quarter_min(8)
+    try:
+        c = KeyTable()
+        keys = [Collide("k%d" % i, (i % 7) | ((i % 3) << 58)) for i in range(300)]
+        for k in keys:
+            c[k] = k.name
+        for k in keys[::2]:
+            del c[k]
+        assert [c.get(k) for k in keys] == [None if i % 2 == 0 else k.name for i, k in enumerate(keys)]
+    finally:
+        hotpath._set_three_quarter_min(old)
+
+
 def test_growth_deletion_and_reinsertion_keep_dict_order():
     rng = random.Random(5)
     t, d = KeyTable(), {}

@@ -2,9 +2,10 @@
 #
 # A dict with CPython's compact layout minus what a keyspace does not need: an insertion-ordered array
 # of (key, value) entries (16 bytes each; the key's hash is not stored: bytes cache their own) grown
-# in steps of a quarter, and an int32 index of power-of-two size, at most 2/3 full, probed as CPython's
-# dict probes. A CPython dict of 1M keys allocates 2^21 index slots and 1.4M 24-byte entries (41.9
-# bytes per key); this table allocates the same index and 1.0-1.25M 16-byte entries (24-28 bytes).
+# in steps of a quarter, and an int32 index at most 2/3 full, probed as CPython's dict probes, of a
+# power-of-two size or, from 2^16 slots, 3/4 of one when that is enough. A CPython dict of 1M keys
+# allocates 2^21 index slots and 1.4M 24-byte entries (41.9 bytes per key); this table allocates 1.5M
+# slots (or 2^21) and 1.0-1.25M 16-byte entries (22-28 bytes).
 # Iteration order, and what changes it, are those of dict.
 
 from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, ValuesView
@@ -29,6 +30,24 @@ cdef Py_ssize_t KT_MAX_ENTRIES = (1 << 30)  # the int32 index addresses at most 
 # entry or the key object (the cache misses of a big table). Tables of over 2^26 entries keep no tag.
 cdef int32_t KT_TAGMASK = 0x7C000000
 cdef Py_ssize_t KT_TAGGED_MAX = (1 << 26)
+# An index of at least this many slots may take 3/4 of a power of two, so that a big table grows by 3/2
+# and 4/3 in turn instead of doubling (1.5-2.25 slots per key, 7.2 bytes on average, where powers of two
+# alone give 1.5-3 and 8.7; a 1M-key table: 1.5M slots, 6 MB, not 2^21, 8 MB). Probes run over the power
+# of two (mask) and skip the slots past the end: the probe sequence still reaches every slot. Smaller
+# indexes are powers of two, which nothing skips.
+cdef size_t KT_THREEQ_MIN = (1 << 16)
+
+
+def _set_three_quarter_min(size_t n):
+    """Tests: let indexes of *n* slots or more take 3/4 of a power of two; returns the old limit."""
+    global KT_THREEQ_MIN
+    old, KT_THREEQ_MIN = KT_THREEQ_MIN, max(n, KT_MINSIZE)
+    return old
+
+
+def _index_slots(KeyTable t):
+    """Tests: the number of slots of *t*'s index."""
+    return t.nslots
 
 
 def _set_tagged_max(Py_ssize_t n):
@@ -51,7 +70,8 @@ cdef class KeyTable:
 
     cdef KTEntry* entries
     cdef int32_t* index
-    cdef size_t mask       # index size - 1 (0 while there is no index)
+    cdef size_t mask       # the power of two the index probes over - 1 (0 while there is no index)
+    cdef size_t nslots     # index slots: mask + 1, or 3/4 of it (a probe skips slots >= nslots)
     cdef Py_ssize_t nentries  # entries in use, live or deleted
     cdef Py_ssize_t cap       # entries allocated
     cdef Py_ssize_t used      # live entries
@@ -93,6 +113,10 @@ cdef class KeyTable:
             return -1
         i = <size_t>h & self.mask
         while True:
+            if i >= self.nslots:  # past the end of a 3/4-size index
+                perturb >>= 5
+                i = (i * 5 + perturb + 1) & self.mask
+                continue
             ix = self.index[i]
             if ix == KT_EMPTY:
                 return -1
@@ -125,10 +149,10 @@ cdef class KeyTable:
             return NULL
         return self.entries[self.index[s] & ~self.tagmask].value
 
-    cdef int _build_index(self, size_t size) except -1:
-        """A fresh index of *size* slots over the (compact) entries."""
+    cdef int _build_index(self, size_t size, size_t pow2) except -1:
+        """A fresh index of *size* slots (*pow2*, or 3/4 of it) over the (compact) entries."""
         cdef int32_t* idx = <int32_t*>malloc(size * sizeof(int32_t))
-        cdef size_t mask = size - 1, i, perturb
+        cdef size_t mask = pow2 - 1, i, perturb
         cdef Py_ssize_t j, usable = <Py_ssize_t>((size << 1) // 3)
         cdef Py_hash_t h
         cdef int32_t tagmask = KT_TAGMASK if usable <= KT_TAGGED_MAX else 0
@@ -139,21 +163,24 @@ cdef class KeyTable:
             h = PyObject_Hash(<object>self.entries[j].key)
             i = <size_t>h & mask
             perturb = <size_t>h
-            while idx[i] != KT_EMPTY:
+            while i >= size or idx[i] != KT_EMPTY:
                 perturb >>= 5
                 i = (i * 5 + perturb + 1) & mask
             idx[i] = <int32_t>j | ((<int32_t>(<uint64_t>h >> 32)) & tagmask)
         free(self.index)
         self.index = idx
         self.mask = mask
+        self.nslots = size
         self.usable = usable
         self.tagmask = tagmask
         return 0
 
     cdef int _rebuild(self) except -1:
-        """Drop deleted entries and size the index for half as many keys again as are live."""
+        """Drop deleted entries and size the index for 1.3125 times the live keys: from a power of two
+        the next index is 3/4 of the next one, from there the power of two after it (growth by 3/2
+        and 4/3 in turn, where doubling at 2/3 full would leave 1.5-3 slots per key)."""
         cdef Py_ssize_t i, j = 0
-        cdef size_t size = KT_MINSIZE
+        cdef size_t size = KT_MINSIZE, slots, need
         cdef KTEntry* ents
         if self.used >= KT_MAX_ENTRIES:
             raise MemoryError("key table full")
@@ -163,14 +190,18 @@ cdef class KeyTable:
                     self.entries[j] = self.entries[i]
                     j += 1
             self.nentries = j
-        while ((size << 1) // 3) < <size_t>(self.used + (self.used >> 1) + 1):
+        need = <size_t>(self.used + (self.used >> 2) + (self.used >> 4) + 1)
+        while ((size << 1) // 3) < need:
             size <<= 1
+        slots = (size >> 2) * 3  # 3/4 of the power of two when that is big enough
+        if slots < KT_THREEQ_MIN or ((slots << 1) // 3) < need:
+            slots = size
         if self.cap > 2 * (self.used + 8):  # mostly deleted: give the room back
             ents = <KTEntry*>realloc(self.entries, (self.used + 8) * sizeof(KTEntry))
             if ents != NULL:
                 self.entries = ents
                 self.cap = self.used + 8
-        return self._build_index(size)
+        return self._build_index(slots, size)
 
     cdef int store(self, object key, object value, bint replace=True) except -1:
         """``self[key] = value`` (when *replace* is false, a present key keeps its value): 1 when
@@ -202,7 +233,7 @@ cdef class KeyTable:
             self.cap = n
         i = <size_t>h & self.mask
         perturb = <size_t>h
-        while self.index[i] >= 0:  # the first empty or dummy slot
+        while i >= self.nslots or self.index[i] >= 0:  # the first empty or dummy slot
             perturb >>= 5
             i = (i * 5 + perturb + 1) & self.mask
         Py_INCREF(key)
@@ -328,7 +359,7 @@ cdef class KeyTable:
         free(self.index)
         self.entries = NULL
         self.index = NULL
-        self.mask = 0
+        self.mask = self.nslots = 0
         self.nentries = self.cap = self.used = self.usable = 0
         self.version += 1
         self._release(ents, n)
@@ -372,7 +403,7 @@ cdef class KeyTable:
         return "%s(%r)" % (type(self).__name__, dict(self.items()))
 
     def __sizeof__(self):
-        return (sizeof(KTEntry) * self.cap + (sizeof(int32_t) * (self.mask + 1) if self.index != NULL else 0)
+        return (sizeof(KTEntry) * self.cap + (sizeof(int32_t) * self.nslots if self.index != NULL else 0)
                 + 8 * sizeof(Py_ssize_t) + 16)
 
     def __reduce__(self):
