@@ -29,7 +29,7 @@ INDEX = st.integers(-12, 12)
 OPS = st.lists(st.one_of(
     st.tuples(st.sampled_from(["add", "remove", "discard", "bisect_left", "bisect_right", "in"]), ITEMS),
     st.tuples(st.sampled_from(["get", "del"]), INDEX),
-    st.tuples(st.sampled_from(["slice", "delslice", "islice"]),
+    st.tuples(st.sampled_from(["slice", "delslice", "islice", "members"]),
               st.tuples(st.none() | INDEX, st.none() | INDEX, st.sampled_from([None, 1, 2, -1, -3]))),
     st.tuples(st.sampled_from(["bulk"]), st.integers(0, 2 ** 32)),
     st.tuples(st.sampled_from(["iter", "reversed", "len", "clear"]), st.none()),
@@ -62,6 +62,12 @@ def _apply(sl, op: str, arg):
             return None, None
         if op == "islice":
             return list(sl.islice(arg[0], arg[1], reverse=bool(arg[2] and arg[2] < 0))), None
+        if op == "members":  # ScoreList.members against what ZSetValue.members does with a SortedList
+            start, stop, rev = (arg[0] or 0) % 13, (arg[1] or 0) % 13, bool(arg[2] and arg[2] < 0)
+            if isinstance(sl, ScoreList):
+                return sl.members(start, stop, rev), None
+            out = [m for _, m in sl[start:stop]]
+            return (out[::-1] if rev else out), None
         if op == "bulk":  # enough items to split chunks (random scores from a small range: ties)
             rnd = random.Random(arg)
             for _ in range(rnd.randrange(300, 1400)):

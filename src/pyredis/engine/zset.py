@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from math import inf, nextafter
+from operator import itemgetter
 
 from sortedcontainers import SortedList
 
@@ -226,6 +227,7 @@ def parse_lex_range(bmin: bytes, bmax: bytes) -> LexRange | None:
 
 # -- the value ------------------------------------------------------------------------------------
 _new = object.__new__
+_second = itemgetter(1)
 _SL_LAYOUT = {"_len", "_load", "_lists", "_maxes", "_index", "_offset"}
 _SL_ADOPT = set(SortedList([1]).__dict__) == _SL_LAYOUT and SortedList.DEFAULT_LOAD_FACTOR == 1000
 
@@ -361,6 +363,16 @@ class ZSetValue:
     def items_ordered(self) -> list[tuple[bytes, float]]:
         """``(member, score)`` pairs in ascending order (persistence, SORT, ...)."""
         return [(m, s) for s, m in self.sl]
+
+    def members(self, start: int, stop: int, rev: bool = False) -> list[bytes]:
+        """The members of ranks ``[start, stop)``, highest rank first when *rev*."""
+        sl = self.sl
+        if type(sl) is SortedList:
+            out = list(map(_second, sl[start:stop]))
+            if rev:
+                out.reverse()
+            return out
+        return sl.members(start, stop, rev)
 
     @property
     def scores(self) -> dict[bytes, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from pyredis.commands.args import typed_lookups
@@ -133,12 +134,20 @@ def _with_scores(c, items: list[tuple[float, bytes]]) -> Raw:
     return Raw(b"\r\n".join(parts))
 
 
+_second = itemgetter(1)
+
+
 def _members(items: list[tuple[float, bytes]]) -> Raw:
     """Reply listing the members of ``(score, member)`` items (pre-encoded)."""
+    return member_array(list(map(_second, items)))
+
+
+def member_array(members: list[bytes]) -> Raw:
+    """Reply listing *members* (pre-encoded)."""
     hdr = _BULK_HDR
-    parts = [b"*%d" % len(items)]
+    parts = [b"*%d" % len(members)]
     ap = parts.append
-    for _, m in items:
+    for m in members:
         n = len(m)
         ap(hdr[n] if n < 256 else b"$%d" % n)
         ap(m)

@@ -14,6 +14,7 @@ from pyredis.commands.zsets.common import (
     _members,
     _with_scores,
     get_zset_read,
+    member_array,
     store_zset,
 )
 from pyredis.engine.zset import (
@@ -24,21 +25,29 @@ from pyredis.engine.zset import (
 RANK, SCORE, LEX = 1, 2, 3
 
 
-def _slice_range(zs: ZSetValue, lo: int, hi: int, rev: bool, offset: int, limit: int):
-    """Items of ranks ``[lo, hi)`` (reversed if *rev*) after LIMIT offset/count."""
+def _window(zs: ZSetValue, lo: int, hi: int, rev: bool, offset: int, limit: int) -> tuple[int, int] | None:
+    """The ranks ``[start, stop)`` left of ``[lo, hi)`` after LIMIT offset/count (counted from *hi*
+    when *rev*), or None when nothing is."""
     if offset < 0 or (offset > 0 and offset >= len(zs.d)):
-        return []
+        return None
     if rev:
         top = hi - offset
         bottom = lo if limit < 0 else max(lo, top - limit)
-        if top <= bottom:
-            return []
-        return zs.sl[bottom:top][::-1]
+        return (bottom, top) if bottom < top else None
     start = lo + offset
     stop = hi if limit < 0 else min(hi, start + limit)
-    if stop <= start:
+    return (start, stop) if start < stop else None
+
+
+def _slice_range(zs: ZSetValue, lo: int, hi: int, rev: bool, offset: int, limit: int):
+    """Items of ranks ``[lo, hi)`` (reversed if *rev*) after LIMIT offset/count."""
+    w = _window(zs, lo, hi, rev, offset, limit)
+    if w is None:
         return []
-    return zs.sl[start:stop]
+    items = zs.sl[w[0]:w[1]]
+    if rev:
+        items.reverse()
+    return items
 
 
 def _lex_items(zs: ZSetValue, r, rev: bool, offset: int, limit: int):
@@ -113,22 +122,26 @@ def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, ranget
     else:
         lr = _parse_lex(bmin, bmax)
     zs = get_zset_read(c, argv[src_idx])
-    items: list[tuple[float, bytes]]
+    items: list[tuple[float, bytes]] = []
+    w = None  # the ranks [start, stop) of the reply (last first when rev), when they are one run
     if zs is None:
-        items = []
+        pass
     elif rangetype == RANK:
         llen = len(zs.d)
         r = rank_range(start, end, llen)
-        if r is None:
-            items = []
-        else:
-            start, end = r
-            items = zs.sl[start:end + 1] if not rev else zs.sl[llen - 1 - end:llen - start][::-1]
+        if r is not None:
+            w = (r[0], r[1] + 1) if not rev else (llen - 1 - r[1], llen - r[0])
     elif rangetype == SCORE:
         lo, hi = zs.score_bounds(sr)
-        items = _slice_range(zs, lo, hi, rev, offset, limit)
+        w = _window(zs, lo, hi, rev, offset, limit)
     else:
         items = _lex_items(zs, lr, rev, offset, limit)
+    if w is not None:
+        if dst is None and not withscores:
+            return member_array(zs.members(w[0], w[1], rev))
+        items = zs.sl[w[0]:w[1]]
+        if rev:
+            items.reverse()
     if dst is not None:
         return store_zset(c, dst, ((m, s) for s, m in items), b"zrangestore")
     if withscores:
