@@ -2,8 +2,9 @@
 
 A :class:`ZSetValue` keeps ``member -> score`` in a dict and ``(score, member)`` pairs in a sorted
 list (a ``SortedList`` of tuples, or the accelerator's unboxed ``ScoreList``) in Redis's order (score,
-then member bytes), so insert, delete, rank and range lookups are O(log n). OBJECT ENCODING reports ``listpack`` until the set outgrows
-``zset-max-listpack-entries``/``-value`` (sticky ``skiplist`` afterwards, like Redis). While
+then member bytes), so insert, delete, rank and range lookups are O(log n). OBJECT ENCODING reports
+``listpack`` until the set outgrows ``zset-max-listpack-entries``/``-value`` (sticky ``skiplist``
+afterwards, like Redis). While
 "listpack", a ``-0`` score is stored as ``0`` (Redis stores integral listpack scores as integers).
 """
 
@@ -242,9 +243,10 @@ def new_sorted_list() -> SortedList:
 def sorted_list_of(items: list) -> SortedList:
     """A sorted list (:func:`new_sorted_list`) holding *items*, which must already be sorted.
 
-    Under the accelerator the ``ScoreList`` takes them as they stand. Short lists are adopted as the SortedList's single sublist (the layout sortedcontainers 2.x
-    builds itself for fewer than ``DEFAULT_LOAD_FACTOR`` items, checked at import), skipping its
-    generic constructor: loading an RDB file builds many small sorted sets.
+    Under the accelerator the ``ScoreList`` takes them as they stand. Short lists are adopted as the
+    SortedList's single sublist (the layout sortedcontainers 2.x builds itself for fewer than
+    ``DEFAULT_LOAD_FACTOR`` items, checked at import), skipping its generic constructor: loading an
+    RDB file builds many small sorted sets.
     """
     hot = _speedups.hotpath
     if hot is not None:
@@ -363,6 +365,13 @@ class ZSetValue:
     def items_ordered(self) -> list[tuple[bytes, float]]:
         """``(member, score)`` pairs in ascending order (persistence, SORT, ...)."""
         return [(m, s) for s, m in self.sl]
+
+    def entries(self, start: int, stop: int, rev: bool = False) -> list[tuple[float, bytes]]:
+        """The ``(score, member)`` entries of ranks ``[start, stop)``, highest rank first when *rev*."""
+        out = self.sl[start:stop]
+        if rev:
+            out.reverse()
+        return out
 
     def members(self, start: int, stop: int, rev: bool = False) -> list[bytes]:
         """The members of ranks ``[start, stop)``, highest rank first when *rev*."""

@@ -108,15 +108,10 @@ def unregister_type(dt: DataType) -> None:
                 _by_name[dt.name] = (dt, cur[1] - 1)
 
 
-# Each server's config -> names of the module types it loaded (RDB/RESTORE of other types fail there);
-# each server enters its config when it is composed, before its manager exists.
-_types_of_config = module_types_of_config
-
-
 def types_loaded_for(config: Any) -> set[str] | None:
     """Names of the module types loaded by the server owning *config* (None: unknown config)."""
     try:
-        return _types_of_config.get(config)
+        return module_types_of_config.get(config)
     except TypeError:  # not a server's Config (a plain mapping)
         return None
 

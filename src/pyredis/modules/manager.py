@@ -22,8 +22,9 @@ from typing import Any
 
 from pyredis.commands.errors import CommandError
 from pyredis.commands.registry import COMMANDS, FLAG_NAMES, TABLE, Command
+from pyredis.engine.types import module_types_of_config
 from pyredis.modules.api import CommandSpec, ModuleError, translate_flags
-from pyredis.modules.datatype import DataType, ModuleValue, _types_of_config, register_type, unregister_type
+from pyredis.modules.datatype import DataType, ModuleValue, register_type, unregister_type
 from pyredis.protocol.types import NOREPLY, Double, MapReply, SetReply, Status
 
 __all__ = ["Module", "ModuleLoadError", "ModuleManager"]
@@ -253,7 +254,7 @@ class ModuleManager:
         self._held: dict[str, list] = {"commands": [], "types": [], "files": []}
         weakref.finalize(self, _release_all, self._held)
         # the set the server entered when it was composed (Server._compose)
-        self._types = _types_of_config.setdefault(server.config, set())
+        self._types = module_types_of_config.setdefault(server.config, set())
         ModuleManager._all.append(weakref.ref(self))
 
     def load_directives(self) -> None:

@@ -42,12 +42,7 @@ def _window(zs: ZSetValue, lo: int, hi: int, rev: bool, offset: int, limit: int)
 def _slice_range(zs: ZSetValue, lo: int, hi: int, rev: bool, offset: int, limit: int):
     """Items of ranks ``[lo, hi)`` (reversed if *rev*) after LIMIT offset/count."""
     w = _window(zs, lo, hi, rev, offset, limit)
-    if w is None:
-        return []
-    items = zs.sl[w[0]:w[1]]
-    if rev:
-        items.reverse()
-    return items
+    return [] if w is None else zs.entries(w[0], w[1], rev)
 
 
 def _lex_items(zs: ZSetValue, r, rev: bool, offset: int, limit: int):
@@ -139,9 +134,7 @@ def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, ranget
     if w is not None:
         if dst is None and not withscores:
             return member_array(zs.members(w[0], w[1], rev))
-        items = zs.sl[w[0]:w[1]]
-        if rev:
-            items.reverse()
+        items = zs.entries(w[0], w[1], rev)
     if dst is not None:
         return store_zset(c, dst, ((m, s) for s, m in items), b"zrangestore")
     if withscores:
