@@ -93,6 +93,17 @@ def _wait(pred, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def _fsync_settled(c: RawClient) -> None:
+    """Wait until the everysec fsync of what was written so far has run.
+
+    Redis schedules that fsync at the next second boundary, and postpones a later write (up to
+    2 s, acknowledging it meanwhile) while the fsync runs: a write meant to fail now must not
+    meet it. ``aof_pending_bio_fsync`` is 0 before the fsync is scheduled too, so first let the
+    boundary pass (the cron wakes the loop every 100 ms)."""
+    time.sleep(1.3)
+    _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+
+
 def _wait_child(c: RawClient) -> dict[str, str]:
     def done() -> bool:
         i = _info(c)
@@ -132,8 +143,8 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
     try:
         c = srv.client()
         out.append(c.call("SET", "big", BIG))
-        # with everysec, Redis postpones a write while a background fsync runs (up to 2 s): let it end
-        _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+        if policy == "everysec":
+            _fsync_settled(c)
         incr = _incr_file(srv)
         size = os.path.getsize(incr)
         _limit(srv, size + extra)
@@ -168,7 +179,8 @@ def _aof_scenario(kind: str, policy: str, extra: int, kill_while_failing: bool) 
             _wait(lambda: _info(c)["aof_last_write_status"] == "ok")
             # Redis postpones an everysec write (up to 2 s) while a background fsync runs, so k3 would
             # be acknowledged but not yet written when the kill comes (pyredis writes at once): wait.
-            _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+            if policy == "everysec":
+                _fsync_settled(c)
             out.append(_pick(_info(c), "aof_last_write_status", "aof_buffer_length", "aof_current_size"))
             out.append(c.call("SET", "k3", "v3"))
             _kill(srv)  # no final flush: the acknowledged writes are in the file already
@@ -456,7 +468,7 @@ def _toggle_scenario(kind: str) -> list:
     try:
         c = srv.client()
         out.append(c.call("SET", "big", BIG))
-        _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+        _fsync_settled(c)
         _limit(srv, os.path.getsize(_incr_file(srv)))
         out += [c.call("SET", "a", "1"), c.call("SET", "b", "1")]
         out.append(c.call("CONFIG", "SET", "appendonly", "no"))  # the AOF error no longer blocks writes
@@ -573,7 +585,7 @@ def _tmpfs_scenario(kind: str, data: str) -> list:
             return sorted(os.listdir(aofdir))
 
         out.append(c.call("SET", "big", BIG))
-        _wait(lambda: _info(c)["aof_pending_bio_fsync"] == "0")
+        _fsync_settled(c)
         filler = _fill(data)
         out.append(c.call("SET", "k1", b"v" * 6000))  # more than the slack of the file's last block
         out.append(c.call("SET", "k2", "v"))
