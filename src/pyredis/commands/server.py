@@ -176,8 +176,8 @@ def _cpu_section(srv) -> list:
 
 
 def _modules_section(srv) -> list:
-    # a server whose modules subsystem was never used (no manager yet) has loaded none
-    return srv._modules.info_lines() if srv._modules is not None else []
+    m = srv.modules_if_used  # a server whose modules subsystem was never used has loaded none
+    return m.info_lines() if m is not None else []
 
 
 def _commandstats_section(srv) -> list:

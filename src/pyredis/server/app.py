@@ -210,6 +210,11 @@ class Server:
             m = self._modules = ModuleManager(self)
         return m
 
+    @property
+    def modules_if_used(self) -> ModuleManager | None:
+        """The modules subsystem if something has used it, else None (nothing is imported)."""
+        return self._modules
+
     # -- configuration hooks ---------------------------------------------------------------------
     def _set_notify_flags(self, flags: int) -> None:
         self.keyspace.notify_flags = flags | (notify.ALL if self.key_tap is not None else 0)
