@@ -112,7 +112,8 @@ VALS = [b"", b"v", b"0", b"1", b"-1", b"007", b"9223372036854775807", b"-9223372
         b"12345678901234567890", b"x" * 40, b"y" * 70, b"\r\n", b"3.5", b"-0", b"+1", b"inf"]
 NAMES = [b"GET", b"get", b"Get", b"gEt", b"SET", b"set", b"INCR", b"DECR", b"INCRBY", b"DECRBY", b"MGET",
          b"MSET", b"EXISTS", b"DEL", b"PING", b"LPUSH", b"RPUSH", b"LPOP", b"RPOP", b"LRANGE", b"SADD",
-         b"SISMEMBER", b"HSET", b"HGET", b"ZADD", b"ZSCORE", b"ECHO", b"TYPE"]
+         b"SISMEMBER", b"HSET", b"HGET", b"ZADD", b"ZSCORE", b"ZRANGE", b"zrevrange", b"ZCARD", b"ZRANK", b"ZCOUNT",
+         b"ZRANGEBYSCORE", b"ECHO", b"TYPE"]
 # Commands flipping a switch or creating the cases the fast handlers must decline.
 SWITCHES = [
     [b"MULTI"], [b"EXEC"], [b"DISCARD"], [b"WATCH", b"k1"], [b"UNWATCH"], [b"SELECT", b"1"],

@@ -74,8 +74,12 @@ def test_sorted_sets(seed):
             cmds.append([b"ZREM", k, b"m%d" % rng.randrange(12)])
         elif r < 0.9:
             cmds.append([b"ZSCORE", k, b"m%d" % rng.randrange(12)])
-        elif r < 0.95:
+        elif r < 0.93:
             cmds.append([b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"])
+        elif r < 0.95:
+            a, z = (b"%d" % rng.randrange(-15, 15) for _ in range(2))
+            cmds.append(rng.choice([[b"ZRANGE", k, a, z], [b"zrevrange", k, a, z], [b"ZRANK", k, b"m%d" % abs(int(a))],
+                                    [b"ZRANGEBYSCORE", k, a, z], [b"ZCOUNT", k, a, z], [b"ZCARD", k]]))
         elif r < 0.97:
             cmds.append([b"SET", b"str", b"v"])
         else:

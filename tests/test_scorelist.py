@@ -221,3 +221,30 @@ def test_sorted_sets_use_it_under_the_accelerator() -> None:
     expected = ScoreList if _speedups.hotpath is not None else SortedList
     assert type(z.sl) is expected and type(z.copy().sl) is expected
     assert list(z.copy().sl) == [(1.0, b"a"), (2.0, b"b")]
+
+
+def test_encode_range_is_the_python_encoding() -> None:
+    """``encode_range`` gives the bytes of the commands' own encoders (members, RESP2/RESP3 scores)
+    for every window, direction and chunk boundary, with scores of every formatting class."""
+    from types import SimpleNamespace
+
+    from pyredis.commands.zsets.common import _with_scores, member_array
+
+    rng = random.Random(5)
+    scores = [0.0, -0.0, 1.0, -1.5, 0.1, 1 / 3, 2.0 ** 53 + 2, -1e-300, 5e-324, 1e300, 123456789.125,
+              float("inf"), float("-inf")]
+    for n in (0, 1, 7, 600, 1300):
+        members = {b"m%d" % i + b"x" * rng.choice([0, 0, 5, 300, 1100]) for i in range(n)}
+        items = sorted((rng.choice(scores) if rng.random() < 0.5 else rng.uniform(-1e6, 1e6), m) for m in members)
+        sl = ScoreList(items)
+        windows = [(0, n), (-5, 3), (n - 1, n + 10), (n, n), (3, 2)] + [
+            (rng.randrange(-3, n + 3), rng.randrange(-3, n + 3)) for _ in range(40)]
+        for start, stop in windows:
+            for rev in (False, True):
+                ref = items[max(start, 0):max(min(stop, n), 0)]
+                if rev:
+                    ref.reverse()
+                assert sl.encode_range(start, stop, rev) == member_array([m for _, m in ref])
+                for resp in (2, 3):
+                    want = _with_scores(SimpleNamespace(resp=resp), ref)
+                    assert sl.encode_range(start, stop, rev, resp) == want, (n, start, stop, rev, resp)

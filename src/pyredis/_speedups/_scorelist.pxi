@@ -12,6 +12,7 @@ cdef extern from "Python.h":
     char* sl_str "PyBytes_AS_STRING" (PyObject*) nogil
     Py_ssize_t sl_len "PyBytes_GET_SIZE" (PyObject*) nogil
 
+from libc.stdio cimport snprintf
 from libc.string cimport memmove
 
 cdef struct SLItem:
@@ -541,6 +542,56 @@ cdef class ScoreList:
             c += 1
             p = 0
         return out
+
+    def encode_range(self, Py_ssize_t start, Py_ssize_t stop, bint reverse=False, int scores=0):
+        """The encoded reply listing positions ``[start, stop)`` (clamped), last first when *reverse*:
+        the members (*scores* 0), members and ``%.17g`` scores flat (2: RESP2) or as
+        ``[member, double]`` pairs (3: RESP3). The same bytes as ``commands/zsets/common.py``'s
+        ``member_array`` and ``_with_scores``, without building the items."""
+        cdef Py_ssize_t c = 0, p = 0, i, k
+        cdef SLItem* it
+        cdef OutBuf b
+        cdef char num[40]
+        cdef int nl
+        if start < 0:
+            start = 0
+        if stop > self.n:
+            stop = self.n
+        k = stop - start if stop > start else 0
+        b.p = NULL
+        b.n = b.cap = 0
+        try:
+            put_int(&b, 42, 2 * k if scores == 2 else k)  # '*'
+            if k:
+                self._at(stop - 1 if reverse else start, &c, &p)
+            for i in range(k):
+                it = &self.chunks[c].items[p]
+                if scores == 3:
+                    put(&b, "*2\r\n", 4)
+                put_bulk(&b, sl_str(it.member), sl_len(it.member))
+                if scores:
+                    nl = snprintf(num, sizeof(num), "%.17g", it.score)
+                    if scores == 2:
+                        put_bulk(&b, num, nl)
+                    else:
+                        put(&b, ",", 1)
+                        put(&b, num, nl)
+                        put(&b, "\r\n", 2)
+                if i + 1 == k:
+                    break
+                if reverse:
+                    if p == 0:
+                        c -= 1
+                        p = self.chunks[c].size
+                    p -= 1
+                else:
+                    p += 1
+                    if p == self.chunks[c].size:
+                        c += 1
+                        p = 0
+            return PyBytes_FromStringAndSize(b.p, b.n)
+        finally:
+            free(b.p)
 
     def __iter__(self):
         return ScoreListIter(self, 0, self.n, False)

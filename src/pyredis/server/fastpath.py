@@ -39,6 +39,7 @@ from pyredis.commands.args import rank_range
 from pyredis.commands.errors import CommandError, WrongType
 from pyredis.commands.lists import bulk_array
 from pyredis.commands.registry import COMMANDS, Command
+from pyredis.commands.zsets.common import rank_reply
 from pyredis.engine.hash import HashValue
 from pyredis.engine.list import ListValue
 from pyredis.engine.set import SetValue
@@ -416,6 +417,44 @@ def fast_zadd(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
     return _INT[0]
 
 
+def _zrange(c: Client, db: Database, argv: list[bytes], rev: bool) -> bytes | None:
+    """ZRANGE / ZREVRANGE key start stop [WITHSCORES] (by rank)."""
+    key = argv[1]
+    n = len(argv)
+    if n == 4:
+        withscores = False
+    elif n == 5 and argv[4].lower() == b"withscores":
+        withscores = True
+    else:
+        return None
+    start = _strict_ll(argv[2])
+    stop = _strict_ll(argv[3])
+    if start is None or stop is None or (db.expires and key in db.expires):
+        return None
+    zs = db.data.get(key)
+    if zs is None:
+        db.keyspace.misses += 1
+        return b"*0\r\n"
+    if type(zs) is not ZSetValue:
+        return None
+    db.keyspace.hits += 1
+    llen = len(zs.d)
+    r = rank_range(start, stop, llen)
+    if r is None:
+        return b"*0\r\n"
+    if rev:
+        return rank_reply(c, zs, llen - 1 - r[1], llen - r[0], True, withscores)
+    return rank_reply(c, zs, r[0], r[1] + 1, False, withscores)
+
+
+def fast_zrange(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    return _zrange(c, db, argv, False)
+
+
+def fast_zrevrange(c: Client, db: Database, argv: list[bytes]) -> bytes | None:
+    return _zrange(c, db, argv, True)
+
+
 # -- the others: the command's own handler without execute/call bookkeeping ----------------------------
 def direct(cmd: Command) -> FastFn:
     """A fast handler running *cmd*'s own handler (valid for commands that never flip a switch)."""
@@ -455,7 +494,9 @@ _HANDLERS: dict[str, FastFn | None] = {
     "decrby": fast_decrby, "mget": fast_mget, "mset": fast_mset, "exists": fast_exists, "ping": fast_ping,
     "lpush": fast_lpush, "rpush": fast_rpush, "lpop": fast_lpop, "rpop": fast_rpop, "lrange": fast_lrange,
     "sadd": fast_sadd, "sismember": fast_sismember, "hset": fast_hset, "hget": fast_hget, "zadd": fast_zadd,
-    "del": None, "zscore": None,
+    "zrange": fast_zrange, "zrevrange": fast_zrevrange,
+    "del": None, "zscore": None, "zcard": None, "zrank": None, "zrevrank": None, "zcount": None,
+    "zrangebyscore": None, "zrevrangebyscore": None,
 }
 
 # Command name as sent (exact bytes, lower and upper case) ->

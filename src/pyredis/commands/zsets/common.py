@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
+from sortedcontainers import SortedList
+
 from pyredis.commands.args import typed_lookups
 from pyredis.commands.errors import NOT_FLOAT, NOT_INTEGER, CommandError
 from pyredis.engine import notify
@@ -140,6 +142,18 @@ _second = itemgetter(1)
 def _members(items: list[tuple[float, bytes]]) -> Raw:
     """Reply listing the members of ``(score, member)`` items (pre-encoded)."""
     return member_array(list(map(_second, items)))
+
+
+def rank_reply(c, zs: ZSetValue, start: int, stop: int, rev: bool, withscores: bool) -> Raw:
+    """Reply listing the ranks ``[start, stop)`` of *zs* (highest first when *rev*), WITHSCORES as
+    :func:`_with_scores`. The accelerator's ScoreList encodes it in one pass (``encode_range``, the
+    same bytes: tests/test_scorelist.py compares them)."""
+    sl = zs.sl
+    if type(sl) is not SortedList:
+        return Raw(sl.encode_range(start, stop, rev, c.resp if withscores else 0))
+    if withscores:
+        return _with_scores(c, zs.entries(start, stop, rev))
+    return member_array(zs.members(start, stop, rev))
 
 
 def member_array(members: list[bytes]) -> Raw:

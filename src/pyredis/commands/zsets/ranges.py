@@ -14,7 +14,7 @@ from pyredis.commands.zsets.common import (
     _members,
     _with_scores,
     get_zset_read,
-    member_array,
+    rank_reply,
     store_zset,
 )
 from pyredis.engine.zset import (
@@ -132,8 +132,8 @@ def zrange_generic(c, argv: list[bytes], src_idx: int, dst: bytes | None, ranget
     else:
         items = _lex_items(zs, lr, rev, offset, limit)
     if w is not None:
-        if dst is None and not withscores:
-            return member_array(zs.members(w[0], w[1], rev))
+        if dst is None:
+            return rank_reply(c, zs, w[0], w[1], rev, withscores)
         items = zs.entries(w[0], w[1], rev)
     if dst is not None:
         return store_zset(c, dst, ((m, s) for s, m in items), b"zrangestore")
