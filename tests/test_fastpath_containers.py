@@ -12,17 +12,32 @@ import pytest
 from test_fastpath import assert_same, enc
 
 SCORES = [b"0", b"1", b"-1", b"7", b"-0", b"3.5", b"+2", b"1e3", b"inf", b"-inf", b"nan", b"x", b"", b"007",
-          b"9007199254740993", b"-9007199254740992", b"9223372036854775807", b" 1", b"0x10"]
+          b"9007199254740993", b"-9007199254740992", b"9223372036854775807", b" 1", b"0x10", b"0.1", b"-1e-7",
+          b"123456789.123456789", b"1.7976931348623157e308", b"5e-324"]
 
 
 def _chunked(cmds: list[list[bytes]], rng: random.Random) -> list[bytes]:
-    """Encoded commands cut into batches of random sizes (some requests split mid-way)."""
-    data = b"".join(enc(*a) for a in cmds)
+    """Encoded commands cut into batches of 1-40 requests; one batch in eight ends inside a request.
+
+    A read that starts inside a request goes to the Python parser and fast path, one that starts
+    at a request boundary to the accelerator's loop: most batches must start at one, or the
+    native handlers would hardly be reached."""
+    reqs = [enc(*a) for a in cmds]
     out, i = [], 0
-    while i < len(data):
-        j = min(len(data), i + rng.randint(1, 900))
-        out.append(data[i:j])
+    carry = b""
+    while i < len(reqs):
+        j = min(len(reqs), i + rng.randint(1, 40))
+        chunk = carry + b"".join(reqs[i:j])
+        carry = b""
+        if j < len(reqs) and rng.random() < 0.125:
+            cut = rng.randrange(1, len(reqs[j]))
+            chunk += reqs[j][:cut]
+            carry = reqs[j][cut:]
+            j += 1
+        out.append(chunk)
         i = j
+    if carry:
+        out.append(carry)
     return out
 
 
@@ -85,6 +100,28 @@ def test_sorted_sets(seed):
         else:
             cmds.append([b"CONFIG", b"SET", b"zset-max-listpack-entries", b"%d" % rng.choice([2, 128])])
     cmds += _encodings([b"z1", b"z2"])
+    assert_same(_chunked(cmds, rng))
+
+
+@pytest.mark.parametrize("resp", [b"2", b"3"])
+def test_sorted_set_reads(resp):
+    """ZSCORE, ZCARD and the rank reads on every score formatting class, members present and
+    missing, missing keys, another type, keys with a TTL, in both protocols."""
+    rng = random.Random(int(resp))
+    cmds: list[list[bytes]] = [[b"HELLO", resp], [b"SET", b"str", b"v"], [b"ZADD", b"ttl", b"1", b"a"],
+                               [b"EXPIRE", b"ttl", b"100"]]
+    members = [b"m%d" % i for i in range(len(SCORES))]
+    for m, sc in zip(members, SCORES, strict=True):
+        cmds.append([b"ZADD", b"z", sc, m])
+    for k in (b"z", b"nokey", b"str", b"ttl"):
+        for m in members[:6] + [b"a", b"none"]:
+            cmds.append([rng.choice([b"ZSCORE", b"zscore"]), k, m])
+        cmds += [[b"ZCARD", k], [b"zcard", k], [b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"],
+                 [b"ZREVRANGE", k, b"1", b"-2", b"withscores"], [b"ZRANGE", k, b"-3", b"100"],
+                 [b"ZRANGEBYSCORE", k, b"-inf", b"+inf", b"WITHSCORES", b"LIMIT", b"1", b"3"]]
+    for m in members:
+        cmds.append([b"ZSCORE", b"z", m])
+    cmds += [[b"ZSCORE", b"z"], [b"ZCARD", b"z", b"x"], [b"ZSCORE", b"z", b"m1", b"m2"]]  # arity
     assert_same(_chunked(cmds, rng))
 
 

@@ -23,6 +23,7 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
     # configuration limits, read on first use (a full-path command may change them: read again after one)
     cdef long long zmax_entries = -1, zmax_value = -1, hmax_entries = -1, hmax_value = -1
     cdef char numbuf[24]
+    cdef char dbuf[40]  # a %.17g double
     cdef int nlen
     cdef list argv, out
     cdef object ddata
@@ -370,6 +371,44 @@ cdef Py_ssize_t batch(object c, bytes data, dict table, object execute, long lon
                                     v.update(x, <object>vp, sc)
                                     st.dirty += 1
                                 put(&b, ":0\r\n", 4)
+                elif kind == K_ZSCORE or kind == K_ZCARD:  # ZSCORE key member, ZCARD key
+                    key = argv[1]
+                    if not (PyDict_Size(dexp) and key in dexp):
+                        vp = dget_item(ddata, key)
+                        if vp == NULL:
+                            st.misses += 1
+                            if kind == K_ZCARD:
+                                put(&b, ":0\r\n", 4)
+                            elif resp == 3:
+                                put(&b, "_\r\n", 3)
+                            else:
+                                put(&b, "$-1\r\n", 5)
+                            ok = True
+                        elif type(<object>vp) is ZSetValue:
+                            v = <object>vp
+                            if kind == K_ZCARD:
+                                st.hits += 1
+                                put_int(&b, 58, len(v.d))  # ':'
+                                ok = True
+                            else:
+                                vp = dget_item(v.d, argv[2])
+                                if vp == NULL:
+                                    st.hits += 1
+                                    if resp == 3:
+                                        put(&b, "_\r\n", 3)
+                                    else:
+                                        put(&b, "$-1\r\n", 5)
+                                    ok = True
+                                elif type(<object>vp) is float:
+                                    st.hits += 1
+                                    nlen = snprintf(dbuf, sizeof(dbuf), "%.17g", PyFloat_AS_DOUBLE(<object>vp))
+                                    if resp == 3:
+                                        put(&b, ",", 1)
+                                        put(&b, dbuf, nlen)
+                                        put(&b, "\r\n", 2)
+                                    else:
+                                        put_bulk(&b, dbuf, nlen)
+                                    ok = True
                 if kind == K_PY or (kind > 0 and not ok):
                     # the Python fast handler, then the command's own handler (never declines)
                     if prop:

@@ -62,6 +62,8 @@ cdef enum:
     K_HGET = 18
     K_LRANGE = 19
     K_ZADD = 20
+    K_ZSCORE = 21
+    K_ZCARD = 22
 
 KINDS = {"get": K_GET, "set": K_SET, "incr": K_INCR, "decr": K_DECR, "incrby": K_INCRBY,
          "decrby": K_DECRBY, "mget": K_MGET, "mset": K_MSET, "exists": K_EXISTS, "ping": K_PING,
@@ -147,6 +149,8 @@ def make_table(dict fast_table, list_cls, set_cls, hash_cls, zset_cls=None, pars
         ZSetValue = zset_cls
         parse_score_py = parse_score
         KINDS["zadd"] = K_ZADD
+        KINDS["zscore"] = K_ZSCORE
+        KINDS["zcard"] = K_ZCARD
     if issubclass(set_cls, set) and hasattr(set_cls, "pool") and hasattr(set_cls, "after_add"):
         SetValue = set_cls
         KINDS["sadd"] = K_SADD
