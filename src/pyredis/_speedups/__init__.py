@@ -11,7 +11,7 @@ import os
 from types import ModuleType
 from typing import Any
 
-_ABI = 7
+_ABI = 8
 
 
 def _disabled() -> bool:

@@ -515,39 +515,11 @@ cdef class ScoreList:
         self._at(i, &c, &p)
         self._delete(c, p)
 
-    def members(self, Py_ssize_t start, Py_ssize_t stop, bint reverse=False):
-        """The members of positions ``[start, stop)`` (clamped to the list), last first when *reverse*:
-        a range read without building ``(score, member)`` tuples."""
-        cdef Py_ssize_t c, p, k, i = 0
-        cdef list out
-        cdef SLChunk* ch
-        cdef object m
-        if start < 0:
-            start = 0
-        if stop > self.n:
-            stop = self.n
-        if start >= stop:
-            return []
-        k = stop - start
-        out = PyList_New(k)
-        self._at(start, &c, &p)
-        while i < k:
-            ch = &self.chunks[c]
-            while p < ch.size and i < k:
-                m = <object>ch.items[p].member
-                Py_INCREF(m)
-                PyList_SET_ITEM(out, (k - 1 - i) if reverse else i, m)
-                p += 1
-                i += 1
-            c += 1
-            p = 0
-        return out
-
     def encode_range(self, Py_ssize_t start, Py_ssize_t stop, bint reverse=False, int scores=0):
         """The encoded reply listing positions ``[start, stop)`` (clamped), last first when *reverse*:
         the members (*scores* 0), members and ``%.17g`` scores flat (2: RESP2) or as
         ``[member, double]`` pairs (3: RESP3). The same bytes as ``commands/zsets/common.py``'s
-        ``member_array`` and ``_with_scores``, without building the items."""
+        ``_members`` and ``_with_scores``, without building the items."""
         cdef Py_ssize_t c = 0, p = 0, i, k
         cdef SLItem* it
         cdef OutBuf b

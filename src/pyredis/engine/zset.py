@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from math import inf, nextafter
-from operator import itemgetter
 
 from sortedcontainers import SortedList
 
@@ -228,7 +227,6 @@ def parse_lex_range(bmin: bytes, bmax: bytes) -> LexRange | None:
 
 # -- the value ------------------------------------------------------------------------------------
 _new = object.__new__
-_second = itemgetter(1)
 _SL_LAYOUT = {"_len", "_load", "_lists", "_maxes", "_index", "_offset"}
 _SL_ADOPT = set(SortedList([1]).__dict__) == _SL_LAYOUT and SortedList.DEFAULT_LOAD_FACTOR == 1000
 
@@ -372,16 +370,6 @@ class ZSetValue:
         if rev:
             out.reverse()
         return out
-
-    def members(self, start: int, stop: int, rev: bool = False) -> list[bytes]:
-        """The members of ranks ``[start, stop)``, highest rank first when *rev*."""
-        sl = self.sl
-        if type(sl) is SortedList:
-            out = list(map(_second, sl[start:stop]))
-            if rev:
-                out.reverse()
-            return out
-        return sl.members(start, stop, rev)
 
     @property
     def scores(self) -> dict[bytes, float]:

@@ -151,9 +151,8 @@ def rank_reply(c, zs: ZSetValue, start: int, stop: int, rev: bool, withscores: b
     sl = zs.sl
     if type(sl) is not SortedList:
         return Raw(sl.encode_range(start, stop, rev, c.resp if withscores else 0))
-    if withscores:
-        return _with_scores(c, zs.entries(start, stop, rev))
-    return member_array(zs.members(start, stop, rev))
+    items = zs.entries(start, stop, rev)
+    return _with_scores(c, items) if withscores else _members(items)
 
 
 def member_array(members: list[bytes]) -> Raw:
